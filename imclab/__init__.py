@@ -1,0 +1,3 @@
+"""imclab: Integrated Marketing Communications analysis suite."""
+
+__version__ = "0.1.0"
