@@ -1,0 +1,1 @@
+"""Run the notebooks with papermill and build the HTML post-mortem report."""

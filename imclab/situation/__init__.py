@@ -1,0 +1,1 @@
+"""imclab.situation."""
