@@ -1,0 +1,147 @@
+"""The simulator: byte-for-byte determinism, table invariants and ground truth."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imclab.errors import ParameterError
+from imclab.simulate import load_truth, simulate_world, true_response
+from imclab.simulate import world as W
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+
+def test_sample_regenerates_byte_for_byte(sample_dir, tmp_path):
+    out = simulate_world(tmp_path / "again", seed=20250301, n_customers=5000)
+    assert _files(out) == _files(sample_dir)
+    for rel in _files(sample_dir):
+        assert filecmp.cmp(sample_dir / rel, out / rel, shallow=False), f"{rel} differs"
+
+
+def test_other_seed_gives_other_world(small_world, tmp_path):
+    other = simulate_world(tmp_path / "other", seed=8, n_customers=1200, chunk_size=500)
+    a = pd.read_csv(small_world / "conversions.csv")
+    b = pd.read_csv(other / "conversions.csv")
+    assert not a.equals(b)
+
+
+def test_tables_keys_and_chunking(small_world):
+    cust = pd.read_csv(small_world / "customers.csv")
+    touch = pd.read_csv(small_world / "touchpoints.csv")
+    conv = pd.read_csv(small_world / "conversions.csv")
+    assert len(cust) == 1200 and cust["customer_id"].is_unique
+    assert cust["customer_id"].iloc[-1] == "C001200"
+    assert touch["event_id"].is_unique and conv["order_id"].is_unique
+    assert set(touch["customer_id"]) <= set(cust["customer_id"])
+    assert set(conv["customer_id"]) <= set(cust["customer_id"])
+    assert set(touch["channel"]) == set(W.CHANNELS)
+    assert (touch["cost"] >= 0).all() and (conv["revenue"] > 0).all()
+    unpaid = touch["channel"].isin(["seo", "content", "direct"])
+    assert (touch.loc[unpaid, "cost"] == 0).all()
+    assert (touch.loc[unpaid, "campaign"] == "organic").all()
+    # orders only after signup
+    signup = conv.merge(cust[["customer_id", "signup_date"]], on="customer_id")
+    assert (signup["timestamp"].str[:10] >= signup["signup_date"]).all()
+
+
+def test_holdout_region_gets_no_campaign_touches(small_world):
+    cust = pd.read_csv(small_world / "customers.csv")
+    touch = pd.read_csv(small_world / "touchpoints.csv").merge(cust, on="customer_id")
+    in_holdout = touch["region"].isin(W.HOLDOUT_REGIONS)
+    assert (touch.loc[in_holdout, "campaign"] != W.CAMPAIGN).all()
+    assert (touch.loc[~in_holdout, "campaign"] == W.CAMPAIGN).sum() > 1000
+
+
+def test_spend_matches_touch_costs_in_a_single_chunk_world(sample_dir):
+    spend = pd.read_csv(sample_dir / "spend.csv")
+    touch = pd.read_csv(sample_dir / "touchpoints.csv")
+    touch["date"] = touch["timestamp"].str[:10]
+    cost = touch.groupby(["date", "channel", "campaign"])["cost"].sum()
+    merged = spend.set_index(["date", "channel", "campaign"])["spend"].to_frame().join(cost)
+    with_touches = merged.dropna()
+    assert len(with_touches) > 0.95 * len(merged)
+    np.testing.assert_allclose(with_touches["cost"], with_touches["spend"], atol=0.05)
+    planned = {c: sum(p.budget.get(c, 0) for p in W.PLAN_PHASES) for c in W.DELIVERY}
+    actual = spend[spend["campaign"] == W.CAMPAIGN].groupby("channel")["spend"].sum()
+    for channel, budget in planned.items():
+        assert actual[channel] == pytest.approx(budget * W.DELIVERY[channel], abs=1.0)
+
+
+def test_truth_decomposes_every_conversion(small_world):
+    truth = load_truth(small_world)
+    ch = truth["channels"].set_index("channel")
+    n_conv = len(pd.read_csv(small_world / "conversions.csv"))
+    assert ch["true_conversions"].sum() == pytest.approx(n_conv, abs=0.01)
+    assert truth["totals"]["conversions"] == n_conv
+    shares = ch.drop(index="(baseline)")["true_share"]
+    assert shares.sum() == pytest.approx(1.0, abs=1e-5)
+    assert (shares > 0).all()
+    # the counterfactual removal effect tells the same story as the hazard shares
+    drop = ch.drop(index="(baseline)")
+    assert np.corrcoef(drop["true_conversions"], drop["removal_conversions"])[0, 1] > 0.95
+    # direct visits are mostly navigational: they cause little
+    assert shares["direct"] < 0.05
+    personas = truth["personas"]
+    assert personas["persona"].nunique() == len(W.PERSONAS)
+    assert truth["holdout"]["campaign_incremental_conversions_in_window"] > 0
+    assert truth["off_message_channels"] == ["affiliate"]
+
+
+def test_survey_funnel_is_nested_and_ab_counts_are_consistent(sample_dir):
+    survey = pd.read_csv(sample_dir / "survey.csv")
+    for upper, lower in (("aware", "consider"), ("consider", "prefer"), ("prefer", "intent")):
+        assert (survey[lower] <= survey[upper]).all()
+    assert survey.loc[survey["aware"] == 0, "nps"].isna().all()
+    assert survey["nps"].dropna().between(0, 10).all()
+    assert set(survey["brand"]) == {W.BRAND, *W.COMPETITORS}
+    pre = survey[(survey["brand"] == "Lumina") & (survey["period"] == "pre")]["aware"].mean()
+    post = survey[(survey["brand"] == "Lumina") & (survey["period"] == "post")]["aware"].mean()
+    assert post > pre  # the true campaign lift on awareness is +9 points
+    ab = pd.read_csv(sample_dir / "ab_tests.csv")
+    assert (ab["opens"] <= ab["sends"]).all() and (ab["clicks"] <= ab["opens"]).all()
+    assert (ab["conversions"] <= ab["clicks"]).all()
+
+
+def test_parquet_world_holds_the_same_tables(tmp_path):
+    a = simulate_world(tmp_path / "csv", seed=3, n_customers=300)
+    b = simulate_world(tmp_path / "pq", seed=3, n_customers=300, fmt="parquet")
+    for name in ("customers", "touchpoints", "conversions", "spend"):
+        left = pd.read_csv(a / f"{name}.csv")
+        right = pd.read_parquet(b / f"{name}.parquet")
+        pd.testing.assert_frame_equal(left, right.astype(left.dtypes.to_dict()), check_dtype=False)
+
+
+def test_true_response_is_increasing_and_saturating(sample_dir):
+    truth = load_truth(sample_dir)
+    spend = np.array([0.0, 50, 100, 200, 400, 800, 1600])
+    y = true_response(truth, "social", spend, 4000)
+    assert y[0] == 0
+    assert (np.diff(y) > 0).all()
+    gains = np.diff(y) / np.diff(spend)
+    assert (np.diff(gains) < 0).all()  # diminishing returns
+
+
+def test_truth_json_is_plain_json(sample_dir):
+    doc = json.loads((sample_dir / "truth" / "truth.json").read_text(encoding="utf-8"))
+    assert doc["seed"] == 20250301 and doc["n_customers"] == 5000
+    assert {p["name"] for p in doc["spec"]["personas"]} == {p.name for p in W.PERSONAS}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_customers": 10}, "customers must be at least 100"),
+        ({"fmt": "xlsx"}, "format must be 'csv' or 'parquet'"),
+        ({"chunk_size": 5}, "chunk_size must be at least 100"),
+    ],
+)
+def test_bad_parameters_are_named(tmp_path, kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        simulate_world(tmp_path, **kwargs)
