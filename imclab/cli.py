@@ -1,0 +1,148 @@
+"""The ``imclab`` command line: run a campaign's notebooks, simulate a brand world.
+
+Errors imclab raises on purpose are printed as ``imclab: error: <message>`` (exit 2);
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from imclab.errors import ImclabError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with one sub-parser per command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Commands: ``run``, ``simulate`` (``init`` and ``validate`` are planned).
+    """
+    parser = argparse.ArgumentParser(
+        prog="imclab",
+        description="Integrated Marketing Communications analysis suite.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run the notebooks for a campaign plan and build the HTML report",
+        description=(
+            "Execute the notebooks (notebooks/NN_name.ipynb, in name order) with papermill "
+            "for a campaign plan, into reports/<plan name>/ with one HTML page per notebook "
+            "and an index.html. The report is replaced only when every notebook succeeds."
+        ),
+    )
+    run.add_argument(
+        "plan",
+        help="campaign plan YAML (campaigns/spring_launch.yaml) or a plan name (spring_launch)",
+    )
+    run.add_argument(
+        "--data", type=Path, default=None, help="brand-world data folder (default data/sample)"
+    )
+    run.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help="run only these notebooks (e.g. 02_persona_clustering, persona_clustering or 02)",
+    )
+    run.add_argument(
+        "--out", type=Path, default=None, help="report folder (default reports/<plan name>)"
+    )
+    run.add_argument("--show-code", action="store_true", help="keep code cells in the HTML pages")
+    run.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default=None,
+        help="override the plan's query engine (for notebooks that take an engine)",
+    )
+    run.set_defaults(handler=_run)
+
+    sim = commands.add_parser(
+        "simulate",
+        help="generate a synthetic brand world with known ground truth",
+        description="Simulate customers, touchpoints, orders, spend and surveys.",
+    )
+    sim.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the simulator's)"
+    )
+    sim.add_argument(
+        "--customers", type=int, default=None, help="number of customers (default: the simulator's)"
+    )
+    sim.add_argument("--out", type=Path, required=True, help="output folder")
+    sim.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)"
+    )
+    sim.set_defaults(handler=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``imclab`` command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on an imclab error (printed as ``imclab: error: ...``) or a usage
+        error (argparse's message).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or usage error (2)
+        return int(exc.code or 0)
+    try:
+        return args.handler(args)
+    except ImclabError as exc:
+        print(f"imclab: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from imclab import config
+    from imclab.report.runner import run_campaign
+
+    result = run_campaign(
+        args.plan,
+        notebooks_dir=config.NOTEBOOKS_DIR,
+        data_dir=args.data or config.SAMPLE_DATA_DIR,
+        root=config.REPO_ROOT,
+        report_dir=args.out,
+        only=args.only,
+        engine=args.engine,
+        show_code=args.show_code,
+        log=lambda line: print(line, file=sys.stderr),
+    )
+    ran = sum(entry.status == "ok" for entry in result.notebooks)
+    print(f"report: {result.report_dir / 'index.html'} ({ran} notebook(s) run)")
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from imclab.simulate import simulate_world
+
+    kwargs: dict[str, object] = {"fmt": args.format}
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    if args.customers is not None:
+        kwargs["n_customers"] = args.customers
+    out = simulate_world(args.out, **kwargs)
+    print(f"brand world written to {out}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""The report landing page: campaign summary, objectives, headline numbers, notebook links.
+
+Every piece of text that comes from a plan, the data or a notebook's headlines is escaped
+with `html.escape` (attributes too); the page is self-contained and carries no timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from imclab.report.headlines import read_headlines
+
+Status = Literal["ok", "failed", "not run"]
+STATUSES: tuple[str, ...] = ("ok", "failed", "not run")
+
+
+@dataclass(frozen=True)
+class NotebookEntry:
+    """One notebook's line on the index page.
+
+    Attributes
+    ----------
+    name
+        Notebook stem, e.g. ``"00_data_audit"``.
+    status
+        ``"ok"``, ``"failed"`` or ``"not run"``.
+    html
+        File name of its HTML page inside the report folder, or None when there is none.
+    message
+        Failure summary shown under a failed notebook.
+    """
+
+    name: str
+    status: Status
+    html: str | None = None
+    message: str = ""
+
+
+_CSS = """
+:root { --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --tile: #f5f7fa;
+        --ok: #18794e; --failed: #b42318; --skipped: #6b7280; --accent: #1e5aa8; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei",
+       "Noto Sans CJK SC", sans-serif; color: var(--ink); margin: 0 auto; max-width: 72rem;
+       padding: 1.5rem 2rem 3rem; line-height: 1.45; }
+h1 { font-size: 1.8rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.25rem; margin: 2rem 0 .75rem; border-bottom: 2px solid var(--line);
+     padding-bottom: .25rem; }
+h3 { font-size: 1rem; margin: 1.25rem 0 .5rem; color: var(--muted); }
+.subtitle { color: var(--muted); margin: 0 0 1rem; }
+.banner { padding: .6rem 1rem; border-radius: .4rem; margin: 1rem 0; font-weight: 600; }
+.banner.ok { background: #e6f4ea; color: var(--ok); }
+.banner.failed { background: #fdecea; color: var(--failed); }
+.banner.partial { background: #f3f4f6; color: var(--skipped); }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.25rem;
+           margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; margin: .25rem 0 1rem; font-size: .95rem; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line);
+         vertical-align: top; }
+th { background: var(--tile); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr));
+         gap: .75rem; }
+.tile { background: var(--tile); border: 1px solid var(--line); border-radius: .5rem;
+        padding: .75rem .9rem; }
+.tile.wide { grid-column: 1 / -1; }
+.tile .value { font-size: 1.35rem; font-weight: 650; font-variant-numeric: tabular-nums;
+               overflow-wrap: anywhere; }
+.tile .label { color: var(--muted); font-size: .85rem; }
+.status { display: inline-block; padding: .05rem .55rem; border-radius: 1rem;
+          font-size: .85rem; font-weight: 600; color: #fff; }
+.status-ok { background: var(--ok); }
+.status-failed { background: var(--failed); }
+.status-not-run { background: var(--skipped); }
+pre.failure { white-space: pre-wrap; background: #fdecea; padding: .5rem .75rem;
+              border-radius: .3rem; font-size: .85rem; margin: .35rem 0 0; }
+a { color: var(--accent); }
+.empty { color: var(--muted); font-style: italic; }
+footer { margin-top: 2.5rem; color: var(--muted); font-size: .85rem; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  a { color: inherit; text-decoration: none; }
+  .tile, table, tr, section { break-inside: avoid; }
+  .banner, .tile, th, .status { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2 { break-after: avoid; }
+}
+"""
+
+
+def render_index(
+    plan: Any,
+    notebooks: Sequence[NotebookEntry],
+    headlines: Mapping[str, Mapping[str, Any]] | None = None,
+    details: Mapping[str, str] | None = None,
+) -> str:
+    """Render the report's ``index.html``.
+
+    Parameters
+    ----------
+    plan
+        The campaign plan (`imclab.plan.CampaignPlan`): title, name, brand, start, end,
+        currency, budget, objectives are shown.
+    notebooks
+        Every notebook of the suite with its status, in run order.
+    headlines
+        Section name to headline mapping (see `imclab.report.headlines.read_headlines`).
+    details
+        Extra "how this report was made" facts (label to text), e.g. plan file and data
+        folder, shown as given (escaped).
+
+    Returns
+    -------
+    str
+        A self-contained HTML5 document (inline CSS, no scripts, no timestamp).
+    """
+    title = _text(getattr(plan, "title", None) or plan.name)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title} · post-campaign report</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>{title}</h1>",
+        f'<p class="subtitle">{_subtitle(plan)}</p>',
+        _banner(notebooks),
+        "</header>",
+        _campaign_section(plan, details or {}),
+        _objectives_section(plan),
+        _headlines_section(headlines or {}),
+        _notebooks_section(notebooks),
+        "<footer>Generated by imclab run. Each notebook page holds the full analysis;"
+        " this page collects its headline numbers.</footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_index(
+    plan: Any,
+    notebooks: Sequence[NotebookEntry],
+    report_dir: str | Path,
+    details: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``report_dir/index.html`` with the headlines recorded in ``report_dir``.
+
+    Parameters
+    ----------
+    plan, notebooks, details
+        See `render_index`.
+    report_dir
+        The report folder; its ``headlines/*.json`` files are read.
+
+    Returns
+    -------
+    Path
+        The written ``index.html``.
+    """
+    path = Path(report_dir) / "index.html"
+    page = render_index(plan, notebooks, read_headlines(report_dir), details)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------------------
+# Sections
+# ----------------------------------------------------------------------------------------
+def _subtitle(plan: Any) -> str:
+    bits = [
+        _text(getattr(plan, "brand", "")),
+        f"<code>{_text(plan.name)}</code>",
+        f"{_text(_fmt(getattr(plan, 'start', None)))} – {_text(_fmt(getattr(plan, 'end', None)))}",
+    ]
+    return " · ".join(b for b in bits if b)
+
+
+def _banner(notebooks: Sequence[NotebookEntry]) -> str:
+    failed = [nb.name for nb in notebooks if nb.status == "failed"]
+    not_run = [nb.name for nb in notebooks if nb.status == "not run"]
+    if failed:
+        return (
+            f'<div class="banner failed">Incomplete report: notebook {_text(", ".join(failed))}'
+            " failed; later notebooks were not run.</div>"
+        )
+    if not_run:
+        return (
+            '<div class="banner partial">Partial report: '
+            f"{len(notebooks) - len(not_run)} of {len(notebooks)} notebooks were run.</div>"
+        )
+    return f'<div class="banner ok">Complete report: all {len(notebooks)} notebooks ran.</div>'
+
+
+def _campaign_section(plan: Any, details: Mapping[str, str]) -> str:
+    currency = getattr(plan, "currency", "") or ""
+    budget = getattr(plan, "budget", None)
+    total = getattr(budget, "total", None)
+    facts = {
+        "Campaign": getattr(plan, "title", None) or plan.name,
+        "Plan name": plan.name,
+        "Brand": getattr(plan, "brand", ""),
+        "Period": f"{_fmt(getattr(plan, 'start', None))} to {_fmt(getattr(plan, 'end', None))}",
+        "Total budget": _money(total, currency),
+        **details,
+    }
+    rows = "\n".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in facts.items())
+    html = [f'<section id="campaign">\n<h2>Campaign</h2>\n<dl class="facts">\n{rows}\n</dl>']
+    by_channel = dict(getattr(budget, "by_channel", None) or {})
+    if by_channel:
+        body = []
+        for channel, amount in by_channel.items():
+            share = _share(amount, total)
+            body.append(
+                f"<tr><td>{_text(_channel_label(channel))}</td>"
+                f'<td class="num">{_text(_money(amount, currency))}</td>'
+                f'<td class="num">{_text(share)}</td></tr>'
+            )
+        html.append(
+            "<h3>Budget by channel</h3>\n<table>\n<thead><tr><th>Channel</th>"
+            '<th class="num">Budget</th><th class="num">Share</th></tr></thead>\n<tbody>\n'
+            + "\n".join(body)
+            + "\n</tbody>\n</table>"
+        )
+    html.append("</section>")
+    return "\n".join(html)
+
+
+def _objectives_section(plan: Any) -> str:
+    objectives = list(getattr(plan, "objectives", None) or [])
+    if not objectives:
+        return (
+            '<section id="objectives">\n<h2>Objectives</h2>\n'
+            '<p class="empty">The plan states no objectives.</p>\n</section>'
+        )
+    head = (
+        "<tr><th>ID</th><th>KPI</th><th>Description</th><th>Funnel stage</th>"
+        '<th class="num">Baseline</th><th class="num">Target</th><th>Deadline</th></tr>'
+    )
+    rows = []
+    for obj in objectives:
+        cells = [
+            _text(_fmt(getattr(obj, "id", None))),
+            f"<code>{_text(_fmt(getattr(obj, 'kpi', None)))}</code>",
+            _text(_fmt(getattr(obj, "description", None))),
+            _text(_fmt(getattr(obj, "funnel_stage", None))),
+        ]
+        nums = [_text(_fmt(getattr(obj, f, None))) for f in ("baseline", "target")]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "".join(f'<td class="num">{c}</td>' for c in nums)
+            + f"<td>{_text(_fmt(getattr(obj, 'deadline', None)))}</td></tr>"
+        )
+    return (
+        '<section id="objectives">\n<h2>Objectives</h2>\n<table>\n<thead>'
+        + head
+        + "</thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n</section>"
+    )
+
+
+def _headlines_section(headlines: Mapping[str, Mapping[str, Any]]) -> str:
+    html = ['<section id="headlines">', "<h2>Headline numbers</h2>"]
+    if not headlines:
+        html.append('<p class="empty">No notebook recorded headline numbers.</p>')
+    for section, values in headlines.items():
+        html.append(f'<h3 id="{_attr("headlines-" + str(section))}">{_text(_label(section))}</h3>')
+        if not isinstance(values, Mapping):
+            html.append(f'<div class="tiles">{_tile("value", values)}</div>')
+            continue
+        tiles = [_tile(key, value) for key, value in values.items()]
+        html.append('<div class="tiles">\n' + "\n".join(tiles) + "\n</div>")
+    html.append("</section>")
+    return "\n".join(html)
+
+
+def _tile(key: Any, value: Any) -> str:
+    label = f'<div class="label">{_text(_label(key))}</div>'
+    if isinstance(value, Mapping):
+        return f'<div class="tile wide">{label}{_mapping_table(value)}</div>'
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
+        return f'<div class="tile wide">{label}{_records_table(value)}</div>'
+    return f'<div class="tile"><div class="value">{_text(_fmt(value))}</div>{label}</div>'
+
+
+def _mapping_table(values: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f'<tr><td>{_text(_label(k))}</td><td class="num">{_text(_fmt(v))}</td></tr>'
+        for k, v in values.items()
+    )
+    return f"<table><tbody>{rows}</tbody></table>"
+
+
+def _records_table(records: Sequence[Mapping[str, Any]]) -> str:
+    columns: list[str] = []
+    for record in records:
+        columns.extend(k for k in record if k not in columns)
+    head = "".join(f"<th>{_text(_label(c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_text(_fmt(r.get(c)))}</td>" for c in columns) + "</tr>"
+        for r in records
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _notebooks_section(notebooks: Sequence[NotebookEntry]) -> str:
+    rows = []
+    for nb in notebooks:
+        if nb.status not in STATUSES:
+            raise ValueError(f"notebook {nb.name}: unknown status {nb.status!r}")
+        name = _text(nb.name)
+        link = f'<a href="{_attr(quote(nb.html))}">{name}</a>' if nb.html else name
+        css = "status-" + nb.status.replace(" ", "-")
+        message = f'<pre class="failure">{_text(nb.message)}</pre>' if nb.message else ""
+        rows.append(
+            f'<tr class="{css}"><td>{link}{message}</td>'
+            f'<td><span class="status {css}">{_text(nb.status)}</span></td></tr>'
+        )
+    return (
+        '<section id="notebooks">\n<h2>Notebooks</h2>\n<table>\n<thead><tr><th>Notebook</th>'
+        "<th>Status</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
+        "</section>"
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Formatting
+# ----------------------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+_attr = _text  # attribute values are always double-quoted; escape() quotes both kinds
+
+
+def _label(key: Any) -> str:
+    text = str(key)
+    return text.replace("_", " ") if text.isascii() else text
+
+
+def _channel_label(channel: str) -> str:
+    try:
+        from imclab.config import CHANNEL_LABELS
+    except ImportError:  # pragma: no cover - config is part of the package
+        return str(channel)
+    return CHANNEL_LABELS.get(channel, str(channel))
+
+
+def _fmt(value: Any) -> str:
+    """Format a value for display: thousands separators, short decimals, ISO dates."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:.3g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{_label(k)}: {_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _money(amount: Any, currency: str) -> str:
+    if amount is None:
+        return "—"
+    return f"{_fmt(amount)} {currency}".strip()
+
+
+def _share(amount: Any, total: Any) -> str:
+    try:
+        return f"{float(amount) / float(total):.1%}"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "—"

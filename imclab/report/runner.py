@@ -1,0 +1,495 @@
+"""Run a campaign's notebooks with papermill into an HTML report, atomically.
+
+``imclab run`` calls `run_campaign`: every parameter is checked against the notebooks
+before anything runs; notebooks execute into a temporary folder that replaces
+``reports/<name>/`` only when all of them succeed; a failure leaves the previous report
+untouched and keeps the partial output in ``reports/<name>.failed/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from papermill.exceptions import PapermillExecutionError
+
+from imclab.errors import DataError, ImclabError, ParameterError
+from imclab.report.html import write_notebook_html
+from imclab.report.index import NotebookEntry, write_index
+from imclab.report.notebook_io import (
+    check_declared,
+    declared_parameters,
+    describe_failure,
+    discover_notebooks,
+    display_path,
+    execute,
+    scrub_paths,
+    select_notebooks,
+    strip_volatile,
+)
+
+RUNNER_PARAMETERS: tuple[str, ...] = ("campaign_file", "data_dir", "report_dir")
+"""Parameters every notebook declares; the runner sets them (a plan may not)."""
+
+ENGINE_PARAMETER = "engine"
+"""Passed only to notebooks that declare it."""
+
+_LOCK_GRACE_SECONDS = 10.0  # an empty lock file younger than this is still being written
+
+
+class ReportLockedError(ImclabError):
+    """Another run is writing the same campaign's report."""
+
+
+class NotebookFailedError(ImclabError):
+    """A notebook raised; the partial report was kept in the ``.failed`` folder."""
+
+    def __init__(self, message: str, notebook: str, failed_dir: Path) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.failed_dir = failed_dir
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One notebook to execute and the parameters it receives.
+
+    Attributes
+    ----------
+    path
+        The source ``.ipynb``.
+    parameters
+        Name to value, injected by papermill (absolute paths for the runner's three).
+    """
+
+    path: Path
+    parameters: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The notebook's stem, e.g. ``"00_data_audit"``."""
+        return self.path.stem
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything `run_campaign` checked before executing anything.
+
+    Attributes
+    ----------
+    plan
+        The loaded campaign plan.
+    plan_file, notebooks_dir, data_dir, report_dir, root
+        Absolute paths (``root`` is the folder paths are shown relative to).
+    notebooks
+        Every notebook of the suite, in run order (for the index).
+    jobs
+        The selected notebooks with their parameters, in run order.
+    """
+
+    plan: Any
+    plan_file: Path
+    notebooks_dir: Path
+    data_dir: Path
+    report_dir: Path
+    root: Path
+    notebooks: list[Path]
+    jobs: list[NotebookJob] = field(default_factory=list)
+
+    def show(self, path: str | Path) -> str:
+        """Display ``path`` relative to the project root (see `display_path`)."""
+        return display_path(path, self.root)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of a successful run: the report folder and each notebook's status."""
+
+    report_dir: Path
+    notebooks: list[NotebookEntry]
+
+
+def prepare_run(
+    plan_file: str | Path,
+    *,
+    notebooks_dir: str | Path,
+    data_dir: str | Path,
+    root: str | Path,
+    report_dir: str | Path | None = None,
+    only: Sequence[str] | None = None,
+    engine: str | None = None,
+) -> PreparedRun:
+    """Load the plan, pick the notebooks and check every parameter they would receive.
+
+    Parameters
+    ----------
+    plan_file
+        Campaign plan YAML, or the name of a plan in ``campaigns/``.
+    notebooks_dir
+        Folder of ``NN_name.ipynb`` notebooks.
+    data_dir
+        Folder of the brand-world data passed to the notebooks.
+    root
+        Project folder: the default report folder is ``root/reports/<plan.name>`` and
+        paths inside ``root`` are shown (in saved notebooks and messages) relative to it.
+    report_dir
+        Report folder; defaults to ``root/reports/<plan.name>``.
+    only
+        Names of the notebooks to run (see `select_notebooks`); default all.
+    engine
+        Overrides the plan's ``engine`` for notebooks that declare an ``engine`` parameter.
+
+    Returns
+    -------
+    PreparedRun
+        The checked jobs; nothing has been written.
+
+    Raises
+    ------
+    PlanError
+        The plan is invalid.
+    ParameterError
+        An unknown notebook name, a ``notebook_params`` key naming no notebook or setting
+        a runner parameter, or a parameter a notebook does not declare.
+    DataError
+        The data folder does not exist.
+    """
+    from imclab.plan import load_plan, plan_path
+
+    root = Path(root).resolve()
+    plan = load_plan(plan_file)  # messages name the plan as the user wrote it
+    plan_file = plan_path(plan_file).resolve()
+    notebooks_dir = Path(notebooks_dir).resolve()
+    notebooks = discover_notebooks(notebooks_dir)
+    if not notebooks:
+        raise ParameterError(f"{notebooks_dir}: no NN_name.ipynb notebooks to run")
+    selected = select_notebooks(notebooks, only)
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {data_dir} does not exist (expected a brand-world folder)")
+    report_dir = Path(report_dir or root / "reports" / plan.name).resolve()
+
+    notebook_params = dict(getattr(plan, "notebook_params", None) or {})
+    stems = [p.stem for p in notebooks]
+    for key, values in notebook_params.items():
+        where = f"{plan_file.name}: notebook_params.{key}"
+        if key not in stems:
+            raise ParameterError(f"{where} names no notebook; notebooks: {', '.join(stems)}")
+        reserved = sorted(set(values or {}) & set(RUNNER_PARAMETERS))
+        if reserved:
+            raise ParameterError(
+                f"{where} sets {', '.join(reserved)}, which imclab run sets itself "
+                "(use --data / --out instead)"
+            )
+
+    engine_value = engine or getattr(plan, "engine", None)
+    engine_origin = "--engine" if engine else f"{plan_file.name}: engine"
+    jobs = []
+    for path in selected:
+        declared = declared_parameters(path)
+        params: dict[str, Any] = {
+            "campaign_file": str(plan_file),
+            "data_dir": str(data_dir),
+            "report_dir": str(report_dir),
+        }
+        origins = {name: "imclab run" for name in params}
+        if ENGINE_PARAMETER in declared and engine_value is not None:
+            params[ENGINE_PARAMETER] = str(engine_value)
+            origins[ENGINE_PARAMETER] = engine_origin
+        for key, value in (notebook_params.get(path.stem) or {}).items():
+            params[key] = value
+            origins[key] = f"{plan_file.name}: notebook_params.{path.stem}.{key}"
+        check_declared(path.name, declared, origins)
+        jobs.append(NotebookJob(path, params))
+
+    return PreparedRun(
+        plan=plan,
+        plan_file=plan_file,
+        notebooks_dir=notebooks_dir,
+        data_dir=data_dir,
+        report_dir=report_dir,
+        root=root,
+        notebooks=notebooks,
+        jobs=jobs,
+    )
+
+
+def run_campaign(
+    plan_file: str | Path,
+    *,
+    notebooks_dir: str | Path,
+    data_dir: str | Path,
+    root: str | Path,
+    report_dir: str | Path | None = None,
+    only: Sequence[str] | None = None,
+    engine: str | None = None,
+    show_code: bool = False,
+    progress_bar: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Execute a campaign's notebooks and publish the HTML report.
+
+    Parameters
+    ----------
+    plan_file, notebooks_dir, data_dir, root, report_dir, only, engine
+        See `prepare_run`.
+    show_code
+        Keep code cells in the notebook pages (hidden by default).
+    progress_bar
+        Show papermill's per-notebook progress bar.
+    log
+        Called with a one-line message before each notebook (e.g. ``print``).
+
+    Returns
+    -------
+    RunResult
+        The report folder, holding ``<stem>.ipynb``, ``<stem>.html`` per notebook run,
+        ``index.html`` and the ``headlines/`` the notebooks recorded.
+
+    Raises
+    ------
+    ReportLockedError
+        Another live process is running the same report.
+    NotebookFailedError
+        A notebook raised: the message names it, the cell and the exception; partial
+        output is in ``<report_dir>.failed/`` and the previous report is untouched.
+    PlanError, ParameterError, DataError
+        Before anything runs (see `prepare_run`); nothing is written then.
+
+    Notes
+    -----
+    Saved notebooks carry no machine-specific data: papermill's metadata and cell
+    timestamps are removed, and absolute paths (in the injected-parameters cell and in
+    outputs) are rewritten relative to ``root`` (the repository for ``imclab run``), e.g.
+    ``campaign_file = "campaigns/spring_launch.yaml"``; paths outside ``root`` are reduced to
+    their final name. The temporary run folder is shown as the final report folder.
+    """
+    run = prepare_run(
+        plan_file,
+        notebooks_dir=notebooks_dir,
+        data_dir=data_dir,
+        root=root,
+        report_dir=report_dir,
+        only=only,
+        engine=engine,
+    )
+    report = run.report_dir
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with report_lock(report):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{report.name}.tmp-", dir=report.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
+        try:
+            return _execute_run(run, tmp, show_code, progress_bar, log)
+        finally:
+            if tmp.exists():  # interrupted (Ctrl-C, kernel crash): leave nothing behind
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _execute_run(
+    run: PreparedRun,
+    tmp: Path,
+    show_code: bool,
+    progress_bar: bool,
+    log: Callable[[str], None] | None,
+) -> RunResult:
+    report = run.report_dir
+    replacements = {
+        str(tmp): run.show(report),
+        str(report): run.show(report),
+        str(run.data_dir): run.show(run.data_dir),
+        str(run.plan_file): run.show(run.plan_file),
+        str(run.notebooks_dir): run.show(run.notebooks_dir),
+        str(run.root): ".",
+    }
+    statuses: dict[str, NotebookEntry] = {}
+    failure: tuple[str, str] | None = None
+    for number, job in enumerate(run.jobs, start=1):
+        if log:
+            log(f"[{number}/{len(run.jobs)}] {job.name}")
+        output = tmp / f"{job.name}.ipynb"
+        params = {**job.parameters, "report_dir": str(tmp)}
+        try:
+            execute(job.path, output, params, cwd=run.notebooks_dir, progress_bar=progress_bar)
+            message = ""
+        except PapermillExecutionError as exc:
+            message = describe_failure(job.path.name, exc)
+        except Exception as exc:  # noqa: BLE001 - kernel died, timed out, missing kernel
+            message = f"notebook {job.path.name} could not run: {type(exc).__name__}: {exc}"
+        html = None
+        if output.exists():
+            nb = nbformat.read(output, as_version=nbformat.NO_CONVERT)
+            scrub_paths(strip_volatile(nb), replacements)
+            nbformat.write(nb, output)
+            html = write_notebook_html(nb, tmp / f"{job.name}.html", show_code).name
+        if message:
+            message = _scrub_text(message, replacements)
+            statuses[job.name] = NotebookEntry(job.name, "failed", html, message)
+            failure = (job.name, message)
+            break
+        statuses[job.name] = NotebookEntry(job.name, "ok", html)
+
+    entries = [statuses.get(p.stem) or NotebookEntry(p.stem, "not run") for p in run.notebooks]
+    details = {"Plan file": run.show(run.plan_file), "Data": run.show(run.data_dir)}
+    engine = next(
+        (j.parameters[ENGINE_PARAMETER] for j in run.jobs if ENGINE_PARAMETER in j.parameters), None
+    )
+    if engine:
+        details["Engine"] = engine
+    write_index(run.plan, entries, tmp, details)
+
+    failed_dir = report.with_name(report.name + ".failed")
+    if failure is not None:
+        if failed_dir.exists():
+            shutil.rmtree(failed_dir)
+        os.rename(tmp, failed_dir)
+        name, message = failure
+        previous = (
+            f"the previous report {run.show(report)}/ is untouched"
+            if report.exists()
+            else f"no report was published to {run.show(report)}/"
+        )
+        raise NotebookFailedError(
+            f"{message}\nPartial output kept in {run.show(failed_dir)}/ (index.html marks {name} "
+            f"failed and later notebooks not run); {previous}.",
+            notebook=name,
+            failed_dir=failed_dir,
+        )
+    replace_dir(tmp, report)
+    if failed_dir.exists():  # the latest run succeeded: an older failure is history
+        shutil.rmtree(failed_dir)
+    return RunResult(report, entries)
+
+
+def _scrub_text(text: str, replacements: dict[str, str]) -> str:
+    for old in sorted(replacements, key=len, reverse=True):
+        text = text.replace(old, replacements[old])
+    return text
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Move folder ``new`` to ``final``, replacing it as close to atomically as possible.
+
+    The old folder is renamed to a hidden backup, the new one renamed into place, then
+    the backup deleted; if the second rename fails the old folder is put back. Readers
+    see either the old or the new report, except for the instant between the renames.
+    Both folders must be on the same file system (they are siblings).
+    """
+    new, final = Path(new), Path(final)
+    backup = None
+    if final.exists():
+        backup = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(final, backup)
+    try:
+        os.rename(new, final)
+    except BaseException:
+        if backup is not None:
+            os.rename(backup, final)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup)
+
+
+def lock_path(report_dir: str | Path) -> Path:
+    """Return the lock file guarding a report folder: ``<parent>/.<name>.lock``."""
+    report_dir = Path(report_dir)
+    return report_dir.parent / f".{report_dir.name}.lock"
+
+
+@contextmanager
+def report_lock(report_dir: str | Path) -> Iterator[Path]:
+    """Hold the lock of a report folder for the duration of a run.
+
+    The lock file is created with ``O_CREAT | O_EXCL`` and holds the owner's pid. A lock
+    whose pid is no longer alive (a crashed run) is taken over.
+
+    Parameters
+    ----------
+    report_dir
+        The report folder (its parent must exist).
+
+    Yields
+    ------
+    Path
+        The lock file, removed on exit.
+
+    Raises
+    ------
+    ReportLockedError
+        A live process holds the lock.
+    """
+    path = lock_path(report_dir)
+    _acquire(path, report_dir)
+    try:
+        yield path
+    finally:
+        if _read_pid(path) == os.getpid():
+            path.unlink(missing_ok=True)
+
+
+def _acquire(path: Path, report_dir: str | Path) -> None:
+    for _attempt in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid = _read_pid(path)
+            if pid is None and _age(path) < _LOCK_GRACE_SECONDS:
+                pid = -1  # just created by another run that has not written its pid yet
+            if pid is not None and _pid_alive(pid):
+                owner = f"process {pid}" if pid > 0 else "another process"
+                raise ReportLockedError(
+                    f"another imclab run ({owner}) is writing {Path(report_dir).name}; "
+                    f"wait for it to finish. If no run is active, delete the lock file {path}"
+                ) from None
+            # Stale: its owner died. Two runs taking over at the same instant could race
+            # here; the second O_EXCL below still lets only one of them in.
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return
+    raise ReportLockedError(f"could not take the lock {path}: another run took it first")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == -1:
+        return True
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
