@@ -493,8 +493,7 @@ def get_kpi(name: str) -> KPI:
         return KPIS[name]
     except (KeyError, TypeError):
         raise UnknownKPIError(
-            f"unknown KPI {name!r}{closest_match_hint(name, KPIS)}; "
-            f"valid KPIs: {', '.join(KPIS)}"
+            f"unknown KPI {name!r}{closest_match_hint(name, KPIS)}; valid KPIs: {', '.join(KPIS)}"
         ) from None
 
 

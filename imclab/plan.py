@@ -79,8 +79,10 @@ def _show(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, bool) or value is None:
         return repr(value).lower() if isinstance(value, bool) else "null (empty)"
-    if isinstance(value, (int, float)):
-        return _num(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() or abs(value) >= 1e-4 else repr(value)
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -340,8 +342,9 @@ class Persona(_Model):
                 faults.append(
                     (
                         ("traits", trait),
-                        f"{trait!r} is not a customer trait{closest_match_hint(trait, PERSONA_TRAITS)}"
-                        f"; traits: {', '.join(PERSONA_TRAITS)}",
+                        f"{trait!r} is not a customer trait"
+                        f"{closest_match_hint(trait, PERSONA_TRAITS)}; "
+                        f"traits: {', '.join(PERSONA_TRAITS)}",
                     )
                 )
                 continue
@@ -623,8 +626,8 @@ class CampaignPlan(_Model):
                 faults.append(
                     (
                         ("budget", "by_channel", channel),
-                        f"{_num(allotted)} but the phase budgets for {channel} sum to "
-                        f"{_num(in_phases)} (difference {_num(in_phases - allotted)})",
+                        f"{channel} is budgeted {_num(allotted)} here but its phase budgets sum "
+                        f"to {_num(in_phases)} (difference {_num(in_phases - allotted)})",
                     )
                 )
         return faults
