@@ -1,0 +1,967 @@
+"""Load a brand world folder into validated DataFrames, quarantining every row that breaks a rule.
+
+Files are read through DuckDB (CSV as all-VARCHAR so no value can crash the reader, or Parquet);
+the typed conversion and the rule checks run in SQL derived from :mod:`imclab.data.schemas`, and
+each clean table is validated with its pandera schema as the final guard.
+
+Row numbers (``row`` in the quarantine) are data row numbers: 1 is the first record after the
+header, i.e. line 2 of a CSV file (blank lines are skipped and not counted), or the 1-based row
+position in a Parquet file.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow_lib
+
+from imclab.data.quarantine import as_quarantine, empty_faults, faults_message, format_faults
+from imclab.data.schemas import (
+    OPTIONAL_TABLES,
+    REQUIRED_TABLES,
+    SCHEMAS,
+    TABLES,
+    ColumnRule,
+    column_rules,
+    cross_column_rules,
+    date_columns,
+    key_columns,
+)
+from imclab.errors import DataError, ParameterError
+
+__all__ = ["TableReport", "ValidationReport", "World", "load_world"]
+
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+_MIN_DATE, _MAX_DATE = "1900-01-01", "2199-12-31"
+_TZ_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+# Fault codes of the per-cell checks (one per cell: the first that applies).
+_MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE = 1, 2, 3, 4, 5, 6, 7
+_KIND_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean (expected true or false)",
+    "date": "a date (expected ISO 8601)",
+    "timestamp": "a timestamp (expected ISO 8601)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Reports and the World
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TableReport:
+    """What happened to one table during loading.
+
+    Attributes
+    ----------
+    table
+        Table name (``touchpoints``).
+    file
+        File name read (``touchpoints.csv``), or None when the optional table is absent.
+    rows_read, rows_loaded, rows_quarantined
+        Data rows in the file, rows kept, rows quarantined (``loaded + quarantined == read``).
+    faults
+        Quarantine lines of this table (a row can have several).
+    date_min, date_max
+        Range of the table's date column(s) over the loaded rows (None without dates).
+    extra_columns
+        Columns in the file that the data dictionary does not define (not loaded).
+    identity_rows, identity_matched
+        For tables that carry a ``customer_id`` (touchpoints, conversions, survey): rows whose
+        customer id was checked, and how many of them join to a loaded customer. For
+        touchpoints/conversions the checked rows are those that passed the per-cell checks;
+        survey rows with an empty ``customer_id`` count as unmatched.
+    """
+
+    table: str
+    file: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    faults: int = 0
+    date_min: pd.Timestamp | None = None
+    date_max: pd.Timestamp | None = None
+    extra_columns: tuple[str, ...] = ()
+    identity_rows: int | None = None
+    identity_matched: int | None = None
+
+    @property
+    def present(self) -> bool:
+        """Whether the table's file was found and loaded."""
+        return self.file is not None
+
+
+@dataclass
+class ValidationReport:
+    """Per-table outcome of :func:`load_world` plus the fault messages.
+
+    Attributes
+    ----------
+    source
+        The data folder.
+    as_of
+        Events after this moment were quarantined as "in the future".
+    tables
+        ``{table: TableReport}`` in load order (absent optional tables included).
+    messages
+        One sentence per file, column and reason of the quarantined faults.
+    """
+
+    source: Path
+    as_of: pd.Timestamp
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def missing_optional(self) -> list[str]:
+        """Optional tables (survey, ab_tests, creatives) whose file was not found."""
+        return [t for t, r in self.tables.items() if t in OPTIONAL_TABLES and not r.present]
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was quarantined."""
+        return all(r.rows_quarantined == 0 for r in self.tables.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``table, file, present, rows_read, rows_loaded, rows_quarantined, faults,
+            date_min, date_max, extra_columns`` (extra columns joined by ``", "``).
+        """
+        rows = [
+            {
+                "table": r.table,
+                "file": r.file,
+                "present": r.present,
+                "rows_read": r.rows_read,
+                "rows_loaded": r.rows_loaded,
+                "rows_quarantined": r.rows_quarantined,
+                "faults": r.faults,
+                "date_min": r.date_min,
+                "date_max": r.date_max,
+                "extra_columns": ", ".join(r.extra_columns),
+            }
+            for r in self.tables.values()
+        ]
+        frame = pd.DataFrame(rows)
+        for col in ("rows_read", "rows_loaded", "rows_quarantined", "faults"):
+            frame[col] = frame[col].astype("int64")
+        for col in ("date_min", "date_max"):
+            frame[col] = pd.to_datetime(frame[col])
+        return frame
+
+    def summary(self) -> str:
+        """Return a short plain-text account of the load (rows per table, faults, absences)."""
+        lines = [f"Data folder {self.source.name}/ (as of {self.as_of:%Y-%m-%d %H:%M:%S})"]
+        for r in self.tables.values():
+            if not r.present:
+                lines.append(f"  {r.table}: absent (optional)")
+                continue
+            text = (
+                f"  {r.file}: {r.rows_read:,} rows read, {r.rows_loaded:,} loaded, "
+                f"{r.rows_quarantined:,} quarantined"
+            )
+            if r.date_min is not None:
+                text += f"; {r.date_min:%Y-%m-%d} to {r.date_max:%Y-%m-%d}"
+            if r.extra_columns:
+                text += f"; extra columns not loaded: {', '.join(r.extra_columns)}"
+            lines.append(text)
+        if self.messages:
+            lines.append("Quarantined:")
+            lines += [f"  {m}" for m in self.messages]
+        else:
+            lines.append("No row was quarantined.")
+        return "\n".join(lines)
+
+
+@dataclass
+class World:
+    """A loaded brand world: validated tables, the quarantine and the validation report.
+
+    Attributes
+    ----------
+    tables
+        ``{table: DataFrame}`` of the tables found (absent optional tables are not keys).
+    report
+        The :class:`ValidationReport`.
+    quarantine
+        Every refused row, one line per fault: ``file, row, column, value, reason``.
+    source
+        The data folder.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport
+    quarantine: pd.DataFrame
+    source: Path
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a table, or raise ``DataError`` naming the file when it is absent.
+
+        Parameters
+        ----------
+        name
+            Table name, e.g. ``"survey"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The validated table.
+        """
+        if name not in self.tables:
+            raise DataError(
+                f"{self.source}: table '{name}' was not loaded (expected {name}.csv or "
+                f"{name}.parquet in the folder)"
+            )
+        return self.tables[name]
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """The customers table (single customer view)."""
+        return self.table("customers")
+
+    @property
+    def touchpoints(self) -> pd.DataFrame:
+        """The touchpoints table (event log)."""
+        return self.table("touchpoints")
+
+    @property
+    def conversions(self) -> pd.DataFrame:
+        """The conversions table (orders)."""
+        return self.table("conversions")
+
+    @property
+    def spend(self) -> pd.DataFrame:
+        """The daily media spend table."""
+        return self.table("spend")
+
+    @property
+    def survey(self) -> pd.DataFrame | None:
+        """The brand-tracking survey, or None when ``survey`` is absent."""
+        return self.tables.get("survey")
+
+    @property
+    def ab_tests(self) -> pd.DataFrame | None:
+        """The aggregated A/B test results, or None when absent."""
+        return self.tables.get("ab_tests")
+
+    @property
+    def creatives(self) -> pd.DataFrame | None:
+        """The creatives (message per channel), or None when absent."""
+        return self.tables.get("creatives")
+
+    def duckdb(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """Return a DuckDB connection with every loaded table registered under its name.
+
+        Parameters
+        ----------
+        con
+            Connection to register the tables on; a new in-memory one by default.
+
+        Returns
+        -------
+        duckdb.DuckDBPyConnection
+            ``con.sql("SELECT channel, count(*) FROM touchpoints GROUP BY 1")`` works.
+        """
+        con = con or duckdb.connect()
+        for name, frame in self.tables.items():
+            con.register(name, frame)
+        return con
+
+
+# --------------------------------------------------------------------------------------------
+# SQL helpers
+# --------------------------------------------------------------------------------------------
+def _lit(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _fmt_number(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass
+class _Cell:
+    """SQL for one column: the typed expression and the fault-code expression."""
+
+    rule: ColumnRule
+    typed: str
+    code: str
+    reasons: dict[int, tuple[str, str]]  # code -> (reason, message template)
+
+
+def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
+    """Build the typed expression and the first-fault code of one raw VARCHAR column.
+
+    The fault code is the first of: missing required value, cannot parse, time zone offset,
+    implausible date, unknown value, out of range, in the future (NULL when the cell is fine).
+    """
+    raw, t = _ident(rule.name), _ident("t_" + rule.name)
+    blank = f"({raw} IS NULL OR trim({raw}) = '')"
+    kind = rule.kind
+    if kind in ("string", "category"):
+        typed = f"CASE WHEN {blank} THEN NULL ELSE {raw} END"
+    elif kind == "int":
+        d = f"TRY_CAST({raw} AS DOUBLE)"
+        typed = (
+            f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 "
+            f"THEN CAST({d} AS BIGINT) END"
+        )
+    elif kind == "float":
+        d = f"TRY_CAST({raw} AS DOUBLE)"
+        typed = f"CASE WHEN isfinite({d}) THEN {d} END"
+    elif kind == "bool":
+        typed = f"CASE lower(trim({raw})) WHEN 'true' THEN true WHEN 'false' THEN false END"
+    elif kind == "date":
+        typed = f"TRY_CAST({raw} AS DATE)"
+    elif kind == "timestamp":
+        typed = f"TRY_CAST({raw} AS TIMESTAMP)"
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    whens = [f"WHEN {blank} THEN {'NULL' if rule.nullable else _MISSING}"]
+    reasons: dict[int, tuple[str, str]] = {
+        _MISSING: ("missing required value", "missing required value"),
+    }
+    if rule.kind in _KIND_WORDS:
+        words = _KIND_WORDS[rule.kind]
+        whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
+        reasons[_PARSE] = (f"cannot parse as {words}", f"cannot parse {{values}} as {words}")
+    if rule.kind == "timestamp":
+        whens.append(f"WHEN regexp_matches({raw}, {_lit(_TZ_PATTERN)}) THEN {_TZ}")
+        reasons[_TZ] = (
+            "timestamp has a time zone offset (expected local time without offset)",
+            "timestamp {values} has a time zone offset (expected local time without offset)",
+        )
+    if rule.kind in ("date", "timestamp"):
+        whens.append(
+            f"WHEN NOT isfinite({t}) OR {t} < DATE {_lit(_MIN_DATE)} "
+            f"OR {t} > DATE {_lit(_MAX_DATE)} THEN {_RANGE_DATE}"
+        )
+        reasons[_RANGE_DATE] = (
+            "implausible date (expected years 1900 to 2199)",
+            "implausible date {values} (expected years 1900 to 2199)",
+        )
+    if rule.allowed is not None:
+        values = ", ".join(_lit(v) for v in rule.allowed)
+        whens.append(f"WHEN {t} NOT IN ({values}) THEN {_ALLOWED}")
+        expected = ", ".join(str(v) for v in rule.allowed)
+        reasons[_ALLOWED] = (
+            f"unknown {rule.name} (expected one of: {expected})",
+            f"unknown {rule.name} {{values}} (expected one of: {expected})",
+        )
+    lo, hi = rule.min_value, rule.max_value
+    if lo is not None or hi is not None:
+        conds = []
+        if lo is not None:
+            conds.append(f"{t} < {lo!r}")
+        if hi is not None:
+            conds.append(f"{t} > {hi!r}")
+        whens.append(f"WHEN {' OR '.join(conds)} THEN {_BOUNDS}")
+        if hi is None and lo == 0:
+            reasons[_BOUNDS] = (
+                "negative value (expected >= 0)",
+                "negative value {values} (expected >= 0)",
+            )
+        else:
+            expected = (
+                f"{_fmt_number(lo)}..{_fmt_number(hi)}"
+                if lo is not None and hi is not None
+                else (f">= {_fmt_number(lo)}" if lo is not None else f"<= {_fmt_number(hi)}")
+            )
+            reasons[_BOUNDS] = (
+                f"out of range (expected {expected})",
+                f"value {{values}} out of range (expected {expected})",
+            )
+    if rule.not_future:
+        if rule.kind == "date":
+            limit = f"DATE {_lit(as_of.strftime('%Y-%m-%d'))}"
+        else:
+            limit = f"TIMESTAMP {_lit(as_of.strftime('%Y-%m-%d %H:%M:%S'))}"
+        whens.append(f"WHEN {t} > {limit} THEN {_FUTURE}")
+        stamp = as_of.strftime("%Y-%m-%d %H:%M:%S")
+        reasons[_FUTURE] = (
+            f"in the future (after as_of {stamp})",
+            f"{{values}} is in the future (after as_of {stamp})",
+        )
+    code = "CASE " + " ".join(whens) + " END"
+    return _Cell(rule=rule, typed=typed, code=code, reasons=reasons)
+
+
+def _suggest(missing: str, found: list[str]) -> str:
+    close = difflib.get_close_matches(missing, found, n=1, cutoff=0.6)
+    if not close:
+        lowered = {f.lower().replace(" ", "_"): f for f in found}
+        if missing in lowered:
+            close = [lowered[missing]]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one table
+# --------------------------------------------------------------------------------------------
+def _find_file(folder: Path, table: str) -> Path | None:
+    found = [folder / f"{table}.{ext}" for ext in FORMATS if (folder / f"{table}.{ext}").is_file()]
+    if len(found) > 1:
+        raise DataError(
+            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them so "
+            f"the '{table}' table is unambiguous"
+        )
+    return found[0] if found else None
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path.name}: the header row is not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise DataError(f"{path.name}: cannot read the header row ({exc})") from exc
+    if not header or all(not h.strip() for h in header):
+        raise DataError(
+            f"{path.name}: the file is empty (expected a header row naming the columns)"
+        )
+    return [h.strip() for h in header]
+
+
+def _parquet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    try:
+        rel = con.sql(f"SELECT * FROM read_parquet({_lit(str(path))})")
+        return list(rel.columns)
+    except duckdb.Error as exc:
+        raise DataError(f"{path.name}: cannot read the Parquet file ({exc})") from exc
+
+
+def _check_header(path: Path, table: str, header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Return ``{expected column: position in the file}`` and the extra columns."""
+    schema = SCHEMAS[table]
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(header):
+        if name in seen and name:
+            raise DataError(
+                f"{path.name}: column '{name}' appears twice in the header (positions "
+                f"{seen[name] + 1} and {pos + 1})"
+            )
+        seen[name] = pos
+    expected = list(schema.columns)
+    required = [c for c, col in schema.columns.items() if col.required]
+    missing = [c for c in required if c not in seen]
+    if missing:
+        details = ", ".join(f"'{m}'{_suggest(m, header)}" for m in missing)
+        word = "column" if len(missing) == 1 else "columns"
+        raise DataError(
+            f"{path.name}: missing required {word} {details}; expected columns: "
+            f"{', '.join(expected)}; found: {', '.join(header)}"
+        )
+    positions = {c: seen[c] for c in expected if c in seen}
+    extra = [h for h in header if h not in schema.columns]
+    return positions, extra
+
+
+def _read_raw(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    header: list[str],
+    positions: dict[str, int],
+    faults: list[pd.DataFrame],
+) -> int:
+    """Create the view ``raw_<table>`` (``_row`` + VARCHAR columns); return the rows read.
+
+    CSV records the reader cannot split into the header's columns (too many or too few
+    fields, invalid UTF-8, unterminated quotes) are quarantined as malformed records.
+    """
+    schema = SCHEMAS[table]
+    select = []
+    for name in schema.columns:
+        if name in positions:
+            select.append(f"CAST(c{positions[name]} AS VARCHAR) AS {_ident(name)}")
+        else:  # optional column absent from the file
+            select.append(f"CAST(NULL AS VARCHAR) AS {_ident(name)}")
+    cols = ", ".join(select)
+    src = f"src_{table}"
+    try:
+        if path.suffix == ".csv":
+            spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+            rejects, scans = f"rej_{table}", f"rejscan_{table}"
+            con.execute(
+                f"CREATE TEMP TABLE {src} AS SELECT * FROM read_csv({_lit(str(path))}, "
+                f"columns={{{spec}}}, header=true, delim=',', quote='\"', escape='\"', "
+                "auto_detect=false, all_varchar=true, store_rejects=true, "
+                f"rejects_table='{rejects}', rejects_scan='{scans}')"
+            )
+            n_ok = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+            rej = con.sql(
+                "SELECT line - 1 AS row, min(error_type) AS error_type, "
+                f"min(csv_line) AS csv_line FROM {rejects} GROUP BY line ORDER BY line"
+            ).df()
+            con.execute(f"DROP TABLE IF EXISTS {rejects}")
+            con.execute(f"DROP TABLE IF EXISTS {scans}")
+            if len(rej) == 0:
+                con.execute(
+                    f"CREATE TEMP VIEW raw_{table} AS SELECT rowid + 1 AS _row, {cols} FROM {src}"
+                )
+            else:
+                # Accepted records fill the row numbers the rejected ones leave free. (A record
+                # with an embedded newline shifts the reader's line numbers; there the numbers
+                # of later rows can be off, never missing or repeated.)
+                rows = np.arange(1, n_ok + len(rej) + 1, dtype="int64")
+                rows = np.setdiff1d(rows, rej["row"].to_numpy("int64"))[:n_ok]
+                rowmap = pyarrow_lib.table({"_pos": np.arange(n_ok, dtype="int64"), "_row": rows})
+                con.register(f"rowmap_arrow_{table}", rowmap)
+                con.execute(
+                    f"CREATE TEMP TABLE rowmap_{table} AS SELECT * FROM rowmap_arrow_{table}"
+                )
+                con.unregister(f"rowmap_arrow_{table}")
+                con.execute(
+                    f"CREATE TEMP VIEW raw_{table} AS SELECT m._row, {cols} FROM {src} "
+                    f"JOIN rowmap_{table} AS m ON {src}.rowid = m._pos"
+                )
+                faults.append(_reject_faults(path, rej))
+            n_read = n_ok + len(rej)
+        else:
+            renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header))
+            con.execute(
+                f"CREATE TEMP VIEW raw_{table} AS SELECT file_row_number + 1 AS _row, {cols} "
+                f"FROM (SELECT file_row_number, {renamed} FROM read_parquet("
+                f"{_lit(str(path))}, file_row_number=true))"
+            )
+            n_read = con.execute(f"SELECT count(*) FROM raw_{table}").fetchall()[0][0]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"{path.name}: cannot read the file ({first})") from exc
+    if n_read == 0:
+        raise DataError(f"{path.name}: the file has no data rows")
+    return int(n_read)
+
+
+def _drop_raw(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    con.execute(f"DROP VIEW IF EXISTS raw_{table}")
+    con.execute(f"DROP TABLE IF EXISTS src_{table}")
+    con.execute(f"DROP TABLE IF EXISTS rowmap_{table}")
+
+
+def _reject_faults(path: Path, rej: pd.DataFrame) -> pd.DataFrame:
+    kinds = rej["error_type"].str.lower()
+    return pd.DataFrame(
+        {
+            "file": path.name,
+            "row": rej["row"].astype("int64"),
+            "column": "",
+            "value": rej["csv_line"],
+            "reason": "malformed CSV record (" + kinds + ")",
+            "template": "malformed CSV record {values} (" + kinds + ")",
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Checking one table
+# --------------------------------------------------------------------------------------------
+def _fetch_faults(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> pd.DataFrame:
+    frame = con.sql(sql).df()
+    frame.insert(0, "file", file)
+    return frame
+
+
+def _check_table(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    as_of: pd.Timestamp,
+    faults: list[pd.DataFrame],
+    file_names: dict[str, str],
+) -> dict[str, int]:
+    """Create ``clean_<table>`` from ``raw_<table>``; append fault lines; return identity stats.
+
+    Stages: per-cell checks (missing, parse, allowed values, ranges, future) and cross-column
+    checks on every row; then, on the rows that passed, references to customers; then
+    duplicate keys (the first occurrence in file order is kept).
+    """
+    schema = SCHEMAS[table]
+    rules = column_rules(schema)
+    pairs = cross_column_rules(schema)
+    cells = [_cell_sql(rule, as_of) for rule in rules]
+
+    typed_cols = ", ".join(f"{c.typed} AS {_ident('t_' + c.rule.name)}" for c in cells)
+    codes = [f"{c.code} AS {_ident('e_' + c.rule.name)}" for c in cells]
+    codes += [
+        f"COALESCE({_ident('t_' + a)} > {_ident('t_' + b)}, false) AS x_{i}"
+        for i, (a, b) in enumerate(pairs)
+    ]
+    chk = f"chk_{table}"
+    con.execute(
+        f"CREATE TEMP TABLE {chk} AS SELECT *, {', '.join(codes)} "
+        f"FROM (SELECT r.*, {typed_cols} FROM raw_{table} AS r)"
+    )
+    _drop_raw(con, table)
+
+    parts = []
+    for c in cells:
+        e = _ident("e_" + c.rule.name)
+        reason_case = " ".join(f"WHEN {k} THEN {_lit(v[0])}" for k, v in c.reasons.items())
+        tmpl_case = " ".join(f"WHEN {k} THEN {_lit(v[1])}" for k, v in c.reasons.items())
+        parts.append(
+            f"SELECT _row AS row, {_lit(c.rule.name)} AS column, {_ident(c.rule.name)} AS value,"
+            f" CASE {e} {reason_case} END AS reason, CASE {e} {tmpl_case} END AS template "
+            f"FROM {chk} WHERE {e} IS NOT NULL"
+        )
+    for i, (a, b) in enumerate(pairs):
+        reason = f"{a} greater than {b}"
+        template = f"{a} greater than {b} ({{values}}; expected {a} <= {b})"
+        parts.append(
+            f"SELECT _row AS row, {_lit(a)} AS column, "
+            f"{_ident(a)} || ' > ' || {_ident(b)} AS value, {_lit(reason)} AS reason, "
+            f"{_lit(template)} AS template FROM {chk} WHERE x_{i}"
+        )
+    faults.append(_fetch_faults(con, " UNION ALL ".join(parts), path.name))
+
+    ok = " AND ".join(
+        [f"{_ident('e_' + c.rule.name)} IS NULL" for c in cells]
+        + [f"NOT x_{i}" for i in range(len(pairs))]
+    )
+    t_cols = ", ".join(_ident("t_" + c.rule.name) for c in cells)
+    stage = f"ok_{table}"
+    con.execute(f"CREATE TEMP TABLE {stage} AS SELECT _row, {t_cols} FROM {chk} WHERE {ok}")
+    con.execute(f"DROP TABLE {chk}")
+
+    stats: dict[str, int] = {}
+    for rule in rules:
+        if not rule.references:
+            continue
+        ref_table, ref_col = rule.references.split(".")
+        ref_file = file_names.get(ref_table, f"{ref_table}.csv")
+        t_col = _ident("t_" + rule.name)
+        known = f"(SELECT {_ident(ref_col)} FROM clean_{ref_table})"
+        checked, matched = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {t_col} IN {known}) FROM {stage}"
+        ).fetchall()[0]
+        stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
+        in_raw = f"{t_col} IN (SELECT id FROM rawids_{ref_table})"
+        faults.append(
+            _fetch_faults(
+                con,
+                f"SELECT _row AS row, {_lit(rule.name)} AS column, {t_col} AS value, "
+                f"CASE WHEN {in_raw} THEN {_lit(f'customer row quarantined in {ref_file}')} "
+                f"ELSE {_lit(f'unknown customer (customer_id not in {ref_file})')} END AS reason, "
+                f"CASE WHEN {in_raw} THEN "
+                f"{_lit(f'customer {{values}} was quarantined in {ref_file}')} "
+                f"ELSE {_lit(f'unknown customer {{values}} (not in {ref_file})')} END AS template "
+                f"FROM {stage} WHERE {t_col} NOT IN {known}",
+                path.name,
+            )
+        )
+        if matched < checked:
+            con.execute(
+                f"CREATE TEMP TABLE ref_{table} AS SELECT * FROM {stage} WHERE {t_col} IN {known}"
+            )
+            con.execute(f"DROP TABLE {stage}")
+            stage = f"ref_{table}"
+
+    keys = key_columns(schema)
+    if keys:
+        t_keys = ", ".join(_ident("t_" + k) for k in keys)
+        key_value = " || '|' || ".join(f"CAST({_ident('t_' + k)} AS VARCHAR)" for k in keys)
+        label = ", ".join(keys)
+        word = "duplicate key" if len(keys) > 1 else "duplicate"
+        con.execute(
+            f"CREATE TEMP TABLE ranked_{table} AS SELECT *, row_number() OVER "
+            f"(PARTITION BY {t_keys} ORDER BY _row) AS _n FROM {stage}"
+        )
+        con.execute(f"DROP TABLE {stage}")
+        stage = f"ranked_{table}"
+        faults.append(
+            _fetch_faults(
+                con,
+                f"SELECT _row AS row, {_lit(label)} AS column, {key_value} AS value, "
+                f"{_lit(f'{word} {label} (the first occurrence is kept)')} AS reason, "
+                f"{_lit(f'{word} {label} {{values}} (the first occurrence is kept)')} "
+                f"AS template FROM {stage} WHERE _n > 1",
+                path.name,
+            )
+        )
+        keep = "WHERE _n = 1"
+    else:
+        keep = ""
+    names = ", ".join(f"{_ident('t_' + c.rule.name)} AS {_ident(c.rule.name)}" for c in cells)
+    con.execute(f"CREATE TEMP TABLE clean_{table} AS SELECT _row, {names} FROM {stage} {keep}")
+    con.execute(f"DROP TABLE {stage}")
+    return stats
+
+
+# --------------------------------------------------------------------------------------------
+# DuckDB -> pandas, and the pandera guard
+# --------------------------------------------------------------------------------------------
+def _to_pandas(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """Fetch ``clean_<table>`` as pandas with the schema dtypes (index: data row number)."""
+    arrow = con.sql(f"SELECT * FROM clean_{table} ORDER BY _row").to_arrow_table()
+    data: dict[str, Any] = {}
+    for rule in column_rules(SCHEMAS[table]):
+        col = arrow.column(rule.name)
+        if rule.kind == "category":
+            values = col.cast(pyarrow_lib.string()).dictionary_encode().to_pandas()
+            cat = (
+                pd.Categorical(values)
+                if not isinstance(values.dtype, pd.CategoricalDtype)
+                else values
+            )
+            series = pd.Series(cat)
+            if rule.allowed is not None:
+                series = series.cat.set_categories(list(rule.allowed))
+            else:
+                series = series.cat.set_categories(sorted(series.cat.categories))
+        elif rule.kind == "string":
+            series = pd.Series(pd.array(col.cast(pyarrow_lib.large_string()), dtype=rule.dtype))
+        elif rule.kind in ("date", "timestamp"):
+            series = col.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
+            series = series.astype("datetime64[ns]")
+        else:
+            series = col.to_pandas().astype(rule.dtype)
+        data[rule.name] = series.reset_index(drop=True)
+    frame = pd.DataFrame(data)
+    frame.index = pd.Index(arrow.column("_row").to_numpy(), name="_row")
+    return frame
+
+
+def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate with the table's pandera schema; failing rows are moved to fault lines."""
+    schema = SCHEMAS[table]
+    try:
+        return schema.validate(frame, lazy=True), empty_faults()
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    rows_all = frame.index.to_numpy()
+    lines = []
+    for case in cases.itertuples(index=False):
+        reason = f"failed schema check {case.check}"
+        if case.index is None or pd.isna(case.index):
+            hit = rows_all  # a table-wide failure (dtype, missing column): no row is trusted
+        else:
+            hit = [int(case.index)]
+        for row in hit:
+            lines.append(
+                {
+                    "file": file,
+                    "row": int(row),
+                    "column": "" if case.column is None else str(case.column),
+                    "value": None if case.index is None else str(case.failure_case),
+                    "reason": reason,
+                    "template": reason + " (value {values})",
+                }
+            )
+    bad = pd.DataFrame(lines)
+    kept = frame.drop(index=bad["row"].unique())
+    try:
+        kept = schema.validate(kept, lazy=True)
+    except pa.errors.SchemaErrors:
+        extra = pd.DataFrame(
+            {
+                "file": file,
+                "row": kept.index.to_numpy(),
+                "column": "",
+                "value": None,
+                "reason": "failed schema check",
+                "template": "failed schema check",
+            }
+        )
+        bad = pd.concat([bad, extra], ignore_index=True)
+        kept = kept.iloc[0:0]
+    return kept, bad
+
+
+def _date_range(frame: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    cols = date_columns(SCHEMAS[table])
+    if not cols or frame.empty:
+        return None, None
+    return (
+        min(frame[c].min() for c in cols),
+        max(frame[c].max() for c in cols),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------------
+def _as_of(as_of: str | date | datetime | pd.Timestamp | None) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.now().floor("s")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"as_of={as_of!r}: cannot parse as a date or timestamp (expected ISO 8601)"
+        ) from exc
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    return stamp
+
+
+def _requested(tables: list[str] | tuple[str, ...] | None) -> list[str]:
+    if tables is None:
+        return list(TABLES)
+    unknown = [t for t in tables if t not in SCHEMAS]
+    if unknown:
+        raise ParameterError(
+            f"tables={list(tables)!r}: unknown table(s) {', '.join(unknown)} "
+            f"(expected some of: {', '.join(TABLES)})"
+        )
+    wanted = set(tables)
+    # A table whose ids reference customers cannot be checked without them.
+    if wanted & {"touchpoints", "conversions", "survey"}:
+        wanted.add("customers")
+    return [t for t in TABLES if t in wanted]
+
+
+def load_world(
+    path: str | Path,
+    strict: bool = False,
+    as_of: str | date | datetime | pd.Timestamp | None = None,
+    tables: list[str] | tuple[str, ...] | None = None,
+) -> World:
+    """Load and validate a brand world folder (``data/README.md`` describes its tables).
+
+    Every row that breaks a rule of the data dictionary is quarantined (one line per fault in
+    ``world.quarantine``) rather than dropped, so ``rows_loaded + rows_quarantined ==
+    rows_read`` for every table.
+
+    Parameters
+    ----------
+    path
+        Folder with ``customers``, ``touchpoints``, ``conversions`` and ``spend`` (required)
+        and optionally ``survey``, ``ab_tests`` and ``creatives``, each as ``<table>.csv`` or
+        ``<table>.parquet``.
+    strict
+        Raise :class:`~imclab.errors.DataError` listing the faults instead of quarantining.
+    as_of
+        Events (signups, touches, orders) after this moment are quarantined as "in the
+        future"; default: now.
+    tables
+        Load only these tables (``customers`` is added when a table references customer ids).
+
+    Returns
+    -------
+    World
+        Validated tables, the quarantine and the :class:`ValidationReport`.
+
+    Raises
+    ------
+    DataError
+        The folder or a required file is missing, a file is empty, has no data rows, lacks
+        required columns or cannot be read, or (``strict=True``) any row breaks a rule.
+    ParameterError
+        ``as_of`` or ``tables`` is invalid.
+    """
+    folder = Path(path)
+    stamp = _as_of(as_of)
+    wanted = _requested(tables)
+    if not folder.is_dir():
+        raise DataError(
+            f"{folder}: data folder not found (expected a folder with "
+            f"{', '.join(t + '.csv' for t in REQUIRED_TABLES)})"
+        )
+    files = {t: _find_file(folder, t) for t in wanted}
+    missing = [t for t in wanted if t in REQUIRED_TABLES and files[t] is None]
+    if missing:
+        names = ", ".join(f"{t}.csv" for t in missing)
+        raise DataError(
+            f"{folder}: missing required file{'s' if len(missing) > 1 else ''} {names} "
+            f"(expected {', '.join(t + '.csv' for t in REQUIRED_TABLES)} or the same names "
+            ".parquet; optional: " + ", ".join(t + ".csv" for t in OPTIONAL_TABLES) + ")"
+        )
+
+    report = ValidationReport(source=folder, as_of=stamp)
+    frames: dict[str, pd.DataFrame] = {}
+    all_faults: list[pd.DataFrame] = []
+    con = duckdb.connect()
+    try:
+        for table in wanted:
+            file = files[table]
+            if file is None:
+                report.tables[table] = TableReport(table=table)
+                continue
+            if file.suffix == ".csv":
+                header = _csv_header(file)
+            else:
+                header = _parquet_header(con, file)
+            positions, extra = _check_header(file, table, header)
+            faults: list[pd.DataFrame] = []
+            n_read = _read_raw(con, file, table, header, positions, faults)
+            if table == "customers":  # every id in the file, to tell "unknown" from "refused"
+                con.execute(
+                    "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT customer_id AS id "
+                    "FROM raw_customers WHERE customer_id IS NOT NULL"
+                )
+            stats = _check_table(
+                con, file, table, stamp, faults, {t: f.name for t, f in files.items() if f}
+            )
+            if table == "survey" and "customers" in frames:
+                checked, matched = con.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE customer_id IN "
+                    "(SELECT customer_id FROM clean_customers)) FROM clean_survey"
+                ).fetchall()[0]
+                stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
+            frame = _to_pandas(con, table)
+            if table != "customers":  # customers stay for the reference checks
+                con.execute(f"DROP TABLE clean_{table}")
+            frame, guard = _pandera_guard(frame, table, file.name)
+            if len(guard):
+                faults.append(guard)
+            frames[table] = frame.reset_index(drop=True)
+            table_faults = (
+                pd.concat([f for f in faults if len(f)], ignore_index=True)
+                if any(len(f) for f in faults)
+                else empty_faults()
+            )
+            order = {c: i for i, c in enumerate(SCHEMAS[table].columns)}
+            table_faults = (
+                table_faults.assign(_c=table_faults["column"].map(order).fillna(len(order)))
+                .sort_values(["row", "_c", "reason"], kind="stable")
+                .drop(columns="_c")
+            )
+            all_faults.append(table_faults)
+            n_quarantined = int(table_faults["row"].nunique())
+            date_min, date_max = _date_range(frames[table], table)
+            report.tables[table] = TableReport(
+                table=table,
+                file=file.name,
+                rows_read=n_read,
+                rows_loaded=len(frames[table]),
+                rows_quarantined=n_quarantined,
+                faults=len(table_faults),
+                date_min=date_min,
+                date_max=date_max,
+                extra_columns=tuple(extra),
+                **stats,
+            )
+            if len(frames[table]) + n_quarantined != n_read:  # pragma: no cover - invariant
+                raise AssertionError(f"{file.name}: rows lost while loading")
+    finally:
+        con.close()
+
+    faults_frame = pd.concat(all_faults, ignore_index=True) if all_faults else empty_faults()
+    faults_frame = faults_frame.reindex(columns=list(empty_faults().columns))
+    if strict and len(faults_frame):
+        raise DataError(faults_message(faults_frame, folder))
+    report.messages = format_faults(faults_frame)
+    return World(
+        tables=frames, report=report, quarantine=as_quarantine(faults_frame), source=folder
+    )
