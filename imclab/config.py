@@ -290,7 +290,7 @@ _CATALOGUE: tuple[KPI, ...] = (
         "higher",
         "engaged",
         "Share of EDM sends that were opened.",
-        "count(edm touchpoints with interaction 'open') / count(edm 'impression' = sends)",
+        "edm touchpoints with interaction 'open' / those with 'impression' (a send)",
         (
             "touchpoints.timestamp",
             "touchpoints.channel",

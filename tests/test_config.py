@@ -200,3 +200,15 @@ def test_catalogue_frame_lists_every_kpi_grouped_by_tier():
     assert tier_rank.is_monotonic_increasing
     assert frame.set_index("name").loc["cac", "requires"].startswith("spend.date, spend.campaign")
     assert frame.notna().all().all()
+
+
+def test_campaigns_readme_documents_every_kpi(repo_root):
+    text = (repo_root / "campaigns" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \| (\w+) \| (\w+) \| (\w+) \|", text, re.M)
+    documented = {
+        name: (label.strip(), tier, unit, direction) for name, label, tier, unit, direction in rows
+    }
+    assert list(documented) == list(KPIS)
+    for name, kpi in KPIS.items():
+        assert documented[name] == (kpi.label, kpi.tier, kpi.unit, kpi.direction), name
+    assert f"{config.POST_CAMPAIGN_WINDOW_DAYS} days after the campaign" in text
