@@ -77,12 +77,14 @@ def _show(value: Any) -> str:
     """Render a user's value for an error message (short, unambiguous)."""
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, bool) or value is None:
-        return repr(value).lower() if isinstance(value, bool) else "null (empty)"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}" if value.is_integer() or abs(value) >= 1e-4 else repr(value)
+    if value is None:
+        return "null (empty)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -560,3 +560,12 @@ def test_progress_is_nan_when_target_equals_baseline(data):
     plan = parse_plan(data)
     assert math.isnan(plan.objectives[3].progress(2.5))
     assert plan.objectives[3].achieved(2.4)
+
+
+def test_values_in_messages_are_shown_exactly(data):
+    data["objectives"][1]["target"] = 149999.75  # revenue: worse than the 150000 baseline
+    data["budget"]["by_channel"]["edm"] = True
+    error = str(faults_of(data))
+    # Both are checks within one part of the plan, so they are reported together.
+    assert "budget.by_channel.edm: true is not a number" in error
+    assert "objectives[1].target: 149999.75 is worse than the baseline 150000" in error
