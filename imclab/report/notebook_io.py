@@ -235,7 +235,7 @@ def describe_failure(notebook_name: str, error: PapermillExecutionError, lines: 
     -------
     str
         A multi-line message. The cell index counts from 0 in the executed notebook,
-        which holds one more cell (the injected parameters) than its source.
+        which holds one more cell than its source when parameters were injected.
     """
     source = str(error.source or "").splitlines()
     quoted = "\n".join(f"    {line}" for line in source[:lines])

@@ -1,0 +1,129 @@
+"""Regeneration: py:percent script -> executed, metadata-clean, deterministic notebook."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from imclab.errors import ImclabError, ParameterError
+from imclab.report.regenerate import build_notebook, check_notebook, main, regenerate
+
+SCRIPT = """\
+# %% [markdown]
+# # Demo 演示 🎉
+#
+# What to look at.
+
+# %% tags=["parameters"]
+campaign_file: str = "../campaigns/spring_launch.yaml"  # campaign plan
+data_dir: str = "../data/sample"  # brand-world folder
+report_dir: str = ""  # report folder
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+print("hashseed", os.environ.get("PYTHONHASHSEED"), hash("lumina"))
+print("cwd", Path.cwd().name)
+
+# %%
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1], [1, 0])
+plt.show()
+"""
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """Regenerate the same script twice, as ``make notebooks`` would on two machines."""
+    folder = tmp_path_factory.mktemp("regen") / "notebooks"
+    folder.mkdir()
+    script = folder / "00_demo.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MPLBACKEND", "Agg")  # the kernel must still draw inline figures
+    mp.setenv("PYTHONHASHSEED", "random")
+    try:
+        first = regenerate(script, progress_bar=False).read_bytes()
+        second = regenerate(script, progress_bar=False)
+    finally:
+        mp.undo()
+    return first, second
+
+
+def test_build_keeps_tags_kernelspec_and_pairing(tmp_path):
+    script = tmp_path / "01_x.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    nb = build_notebook(script)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]
+    assert nb.cells[1].metadata["tags"] == ["parameters"]
+    assert nb.metadata["kernelspec"] == {
+        "name": "imclab",
+        "display_name": "imclab",
+        "language": "python",
+    }
+    assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    assert "text_representation" not in nb.metadata["jupytext"]
+    assert [c.id for c in build_notebook(script).cells] == [c.id for c in nb.cells]
+    nbformat.validate(nb)
+
+
+def test_script_without_a_runner_parameter_is_refused(tmp_path):
+    script = tmp_path / "02_y.py"
+    script.write_text(SCRIPT.replace('report_dir: str = ""  # report folder\n', ""))
+    with pytest.raises(ParameterError, match=r"02_y\.ipynb: .*'report_dir' \(from imclab run\)"):
+        check_notebook(build_notebook(script), "02_y.ipynb")
+    with pytest.raises(ParameterError):
+        regenerate(script)
+    assert not script.with_suffix(".ipynb").exists()
+
+
+def test_outputs_are_produced_in_the_notebooks_folder_with_fixed_hash_seed(regenerated):
+    _, path = regenerated
+    nb = nbformat.read(path, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "hashseed 0 " in text
+    assert "cwd notebooks\n" in text
+    figures = [o for o in nb.cells[3].outputs if "image/png" in o.get("data", {})]
+    assert len(figures) == 1  # inline backend despite MPLBACKEND=Agg in the caller
+
+
+def test_regenerated_notebook_is_clean_and_deterministic(regenerated):
+    first, path = regenerated
+    assert path.read_bytes() == first
+    raw = json.loads(first)
+    assert "papermill" not in raw["metadata"]
+    for cell in raw["cells"]:
+        assert set(cell["metadata"]) <= {"tags"}
+    assert raw["metadata"]["kernelspec"]["name"] == "imclab"
+    assert raw["cells"][1]["metadata"] == {"tags": ["parameters"]}
+    nbformat.validate(nbformat.reads(first.decode(), as_version=4))
+
+
+def test_failing_cell_is_reported_and_the_notebook_kept(tmp_path):
+    script = tmp_path / "03_fail.py"
+    script.write_text(SCRIPT.split("# %%\nimport os")[0] + "# %%\nx = 1\n1 / 0\n")
+    target = script.with_suffix(".ipynb")
+    target.write_text("previous", encoding="utf-8")
+    with pytest.raises(ImclabError) as info:
+        regenerate(script, progress_bar=False)
+    message = str(info.value)
+    assert message.startswith("notebook 03_fail.ipynb failed in cell 2 (execution count In [2])")
+    assert "    x = 1\n    1 / 0\n" in message
+    assert "ZeroDivisionError: division by zero" in message
+    assert message.endswith("03_fail.ipynb was not rewritten.")
+    assert target.read_text(encoding="utf-8") == "previous"
+
+
+def test_main_reports_unknown_names(tmp_path, capsys):
+    (tmp_path / "00_demo.py").write_text(SCRIPT, encoding="utf-8")
+    assert main(["--notebooks", str(tmp_path), "attribution"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "regenerate: error: unknown notebook 'attribution'; available notebooks: 00_demo\n"
+    )
+    assert not (tmp_path / "00_demo.ipynb").exists()
