@@ -1,0 +1,251 @@
+"""KPI computations on hand-made tables with values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imclab.config import KPIS, UnknownKPIError
+from imclab.errors import ParameterError
+from imclab.kpis import (
+    KPI_FUNCTIONS,
+    compute_kpi,
+    kpi_computable,
+    kpi_series,
+    kpi_table,
+    to_window,
+    wilson_interval,
+)
+
+START, END = "2025-03-01", "2025-03-31"
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    ts = pd.Timestamp
+    touchpoints = pd.DataFrame(
+        [
+            # customer, time, channel, campaign, interaction, cost
+            ("A", ts("2025-03-02 10:00"), "social", "spring_launch", "impression", 1.0),
+            ("A", ts("2025-03-02 11:00"), "social", "spring_launch", "click", 1.0),
+            ("A", ts("2025-03-03 09:00"), "seo", "organic", "visit", 0.0),
+            ("B", ts("2025-03-05 09:00"), "social", "spring_launch", "impression", 1.0),
+            ("B", ts("2025-03-06 09:00"), "direct", "organic", "visit", 0.0),
+            ("C", ts("2025-03-07 09:00"), "edm", "spring_launch", "impression", 0.1),
+            ("C", ts("2025-03-07 10:00"), "edm", "spring_launch", "open", 0.0),
+            ("D", ts("2025-03-08 09:00"), "edm", "spring_launch", "impression", 0.1),
+            ("E", ts("2025-02-20 09:00"), "seo", "organic", "visit", 0.0),  # outside
+        ],
+        columns=["customer_id", "timestamp", "channel", "campaign", "interaction", "cost"],
+    )
+    touchpoints.insert(0, "event_id", [f"E{i}" for i in range(len(touchpoints))])
+    conversions = pd.DataFrame(
+        [
+            ("O1", "A", ts("2025-03-04 12:00"), 100.0),
+            ("O2", "A", ts("2025-03-20 12:00"), 50.0),
+            ("O3", "B", ts("2025-03-01 08:00"), 30.0),  # before B's first social touch
+            ("O4", "C", ts("2025-02-10 12:00"), 20.0),  # C's first order: before the window
+            ("O5", "C", ts("2025-03-10 12:00"), 40.0),
+            ("O6", "E", ts("2025-04-02 12:00"), 99.0),  # outside
+        ],
+        columns=["order_id", "customer_id", "timestamp", "revenue"],
+    )
+    spend = pd.DataFrame(
+        [
+            (ts("2025-03-02"), "social", "spring_launch", 60.0, 1000, 20),
+            (ts("2025-03-05"), "social", "always_on", 20.0, 1000, 10),
+            (ts("2025-03-07"), "tv", "spring_launch", 100.0, 5000, 0),
+            (ts("2025-02-07"), "social", "always_on", 999.0, 9000, 9),  # outside
+        ],
+        columns=["date", "channel", "campaign", "spend", "impressions", "clicks"],
+    )
+    survey = pd.DataFrame(
+        {
+            "respondent_id": [f"R{i}" for i in range(8)],
+            "wave": ["W1"] * 4 + ["W0"] * 4,
+            "fieldwork_date": [ts("2025-03-15")] * 4 + [ts("2025-01-15")] * 4,
+            "period": ["pre"] * 8,
+            "brand": ["Lumina"] * 4 + ["Lumina"] * 4,
+            "aware": [1, 1, 1, 0, 1, 1, 1, 1],
+            "consider": [1, 1, 0, 0, 1, 1, 1, 1],
+            "prefer": [1, 0, 0, 0, 1, 1, 1, 1],
+            "intent": [0, 0, 0, 0, 1, 1, 1, 1],
+            "nps": pd.array([10, 8, 3, pd.NA, 10, 10, 10, 10], dtype="Int64"),
+            "customer_id": ["A", None, None, None, None, None, None, None],
+        }
+    )
+    return {
+        "touchpoints": touchpoints,
+        "conversions": conversions,
+        "spend": spend,
+        "survey": survey,
+    }
+
+
+def kpi(name: str, **kw):
+    return compute_kpi(name, _tables(), START, END, **kw)
+
+
+def test_every_catalogue_kpi_has_one_computation():
+    assert set(KPI_FUNCTIONS) == set(KPIS)
+
+
+def test_brand_shares_and_nps_use_only_waves_inside_the_window():
+    aware = kpi("awareness", brand="Lumina")
+    assert (aware.value, aware.numerator, aware.denominator, aware.n) == (0.75, 3, 4, 4)
+    assert kpi("purchase_intent", brand="Lumina").value == 0.0
+    nps = kpi("nps", brand="Lumina")
+    # aware answers: 10 (promoter), 8 (passive), 3 (detractor) -> 100 * (1 - 1) / 3
+    assert nps.value == 0.0 and nps.n == 3
+
+
+def test_brand_kpi_for_a_brand_absent_from_the_survey_explains_why():
+    res = kpi("awareness", brand="Norvo")
+    assert math.isnan(res.value) and not res.computable
+    assert "Norvo" in res.note and "Lumina" in res.note
+
+
+def test_brand_kpi_without_brand_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="brand"):
+        kpi("awareness")
+
+
+def test_engagement_kpis():
+    assert kpi("traffic").value == 2  # A's and B's visits; E's is in February
+    assert kpi("traffic", channel="seo").value == 1
+    ctr = kpi("ctr")  # TV reports no clicks and is left out: 30 / 2000
+    assert ctr.value == pytest.approx(30 / 2000) and "tv" in ctr.note
+    assert kpi("ctr", channel="social", campaign="spring_launch").value == pytest.approx(0.02)
+    assert not kpi("ctr", channel="tv").computable
+    opens = kpi("open_rate")
+    assert (opens.value, opens.numerator, opens.denominator) == (0.5, 1, 2)
+    # A clicked, B visited, C opened; D was only sent an email -> 3 / 4
+    assert kpi("engagement_rate").value == 0.75
+
+
+def test_open_rate_without_sends_is_not_computable_with_the_reason():
+    tables = _tables()
+    tp = tables["touchpoints"]
+    tables["touchpoints"] = tp.loc[tp["interaction"] != "impression"]
+    res = compute_kpi("open_rate", tables, START, END)
+    assert not res.computable and "no EDM sends" in res.note
+
+
+def test_conversion_tier():
+    # Orders in window: O1, O2 (A), O3 (B), O5 (C). First orders ever in window: A, B.
+    assert kpi("conversions").value == 4
+    assert kpi("leads").value == 2
+    # visitors A and B both ordered
+    cr = kpi("conversion_rate")
+    assert (cr.value, cr.n) == (1.0, 2)
+    spend = 60 + 20 + 100
+    assert kpi("cac").value == pytest.approx(spend / 2)
+    assert kpi("cpa").value == pytest.approx(spend / 4)
+    assert kpi("cpa", campaign="spring_launch").value == pytest.approx(160 / 4)
+
+
+def test_value_tier():
+    assert kpi("revenue").value == pytest.approx(220.0)
+    assert kpi("aov").value == pytest.approx(55.0)
+    assert kpi("roas").value == pytest.approx(220 / 180)
+    assert kpi("roi").value == pytest.approx((220 - 180) / 180)
+    ret = kpi("retention_rate")  # A ordered twice; B and C once
+    assert ret.value == pytest.approx(1 / 3) and ret.n == 3
+    clv = kpi("clv")
+    assert clv.value == pytest.approx(220 / 3 * 365 / 31)
+    assert "BG/NBD" in clv.note
+
+
+def test_channel_filter_counts_orders_after_the_first_touch_on_the_channel():
+    # social reached A (first 03-02) and B (first 03-05); B's order on 03-01 came before.
+    res = kpi("revenue", channel="social")
+    assert res.value == pytest.approx(150.0) and res.n == 2
+    assert "first touch" in res.note
+    assert kpi("roas", channel="social").value == pytest.approx(150 / 80)
+
+
+def test_persona_filter_and_spend_kpis_without_persona_split():
+    labels = pd.DataFrame({"customer_id": ["A", "B", "C"], "persona": ["x", "x", "y"]})
+    assert kpi("revenue", persona_labels=labels, persona="x").value == pytest.approx(180.0)
+    res = kpi("roas", persona_labels=labels, persona="x")
+    assert not res.computable and "not split by persona" in res.note
+    with pytest.raises(ParameterError, match="'z' is not in persona_labels"):
+        kpi("revenue", persona_labels=labels, persona="z")
+    with pytest.raises(ParameterError, match="both"):
+        kpi("revenue", persona="x")
+
+
+def test_computable_names_missing_tables_and_columns():
+    tables = _tables()
+    del tables["survey"]
+    check = kpi_computable("awareness", tables)
+    assert not check and "survey" in check.reason
+    tables["spend"] = tables["spend"].drop(columns="clicks")
+    check = kpi_computable("ctr", tables)
+    assert not check and "spend.clicks" in check.reason
+    assert kpi_computable("revenue", tables)
+    res = compute_kpi("ctr", tables, START, END)
+    assert not res.computable and "spend.clicks" in res.note
+
+
+def test_unknown_kpi_and_bad_window():
+    with pytest.raises(UnknownKPIError, match="did you mean 'roas'"):
+        kpi("roass")
+    with pytest.raises(ParameterError, match="after its end"):
+        to_window("2025-03-02", "2025-03-01")
+    with pytest.raises(ParameterError, match="unknown channel"):
+        kpi("traffic", channel="radio")
+
+
+def test_zero_denominator_gives_nan_with_reason():
+    res = compute_kpi("aov", _tables(), "2025-05-01", "2025-05-31")
+    assert not res.computable and "number of orders is 0" in res.note
+
+
+def test_kpi_series_weekly_sums_match_the_window_total_and_marks_partial_weeks():
+    tables = _tables()
+    series = kpi_series("revenue", tables, "W", start=START, end=END)
+    assert series["value"].sum() == pytest.approx(kpi("revenue").value)
+    # 2025-03-01 is a Saturday: the first and last weeks are cut by the window
+    assert series["partial"].tolist() == [True] + [False] * 4 + [True]
+    assert series["start"].iloc[0] == pd.Timestamp("2025-03-01")
+    assert series["days"].tolist() == [2, 7, 7, 7, 7, 1]
+    assert series["growth"].isna().iloc[[0, 1, 5]].all()
+
+
+def test_kpi_series_growth_between_full_weeks():
+    ts = pd.Timestamp
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4"],
+            "customer_id": ["a", "b", "c", "d"],
+            "timestamp": [ts("2025-03-03"), ts("2025-03-10"), ts("2025-03-11"), ts("2025-03-23")],
+            "revenue": [10.0, 10.0, 20.0, 15.0],
+        }
+    )
+    series = kpi_series("revenue", {"conversions": orders}, "W")
+    assert series["value"].tolist() == [10.0, 30.0, 15.0]
+    assert not series["partial"].any()
+    np.testing.assert_allclose(series["growth"], [np.nan, 2.0, -0.5])
+
+
+def test_kpi_series_for_brand_kpis_is_per_wave():
+    series = kpi_series("awareness", _tables(), brand="Lumina")
+    assert series["period"].tolist() == ["W0", "W1"]
+    np.testing.assert_allclose(series["value"], [1.0, 0.75])
+    assert series["growth"].iloc[1] == pytest.approx(-0.25)
+
+
+def test_kpi_table_has_one_row_per_kpi():
+    table = kpi_table(_tables(), START, END, brand="Lumina")
+    assert table["kpi"].tolist() == list(KPIS)
+    assert table.loc[table["kpi"] == "revenue", "value"].item() == pytest.approx(220.0)
+
+
+def test_wilson_interval_matches_the_textbook_value_and_handles_zero_trials():
+    lo, hi = wilson_interval([8, 0], [10, 0])
+    # Wilson 95 % for 8/10: 0.4902 .. 0.9433
+    assert lo[0] == pytest.approx(0.4902, abs=1e-4) and hi[0] == pytest.approx(0.9433, abs=1e-4)
+    assert np.isnan(lo[1]) and np.isnan(hi[1])
