@@ -29,5 +29,6 @@ def small_world(tmp_path_factory) -> Path:
     """A small simulated world (1,200 customers in 3 chunks, seed 7) with ground truth."""
     from imclab.simulate import simulate_world
 
-    return simulate_world(tmp_path_factory.mktemp("small_world"), seed=7, n_customers=1200,
-                          chunk_size=500)
+    return simulate_world(
+        tmp_path_factory.mktemp("small_world"), seed=7, n_customers=1200, chunk_size=500
+    )

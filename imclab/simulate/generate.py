@@ -62,6 +62,7 @@ class _Truth:
     campaign_incremental_in_window: float = 0.0
     treated_customers: int = 0
     holdout_customers: int = 0
+    edm: dict[str, np.ndarray] = field(default_factory=dict)  # campaign -> (opens, clicks)/day
 
 
 def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
@@ -100,8 +101,15 @@ def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
     return combos
 
 
-def _spend_table(rng: np.random.Generator, combos: list[_Combo]) -> pd.DataFrame:
-    """Platform-reported daily spend, impressions and clicks for the whole market."""
+def _spend_table(
+    rng: np.random.Generator, combos: list[_Combo], edm: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Platform-reported daily spend, impressions and clicks for the whole market.
+
+    EDM goes to known customers only, so its row counts the tracked world: clicks are the
+    tracked click touches and impressions are sends (tracked opens and clicks divided by
+    the list's open rate).
+    """
     days = _days()
     frames = []
     for combo in combos:
@@ -110,7 +118,11 @@ def _spend_table(rng: np.random.Generator, combos: list[_Combo]) -> pd.DataFrame
         ch = W.CHANNEL_SPECS[combo.channel]
         live = combo.spend > 0
         spend = combo.spend[live]
-        if ch.cpm > 0:
+        if combo.channel == "edm":
+            opens, clicks = edm[combo.campaign][:, live]
+            sends = (opens + clicks) / W.EDM_OPEN_RATE * rng.lognormal(0, 0.05, spend.size)
+            impressions = np.maximum(np.round(sends), opens + clicks)
+        elif ch.cpm > 0:
             impressions = np.round(spend / ch.cpm * 1000 * rng.lognormal(0, 0.05, spend.size))
             clicks = np.zeros(spend.size)
         else:
@@ -295,11 +307,18 @@ def _chunk(
         ev_int.append(np.array(kinds, dtype=object)[kind_e])
         ev_cost.append(cost)
         truth.touches[combo.channel] = truth.touches.get(combo.channel, 0) + int(m)
+        if combo.channel == "edm":
+            counts_edm = truth.edm.setdefault(combo.campaign, np.zeros((2, n_days), np.int64))
+            for row, kind in enumerate(("open", "click")):
+                sel = kind_e == kinds.index(kind)
+                counts_edm[row] += np.bincount(day_e[sel], minlength=n_days)
 
     # --- orders --------------------------------------------------------------------------
     signup_day = (
-        pd.to_datetime(cust["signup_date"]).to_numpy() - np.datetime64(W.PERIOD_START, "D")
-    ).astype("timedelta64[D]").astype(np.int64)
+        (pd.to_datetime(cust["signup_date"]).to_numpy() - np.datetime64(W.PERIOD_START, "D"))
+        .astype("timedelta64[D]")
+        .astype(np.int64)
+    )
     weekday = np.array(W.WEEKDAY_FACTORS)[days.weekday]
     trend = 1.0 + W.TREND * np.arange(n_days) / (n_days - 1)
     base_rate = np.array([p.base_hazard for p in W.PERSONAS])[pidx]
@@ -556,7 +575,6 @@ def simulate_world(
     market_ss, survey_ss, ab_ss, chunks_ss = root.spawn(4)
     market = np.random.default_rng(market_ss)
     combos = _plan_spend(market, n_customers)
-    spend = _spend_table(market, combos)
 
     width = max(6, len(str(n_customers)))
     n_chunks = -(-n_customers // chunk_size)
@@ -593,6 +611,7 @@ def simulate_world(
     for sink in (*sinks.values(), persona_sink):
         sink.close()
 
+    spend = _spend_table(market, combos, truth.edm)
     survey = _survey(np.random.default_rng(survey_ss), np.concatenate(id_samples))
     ab = _ab_tests(np.random.default_rng(ab_ss))
     for name, df in (("spend", spend), ("survey", survey), ("ab_tests", ab),
@@ -688,7 +707,7 @@ def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) 
 
 
 def load_truth(data_dir: str | Path) -> dict | None:
-    """Read a simulated world's ground truth, or None when the folder has no ``truth/``.
+    """Read a simulated world's ground truth (None when the folder has no ``truth/``).
 
     Returns a dict with ``channels`` (DataFrame), ``personas`` (DataFrame) and the
     contents of ``truth.json``.
@@ -706,7 +725,7 @@ def load_truth(data_dir: str | Path) -> dict | None:
 
 
 def true_response(truth: dict, channel: str, daily_spend, n_customers: float) -> np.ndarray:
-    """Expected touch-caused daily conversions of a paid channel at a daily spend.
+    """Return the expected touch-caused daily conversions of a paid channel at a spend.
 
     ``n_customers`` is the number of customers the spend reaches. Uses the world's Hill
     reach curve times the channel's mean true conversions per touch.
@@ -715,4 +734,3 @@ def true_response(truth: dict, channel: str, daily_spend, n_customers: float) ->
     s = np.asarray(daily_spend, dtype=float) / (n_customers / 1000.0)
     touches = n_customers * curve["rmax"] * hill(s, curve["K"], curve["alpha"])
     return touches * curve["conversions_per_touch"]
-

@@ -275,6 +275,9 @@ CHANNEL_SPECS: dict[str, Channel] = {
 #: these visits are a consequence of the decision to buy, not a cause.
 NAVIGATIONAL_DIRECT_SHARE = 0.45
 
+#: Share of EDM sends that are opened (the tracked opens and clicks over the sends).
+EDM_OPEN_RATE = 0.20
+
 #: After an order the hazard is multiplied by this factor for ``COOLDOWN_DAYS`` days.
 COOLDOWN_FACTOR = 0.25
 COOLDOWN_DAYS = 14
@@ -397,7 +400,8 @@ CREATIVES: tuple[Creative, ...] = (
              "natural ingredients."),
     Creative("content", "en", "Why natural ingredients you can trust matter: how Lumina "
              "dermatologist tested clean beauty fits your day, in refillable packaging."),
-    Creative("content", "zh", "纯净美妆如何融入你的每一天:天然成分值得信赖,皮肤科医生测试适合敏感肌。"),
+    Creative("content", "zh", "纯净美妆如何融入你的每一天:"
+             "天然成分值得信赖,皮肤科医生测试适合敏感肌。"),
     Creative("affiliate", "en", "MEGA DEAL: 50% off everything with code SAVEBIG, limited time "
              "only, free gift with every order!", on_message=False),
     Creative("tv", "en", "Lumina. Clean beauty that fits your day. Natural ingredients you "
