@@ -346,7 +346,10 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
         whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
         reasons[_PARSE] = (f"cannot parse as {words}", f"cannot parse {{values}} as {words}")
     if rule.kind == "timestamp":
-        whens.append(f"WHEN regexp_matches({raw}, {_lit(_TZ_PATTERN)}) THEN {_TZ}")
+        # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer values can carry an offset.
+        whens.append(
+            f"WHEN length({raw}) > 19 AND regexp_matches({raw}, {_lit(_TZ_PATTERN)}) THEN {_TZ}"
+        )
         reasons[_TZ] = (
             "timestamp has a time zone offset (expected local time without offset)",
             "timestamp {values} has a time zone offset (expected local time without offset)",
@@ -583,6 +586,12 @@ def _fetch_faults(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> pd.Dat
     return frame
 
 
+def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, drop: str) -> str:
+    con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+    con.execute(f"DROP TABLE {drop}")
+    return name
+
+
 def _check_table(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -590,12 +599,13 @@ def _check_table(
     as_of: pd.Timestamp,
     faults: list[pd.DataFrame],
     file_names: dict[str, str],
-) -> dict[str, int]:
-    """Create ``clean_<table>`` from ``raw_<table>``; append fault lines; return identity stats.
+) -> tuple[str, dict[str, int]]:
+    """Check ``raw_<table>``; append fault lines; return the clean relation and identity stats.
 
     Stages: per-cell checks (missing, parse, allowed values, ranges, future) and cross-column
     checks on every row; then, on the rows that passed, references to customers; then
-    duplicate keys (the first occurrence in file order is kept).
+    duplicate keys (the first occurrence in file order is kept). The clean relation has
+    ``_row`` and the typed columns named ``t_<column>``.
     """
     schema = SCHEMAS[table]
     rules = column_rules(schema)
@@ -608,10 +618,19 @@ def _check_table(
         f"COALESCE({_ident('t_' + a)} > {_ident('t_' + b)}, false) AS x_{i}"
         for i, (a, b) in enumerate(pairs)
     ]
+    keep = ["_row"] + [_ident("t_" + c.rule.name) for c in cells]
+    keep += [_ident("e_" + c.rule.name) for c in cells] + [f"x_{i}" for i in range(len(pairs))]
+    for c in cells:  # raw text is kept only where a fault needs it in the quarantine
+        name = c.rule.name
+        hit = [f"{_ident('e_' + name)} IS NOT NULL"]
+        hit += [f"x_{i}" for i, pair in enumerate(pairs) if name in pair]
+        keep.append(
+            f"CASE WHEN {' OR '.join(hit)} THEN {_ident(name)} END AS {_ident('v_' + name)}"
+        )
     chk = f"chk_{table}"
     con.execute(
-        f"CREATE TEMP TABLE {chk} AS SELECT *, {', '.join(codes)} "
-        f"FROM (SELECT r.*, {typed_cols} FROM raw_{table} AS r)"
+        f"CREATE TEMP TABLE {chk} AS SELECT {', '.join(keep)} FROM (SELECT *, {', '.join(codes)} "
+        f"FROM (SELECT r.*, {typed_cols} FROM raw_{table} AS r))"
     )
     _drop_raw(con, table)
 
@@ -621,28 +640,30 @@ def _check_table(
         reason_case = " ".join(f"WHEN {k} THEN {_lit(v[0])}" for k, v in c.reasons.items())
         tmpl_case = " ".join(f"WHEN {k} THEN {_lit(v[1])}" for k, v in c.reasons.items())
         parts.append(
-            f"SELECT _row AS row, {_lit(c.rule.name)} AS column, {_ident(c.rule.name)} AS value,"
-            f" CASE {e} {reason_case} END AS reason, CASE {e} {tmpl_case} END AS template "
-            f"FROM {chk} WHERE {e} IS NOT NULL"
+            f"SELECT _row AS row, {_lit(c.rule.name)} AS column, "
+            f"{_ident('v_' + c.rule.name)} AS value, CASE {e} {reason_case} END AS reason, "
+            f"CASE {e} {tmpl_case} END AS template FROM {chk} WHERE {e} IS NOT NULL"
         )
     for i, (a, b) in enumerate(pairs):
         reason = f"{a} greater than {b}"
         template = f"{a} greater than {b} ({{values}}; expected {a} <= {b})"
         parts.append(
             f"SELECT _row AS row, {_lit(a)} AS column, "
-            f"{_ident(a)} || ' > ' || {_ident(b)} AS value, {_lit(reason)} AS reason, "
-            f"{_lit(template)} AS template FROM {chk} WHERE x_{i}"
+            f"{_ident('v_' + a)} || ' > ' || {_ident('v_' + b)} AS value, "
+            f"{_lit(reason)} AS reason, {_lit(template)} AS template FROM {chk} WHERE x_{i}"
         )
-    faults.append(_fetch_faults(con, " UNION ALL ".join(parts), path.name))
+    cell_faults = _fetch_faults(con, " UNION ALL ".join(parts), path.name)
+    faults.append(cell_faults)
 
-    ok = " AND ".join(
-        [f"{_ident('e_' + c.rule.name)} IS NULL" for c in cells]
-        + [f"NOT x_{i}" for i in range(len(pairs))]
-    )
-    t_cols = ", ".join(_ident("t_" + c.rule.name) for c in cells)
-    stage = f"ok_{table}"
-    con.execute(f"CREATE TEMP TABLE {stage} AS SELECT _row, {t_cols} FROM {chk} WHERE {ok}")
-    con.execute(f"DROP TABLE {chk}")
+    t_cols = ", ".join(["_row"] + [_ident("t_" + c.rule.name) for c in cells])
+    if len(cell_faults):
+        ok = " AND ".join(
+            [f"{_ident('e_' + c.rule.name)} IS NULL" for c in cells]
+            + [f"NOT x_{i}" for i in range(len(pairs))]
+        )
+        stage = _materialize(con, f"ok_{table}", f"SELECT {t_cols} FROM {chk} WHERE {ok}", chk)
+    else:
+        stage = chk
 
     stats: dict[str, int] = {}
     for rule in rules:
@@ -656,6 +677,8 @@ def _check_table(
             f"SELECT count(*), count(*) FILTER (WHERE {t_col} IN {known}) FROM {stage}"
         ).fetchall()[0]
         stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
+        if matched == checked:
+            continue
         in_raw = f"{t_col} IN (SELECT id FROM rawids_{ref_table})"
         faults.append(
             _fetch_faults(
@@ -670,12 +693,9 @@ def _check_table(
                 path.name,
             )
         )
-        if matched < checked:
-            con.execute(
-                f"CREATE TEMP TABLE ref_{table} AS SELECT * FROM {stage} WHERE {t_col} IN {known}"
-            )
-            con.execute(f"DROP TABLE {stage}")
-            stage = f"ref_{table}"
+        stage = _materialize(
+            con, f"ref_{table}", f"SELECT {t_cols} FROM {stage} WHERE {t_col} IN {known}", stage
+        )
 
     keys = key_columns(schema)
     if keys:
@@ -683,37 +703,49 @@ def _check_table(
         key_value = " || '|' || ".join(f"CAST({_ident('t_' + k)} AS VARCHAR)" for k in keys)
         label = ", ".join(keys)
         word = "duplicate key" if len(keys) > 1 else "duplicate"
-        con.execute(
-            f"CREATE TEMP TABLE ranked_{table} AS SELECT *, row_number() OVER "
-            f"(PARTITION BY {t_keys} ORDER BY _row) AS _n FROM {stage}"
-        )
-        con.execute(f"DROP TABLE {stage}")
-        stage = f"ranked_{table}"
-        faults.append(
-            _fetch_faults(
-                con,
-                f"SELECT _row AS row, {_lit(label)} AS column, {key_value} AS value, "
-                f"{_lit(f'{word} {label} (the first occurrence is kept)')} AS reason, "
-                f"{_lit(f'{word} {label} {{values}} (the first occurrence is kept)')} "
-                f"AS template FROM {stage} WHERE _n > 1",
-                path.name,
+        # Cheap aggregate first; the window runs only over the keys that repeat.
+        n_dup_keys = con.execute(
+            f"CREATE TEMP TABLE dupkeys_{table} AS SELECT {t_keys} FROM {stage} "
+            f"GROUP BY ALL HAVING count(*) > 1"
+        ).fetchall()[0][0]
+        if n_dup_keys:
+            faults.append(
+                _fetch_faults(
+                    con,
+                    f"SELECT _row AS row, {_lit(label)} AS column, {key_value} AS value, "
+                    f"{_lit(f'{word} {label} (the first occurrence is kept)')} AS reason, "
+                    f"{_lit(f'{word} {label} {{values}} (the first occurrence is kept)')} "
+                    f"AS template FROM (SELECT *, row_number() OVER (PARTITION BY {t_keys} "
+                    f"ORDER BY _row) AS _n FROM {stage} SEMI JOIN dupkeys_{table} "
+                    f"USING ({t_keys})) WHERE _n > 1",
+                    path.name,
+                )
             )
-        )
-        keep = "WHERE _n = 1"
-    else:
-        keep = ""
-    names = ", ".join(f"{_ident('t_' + c.rule.name)} AS {_ident(c.rule.name)}" for c in cells)
-    con.execute(f"CREATE TEMP TABLE clean_{table} AS SELECT _row, {names} FROM {stage} {keep}")
-    con.execute(f"DROP TABLE {stage}")
-    return stats
+            dup_rows = pyarrow_lib.table({"_row": faults[-1]["row"].to_numpy("int64")})
+            con.register(f"duprows_{table}", dup_rows)
+            stage = _materialize(
+                con,
+                f"dedup_{table}",
+                f"SELECT * FROM {stage} ANTI JOIN duprows_{table} USING (_row)",
+                stage,
+            )
+            con.unregister(f"duprows_{table}")
+        con.execute(f"DROP TABLE dupkeys_{table}")
+    return stage, stats
 
 
 # --------------------------------------------------------------------------------------------
 # DuckDB -> pandas, and the pandera guard
 # --------------------------------------------------------------------------------------------
-def _to_pandas(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """Fetch ``clean_<table>`` as pandas with the schema dtypes (index: data row number)."""
-    arrow = con.sql(f"SELECT * FROM clean_{table} ORDER BY _row").to_arrow_table()
+def _to_pandas(con: duckdb.DuckDBPyConnection, table: str, stage: str) -> pd.DataFrame:
+    """Fetch the clean relation as pandas with the schema dtypes (index: data row number)."""
+    names = ", ".join(
+        ["_row"] + [f"{_ident('t_' + name)} AS {_ident(name)}" for name in SCHEMAS[table].columns]
+    )
+    arrow = con.sql(f"SELECT {names} FROM {stage}").to_arrow_table()
+    rows = arrow.column("_row").to_numpy()
+    if len(rows) > 1 and not (np.diff(rows) > 0).all():  # file order, whatever the plan did
+        arrow = arrow.take(np.argsort(rows, kind="stable"))
     data: dict[str, Any] = {}
     for rule in column_rules(SCHEMAS[table]):
         col = arrow.column(rule.name)
@@ -762,7 +794,7 @@ def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataF
                 {
                     "file": file,
                     "row": int(row),
-                    "column": "" if case.column is None else str(case.column),
+                    "column": "" if case.column in (None, table) else str(case.column),
                     "value": None if case.index is None else str(case.failure_case),
                     "reason": reason,
                     "template": reason + " (value {values})",
@@ -910,18 +942,22 @@ def load_world(
                     "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT customer_id AS id "
                     "FROM raw_customers WHERE customer_id IS NOT NULL"
                 )
-            stats = _check_table(
+            stage, stats = _check_table(
                 con, file, table, stamp, faults, {t: f.name for t, f in files.items() if f}
             )
+            if table == "customers":
+                con.execute(
+                    "CREATE TEMP TABLE clean_customers AS "
+                    f"SELECT t_customer_id AS customer_id FROM {stage}"
+                )
             if table == "survey" and "customers" in frames:
                 checked, matched = con.execute(
-                    "SELECT count(*), count(*) FILTER (WHERE customer_id IN "
-                    "(SELECT customer_id FROM clean_customers)) FROM clean_survey"
+                    "SELECT count(*), count(*) FILTER (WHERE t_customer_id IN "
+                    f"(SELECT customer_id FROM clean_customers)) FROM {stage}"
                 ).fetchall()[0]
                 stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
-            frame = _to_pandas(con, table)
-            if table != "customers":  # customers stay for the reference checks
-                con.execute(f"DROP TABLE clean_{table}")
+            frame = _to_pandas(con, table, stage)
+            con.execute(f"DROP TABLE {stage}")
             frame, guard = _pandera_guard(frame, table, file.name)
             if len(guard):
                 faults.append(guard)

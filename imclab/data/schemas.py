@@ -12,22 +12,20 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-# The channel ids of data/README.md. Defined here until ``imclab/config.py`` provides them.
-CHANNELS: tuple[str, ...] = (
-    "paid_search",
-    "seo",
-    "social",
-    "edm",
-    "display",
-    "content",
-    "affiliate",
-    "tv",
-    "direct",
-)
-PAID_CHANNELS: tuple[str, ...] = ("paid_search", "social", "edm", "display", "affiliate", "tv")
-INTERACTIONS: tuple[str, ...] = ("impression", "click", "open", "visit")
+from imclab.config import CHANNELS, INTERACTIONS, PAID_CHANNELS, REGIONS
+
+__all__ = [
+    "CHANNELS",
+    "INTERACTIONS",
+    "PAID_CHANNELS",
+    "REGIONS",
+    "REQUIRED_TABLES",
+    "OPTIONAL_TABLES",
+    "TABLES",
+    "SCHEMAS",
+]
+
 GENDERS: tuple[str, ...] = ("female", "male", "other")
-REGIONS: tuple[str, ...] = ("north", "south", "east", "west", "central")
 CITY_TIERS: tuple[str, ...] = ("tier1", "tier2", "tier3")
 DEVICES: tuple[str, ...] = ("mobile", "desktop", "tablet")
 INCOME_BANDS: tuple[str, ...] = ("low", "middle", "high")
@@ -67,9 +65,8 @@ def column_le(left: str, right: str) -> pa.Check:
     """
 
     def _check(df: pd.DataFrame) -> pd.Series:
-        a = df[left].astype("float64")
-        b = df[right].astype("float64")
-        return (a <= b) | a.isna() | b.isna()
+        a, b = df[left], df[right]
+        return ((a <= b) | a.isna() | b.isna()).fillna(True).astype(bool)
 
     return pa.Check(
         _check,
