@@ -1,0 +1,123 @@
+"""The imclab command line: exit codes, error printing, run and simulate plumbing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from imclab import config
+from imclab import plan as plan_module
+from imclab.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMETERS = (
+    'campaign_file: str = "../campaigns/demo.yaml"  # plan\n'
+    'data_dir: str = "../data/sample"  # data\n'
+    'report_dir: str = ""  # report folder\n'
+)
+
+
+def _notebook(path: Path, code: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "imclab", "display_name": "imclab", "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A repository-like folder the CLI uses instead of the real repository."""
+    _notebook(tmp_path / "notebooks" / "00_ok.ipynb", "print('rows', len(os.listdir(data_dir)))")
+    _notebook(tmp_path / "notebooks" / "01_boom.ipynb", "raise KeyError('channel')")
+    nb = nbformat.read(tmp_path / "notebooks" / "00_ok.ipynb", as_version=4)
+    nb.cells[1].source = "import os\n" + nb.cells[1].source
+    nbformat.write(nb, tmp_path / "notebooks" / "00_ok.ipynb")
+    (tmp_path / "data" / "sample").mkdir(parents=True)
+    (tmp_path / "data" / "sample" / "customers.csv").write_text("customer_id\n1\n")
+    plan = yaml.safe_load((REPO / "campaigns" / "spring_launch.yaml").read_text(encoding="utf-8"))
+    plan["name"] = "demo"
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "demo.yaml").write_text(yaml.safe_dump(plan), encoding="utf-8")
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", tmp_path / "notebooks")
+    monkeypatch.setattr(config, "SAMPLE_DATA_DIR", tmp_path / "data" / "sample")
+    monkeypatch.setattr(plan_module, "CAMPAIGNS_DIR", tmp_path / "campaigns")
+    return tmp_path
+
+
+def test_help_and_usage_errors(capsys):
+    assert main(["--help"]) == 0
+    assert "run" in capsys.readouterr().out
+    assert main([]) == 2
+    assert main(["run"]) == 2  # no plan
+    assert main(["run", "x.yaml", "--engine", "pandas"]) == 2
+    assert "invalid choice: 'pandas'" in capsys.readouterr().err
+
+
+def test_imclab_error_is_printed_without_traceback(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    assert main(["run", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"imclab: error: {missing}: no such plan file")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_unknown_only_name_exits_2_listing_notebooks(project, capsys):
+    plan = project / "campaigns" / "demo.yaml"
+    assert main(["run", str(plan), "--only", "attribution"]) == 2
+    assert capsys.readouterr().err == (
+        "imclab: error: unknown notebook 'attribution'; available notebooks: 00_ok, 01_boom\n"
+    )
+    assert not (project / "reports").exists()
+
+
+def test_run_succeeds_with_data_and_out_options(project, capsys):
+    data = project / "other_world"
+    data.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (data / name).write_text("x\n")
+    out = project / "custom_report"
+    code = main(["run", str(project / "campaigns" / "demo.yaml"), "--only", "00", "--data",
+                 str(data), "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == f"report: {out / 'index.html'} (1 notebook(s) run)\n"
+    assert "[1/1] 00_ok" in captured.err
+    executed = nbformat.read(out / "00_ok.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0].text == "rows 2\n"
+    assert 'data_dir = "other_world"' in executed.cells[1].source
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<span class="status status-not-run">not run</span>' in index
+    assert not (project / "reports" / "demo").exists()
+
+
+def test_failing_notebook_exits_2_naming_it_and_keeps_partial_output(project, capsys):
+    assert main(["run", "demo", "--only", "01_boom"]) == 2  # a plan name in campaigns/
+    err = capsys.readouterr().err
+    err = err[err.index("imclab: error:") :]  # after the progress bar
+    assert err.startswith("imclab: error: notebook 01_boom.ipynb failed in cell 2")
+    assert "    raise KeyError('channel')\nKeyError: 'channel'\n" in err
+    assert "reports/demo.failed/" in err
+    assert "Traceback" not in err
+    assert (project / "reports" / "demo.failed" / "01_boom.html").is_file()
+    assert not (project / "reports" / "demo").exists()
+
+
+def test_simulate_writes_a_world(tmp_path, capsys):
+    out = tmp_path / "world"
+    assert main(["simulate", "--seed", "3", "--customers", "150", "--out", str(out)]) == 0
+    assert "brand world written to" in capsys.readouterr().out
+    customers = pd.read_csv(out / "customers.csv")
+    assert len(customers) == 150
+    again = tmp_path / "world_parquet"
+    assert main(["simulate", "--seed", "3", "--customers", "150", "--out", str(again),
+                 "--format", "parquet"]) == 0  # fmt: skip
+    assert len(pd.read_parquet(again / "customers.parquet")) == 150
