@@ -1,0 +1,527 @@
+"""Customer journeys: events -> unique paths with conversions, nulls and value (Ibis, in-database).
+
+The heavy step runs as Ibis expressions (DuckDB here, Spark later); every model then works on
+the small table of unique paths that :func:`build_journeys` returns.
+
+Definitions
+-----------
+- Only touches whose ``interaction`` is in ``interactions`` count; channels are mapped through
+  ``channel_groups`` first (ungrouped channels keep their id).
+- A conversion's journey is the customer's counted touches in the ``lookback_days`` before it
+  (inclusive: a touch at the order's very timestamp counts) and after the customer's previous
+  conversion. A touch therefore credits at most one conversion: the first one at or after it.
+  Touches after a customer's last conversion are never credited backwards.
+- Touches after a customer's last conversion (all touches for customers who never converted)
+  form that customer's one non-converting ("null") journey: the touches in the
+  ``lookback_days`` before the customer's last such touch (the moment the journey went quiet).
+  Older touches are excluded and counted.
+- A conversion with no counted touch in its window gets the path ``(no touch)``. It is kept in
+  the paths table (``conversions`` and ``value``) and every model reports it as its own row.
+- ``collapse_repeats`` keeps only the first touch of each run of consecutive touches of one
+  channel inside a journey (``social > social > seo`` -> ``social > seo``).
+- Touches are ordered by timestamp then ``event_id``; conversions by timestamp then ``order_id``.
+  The query sorts, so the order of rows in the files does not matter.
+- ``start``/``end`` restrict the conversions counted (and the end of data: touches after
+  ``end`` are excluded and counted); touches before ``start`` still count inside a lookback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from imclab.config import CHANNELS
+from imclab.errors import DataError, ParameterError
+
+#: Path label of conversions with no counted touch in their lookback window.
+NO_TOUCH = "(no touch)"
+#: Separator between channels in a path string (as ChannelAttribution's default ``sep``).
+SEP = " > "
+INTERACTIONS = ("impression", "click", "open", "visit")
+_DAY = 86_400.0
+
+
+@dataclass
+class Journeys:
+    """Unique paths and the bookkeeping of how they were built.
+
+    Attributes
+    ----------
+    paths
+        One row per unique path (and segment, when segments were given): ``path`` (channels
+        joined by ``" > "``, or ``(no touch)``), ``channels`` (tuple), ``length``,
+        ``conversions``, ``nulls`` (non-converting journeys), ``value`` (conversion revenue),
+        ``decay`` and ``decay_value`` (per position, the time-decay credit of the converting
+        journeys with this path: summed normalised weights and weights x revenue), and
+        ``segment`` when segments were given. Sorted by conversions, nulls, path.
+    report
+        Counts of everything counted and excluded: columns ``item``, ``count``, ``note``.
+    params
+        The parameters the journeys were built with.
+    """
+
+    paths: pd.DataFrame
+    report: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+    def count(self, item: str) -> int:
+        """Return the count of one report item (0 when absent)."""
+        hit = self.report.loc[self.report["item"] == item, "count"]
+        return int(hit.iloc[0]) if len(hit) else 0
+
+
+def _connect(con):
+    """Return an Ibis backend for ``con`` (None -> in-memory DuckDB; a raw duckdb connection)."""
+    if con is None:
+        return ibis.duckdb.connect()
+    if isinstance(con, ibis.BaseBackend):
+        return con
+    try:
+        import duckdb
+
+        if isinstance(con, duckdb.DuckDBPyConnection):
+            return ibis.duckdb.from_connection(con)
+    except ImportError:  # pragma: no cover - duckdb is a hard dependency
+        pass
+    raise ParameterError(
+        f"con: expected an Ibis backend or a DuckDB connection, found {type(con).__name__}"
+    )
+
+
+def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
+    """Resolve a table given as an Ibis table, a table name in ``con`` or a pandas DataFrame."""
+    if isinstance(table, ir.Table):
+        t = table
+    elif isinstance(table, str):
+        try:
+            t = con.table(table)
+        except ibis.common.exceptions.TableNotFound:
+            raise DataError(f"{name}: table '{table}' not found in the database") from None
+    elif isinstance(table, pd.DataFrame):
+        t = ibis.memtable(table)
+    else:
+        raise ParameterError(
+            f"{name}: expected an Ibis table, a table name or a pandas DataFrame, "
+            f"found {type(table).__name__}"
+        )
+    missing = [c for c in columns if c not in t.columns]
+    if missing:
+        raise DataError(f"{name}: missing column(s) {', '.join(missing)} (found {list(t.columns)})")
+    return t
+
+
+def _materialize(con, expr: ir.Table) -> tuple[ir.Table, str]:
+    """Store an intermediate result as a temporary table (computed once, read several times)."""
+    name = f"_imclab_journey_touches_{uuid.uuid4().hex[:12]}"
+    return con.create_table(name, expr, temp=True), name
+
+
+def _drop(con, name: str) -> None:
+    """Drop a temporary table (ibis 12's ``drop_table`` fails with duckdb 2.0: raw SQL fallback)."""
+    try:
+        con.drop_table(name, force=True)
+    except Exception:  # noqa: BLE001 - the fallback is the same statement, quoted by hand
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _as_timestamp(col: ir.Value) -> ir.TimestampValue:
+    return col if col.type().is_timestamp() else col.cast("timestamp")
+
+
+def _lit_ts(value) -> ir.TimestampScalar:
+    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+
+
+def _group_expr(channel: ir.StringValue, groups: Mapping[str, str]) -> ir.StringValue:
+    if not groups:
+        return channel
+    return channel.cases(*[(k, v) for k, v in sorted(groups.items())], else_=channel)
+
+
+def _check_params(lookback_days, interactions, half_life_days, channel_groups, channels):
+    if not lookback_days or lookback_days <= 0:
+        raise ParameterError(
+            f"lookback_days: expected a positive number of days, found {lookback_days!r}"
+        )
+    if half_life_days is None or half_life_days <= 0:
+        raise ParameterError(
+            f"half_life_days: expected a positive number of days, found {half_life_days!r}"
+        )
+    bad = sorted(set(interactions) - set(INTERACTIONS))
+    if not interactions or bad:
+        raise ParameterError(
+            f"interactions: expected a non-empty subset of {list(INTERACTIONS)}, "
+            f"found {list(interactions)}" + (f" (unknown: {', '.join(bad)})" if bad else "")
+        )
+    bad_keys = sorted(set(channel_groups) - set(channels))
+    if bad_keys:
+        raise ParameterError(
+            f"channel_groups: key(s) {', '.join(bad_keys)} are not channels "
+            f"(expected some of {', '.join(channels)})"
+        )
+
+
+def build_journeys(
+    con=None,
+    touchpoints: ir.Table | pd.DataFrame | str = "touchpoints",
+    conversions: ir.Table | pd.DataFrame | str = "conversions",
+    *,
+    lookback_days: float = 30.0,
+    interactions: Sequence[str] = INTERACTIONS,
+    collapse_repeats: bool = False,
+    channel_groups: Mapping[str, str] | None = None,
+    channels: Sequence[str] = CHANNELS,
+    half_life_days: float = 7.0,
+    start=None,
+    end=None,
+    segments: ir.Table | pd.DataFrame | str | None = None,
+) -> Journeys:
+    """Build customer journeys in the database and aggregate them to unique paths.
+
+    Parameters
+    ----------
+    con
+        An Ibis backend (DuckDB, later Spark), a DuckDB connection, or None (a fresh in-memory
+        DuckDB; pandas inputs are then registered as in-memory tables).
+    touchpoints, conversions
+        The event tables (data-dictionary columns): Ibis tables, table names in ``con`` or
+        pandas DataFrames. Only ``customer_id``, ``timestamp``, ``channel``, ``interaction``,
+        ``event_id`` (touchpoints) and ``order_id``, ``customer_id``, ``timestamp``,
+        ``revenue`` (conversions) are read.
+    lookback_days
+        Touches older than this before their conversion (or before the last touch of a
+        non-converting journey) are excluded.
+    interactions
+        Interaction types that count as touches (e.g. ``("click", "visit", "open")`` leaves
+        impressions out).
+    collapse_repeats
+        Collapse consecutive touches of one channel within a journey into one.
+    channel_groups
+        Map channel -> group name (the plan's ``channel_groups``); grouped channels are
+        attributed as their group.
+    channels
+        The known channel ids; a touch on any other channel is an error unless it is grouped.
+    half_life_days
+        Half-life of the time-decay weights stored per path position (``decay`` columns).
+    start, end
+        Optional period of the conversions counted (inclusive timestamps or dates; a date
+        ``end`` means the whole day). ``end`` is also the end of data for touches.
+    segments
+        Optional table of ``customer_id, segment`` (e.g. personas): the paths are then
+        aggregated per segment; customers without a segment get ``(unknown)``.
+
+    Returns
+    -------
+    Journeys
+        ``paths`` (unique paths with counts), ``report`` (what was counted and excluded) and
+        ``params``.
+
+    Raises
+    ------
+    DataError
+        Unknown channels (naming them and their row counts), conversions with negative
+        revenue (naming the order ids), or missing columns.
+    ParameterError
+        Out-of-range parameters.
+    """
+    groups = dict(channel_groups or {})
+    interactions = tuple(interactions)
+    _check_params(lookback_days, interactions, half_life_days, groups, channels)
+    con = _connect(con)
+    tp = _table(con, touchpoints, "touchpoints",
+                ["event_id", "customer_id", "timestamp", "channel", "interaction"])  # fmt: skip
+    cv = _table(
+        con, conversions, "conversions", ["order_id", "customer_id", "timestamp", "revenue"]
+    )
+
+    report: list[tuple[str, int, str]] = []
+
+    # -- validation ----------------------------------------------------------------------------
+    known = set(channels) | set(groups)
+    unknown = (
+        tp.filter(~tp.channel.isin(sorted(known)) | tp.channel.isnull())
+        .group_by("channel")
+        .agg(rows=ibis._.count())
+        .order_by("channel")
+        .execute()
+    )
+    if len(unknown):
+        found = ", ".join(
+            f"'{c}' ({n} rows)" for c, n in zip(unknown["channel"], unknown["rows"], strict=True)
+        )
+        raise DataError(
+            f"touchpoints: column 'channel' has unknown channel(s) {found}; expected one of "
+            f"{', '.join(channels)} (or map them with channel_groups)"
+        )
+    neg = cv.filter(cv.revenue < 0)
+    n_neg = int(neg.count().execute())
+    if n_neg:
+        ids = neg.order_by("order_id").order_id.limit(10).execute().tolist()
+        more = f" and {n_neg - len(ids)} more" if n_neg > len(ids) else ""
+        raise DataError(
+            f"conversions: column 'revenue' is negative for {n_neg} order(s): "
+            f"{', '.join(map(str, ids))}{more} (expected >= 0)"
+        )
+
+    # -- touches counted --------------------------------------------------------------------------
+    tp = tp.select(
+        "event_id",
+        "customer_id",
+        ts=_as_timestamp(tp.timestamp),
+        channel=_group_expr(tp.channel, groups),
+        interaction=tp.interaction,
+    )
+    cv = cv.select(
+        "order_id",
+        "customer_id",
+        ts=_as_timestamp(cv.timestamp),
+        revenue=cv.revenue.cast("float64").fill_null(0.0),
+    )
+    n_touch = int(tp.count().execute())
+    report.append(("touches in the file", n_touch, ""))
+    counted = tp.interaction.isin(list(interactions))
+    n_not_counted = int(tp.filter(~counted).count().execute())
+    report.append(
+        ("touches of interactions not counted", n_not_counted,
+         f"only {', '.join(interactions)} count")
+    )  # fmt: skip
+    tp = tp.filter(counted)
+
+    end_ts = None
+    if end is not None:
+        end_ts = pd.Timestamp(end)
+        if end_ts == end_ts.normalize() and not isinstance(end, pd.Timestamp | np.datetime64):
+            end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+        n_late = int(tp.filter(tp.ts > _lit_ts(end_ts)).count().execute())
+        report.append(("touches after the end of data", n_late, f"after {end_ts}"))
+        tp = tp.filter(tp.ts <= _lit_ts(end_ts))
+
+    # -- conversions counted ----------------------------------------------------------------------
+    n_conv = int(cv.count().execute())
+    report.append(("conversions in the file", n_conv, ""))
+    # Conversions outside the period still close a journey (a touch before them belongs to
+    # them), so they stay in the event stream and are only left out of the counts.
+    in_period = ibis.literal(True)
+    if start is not None:
+        in_period = in_period & (cv.ts >= _lit_ts(pd.Timestamp(start)))
+    if end_ts is not None:
+        in_period = in_period & (cv.ts <= _lit_ts(end_ts))
+    cv = cv.mutate(in_period=in_period)
+    n_out = int(cv.filter(~cv.in_period).count().execute())
+    report.append(("conversions outside the period", n_out, "close journeys, not counted"))
+
+    # -- assign every touch to the next conversion of its customer (window, no ASOF join) ---------
+    ev_t = tp.select(
+        "customer_id", "ts", "event_id", "channel",
+        kind=ibis.literal(0, type="int8"),
+    )  # fmt: skip
+    ev_c = cv.select(
+        "customer_id", "ts", event_id=cv.order_id, channel=ibis.null("string"),
+        kind=ibis.literal(1, type="int8"),
+    )  # fmt: skip
+    ev = ev_t.union(ev_c)
+    cum = ibis.cumulative_window(group_by="customer_id", order_by=["ts", "kind", "event_id"])
+    ev = ev.mutate(n_conv_so_far=(ev.kind == 1).cast("int64").sum().over(cum))
+    touches = ev.filter(ev.kind == 0).select(
+        "customer_id", "ts", "event_id", "channel", conv_no=ibis._.n_conv_so_far + 1
+    )
+    convs = (
+        ev.filter(ev.kind == 1)
+        .select("customer_id", conv_no=ibis._.n_conv_so_far, order_id=ibis._.event_id)
+        .join(cv.select("order_id", conv_ts="ts", revenue="revenue", in_period="in_period"),
+              "order_id")
+    )  # fmt: skip
+    j = touches.left_join(convs, ["customer_id", "conv_no"]).select(
+        "customer_id", "ts", "event_id", "channel", "conv_no", "order_id", "conv_ts",
+        "revenue", "in_period",
+    )  # fmt: skip
+    converted = j.order_id.notnull()
+    quiet = ibis.window(group_by=["customer_id", "conv_no"])
+    j = j.mutate(
+        anchor=ibis.ifelse(converted, j.conv_ts, j.ts.max().over(quiet)),
+        converted=converted,
+    )
+    j = j.mutate(lag_s=j.anchor.epoch_seconds() - j.ts.epoch_seconds())
+    j, tmp_name = _materialize(con, j.mutate(in_window=j.lag_s <= lookback_days * _DAY))
+
+    stats = j.group_by(["converted", "in_window", "in_period"]).agg(n=ibis._.count()).execute()
+    stats["in_period"] = stats["in_period"].map(lambda v: v is not False)
+
+    def _n(mask) -> int:
+        return int(stats.loc[mask, "n"].sum())
+
+    report.append(
+        ("touches before their conversion's lookback window",
+         _n(stats.converted & ~stats.in_window), f"older than {lookback_days:g} days")
+    )  # fmt: skip
+    report.append(
+        ("touches of non-converting journeys outside the lookback window",
+         _n(~stats.converted & ~stats.in_window),
+         f"more than {lookback_days:g} days before the journey's last touch")
+    )  # fmt: skip
+    report.append(
+        ("touches of conversions outside the period",
+         _n(stats.converted & stats.in_window & ~stats.in_period), "")
+    )  # fmt: skip
+
+    jt = j.filter(j.in_window & (~j.converted | j.in_period))
+    journey_key = ["customer_id", "conv_no"]
+    order = ["ts", "event_id"]
+    if collapse_repeats:
+        w = ibis.window(group_by=journey_key, order_by=order)
+        jt = jt.mutate(prev=jt.channel.lag().over(w))
+        jt_kept = jt.filter(jt.prev.isnull() | (jt.prev != jt.channel))
+        n_collapsed = int(jt.count().execute()) - int(jt_kept.count().execute())
+        jt = jt_kept.drop("prev")
+    else:
+        n_collapsed = 0
+    note = "consecutive touches of one channel" if collapse_repeats else "not collapsed"
+    report.append(("repeated touches collapsed", n_collapsed, note))
+
+    w = ibis.window(group_by=journey_key, order_by=order)
+    wj = ibis.window(group_by=journey_key)
+    jt = jt.mutate(
+        position=ibis.row_number().over(w),
+        weight=ibis.ifelse(
+            jt.converted, (jt.lag_s * (-np.log(2.0) / (half_life_days * _DAY))).exp(), 0.0
+        ),
+    )
+    jt = jt.mutate(weight=jt.weight / jt.weight.sum().over(wj))
+
+    journeys = jt.group_by(journey_key).agg(
+        path=jt.channel.collect(order_by=order).join(SEP),
+        converted=jt.converted.max(),
+        revenue=jt.revenue.max(),
+    )
+    seg = None
+    if segments is not None:
+        seg = _table(con, segments, "segments", ["customer_id", "segment"]).select(
+            "customer_id", segment=ibis._.segment.cast("string")
+        )
+    no_touch = convs.filter(convs.in_period).anti_join(
+        journeys.filter(journeys.converted), ["customer_id", "conv_no"]
+    )
+    no_touch = no_touch.select(
+        "customer_id", "conv_no", path=ibis.literal(NO_TOUCH), converted=ibis.literal(True),
+        revenue="revenue",
+    )  # fmt: skip
+    alljourneys = journeys.union(no_touch)
+    keys = ["path"]
+    if seg is not None:
+        alljourneys = alljourneys.left_join(seg, "customer_id").select(
+            *alljourneys.columns, segment=ibis._.segment.fill_null("(unknown)")
+        )
+        keys = ["segment", "path"]
+    paths = (
+        alljourneys.group_by(keys)
+        .agg(
+            conversions=alljourneys.converted.cast("int64").sum(),
+            nulls=(~alljourneys.converted).cast("int64").sum(),
+            value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
+        )
+        .execute()
+    )
+    # Time-decay credit per path position (converting journeys only).
+    djt = jt.filter(jt.converted).join(journeys.select(*journey_key, "path"), journey_key)
+    if seg is not None:
+        djt = djt.left_join(seg, "customer_id").select(
+            *djt.columns, segment=ibis._.segment.fill_null("(unknown)")
+        )
+    decay = (
+        djt.group_by([*keys, "position"])
+        .agg(decay=djt.weight.sum(), decay_value=(djt.weight * djt.revenue).sum())
+        .execute()
+    )
+    n_used = int(jt.count().execute())
+    _drop(con, tmp_name)
+    paths = _finish_paths(paths, decay, keys)
+    n_null_journeys = int(paths["nulls"].sum())
+    n_no_touch = int(paths.loc[paths["path"] == NO_TOUCH, "conversions"].sum())
+    n_conv_counted = int(paths["conversions"].sum())
+    report += [
+        ("touches used", n_used, "in the journeys below"),
+        ("conversions counted", n_conv_counted, "including (no touch)"),
+        ("conversions with a touched journey", n_conv_counted - n_no_touch, ""),
+        ("conversions with no touch in the window", n_no_touch,
+         f"path {NO_TOUCH}: reported as their own row"),
+        ("non-converting journeys", n_null_journeys, "nulls"),
+        ("unique paths", int((paths["path"] != NO_TOUCH).sum()), ""),
+    ]  # fmt: skip
+    rep = pd.DataFrame(report, columns=["item", "count", "note"])
+    params = {
+        "lookback_days": lookback_days,
+        "interactions": list(interactions),
+        "collapse_repeats": collapse_repeats,
+        "channel_groups": groups,
+        "half_life_days": half_life_days,
+        "start": None if start is None else str(pd.Timestamp(start)),
+        "end": None if end_ts is None else str(end_ts),
+    }
+    return Journeys(paths=paths, report=rep, params=params)
+
+
+def _finish_paths(paths: pd.DataFrame, decay: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add channels/length and per-position time-decay lists; sort deterministically."""
+    paths = paths.copy()
+    paths["value"] = paths["value"].astype(float)
+    paths["channels"] = [
+        () if p == NO_TOUCH else tuple(p.split(SEP)) for p in paths["path"].tolist()
+    ]
+    paths["length"] = paths["channels"].map(len).astype(int)
+    decay = decay.sort_values([*keys, "position"])
+    lists = decay.groupby(keys, sort=False).agg(
+        decay=("decay", lambda s: tuple(s.astype(float))),
+        decay_value=("decay_value", lambda s: tuple(s.astype(float))),
+    )
+    paths = paths.merge(lists.reset_index(), on=keys, how="left")
+    for col in ("decay", "decay_value"):
+        paths[col] = [v if isinstance(v, tuple) else () for v in paths[col]]
+    order = [*keys[:-1], "conversions", "nulls", "path"]
+    asc = [True] * (len(keys) - 1) + [False, False, True]
+    paths = paths.sort_values(order, ascending=asc, kind="mergesort").reset_index(drop=True)
+    cols = [*keys, "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
+    return paths[cols]
+
+
+def paths_from_strings(
+    paths: Sequence[str],
+    conversions: Sequence[float],
+    nulls: Sequence[float] | None = None,
+    value: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """Make a paths table from path strings (``"a > b"``), e.g. for examples and tests.
+
+    Time-decay columns assume equal weights (all touches at the same time).
+    """
+    n = len(paths)
+    conv = np.asarray(conversions, dtype=float)
+    out = pd.DataFrame(
+        {
+            "path": list(paths),
+            "conversions": conv,
+            "nulls": np.zeros(n) if nulls is None else np.asarray(nulls, dtype=float),
+            "value": np.zeros(n) if value is None else np.asarray(value, dtype=float),
+        }
+    )
+    out["channels"] = [
+        () if p == NO_TOUCH else tuple(x.strip() for x in p.split(">")) for p in paths
+    ]
+    out["path"] = [NO_TOUCH if not c else SEP.join(c) for c in out["channels"]]
+    out["length"] = out["channels"].map(len).astype(int)
+    out["decay"] = [
+        tuple([c / len(ch)] * len(ch)) if ch else ()
+        for c, ch in zip(out["conversions"], out["channels"], strict=True)
+    ]
+    out["decay_value"] = [
+        tuple([v / len(ch)] * len(ch)) if ch else ()
+        for v, ch in zip(out["value"], out["channels"], strict=True)
+    ]
+    return out[
+        ["path", "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
+    ]
