@@ -82,16 +82,16 @@ def test_bundled_objectives(bundled):
     assert list(objectives["id"]) == [
         "awareness_lift",
         "campaign_revenue",
-        "cac_down",
-        "roas_3x",
+        "new_customers",
+        "roas_3_5x",
         "edm_open_rate",
     ]
-    assert objectives.set_index("kpi").loc["cac", "direction"] == "lower"
+    assert objectives.set_index("kpi").loc["leads", "direction"] == "higher"
     awareness = bundled.objective("awareness_lift")
     assert (awareness.baseline, awareness.target) == (0.30, 0.38)
     assert awareness.persona == "young urban deal seekers"
     assert bundled.objective("edm_open_rate").channel == "edm"
-    assert bundled.objective("roas_3x").target == 3.0
+    assert bundled.objective("roas_3_5x").target == 3.5
 
 
 def test_bundled_translation_is_intact(bundled):
@@ -128,19 +128,39 @@ def test_phase_of_includes_both_ends(bundled, day, phase):
 def test_lookups_suggest_the_closest_name(bundled):
     assert bundled.phase("launch").start == dt.date(2025, 3, 24)
     assert bundled.persona("busy professionals").traits["device"] == "desktop"
-    with pytest.raises(ParameterError, match=r"no objective 'roas3x' .*did you mean 'roas_3x'"):
-        bundled.objective("roas3x")
+    with pytest.raises(ParameterError, match=r"no objective 'roas_35x' .*did you mean 'roas_3_5x'"):
+        bundled.objective("roas_35x")
     with pytest.raises(ParameterError, match=r"did you mean 'teaser'"):
         bundled.phase("teasr")
 
 
-def test_objective_achieved_and_progress(bundled):
-    cac = bundled.objective("cac_down")  # 38 -> 30, lower is better
+CAC_OBJECTIVE = {
+    "id": "cac_down",
+    "kpi": "cac",
+    "description": "Bring the cost of acquiring a new customer down from EUR 38 to EUR 30",
+    "baseline": 38,
+    "target": 30,
+    "deadline": "2025-05-25",
+    "funnel_stage": "converted",
+}
+
+
+def test_objective_achieved_and_progress(bundled, data):
+    data["objectives"].append(dict(CAC_OBJECTIVE))
+    cac = parse_plan(data).objective("cac_down")  # 38 -> 30, lower is better
     assert cac.achieved(29.5) and cac.achieved(30.0) and not cac.achieved(31.0)
     assert cac.progress(34.0) == pytest.approx(0.5)
-    roas = bundled.objective("roas_3x")  # 2.4 -> 3.0
-    assert roas.achieved(3.2) and not roas.achieved(2.9)
-    assert roas.progress(3.0) == pytest.approx(1.0)
+    roas = bundled.objective("roas_3_5x")  # 2.8 -> 3.5
+    assert roas.achieved(3.6) and not roas.achieved(3.4)
+    assert roas.progress(3.15) == pytest.approx(0.5)
+
+
+def test_lower_is_better_target_worse_than_baseline(data):
+    data["objectives"].append(dict(CAC_OBJECTIVE, target=45))
+    error = str(faults_of(data))
+    assert "objectives[5].target: 45 is worse than the baseline 38 for cac (lower is better)" in (
+        error
+    )
 
 
 def test_plan_is_immutable(bundled):
@@ -322,9 +342,9 @@ INVALID = [
     ),
     (
         "duplicate objective id",
-        _set(("objectives", 4, "id"), "roas_3x"),
+        _set(("objectives", 4, "id"), "roas_3_5x"),
         "objectives[4].id",
-        ["'roas_3x' is used twice"],
+        ["'roas_3_5x' is used twice"],
     ),
     (
         "duplicate phase name",
@@ -352,9 +372,9 @@ INVALID = [
     ),
     (
         "target worse than the baseline",
-        _set(("objectives", 2, "target"), 45),
+        _set(("objectives", 2, "target"), 1000),
         "objectives[2].target",
-        ["45 is worse than the baseline 38 for cac (lower is better)"],
+        ["1000 is worse than the baseline 1170 for leads (higher is better)"],
     ),
     (
         "objective channel not in the campaign",
@@ -559,13 +579,13 @@ def test_progress_is_nan_when_target_equals_baseline(data):
     data["objectives"][3]["target"] = data["objectives"][3]["baseline"]
     plan = parse_plan(data)
     assert math.isnan(plan.objectives[3].progress(2.5))
-    assert plan.objectives[3].achieved(2.4)
+    assert plan.objectives[3].achieved(2.8) and not plan.objectives[3].achieved(2.7)
 
 
 def test_values_in_messages_are_shown_exactly(data):
-    data["objectives"][1]["target"] = 149999.75  # revenue: worse than the 150000 baseline
+    data["objectives"][1]["target"] = 115999.75  # revenue: worse than the 116000 baseline
     data["budget"]["by_channel"]["edm"] = True
     error = str(faults_of(data))
     # Both are checks within one part of the plan, so they are reported together.
     assert "budget.by_channel.edm: true is not a number" in error
-    assert "objectives[1].target: 149999.75 is worse than the baseline 150000" in error
+    assert "objectives[1].target: 115999.75 is worse than the baseline 116000" in error

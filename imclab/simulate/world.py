@@ -234,7 +234,7 @@ CHANNEL_SPECS: dict[str, Channel] = {
     for c in (
         Channel(
             "paid_search", True, {"click": 1.0}, {"click": 0.020}, 2.0,
-            rmax=0.030, K=30.0, alpha=1.1, always_on=4.0, cpc=1.6, ctr=0.045,
+            rmax=0.030, K=30.0, alpha=1.1, always_on=15.0, cpc=1.6, ctr=0.045,
         ),
         Channel(
             "seo", False, {"visit": 1.0}, {"visit": 0.010}, 3.0, organic_rate=0.010,
@@ -242,16 +242,16 @@ CHANNEL_SPECS: dict[str, Channel] = {
         Channel(
             "social", True, {"impression": 0.8, "click": 0.2},
             {"impression": 0.0012, "click": 0.010}, 4.0,
-            rmax=0.080, K=40.0, alpha=1.0, always_on=2.0, cpc=0.9, ctr=0.012,
+            rmax=0.080, K=40.0, alpha=1.0, always_on=8.0, cpc=0.9, ctr=0.012,
         ),
         Channel(
             "edm", True, {"open": 0.75, "click": 0.25}, {"open": 0.004, "click": 0.012}, 3.0,
-            rmax=0.050, K=5.0, alpha=1.5, always_on=0.3, cpc=0.35, ctr=0.035,
+            rmax=0.050, K=5.0, alpha=1.5, always_on=1.0, cpc=0.35, ctr=0.035,
         ),
         Channel(
             "display", True, {"impression": 0.9, "click": 0.1},
             {"impression": 0.0006, "click": 0.006}, 5.0,
-            rmax=0.100, K=50.0, alpha=0.9, always_on=1.5, cpc=2.2, ctr=0.004,
+            rmax=0.100, K=50.0, alpha=0.9, always_on=6.0, cpc=2.2, ctr=0.004,
         ),
         Channel(
             "content", False, {"visit": 1.0}, {"visit": 0.007}, 7.0,
@@ -259,7 +259,7 @@ CHANNEL_SPECS: dict[str, Channel] = {
         ),
         Channel(
             "affiliate", True, {"click": 1.0}, {"click": 0.012}, 2.0,
-            rmax=0.020, K=20.0, alpha=1.2, always_on=1.0, cpc=1.1, ctr=0.010,
+            rmax=0.020, K=20.0, alpha=1.2, always_on=4.0, cpc=1.1, ctr=0.010,
         ),
         Channel(
             "tv", True, {"impression": 1.0}, {"impression": 0.0030}, 10.0,
