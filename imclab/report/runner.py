@@ -159,7 +159,8 @@ def prepare_run(
         The plan is invalid.
     ParameterError
         An unknown notebook name, a ``notebook_params`` key naming no notebook or setting
-        a runner parameter, or a parameter a notebook does not declare.
+        a runner parameter, a parameter a notebook does not declare, or a report folder
+        that must not be replaced (it holds an input, or exists without an ``index.html``).
     DataError
         The data folder does not exist.
     """
@@ -177,6 +178,7 @@ def prepare_run(
     if not data_dir.is_dir():
         raise DataError(f"data folder {data_dir} does not exist (expected a brand-world folder)")
     report_dir = Path(report_dir or root / "reports" / plan.name).resolve()
+    _check_replaceable(report_dir, [plan_file, notebooks_dir, data_dir])
 
     notebook_params = dict(getattr(plan, "notebook_params", None) or {})
     stems = [p.stem for p in notebooks]
@@ -221,6 +223,24 @@ def prepare_run(
         notebooks=notebooks,
         jobs=jobs,
     )
+
+
+def _check_replaceable(report_dir: Path, inputs: Sequence[Path]) -> None:
+    # The report folder is deleted and replaced: never let that be an input's ancestor or
+    # a folder that is not an earlier report (``--out ~/Documents``).
+    for path in inputs:
+        if path == report_dir or report_dir in path.parents:
+            raise ParameterError(
+                f"report folder {report_dir} contains {path}; choose another folder with --out"
+            )
+    if report_dir.exists() and (
+        not report_dir.is_dir()
+        or (any(report_dir.iterdir()) and not (report_dir / "index.html").is_file())
+    ):
+        raise ParameterError(
+            f"refusing to replace {report_dir}: it exists and is not an imclab report "
+            "(no index.html); choose another folder with --out or remove it"
+        )
 
 
 def run_campaign(

@@ -76,6 +76,7 @@ def success(tmp_path_factory, write_notebook, write_plan):
     )
     reports = root / "reports"
     (reports / "demo").mkdir(parents=True)
+    (reports / "demo" / "index.html").write_text("previous report")
     (reports / "demo" / "old.txt").write_text("previous report")
     (reports / "demo.failed").mkdir()
     (reports / "demo.failed" / "index.html").write_text("older failure")
@@ -386,6 +387,22 @@ def test_parameters_per_notebook(suite, write_plan):
     )
     assert override.jobs[0].parameters["engine"] == "duckdb"
     assert override.jobs[0].parameters["report_dir"] == str(suite / "out")
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_report(suite, write_plan):
+    plan = _plan(suite, write_plan)
+    kwargs = {"notebooks_dir": suite / "notebooks", "data_dir": suite / "data", "root": suite}
+    documents = suite / "documents"
+    documents.mkdir()
+    (documents / "thesis.docx").write_text("precious")
+    with pytest.raises(ParameterError, match=r"refusing to replace .*documents: .*no index.html"):
+        run_campaign(plan, report_dir=documents, **kwargs)
+    with pytest.raises(
+        ParameterError, match=r"report folder .* contains .*plan\.yaml; choose another"
+    ):
+        prepare_run(plan, report_dir=suite, **kwargs)
+    assert (documents / "thesis.docx").read_text() == "precious"
+    prepare_run(plan, report_dir=suite / "empty", **kwargs)  # absent or empty is fine
 
 
 def test_missing_data_folder_is_an_error(suite, write_plan):
