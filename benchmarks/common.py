@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+import hashlib
 import resource
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 BENCH_DATA = Path(__file__).resolve().parent / "data"
+BENCH_DATA.mkdir(exist_ok=True)
+
+
+def _simulator_version() -> str:
+    """Short hash of the simulator's source, so a cached world is never stale."""
+    import imclab.simulate.generate as gen
+    import imclab.simulate.world as spec
+
+    digest = hashlib.sha256()
+    for module in (gen, spec):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def world(n_customers: int, fmt: str = "parquet", seed: int = 1) -> Path:
-    """Return the folder of a generated world of ``n_customers``, generating it once."""
+    """Return the folder of a generated world of ``n_customers``, generating it once.
+
+    The world is written to a temporary folder and renamed into place when complete, so
+    two benchmarks asking at once never read a half-written world (at worst both generate).
+    """
     from imclab.simulate import simulate_world
 
-    folder = BENCH_DATA / f"world_{n_customers}_{fmt}_{seed}"
-    done = folder / ".complete"
-    if not done.exists():
+    folder = BENCH_DATA / f"world_{n_customers}_{fmt}_{seed}_{_simulator_version()}"
+    if not folder.exists():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=BENCH_DATA))
         t0 = time.perf_counter()
-        simulate_world(folder, seed=seed, n_customers=n_customers, fmt=fmt, chunk_size=20_000)
-        done.write_text("ok\n")
+        simulate_world(tmp, seed=seed, n_customers=n_customers, fmt=fmt, chunk_size=20_000)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
         print(f"generated {folder.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return folder
 
