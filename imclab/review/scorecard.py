@@ -1,0 +1,336 @@
+"""The campaign scorecard: every SMART objective against its target, and the KPI tiers.
+
+Each KPI value comes from :func:`imclab.kpis.compute_kpi` (one definition per KPI); this
+module only chooses windows, compares with baselines and targets, and assigns a status.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from imclab.config import KPIS, get_kpi
+from imclab.errors import ParameterError
+from imclab.kpis import SCALES_WITH_WINDOW, compute_kpi
+from imclab.plan import CampaignPlan
+
+__all__ = [
+    "STATUSES",
+    "campaign_totals",
+    "kpi_scope",
+    "kpi_tiers",
+    "objective_status",
+    "scorecard",
+]
+
+Tables = Mapping[str, pd.DataFrame]
+
+STATUSES: tuple[str, ...] = ("met", "on track", "at risk", "missed", "no data")
+"""Objective statuses. Before the deadline an objective not yet met is "on track" when it keeps
+pace with a straight line from baseline to target (sums: when the run rate projects past the
+target), else "at risk"; at or after the deadline it is "met" or "missed"."""
+
+
+def _day(value: object, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value).normalize()
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name}: cannot read {value!r} as a date (expected ISO 8601)"
+        ) from None
+
+
+def kpi_scope(kpi: str, plan: CampaignPlan) -> dict[str, str]:
+    """Return the :func:`compute_kpi` keywords a plan implies for a KPI.
+
+    Brand KPIs read the plan's brand; KPIs whose catalogue formula uses ``spend.campaign``
+    (CAC, CPA, ROI, ROAS) count the plan's campaign spend only.
+
+    Parameters
+    ----------
+    kpi
+        Catalogue KPI name.
+    plan
+        The campaign plan.
+
+    Returns
+    -------
+    dict
+        ``brand=`` and/or ``campaign=`` keywords.
+    """
+    definition = get_kpi(kpi)
+    scope: dict[str, str] = {}
+    if definition.tier == "brand":
+        scope["brand"] = plan.brand
+    if "spend.campaign" in definition.requires:
+        scope["campaign"] = plan.name
+    return scope
+
+
+def objective_status(
+    kpi: str,
+    actual: float,
+    baseline: float,
+    target: float,
+    review_date: pd.Timestamp,
+    start: pd.Timestamp,
+    deadline: pd.Timestamp,
+) -> tuple[str, float, float]:
+    """Decide an objective's status and its progress.
+
+    Parameters
+    ----------
+    kpi
+        Catalogue KPI name (its direction says which way is better).
+    actual, baseline, target
+        Measured value (NaN when there is no data), and the plan's baseline and target.
+    review_date, start, deadline
+        Day of the review, first day of the measurement window, the objective's deadline.
+
+    Returns
+    -------
+    tuple
+        ``(status, progress, pct_of_target)``: ``progress`` is the share of the planned
+        change achieved, ``(actual - baseline) / (target - baseline)`` (1 = target reached,
+        works for lower-is-better KPIs too); ``pct_of_target`` is ``actual / target`` for
+        higher-is-better KPIs and ``target / actual`` for lower-is-better ones (1 = on target).
+    """
+    definition = get_kpi(kpi)
+    if actual is None or not np.isfinite(actual):
+        return "no data", math.nan, math.nan
+    span = target - baseline
+    progress = (actual - baseline) / span if span != 0 else math.nan
+    if definition.direction == "higher":
+        pct = actual / target if target != 0 else math.nan
+    else:
+        pct = target / actual if actual > 0 else math.nan
+    if definition.better(actual, target):
+        return "met", progress, pct
+    if review_date >= deadline:
+        return "missed", progress, pct
+    total = (deadline - start).days + 1
+    elapsed = min(max((review_date - start).days + 1, 1), total)
+    if kpi in SCALES_WITH_WINDOW:
+        projected = actual * total / elapsed
+        ok = definition.better(projected, target)
+    else:
+        ok = np.isfinite(progress) and progress >= elapsed / total
+    return ("on track" if ok else "at risk"), progress, pct
+
+
+def _persona_labels(
+    persona: str | None, labels: pd.DataFrame | None
+) -> tuple[dict[str, object], str]:
+    if persona is None:
+        return {}, ""
+    if labels is None:
+        return {}, f"measured on everyone: no persona labels given for {persona!r}"
+    if persona not in set(labels["persona"].astype(object)):
+        return {}, f"measured on everyone: persona {persona!r} is not in the persona labels"
+    return {"persona_labels": labels, "persona": persona}, ""
+
+
+def scorecard(
+    plan: CampaignPlan,
+    tables: Tables,
+    review_date: object,
+    persona_labels: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score every SMART objective of the plan on the review date.
+
+    The actual value is the objective's KPI on the window from the campaign start to the
+    deadline (or to the review date, when that comes first). Brand KPIs therefore pool the
+    survey waves fielded in that window (the post-campaign waves).
+
+    Parameters
+    ----------
+    plan
+        The campaign plan (its ``objectives``).
+    tables
+        ``{table name: DataFrame}`` with data-dictionary columns.
+    review_date
+        The day of the review.
+    persona_labels
+        Optional ``customer_id, persona`` labels: objectives aimed at a persona that appears
+        in them are measured on that persona only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per objective, in plan order: ``id, kpi, label, tier, direction, persona,
+        channel, baseline, target, actual, progress, pct_of_target, gap, status, deadline,
+        window_start, window_end, n, note``. ``gap`` is how far the actual is from the target
+        in the good direction (negative = short of it). ``status`` is one of
+        :data:`STATUSES`; for "no data" the ``note`` gives the reason.
+    """
+    review = _day(review_date, "review_date")
+    start = pd.Timestamp(plan.start)
+    rows = []
+    for obj in plan.objectives:
+        definition = obj.kpi_definition
+        deadline = pd.Timestamp(obj.deadline)
+        end = min(deadline, review)
+        scope = kpi_scope(obj.kpi, plan)
+        persona_kw, persona_note = _persona_labels(obj.persona, persona_labels)
+        notes = []
+        if end < start:
+            value, n = math.nan, 0
+            notes.append(f"the review date {review:%Y-%m-%d} is before the campaign start")
+        else:
+            res = compute_kpi(
+                obj.kpi, tables, start, end, channel=obj.channel, **scope, **persona_kw
+            )
+            value, n = res.value, res.n
+            notes.append(res.note)
+        if not np.isfinite(value) and review < deadline:
+            notes.append(f"deadline {deadline:%Y-%m-%d} not reached yet")
+        if persona_note:
+            notes.append(persona_note)
+        status, progress, pct = objective_status(
+            obj.kpi, value, obj.baseline, obj.target, review, start, deadline
+        )
+        sign = 1.0 if definition.direction == "higher" else -1.0
+        rows.append(
+            {
+                "id": obj.id,
+                "kpi": obj.kpi,
+                "label": definition.label,
+                "tier": definition.tier,
+                "direction": definition.direction,
+                "persona": obj.persona or "",
+                "channel": obj.channel or "",
+                "baseline": float(obj.baseline),
+                "target": float(obj.target),
+                "actual": float(value),
+                "progress": progress,
+                "pct_of_target": pct,
+                "gap": sign * (value - obj.target),
+                "status": status,
+                "deadline": deadline,
+                "window_start": start,
+                "window_end": end,
+                "n": int(n),
+                "note": "; ".join(n for n in notes if n),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def kpi_tiers(
+    plan: CampaignPlan,
+    tables: Tables,
+    review_date: object,
+    names: list[str] | tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Every catalogue KPI before and during the campaign, grouped by tier.
+
+    Behavioural KPIs compare the campaign window with the days before it (as many as the
+    campaign lasted, or as many as the data has); sums (revenue, orders, visits, leads) of a
+    shorter "before" window are scaled to the campaign's length. Brand KPIs compare the
+    survey waves before the campaign with those from the campaign start to the review date.
+    Spend-based KPIs count the campaign's spend during it and all media spend before it.
+
+    Parameters
+    ----------
+    plan
+        The campaign plan.
+    tables
+        ``{table name: DataFrame}``.
+    review_date
+        Day of the review (last day of the brand KPIs' "during" window).
+    names
+        KPIs to show (default: the whole catalogue, in tier order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tier, kpi, label, unit, direction, before, during, change, improved, note``.
+    """
+    review = _day(review_date, "review_date")
+    start, end = pd.Timestamp(plan.start), pd.Timestamp(plan.end)
+    days = (end - start).days + 1
+    first = _first_day(tables)
+    before0 = max(start - pd.Timedelta(days=days), first) if first is not None else start
+    before1 = start - pd.Timedelta(days=1)
+    before_days = (before1 - before0).days + 1
+    rows = []
+    for name in names or tuple(KPIS):
+        kpi = get_kpi(name)
+        scope = kpi_scope(name, plan)
+        notes = []
+        if kpi.tier == "brand":
+            during = compute_kpi(name, tables, start, max(review, start), **scope)
+            prior = compute_kpi(name, tables, first or start, before1, **scope)
+        else:
+            during = compute_kpi(name, tables, start, end, **scope)
+            prior_scope = {k: v for k, v in scope.items() if k != "campaign"}
+            prior = (
+                compute_kpi(name, tables, before0, before1, **prior_scope)
+                if before_days > 0
+                else None
+            )
+            if "campaign" in scope:
+                notes.append("before: all media spend; during: the campaign's spend")
+        before = prior.value if prior is not None else math.nan
+        if name in SCALES_WITH_WINDOW and prior is not None and before_days != days:
+            before = before * days / before_days
+            notes.append(f"before scaled from {before_days} to {days} days")
+        for label, res in (("during", during), ("before", prior)):
+            if res is not None and not res.computable:
+                notes.append(f"{label}: {res.note}")
+        change = during.value - before
+        rows.append(
+            {
+                "tier": kpi.tier,
+                "kpi": name,
+                "label": kpi.label,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "before": before,
+                "during": during.value,
+                "change": change,
+                "improved": bool(np.isfinite(change) and kpi.better(during.value, before)
+                                 and change != 0),
+                "note": "; ".join(notes),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _first_day(tables: Tables) -> pd.Timestamp | None:
+    days = []
+    for table, column in (("conversions", "timestamp"), ("touchpoints", "timestamp"),
+                          ("spend", "date")):  # fmt: skip
+        frame = tables.get(table)
+        if frame is not None and len(frame) and column in frame.columns:
+            days.append(pd.to_datetime(frame[column]).min().normalize())
+    return min(days) if days else None
+
+
+def campaign_totals(plan: CampaignPlan, tables: Tables) -> dict[str, float]:
+    """Headline value-tier numbers of the campaign window (through :func:`compute_kpi`).
+
+    Parameters
+    ----------
+    plan
+        The campaign plan (window and campaign name).
+    tables
+        ``{table name: DataFrame}``.
+
+    Returns
+    -------
+    dict
+        ``revenue, spend, roi, roas, cac, conversions, leads`` (NaN when not computable).
+        ``spend`` is the campaign's media spend (ROAS's denominator).
+    """
+    start, end = plan.start, plan.end
+    values = {
+        name: compute_kpi(name, tables, start, end, **kpi_scope(name, plan))
+        for name in ("revenue", "roi", "roas", "cac", "conversions", "leads")
+    }
+    out = {name: float(v.value) for name, v in values.items()}
+    out["spend"] = float(values["roas"].denominator)
+    return out
