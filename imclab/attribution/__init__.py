@@ -1,1 +1,63 @@
-"""imclab.attribution."""
+"""Multi-touch channel attribution: journeys in the database, then heuristic, Markov and
+Shapley models on unique paths, scored against ground truth and joined to spend.
+"""
+
+from imclab.attribution.costs import cost_per_channel, spend_by_channel
+from imclab.attribution.evaluate import (
+    HEURISTICS,
+    bootstrap_shares,
+    by_segment,
+    compare_with_truth,
+    run_models,
+    score_models,
+    true_shares,
+)
+from imclab.attribution.heuristics import (
+    first_touch,
+    last_non_direct,
+    last_touch,
+    linear,
+    position_based,
+    time_decay,
+)
+from imclab.attribution.journeys import (
+    NO_TOUCH,
+    Journeys,
+    build_journeys,
+    path_length_distribution,
+    paths_from_strings,
+    top_paths,
+)
+from imclab.attribution.markov import markov, removal_effects, transition_matrix
+from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley, shapley_simplified
+
+__all__ = [
+    "HEURISTICS",
+    "MAX_CHANNELS",
+    "NO_TOUCH",
+    "Journeys",
+    "bootstrap_shares",
+    "build_journeys",
+    "by_segment",
+    "compare_with_truth",
+    "cost_per_channel",
+    "first_touch",
+    "last_non_direct",
+    "last_touch",
+    "linear",
+    "markov",
+    "ordered_shapley",
+    "path_length_distribution",
+    "paths_from_strings",
+    "position_based",
+    "removal_effects",
+    "run_models",
+    "score_models",
+    "shapley",
+    "shapley_simplified",
+    "spend_by_channel",
+    "time_decay",
+    "top_paths",
+    "transition_matrix",
+    "true_shares",
+]

@@ -525,3 +525,53 @@ def paths_from_strings(
     return out[
         ["path", "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
     ]
+
+
+def top_paths(paths: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The ``n`` paths with the most conversions, with conversion rate and share.
+
+    Parameters
+    ----------
+    paths
+        Unique paths (segments, if any, are summed).
+    n
+        How many paths to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``path, length, conversions, nulls, journeys, conversion_rate, share_of_conversions,
+        value``; ties broken by path.
+    """
+    agg = paths.groupby("path", as_index=False).agg(
+        length=("length", "first"),
+        conversions=("conversions", "sum"),
+        nulls=("nulls", "sum"),
+        value=("value", "sum"),
+    )
+    agg["journeys"] = agg["conversions"] + agg["nulls"]
+    agg["conversion_rate"] = agg["conversions"] / agg["journeys"]
+    agg["share_of_conversions"] = agg["conversions"] / agg["conversions"].sum()
+    agg = agg.sort_values(["conversions", "path"], ascending=[False, True], kind="mergesort")
+    cols = ["path", "length", "conversions", "nulls", "journeys", "conversion_rate",
+            "share_of_conversions", "value"]  # fmt: skip
+    return agg[cols].head(n).reset_index(drop=True)
+
+
+def path_length_distribution(paths: pd.DataFrame) -> pd.DataFrame:
+    """Converting and non-converting journeys by number of touches (0 = no touch).
+
+    Parameters
+    ----------
+    paths
+        Unique paths.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``length, conversions, nulls, conversion_rate`` for every length seen.
+    """
+    agg = paths.groupby("length", as_index=False)[["conversions", "nulls"]].sum()
+    tot = agg["conversions"] + agg["nulls"]
+    agg["conversion_rate"] = np.where(tot > 0, agg["conversions"] / tot.where(tot > 0, 1), 0.0)
+    return agg.sort_values("length").reset_index(drop=True)
