@@ -1,5 +1,7 @@
-"""Multi-touch channel attribution: journeys in the database, then heuristic, Markov and
-Shapley models on unique paths, scored against ground truth and joined to spend.
+"""Multi-touch channel attribution.
+
+Journeys are built in the database; heuristic, Markov and Shapley models run on the unique
+paths, are scored against ground truth and joined to spend.
 """
 
 from imclab.attribution.costs import cost_per_channel, spend_by_channel

@@ -103,7 +103,7 @@ def by_segment(paths: pd.DataFrame, model: Callable[..., pd.DataFrame], **kwargs
 def true_shares(
     truth_channels: pd.DataFrame, channel_groups: Mapping[str, str] | None = None
 ) -> pd.Series:
-    """True share of touch-caused conversions per channel (or channel group).
+    """Return the true share of touch-caused conversions per channel (or channel group).
 
     Parameters
     ----------
@@ -153,8 +153,8 @@ def compare_with_truth(
     for model, part in res.groupby("model", sort=False):
         share = part.set_index("channel")["share"].reindex(channels, fill_value=0.0)
         ts = truth.reindex(channels, fill_value=0.0)
-        rows.append(pd.DataFrame({"model": model, "channel": channels,
-                                  "share": share.to_numpy(), "true_share": ts.to_numpy()}))  # fmt: skip
+        frame = {"model": model, "channel": channels, "share": share.to_numpy()}
+        rows.append(pd.DataFrame({**frame, "true_share": ts.to_numpy()}))
     out = pd.concat(rows, ignore_index=True)
     out["error"] = out["share"] - out["true_share"]
     return out

@@ -528,7 +528,7 @@ def paths_from_strings(
 
 
 def top_paths(paths: pd.DataFrame, n: int = 15) -> pd.DataFrame:
-    """The ``n`` paths with the most conversions, with conversion rate and share.
+    """Return the ``n`` paths with the most conversions, with conversion rate and share.
 
     Parameters
     ----------
@@ -559,7 +559,7 @@ def top_paths(paths: pd.DataFrame, n: int = 15) -> pd.DataFrame:
 
 
 def path_length_distribution(paths: pd.DataFrame) -> pd.DataFrame:
-    """Converting and non-converting journeys by number of touches (0 = no touch).
+    """Count converting and non-converting journeys by number of touches (0 = no touch).
 
     Parameters
     ----------
