@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME",
         default=None,
-        help="run only these notebooks (e.g. 02_persona_clustering, persona_clustering or 02)",
+        help="run only these notebooks (02_persona_clustering, persona_clustering or 02); the "
+        "new report holds only them and marks the others 'not run'",
     )
     run.add_argument(
         "--out", type=Path, default=None, help="report folder (default reports/<plan name>)"
