@@ -24,19 +24,35 @@ def plan(repo_root):
 
 
 def test_campaign_facts_budget_and_objectives(plan):
-    page = render_index(plan, ENTRIES[:1])
-    assert "<h1>Lumina Spring Launch 2025</h1>" in page
+    budget = plan.budget.model_copy(
+        update={"total": 60000.0, "by_channel": {"paid_search": 12000.0, "tv": 48000.0}}
+    )
+    controlled = plan.model_copy(
+        update={
+            "title": "Spring",
+            "start": dt.date(2025, 3, 3),
+            "end": dt.date(2025, 5, 25),
+            "currency": "EUR",
+            "budget": budget,
+        }
+    )
+    page = render_index(controlled, ENTRIES[:1])
+    assert "<h1>Spring</h1>" in page
     assert "<dt>Period</dt><dd>2025-03-03 to 2025-05-25</dd>" in page
     assert "<dt>Total budget</dt><dd>60,000 EUR</dd>" in page
-    # paid search: 12,000 of 60,000
     assert (
         '<tr><td>Paid search</td><td class="num">12,000 EUR</td><td class="num">20.0%</td></tr>'
     ) in page
+    assert (
+        '<tr><td>TV / offline</td><td class="num">48,000 EUR</td><td class="num">80.0%</td></tr>'
+    ) in page
     rows = re.findall(r"<tr><td>([a-z0-9_]+)</td><td><code>([a-z_]+)</code>", page)
     assert rows == [(o.id, o.kpi) for o in plan.objectives]
-    assert (
-        '<td class="num">2.4</td><td class="num">3</td><td>2025-05-25</td></tr>' in page
-    )  # roas_3x: baseline 2.4, target 3.0, deadline
+    roas = plan.objectives[0].model_copy(
+        update={"baseline": 2.4, "target": 3.0, "deadline": dt.date(2025, 5, 25)}
+    )
+    page = render_index(plan.model_copy(update={"objectives": [roas]}), ENTRIES[:1])
+    assert '<td class="num">2.4</td><td class="num">3</td><td>2025-05-25</td></tr>' in page
 
 
 def test_statuses_links_and_banner(plan):
