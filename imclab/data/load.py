@@ -432,11 +432,14 @@ def _find_file(folder: Path, table: str) -> Path | None:
 
 
 def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:  # only the first line: data rows are DuckDB's job
+        first = handle.readline()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path.name}: the header row is not UTF-8 text ({exc.reason})") from exc
+    try:
+        header = next(csv.reader([line.rstrip("\r\n")]), None)
     except csv.Error as exc:
         raise DataError(f"{path.name}: cannot read the header row ({exc})") from exc
     if not header or all(not h.strip() for h in header):
@@ -794,7 +797,9 @@ def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataF
                 {
                     "file": file,
                     "row": int(row),
-                    "column": "" if case.column in (None, table) else str(case.column),
+                    "column": ""
+                    if case.schema_context == "DataFrameSchema" or case.column is None
+                    else str(case.column),
                     "value": None if case.index is None else str(case.failure_case),
                     "reason": reason,
                     "template": reason + " (value {values})",
