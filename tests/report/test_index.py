@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from imclab.config import CHANNEL_LABELS
 from imclab.plan import load_plan
 from imclab.report.headlines import record_headlines
 from imclab.report.index import NotebookEntry, render_index, write_index
@@ -40,12 +41,9 @@ def test_campaign_facts_budget_and_objectives(plan):
     assert "<h1>Spring</h1>" in page
     assert "<dt>Period</dt><dd>2025-03-03 to 2025-05-25</dd>" in page
     assert "<dt>Total budget</dt><dd>60,000 EUR</dd>" in page
-    assert (
-        '<tr><td>Paid search</td><td class="num">12,000 EUR</td><td class="num">20.0%</td></tr>'
-    ) in page
-    assert (
-        '<tr><td>TV / offline</td><td class="num">48,000 EUR</td><td class="num">80.0%</td></tr>'
-    ) in page
+    search, tv = CHANNEL_LABELS["paid_search"], CHANNEL_LABELS["tv"]
+    assert f'<tr><td>{search}</td><td class="num">12,000 EUR</td><td class="num">20.0%</td>' in page
+    assert f'<tr><td>{tv}</td><td class="num">48,000 EUR</td><td class="num">80.0%</td>' in page
     rows = re.findall(r"<tr><td>([a-z0-9_]+)</td><td><code>([a-z_]+)</code>", page)
     assert rows == [(o.id, o.kpi) for o in plan.objectives]
     roas = plan.objectives[0].model_copy(
