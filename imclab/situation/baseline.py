@@ -1,0 +1,199 @@
+"""Channel baseline before the campaign: CTR, CPC, CPM, conversion rate, CPA and ROAS.
+
+Rates carry Wilson intervals so the post-campaign review can tell a real change from noise.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from imclab.config import CHANNELS, PAID_CHANNELS
+from imclab.kpis import DateLike, in_window, plain, to_window, wilson_interval
+
+BASELINE_COLUMNS: tuple[str, ...] = (
+    "channel", "paid", "spend", "impressions", "clicks", "ctr", "ctr_low", "ctr_high", "cpc",
+    "cpm", "touched_customers", "converting_customers", "conversion_rate",
+    "conversion_rate_low", "conversion_rate_high", "last_touch_orders", "last_touch_revenue",
+    "cpa", "roas", "note",
+)  # fmt: skip
+"""Columns of :func:`channel_baseline`."""
+
+_SQL = """
+WITH conv AS (
+    -- touched customers who ordered within the lookback after a touch on the channel
+    SELECT t.channel,
+           count(DISTINCT t.customer_id) AS touched_customers,
+           count(DISTINCT CASE WHEN EXISTS (
+               SELECT 1 FROM orders AS o
+               WHERE o.customer_id = t.customer_id AND o.timestamp >= t.timestamp
+                 AND o.timestamp < t.timestamp + to_days($lookback)
+           ) THEN t.customer_id END) AS converting_customers
+    FROM tp AS t
+    GROUP BY t.channel
+),
+last_touch AS (
+    -- each order's last touch at or before it, kept when within the lookback
+    SELECT o.order_id, o.revenue, t.channel, t.timestamp AS touch_time, o.timestamp
+    FROM orders AS o
+    ASOF LEFT JOIN tp AS t
+      ON o.customer_id = t.customer_id AND o.timestamp >= t.timestamp
+),
+credited AS (
+    SELECT channel, count(*) AS last_touch_orders, sum(revenue) AS last_touch_revenue
+    FROM last_touch
+    WHERE channel IS NOT NULL AND timestamp < touch_time + to_days($lookback)
+    GROUP BY channel
+)
+SELECT c.channel, c.touched_customers, c.converting_customers,
+       coalesce(k.last_touch_orders, 0) AS last_touch_orders,
+       coalesce(k.last_touch_revenue, 0) AS last_touch_revenue
+FROM conv AS c LEFT JOIN credited AS k USING (channel)
+"""
+
+
+def channel_baseline(
+    spend: pd.DataFrame,
+    touchpoints: pd.DataFrame,
+    conversions: pd.DataFrame,
+    start: DateLike,
+    end: DateLike,
+    *,
+    lookback_days: int = 30,
+    campaign: str | None = None,
+    min_trials: int = 30,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Return each channel's baseline performance over a period, with Wilson intervals.
+
+    - **Media delivery** (``spend.csv``, platform totals): ``ctr = clicks / impressions``,
+      ``cpc = spend / clicks``, ``cpm = 1000 * spend / impressions``. Channels reporting
+      no clicks (TV) get no CTR or CPC.
+    - **Conversion** (event log): ``conversion_rate`` = customers touched on the channel
+      who ordered within ``lookback_days`` after such a touch / customers touched.
+    - **Cost of results**: orders are credited to their last touch within
+      ``lookback_days`` (DuckDB ASOF join), ``cpa = spend / last-touch orders`` and
+      ``roas = last-touch revenue / spend``. Last touch over-credits channels that sit
+      next to the order (direct visits); it is a baseline to compare like with like later,
+      not a causal estimate (the attribution notebook estimates contributions).
+
+    Parameters
+    ----------
+    spend, touchpoints, conversions
+        The brand world's tables.
+    start, end
+        The baseline period (days, both included). Orders and touches inside it count.
+    lookback_days
+        How long after a touch an order still counts for the channel.
+    campaign
+        Only this campaign's spend and touches (None: all, including organic touches).
+    min_trials
+        Fewest impressions / touched customers for an interval; smaller channels keep
+        their values and get a note.
+    alpha
+        1 - confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per channel of :data:`imclab.config.CHANNELS` (canonical order; channels
+        with no activity in the period get a note), then any other channel found; columns
+        :data:`BASELINE_COLUMNS`.
+    """
+    lo, hi = to_window(start, end)
+    media = plain(spend.loc[in_window(spend["date"], lo, hi)])
+    tp = plain(
+        touchpoints.loc[
+            in_window(touchpoints["timestamp"], lo, hi),
+            ["customer_id", "timestamp", "channel", "campaign"],
+        ]
+    )
+    if campaign is not None:
+        media = media.loc[media["campaign"] == campaign]
+        tp = tp.loc[tp["campaign"] == campaign]
+    orders = plain(
+        conversions.loc[
+            in_window(conversions["timestamp"], lo, hi),
+            ["order_id", "customer_id", "timestamp", "revenue"],
+        ]
+    )
+    with duckdb.connect() as con:
+        con.register("tp", tp.drop(columns="campaign"))
+        con.register("orders", orders)
+        tracked = con.execute(_SQL, {"lookback": int(lookback_days)}).fetch_df()
+    delivery = media.groupby("channel")[["spend", "impressions", "clicks"]].sum()
+    present = set(delivery.index) | set(tracked["channel"])
+    channels = list(CHANNELS) + sorted(present - set(CHANNELS))
+    table = (
+        pd.DataFrame({"channel": channels})
+        .merge(delivery.reset_index(), on="channel", how="left")
+        .merge(tracked, on="channel", how="left")
+    )
+    return _finish(table, min_trials, alpha)
+
+
+def _finish(table: pd.DataFrame, min_trials: int, alpha: float) -> pd.DataFrame:
+    for col in ("touched_customers", "converting_customers", "last_touch_orders"):
+        table[col] = table[col].fillna(0).astype(int)
+    table["last_touch_revenue"] = table["last_touch_revenue"].fillna(0.0).astype(float)
+    table["paid"] = table["channel"].isin(PAID_CHANNELS) | (table["spend"].fillna(0) > 0)
+    spend = table["spend"].astype(float)
+    imps = table["impressions"].astype(float)
+    clicks = table["clicks"].astype(float)
+    has_clicks = clicks > 0
+    table["ctr"] = np.where(has_clicks & (imps > 0), clicks / imps.where(imps > 0), np.nan)
+    table["cpc"] = np.where(has_clicks, spend / clicks.where(has_clicks), np.nan)
+    table["cpm"] = np.where(imps > 0, 1000 * spend / imps.where(imps > 0), np.nan)
+    lo, hi = wilson_interval(clicks.fillna(0), imps.fillna(0), alpha)
+    ok = has_clicks & (imps >= min_trials)
+    table["ctr_low"], table["ctr_high"] = np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+    touched = table["touched_customers"].astype(float)
+    conv = table["converting_customers"].astype(float)
+    table["conversion_rate"] = conv / touched.where(touched > 0)
+    lo, hi = wilson_interval(conv, touched, alpha)
+    ok = touched >= min_trials
+    table["conversion_rate_low"] = np.where(ok, lo, np.nan)
+    table["conversion_rate_high"] = np.where(ok, hi, np.nan)
+    orders = table["last_touch_orders"].astype(float)
+    paid_spend = spend.where(spend > 0)
+    table["cpa"] = paid_spend / orders.where(orders > 0)
+    table["roas"] = table["last_touch_revenue"] / paid_spend
+    notes = []
+    for rec in table.itertuples():
+        note = []
+        if pd.isna(rec.spend) and rec.touched_customers == 0:
+            notes.append("no spend and no touches in the period")
+            continue
+        if not rec.paid:
+            note.append("unpaid channel: no spend, CPC, CPM, CPA or ROAS")
+        elif pd.isna(rec.spend):
+            note.append("no spend rows in the period")
+        elif not rec.clicks:
+            note.append("no clicks reported: no CTR or CPC")
+        if rec.paid and rec.last_touch_orders == 0 and not pd.isna(rec.spend):
+            note.append("no last-touch orders: CPA undefined")
+        if 0 < rec.touched_customers < min_trials:
+            note.append(f"only {rec.touched_customers} touched customers: no interval")
+        if pd.notna(rec.impressions) and 0 < rec.impressions < min_trials:
+            note.append(f"only {int(rec.impressions)} impressions: no CTR interval")
+        notes.append("; ".join(note))
+    table["note"] = notes
+    return table.reindex(columns=list(BASELINE_COLUMNS))
+
+
+def baseline_cpa_median(baseline: pd.DataFrame) -> float:
+    """Return the median CPA over the paid channels that have one (NaN when none).
+
+    Parameters
+    ----------
+    baseline
+        Output of :func:`channel_baseline`.
+
+    Returns
+    -------
+    float
+        The median channel CPA.
+    """
+    values = baseline.loc[baseline["paid"].astype(bool), "cpa"].dropna()
+    return float(values.median()) if len(values) else float("nan")
