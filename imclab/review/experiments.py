@@ -233,7 +233,7 @@ def survey_lift(
     if rows.empty:
         brands = ", ".join(sorted(survey["brand"].astype(str).unique()))
         return empty(f"survey: no respondents for brand {brand!r} (brands: {brands})")
-    waves = rows.groupby("wave", sort=True)["period"].first()
+    waves = rows.groupby(rows["wave"].astype(str), sort=True)["period"].first().astype(str)
     pre = list(pre_waves) if pre_waves is not None else list(waves[waves == "pre"].index)
     post = list(post_waves) if post_waves is not None else list(waves[waves == "post"].index)
     found = ", ".join(f"{w} ({p})" for w, p in waves.items())
@@ -243,7 +243,8 @@ def survey_lift(
     if not pre or not post:
         side = "pre-campaign" if not pre else "post-campaign"
         return empty(f"survey: no {side} wave, so no lift can be measured; waves: {found}")
-    before, after = rows[rows["wave"].isin(pre)], rows[rows["wave"].isin(post)]
+    wave = rows["wave"].astype(str)
+    before, after = rows[wave.isin(pre)], rows[wave.isin(post)]
     out = []
     for flag, stage in SURVEY_STAGES.items():
         x0, n0 = float(before[flag].sum()), float(before[flag].notna().sum())

@@ -160,7 +160,7 @@ def scorecard(
     Returns
     -------
     pandas.DataFrame
-        One row per objective, in plan order: ``id, kpi, label, tier, direction, persona,
+        One row per objective, in plan order: ``id, kpi, label, tier, unit, direction, persona,
         channel, baseline, target, actual, progress, pct_of_target, gap, status, deadline,
         window_start, window_end, n, note``. ``gap`` is how far the actual is from the target
         in the good direction (negative = short of it). ``status`` is one of
@@ -199,6 +199,7 @@ def scorecard(
                 "kpi": obj.kpi,
                 "label": definition.label,
                 "tier": definition.tier,
+                "unit": definition.unit,
                 "direction": definition.direction,
                 "persona": obj.persona or "",
                 "channel": obj.channel or "",

@@ -1,0 +1,404 @@
+"""Lessons learned: findings generated from the review's tables, each with the evidence behind it.
+
+Each finding has a severity (``high``, ``medium``, ``low``), an area, a sentence for the report
+and a reference to the table or figure that shows it; :func:`review_headlines` packs the
+numbers the report index shows as tiles.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imclab.config import CHANNEL_LABELS
+from imclab.review.experiments import DidResult
+
+__all__ = ["LESSON_COLUMNS", "SEVERITIES", "lessons_learned", "review_headlines"]
+
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+LESSON_COLUMNS: list[str] = ["severity", "area", "finding", "evidence"]
+
+
+def _label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def _num(value: float, unit: str = "") -> str:
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "currency":
+        return f"{value:,.2f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _objective_lessons(scorecard: pd.DataFrame) -> list[dict[str, str]]:
+    out = []
+    for row in scorecard.itertuples(index=False):
+        unit = getattr(row, "unit", "")
+        evidence = f"Scorecard: objective {row.id}"
+        if row.status == "missed":
+            out.append(
+                {
+                    "severity": "high",
+                    "area": "objectives",
+                    "finding": (
+                        f"Objective {row.id} missed: {row.label} reached {_num(row.actual, unit)} "
+                        f"against a target of {_num(row.target, unit)} (baseline "
+                        f"{_num(row.baseline, unit)}; {row.progress:.0%} of the planned change)"
+                    ),
+                    "evidence": evidence,
+                }
+            )
+        elif row.status == "at risk":
+            out.append(
+                {
+                    "severity": "medium",
+                    "area": "objectives",
+                    "finding": (
+                        f"Objective {row.id} at risk: {row.label} is {_num(row.actual, unit)}, "
+                        f"behind the pace to {_num(row.target, unit)} by {row.deadline:%Y-%m-%d}"
+                    ),
+                    "evidence": evidence,
+                }
+            )
+        elif row.status == "no data":
+            out.append(
+                {
+                    "severity": "medium",
+                    "area": "objectives",
+                    "finding": f"Objective {row.id} cannot be scored: {row.note}",
+                    "evidence": evidence,
+                }
+            )
+    return out
+
+
+def _channel_lessons(
+    channel_roi: pd.DataFrame | None, cost_trend: pd.DataFrame | None, roi_threshold: float
+) -> list[dict[str, str]]:
+    out = []
+    if channel_roi is not None:
+        model = ""
+        if "model" in channel_roi.columns and len(channel_roi):
+            model = f" ({channel_roi['model'].iloc[0]})"
+        for row in channel_roi.itertuples(index=False):
+            if row.cost <= 0:
+                out.append(
+                    {
+                        "severity": "low",
+                        "area": "channels",
+                        "finding": f"{_label(row.channel)} had a budget but no campaign spend",
+                        "evidence": "Table: channel ROI",
+                    }
+                )
+            elif np.isfinite(row.roi) and row.roi < roi_threshold:
+                severity = "high" if row.roi < 0 else "medium"
+                out.append(
+                    {
+                        "severity": severity,
+                        "area": "channels",
+                        "finding": (
+                            f"{_label(row.channel)} returned an ROI of {row.roi:.2f} "
+                            f"(below {roi_threshold:g}): {row.revenue:,.0f} attributed revenue "
+                            f"on {row.cost:,.0f} spend"
+                        ),
+                        "evidence": f"Table: channel ROI{model}",
+                    }
+                )
+    if cost_trend is not None and len(cost_trend):
+        for channel, part in cost_trend.loc[cost_trend["rising"]].groupby("channel", sort=False):
+            first, last = part.iloc[0], part.iloc[-1]
+            out.append(
+                {
+                    "severity": "medium",
+                    "area": "channels",
+                    "finding": (
+                        f"{_label(channel)}: cost per attributed conversion rose from "
+                        f"{first.cost_per_conversion:,.2f} ({first.phase}) to "
+                        f"{last.cost_per_conversion:,.2f} ({last.phase})"
+                    ),
+                    "evidence": "Table: cost per conversion by phase",
+                }
+            )
+    return out
+
+
+def _test_lessons(ab: pd.DataFrame | None, survey: pd.DataFrame | None) -> list[dict[str, str]]:
+    out = []
+    if ab is not None and len(ab):
+        for row in ab.itertuples(index=False):
+            if not row.warning:
+                continue
+            serious = "too small" in row.warning or "no rate can be compared" in row.warning
+            severity = "medium" if serious else "low"
+            out.append(
+                {
+                    "severity": severity,
+                    "area": "experiments",
+                    "finding": (
+                        f"A/B test {row.test_id}, {row.metric.replace('_', ' ')} ({row.variant} vs "
+                        f"{row.control}, lift {row.abs_lift:+.2%}, p = {row.p_value:.2f}): "
+                        f"{row.warning}"
+                    ),
+                    "evidence": f"Table: A/B read-out {row.test_id}",
+                }
+            )
+    if survey is not None and len(survey):
+        warn = survey["warning"].astype(str)
+        warn = warn[warn != ""]
+        if len(warn):
+            out.append(
+                {
+                    "severity": "medium",
+                    "area": "experiments",
+                    "finding": f"Brand survey lift not measurable: {warn.iloc[0]}",
+                    "evidence": "Table: survey lift",
+                }
+            )
+        else:
+            flat = survey.loc[~survey["significant"].astype(bool), "stage"].tolist()
+            if flat:
+                out.append(
+                    {
+                        "severity": "low",
+                        "area": "experiments",
+                        "finding": (
+                            "No significant pre/post change in "
+                            f"{', '.join(s.replace('_', ' ') for s in flat)}"
+                        ),
+                        "evidence": "Table and figure: survey lift",
+                    }
+                )
+    return out
+
+
+def _did_lessons(did: DidResult | None, placebo: DidResult | None) -> list[dict[str, str]]:
+    out = []
+    if did is not None:
+        est, low, high = did.per_customer_in_window
+        if low <= 0 <= high:
+            out.append(
+                {
+                    "severity": "high",
+                    "area": "incrementality",
+                    "finding": (
+                        "The holdout comparison finds no significant incremental effect: "
+                        f"{est:+.3f} conversions per treated customer ({low:+.3f} to {high:+.3f})"
+                    ),
+                    "evidence": "Table: difference in differences",
+                }
+            )
+    if placebo is not None and not placebo.ci_low <= 0 <= placebo.ci_high:
+        out.append(
+            {
+                "severity": "high",
+                "area": "incrementality",
+                "finding": (
+                    "The placebo test on the pre-period finds a 'lift' where there was none "
+                    f"({placebo.estimate:+.4f} per customer per week): treated and holdout "
+                    "regions were drifting apart, so the incrementality estimate is suspect"
+                ),
+                "evidence": "Table: placebo difference in differences",
+            }
+        )
+    return out
+
+
+def _consistency_lessons(consistency: pd.DataFrame | None) -> list[dict[str, str]]:
+    if consistency is None or not len(consistency):
+        return []
+    flag = next((c for c in ("off_message", "flagged") if c in consistency.columns), None)
+    if flag is None or "channel" not in consistency.columns:
+        return []
+    rows = consistency.loc[consistency[flag].astype(bool)]
+    score = next((c for c in ("similarity", "score") if c in consistency.columns), None)
+    out = []
+    for channel, part in rows.groupby("channel", sort=False):
+        detail = f" (similarity {part[score].min():.2f})" if score else ""
+        out.append(
+            {
+                "severity": "medium",
+                "area": "brand consistency",
+                "finding": f"{_label(channel)} creative is off-message{detail}",
+                "evidence": "Table: message consistency",
+            }
+        )
+    return out
+
+
+def _quality_lessons(validation: pd.DataFrame | None) -> list[dict[str, str]]:
+    if validation is None or not len(validation):
+        return []
+    name = "file" if "file" in validation.columns else "table"
+    out = []
+    for row in validation.itertuples(index=False):
+        count = int(getattr(row, "rows_quarantined", 0) or 0)
+        if count > 0:
+            loaded = getattr(row, "rows_read", None)
+            share = f" of {int(loaded):,}" if loaded else ""
+            out.append(
+                {
+                    "severity": "medium" if loaded and count / loaded > 0.01 else "low",
+                    "area": "data quality",
+                    "finding": (
+                        f"{getattr(row, name)}: {count:,}{share} rows quarantined by the data "
+                        "audit and left out of every figure"
+                    ),
+                    "evidence": "Data audit: validation report",
+                }
+            )
+    return out
+
+
+def _budget_lessons(budget: pd.DataFrame | None, tolerance: float) -> list[dict[str, str]]:
+    if budget is None or not len(budget):
+        return []
+    out = []
+    rows = budget.loc[budget["channel"] != "total"] if "channel" in budget.columns else budget
+    for row in rows.itertuples(index=False):
+        pct = row.variance_pct
+        where = getattr(row, "channel", "") or getattr(row, "phase", "")
+        if row.note:
+            out.append(
+                {
+                    "severity": "low",
+                    "area": "budget",
+                    "finding": f"{_label(where)}: {row.note}",
+                    "evidence": "Table: planned vs actual budget",
+                }
+            )
+        elif np.isfinite(pct) and abs(pct) > tolerance:
+            verb = "over" if pct > 0 else "under"
+            out.append(
+                {
+                    "severity": "low",
+                    "area": "budget",
+                    "finding": (
+                        f"{_label(where)} spent {abs(pct):.0%} {verb} budget "
+                        f"({row.actual:,.0f} against {row.planned:,.0f})"
+                    ),
+                    "evidence": "Table: planned vs actual budget",
+                }
+            )
+    return out
+
+
+def lessons_learned(
+    scorecard: pd.DataFrame | None = None,
+    channel_roi: pd.DataFrame | None = None,
+    cost_trend: pd.DataFrame | None = None,
+    ab_readout: pd.DataFrame | None = None,
+    survey_lift: pd.DataFrame | None = None,
+    did: DidResult | None = None,
+    placebo: DidResult | None = None,
+    consistency: pd.DataFrame | None = None,
+    validation: pd.DataFrame | None = None,
+    budget: pd.DataFrame | None = None,
+    roi_threshold: float = 1.0,
+    budget_tolerance: float = 0.15,
+) -> pd.DataFrame:
+    """Generate the review's findings from its tables, most severe first.
+
+    Parameters
+    ----------
+    scorecard
+        :func:`imclab.review.scorecard.scorecard`: missed, at-risk and unscorable objectives.
+    channel_roi
+        :func:`imclab.review.plan_vs_actual.channel_roi`: channels with ROI below
+        ``roi_threshold`` (ROI = (revenue - cost) / cost) or with no spend.
+    cost_trend
+        :func:`imclab.review.plan_vs_actual.channel_cost_trend`: rising cost per conversion.
+    ab_readout
+        :func:`imclab.review.experiments.ab_readout`: underpowered, too small or empty tests.
+    survey_lift
+        :func:`imclab.review.experiments.survey_lift`: missing waves, stages with no lift.
+    did, placebo
+        Holdout estimates: no significant effect; a placebo that finds one.
+    consistency
+        Message-consistency table with ``channel`` and an ``off_message`` (or ``flagged``)
+        column, e.g. from :mod:`imclab.review.consistency`.
+    validation
+        The data audit's per-table report (``ValidationReport.to_frame()``: ``table,
+        rows_read, rows_quarantined``) or quarantine counts (``file, rows_quarantined``).
+    budget
+        :func:`imclab.review.plan_vs_actual.budget_vs_actual` with ``by="channel"``.
+    roi_threshold
+        Channels with an ROI below this are flagged.
+    budget_tolerance
+        Channels whose spend differs from budget by more than this share are listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``severity, area, finding, evidence``; high before medium before low, then in the
+        order above. Empty (with the columns) when there is nothing to report.
+    """
+    lessons = [
+        *_objective_lessons(scorecard if scorecard is not None else pd.DataFrame()),
+        *_channel_lessons(channel_roi, cost_trend, roi_threshold),
+        *_did_lessons(did, placebo),
+        *_test_lessons(ab_readout, survey_lift),
+        *_consistency_lessons(consistency),
+        *_quality_lessons(validation),
+        *_budget_lessons(budget, budget_tolerance),
+    ]
+    frame = pd.DataFrame(lessons, columns=LESSON_COLUMNS)
+    rank = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = np.argsort(rank.to_numpy(), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _clean(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 4)
+
+
+def review_headlines(
+    scorecard: pd.DataFrame,
+    totals: dict[str, float],
+    did: DidResult | None,
+    lessons: pd.DataFrame,
+) -> dict[str, Any]:
+    """Pack the review's headline numbers for :func:`imclab.report.headlines.record_headlines`.
+
+    Parameters
+    ----------
+    scorecard
+        The objectives scorecard.
+    totals
+        :func:`imclab.review.scorecard.campaign_totals` (``roi``, ``roas``, ``cac``).
+    did
+        The holdout estimate (None when the data has no holdout).
+    lessons
+        :func:`lessons_learned`.
+
+    Returns
+    -------
+    dict
+        ``objectives_met, objectives_total, roi, roas, cac, incremental_lift, lessons``;
+        ``incremental_lift`` is ``{estimate, ci_low, ci_high, unit}`` per treated customer in
+        the campaign window (None without a holdout); ``lessons`` the finding sentences.
+    """
+    lift = None
+    if did is not None:
+        est, low, high = did.per_customer_in_window
+        lift = {
+            "estimate": _clean(est),
+            "ci_low": _clean(low),
+            "ci_high": _clean(high),
+            "unit": "incremental conversions per treated customer in the campaign window",
+            "relative": _clean(did.relative_lift),
+        }
+    return {
+        "objectives_met": int((scorecard["status"] == "met").sum()),
+        "objectives_total": len(scorecard),
+        "roi": _clean(totals.get("roi", math.nan)),
+        "roas": _clean(totals.get("roas", math.nan)),
+        "cac": _clean(totals.get("cac", math.nan)),
+        "incremental_lift": lift,
+        "lessons": [f"[{r.severity}] {r.finding}" for r in lessons.itertuples(index=False)],
+    }
