@@ -28,6 +28,7 @@ Definitions
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -230,6 +231,22 @@ def build_journeys(
     ParameterError
         Out-of-range parameters.
     """
+    with warnings.catch_warnings():
+        # ibis 12 calls duckdb 2.0's deprecated fetch_arrow_table(); harmless, not the user's.
+        warnings.filterwarnings(
+            "ignore", message=".*fetch_arrow_table", category=DeprecationWarning
+        )
+        return _build(
+            con, touchpoints, conversions, lookback_days=lookback_days, interactions=interactions,
+            collapse_repeats=collapse_repeats, channel_groups=channel_groups, channels=channels,
+            half_life_days=half_life_days, start=start, end=end, segments=segments,
+        )  # fmt: skip
+
+
+def _build(
+    con, touchpoints, conversions, *, lookback_days, interactions, collapse_repeats,
+    channel_groups, channels, half_life_days, start, end, segments,
+) -> Journeys:  # fmt: skip
     groups = dict(channel_groups or {})
     interactions = tuple(interactions)
     _check_params(lookback_days, interactions, half_life_days, groups, channels)
@@ -262,7 +279,7 @@ def build_journeys(
     neg = cv.filter(cv.revenue < 0)
     n_neg = int(neg.count().execute())
     if n_neg:
-        ids = neg.order_by("order_id").order_id.limit(10).execute().tolist()
+        ids = neg.order_by("order_id").select("order_id").limit(10).execute()["order_id"].tolist()
         more = f" and {n_neg - len(ids)} more" if n_neg > len(ids) else ""
         raise DataError(
             f"conversions: column 'revenue' is negative for {n_neg} order(s): "
@@ -271,15 +288,15 @@ def build_journeys(
 
     # -- touches counted --------------------------------------------------------------------------
     tp = tp.select(
-        "event_id",
-        "customer_id",
+        event_id=tp.event_id.cast("string"),
+        customer_id=tp.customer_id.cast("string"),
         ts=_as_timestamp(tp.timestamp),
-        channel=_group_expr(tp.channel, groups),
-        interaction=tp.interaction,
+        channel=_group_expr(tp.channel.cast("string"), groups),
+        interaction=tp.interaction.cast("string"),
     )
     cv = cv.select(
-        "order_id",
-        "customer_id",
+        order_id=cv.order_id.cast("string"),
+        customer_id=cv.customer_id.cast("string"),
         ts=_as_timestamp(cv.timestamp),
         revenue=cv.revenue.cast("float64").fill_null(0.0),
     )
