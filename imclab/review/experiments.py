@@ -699,7 +699,9 @@ def weekly_outcome(
     -------
     pandas.DataFrame
         Columns ``week`` (Monday), ``group`` (``treated``/``holdout``), ``conversions``,
-        ``customers``, ``per_customer``; weeks with no order in a group have 0.
+        ``customers``, ``days`` (days of the week inside the data), ``per_customer``
+        (conversions per customer per 7 days, so partial first/last weeks compare);
+        weeks with no order in a group have 0.
     """
     _require(customers, ["customer_id", "region"], "customers")
     _require(conversions, ["customer_id", "timestamp"], "conversions")
@@ -716,5 +718,10 @@ def weekly_outcome(
     )
     out = counts.reindex(index, fill_value=0).rename("conversions").reset_index()
     out["customers"] = out["group"].map(sizes).fillna(0).astype(int)
-    out["per_customer"] = out["conversions"] / out["customers"].where(out["customers"] > 0)
+    first, last = ts.min().normalize(), ts.max().normalize()
+    lo = out["week"].where(out["week"] > first, first)
+    hi = (out["week"] + pd.Timedelta(days=6)).where(out["week"] + pd.Timedelta(days=6) < last, last)
+    out["days"] = (hi - lo).dt.days + 1
+    rate = out["conversions"] / out["customers"].where(out["customers"] > 0)
+    out["per_customer"] = rate * 7 / out["days"]
     return out
