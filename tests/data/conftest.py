@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-CUSTOMERS = """customer_id,signup_date,age,gender,region,city_tier,device,income_band,loyalty_member,newsletter_opt_in,avg_session_minutes,pages_per_visit,discount_usage_rate
+CUSTOMERS_HEADER = (
+    "customer_id,signup_date,age,gender,region,city_tier,device,income_band,loyalty_member,"
+    "newsletter_opt_in,avg_session_minutes,pages_per_visit,discount_usage_rate"
+)
+CUSTOMERS = (
+    CUSTOMERS_HEADER
+    + """
 C1,2025-01-05,34,female,north,tier1,mobile,middle,true,false,3.5,4.0,0.2
 C2,2025-01-06,51,male,south,tier2,desktop,high,false,true,2.0,3.0,0.0
 C3,2025-02-01,40,other,east,tier3,tablet,low,true,true,1.0,2.0,0.5
 """
+)
 TOUCHPOINTS = """event_id,customer_id,timestamp,channel,campaign,interaction,cost
 E1,C1,2025-03-01T10:00:00,social,spring_launch,impression,0.01
 E2,C1,2025-03-01T10:05:00,social,spring_launch,click,0.5
@@ -28,12 +35,18 @@ SPEND = """date,channel,campaign,spend,impressions,clicks
 2025-03-01,edm,always_on,10,500,20
 2025-03-02,social,spring_launch,90,900,45
 """
-SURVEY = """respondent_id,wave,fieldwork_date,period,brand,aware,consider,prefer,intent,nps,customer_id
+SURVEY_HEADER = (
+    "respondent_id,wave,fieldwork_date,period,brand,aware,consider,prefer,intent,nps,customer_id"
+)
+SURVEY = (
+    SURVEY_HEADER
+    + """
 R1,W1,2025-01-20,pre,Lumina,1,1,0,0,7,C1
 R2,W1,2025-01-20,pre,Lumina,0,0,0,0,,
 R3,W1,2025-01-20,pre,Brightly,1,0,0,0,5,C99
 R1,W2,2025-05-20,post,Lumina,1,1,1,1,9,C1
 """
+)
 AB_TESTS = """test_id,channel,variant,description,start_date,end_date,sends,opens,clicks,conversions
 T1,edm,A,"Spring, naturally",2025-04-07,2025-04-13,2500,543,77,10
 T1,edm,B,Meet Lumina,2025-04-07,2025-04-13,2500,576,74,8
@@ -77,7 +90,7 @@ def make_world(tmp_path: Path) -> Callable[..., Path]:
 
 
 def assert_no_row_lost(world) -> None:
-    """``rows_loaded + rows_quarantined == rows_read`` for every table, and the quarantine agrees."""
+    """Check ``rows_loaded + rows_quarantined == rows_read`` per table against the quarantine."""
     for name, rep in world.report.tables.items():
         assert rep.rows_loaded + rep.rows_quarantined == rep.rows_read, name
         if rep.present:

@@ -1,0 +1,108 @@
+"""Quarantine frame helpers: grouped fault messages, counts and the CSV written for the report."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from imclab.data.quarantine import (
+    QUARANTINE_COLUMNS,
+    faults_message,
+    format_faults,
+    quarantine_counts,
+    write_quarantine,
+)
+
+
+def faults(rows, column="timestamp", reason="r", values=None, file="touchpoints.csv"):
+    values = values or ["v"] * len(rows)
+    return pd.DataFrame(
+        {"file": file, "row": rows, "column": column, "value": values, "reason": reason}
+    )
+
+
+def test_message_for_one_row_and_for_many_rows():
+    one = faults([17]).assign(template="cannot parse {values} as a timestamp")
+    assert format_faults(one) == [
+        "touchpoints.csv: column 'timestamp' row 17: cannot parse 'v' as a timestamp"
+    ]
+    many = faults(list(range(1, 13)), values=[f"x{i}" for i in range(12)])
+    many["template"] = "bad {values}"
+    assert format_faults(many) == [
+        "touchpoints.csv: column 'timestamp' rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (12 rows): "
+        "bad 'x0', 'x1', 'x2' and 9 other values"
+    ]
+
+
+def test_messages_group_by_file_column_reason_in_order_of_first_row():
+    frame = pd.concat(
+        [
+            faults([5], column="cost", reason="negative"),
+            faults([2, 9], column="channel", reason="unknown"),
+            faults([3], column="", reason="malformed", file="spend.csv"),
+        ]
+    )
+    messages = format_faults(frame)  # no template: values follow the reason
+    assert messages == [
+        "touchpoints.csv: column 'cost' row 5: negative (values 'v')",
+        "touchpoints.csv: column 'channel' rows 2, 9 (2 rows): unknown (values 'v')",
+        "spend.csv: row 3: malformed (values 'v')",
+    ]
+
+
+def test_long_values_and_newlines_are_shortened():
+    frame = faults([1], values=["a\nb" + "x" * 80]).assign(template="{values}")
+    (message,) = format_faults(frame)
+    assert message.endswith("'a\\nb" + "x" * 34 + "...'")
+
+
+def test_counts_rows_not_lines():
+    frame = pd.concat([faults([1, 1, 2]), faults([4], file="spend.csv")])
+    counts = quarantine_counts(frame)
+    assert counts.to_dict("records") == [
+        {"file": "touchpoints.csv", "rows_quarantined": 2, "faults": 3},
+        {"file": "spend.csv", "rows_quarantined": 1, "faults": 1},
+    ]
+    empty = quarantine_counts(frame.iloc[0:0])
+    assert list(empty.columns) == ["file", "rows_quarantined", "faults"] and empty.empty
+
+
+def test_strict_message_header_and_limit():
+    frame = pd.concat([faults([i], column=f"c{i}") for i in range(1, 5)])
+    text = faults_message(frame, "data/world", limit=2)
+    assert text.splitlines() == [
+        "data/world: 4 faults in 4 rows (strict=True; load with strict=False to quarantine "
+        "these rows and keep the rest):",
+        "  touchpoints.csv: column 'c1' row 1: r (values 'v')",
+        "  touchpoints.csv: column 'c2' row 2: r (values 'v')",
+        "  ... and 2 more fault messages",
+    ]
+
+
+def test_write_quarantine_to_a_file_or_a_folder(tmp_path):
+    frame = faults([3, 4]).assign(template="t")
+    target = write_quarantine(frame, tmp_path / "reports" / "spring_launch")
+    assert target == tmp_path / "reports" / "spring_launch" / "quarantine.csv"
+    written = pd.read_csv(target)
+    assert list(written.columns) == QUARANTINE_COLUMNS
+    assert written["row"].tolist() == [3, 4]
+    explicit = write_quarantine(frame.iloc[0:0], tmp_path / "q.csv")
+    assert explicit.read_text().strip() == ",".join(QUARANTINE_COLUMNS)
+
+
+def test_write_quarantine_from_a_world(make_world, tmp_path):
+    from imclab.data.load import load_world
+
+    folder = make_world()
+    text = (folder / "spend.csv").read_text() + "2025-03-09,social,x,-1,1,1\n"
+    (folder / "spend.csv").write_text(text)
+    world = load_world(folder, as_of="2025-07-01")
+    written = pd.read_csv(write_quarantine(world, tmp_path / "out"))
+    assert written.to_dict("records") == [
+        {
+            "file": "spend.csv",
+            "row": 4,
+            "column": "spend",
+            "value": -1,
+            "reason": "negative value (expected >= 0)",
+        }
+    ]
