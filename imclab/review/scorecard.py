@@ -264,7 +264,13 @@ def kpi_tiers(
         notes = []
         if kpi.tier == "brand":
             during = compute_kpi(name, tables, start, max(review, start), **scope)
-            prior = compute_kpi(name, tables, first or start, before1, **scope)
+            survey = tables.get("survey")
+            waves_from = (
+                pd.to_datetime(survey["fieldwork_date"]).min().normalize()
+                if survey is not None and len(survey) and "fieldwork_date" in survey.columns
+                else start
+            )
+            prior = compute_kpi(name, tables, min(waves_from, before1), before1, **scope)
         else:
             during = compute_kpi(name, tables, start, end, **scope)
             prior_scope = {k: v for k, v in scope.items() if k != "campaign"}

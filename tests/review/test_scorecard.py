@@ -1,0 +1,176 @@
+"""Tests of imclab.review.scorecard on a tiny hand-made world with known KPI values."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from imclab.config import KPI_TIERS, KPIS
+from imclab.plan import load_plan, parse_plan
+from imclab.review.scorecard import (
+    campaign_totals,
+    kpi_scope,
+    kpi_tiers,
+    objective_status,
+    scorecard,
+)
+
+START, DEADLINE = pd.Timestamp("2025-03-03"), pd.Timestamp("2025-05-25")
+
+
+def _plan(objectives):
+    base = load_plan("spring_launch").model_dump(mode="json")
+    base["objectives"] = objectives
+    return parse_plan(base, "test plan")
+
+
+OBJECTIVES = [
+    {"id": "aware", "kpi": "awareness", "description": "d", "baseline": 0.2, "target": 0.3,
+     "deadline": "2025-06-15"},
+    {"id": "rev", "kpi": "revenue", "description": "d", "baseline": 100, "target": 250,
+     "deadline": "2025-05-25"},
+    {"id": "cac", "kpi": "cac", "description": "d", "baseline": 60, "target": 40,
+     "deadline": "2025-05-25"},
+]  # fmt: skip
+
+
+@pytest.fixture()
+def tiny():
+    """Three customers, four orders, campaign and always-on spend, two survey waves."""
+    customers = pd.DataFrame(
+        {"customer_id": ["C1", "C2", "C3"], "region": ["north", "west", "south"],
+         "signup_date": pd.to_datetime(["2024-01-01"] * 3)}
+    )  # fmt: skip
+    conversions = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "O4"],
+            "customer_id": ["C1", "C1", "C2", "C3"],
+            "timestamp": pd.to_datetime(
+                ["2025-02-01 10:00", "2025-03-10 12:00", "2025-04-01 09:00", "2025-06-20 09:00"]
+            ),
+            "revenue": [50.0, 80.0, 120.0, 999.0],
+        }
+    )
+    spend = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-02-01", "2025-03-05", "2025-04-02", "2025-04-03"]),
+            "channel": ["social", "social", "paid_search", "tv"],
+            "campaign": ["always_on", "spring_launch", "spring_launch", "spring_launch"],
+            "spend": [10.0, 30.0, 40.0, 30.0],
+            "impressions": [100, 100, 100, 100],
+            "clicks": [1, 2, 3, 0],
+        }
+    )
+    survey = pd.DataFrame(
+        {
+            "respondent_id": [f"R{i}" for i in range(8)],
+            "wave": ["W1"] * 4 + ["W3"] * 4,
+            "fieldwork_date": pd.to_datetime(["2025-01-20"] * 4 + ["2025-06-10"] * 4),
+            "period": ["pre"] * 4 + ["post"] * 4,
+            "brand": "Lumina",
+            "aware": [1, 0, 0, 0, 1, 1, 1, 0],
+            "consider": 0, "prefer": 0, "intent": 0,
+            "nps": pd.array([8, None, None, None, 9, 10, 3, None], dtype="Int64"),
+            "customer_id": None,
+        }
+    )  # fmt: skip
+    return {"customers": customers, "conversions": conversions, "spend": spend, "survey": survey}
+
+
+def test_objective_status_higher_and_lower_is_better():
+    review = pd.Timestamp("2025-06-30")
+    assert objective_status("revenue", 260, 100, 250, review, START, DEADLINE)[0] == "met"
+    status, progress, pct = objective_status("revenue", 175, 100, 250, review, START, DEADLINE)
+    assert status == "missed" and progress == pytest.approx(0.5)
+    assert pct == pytest.approx(0.7)
+    # CAC: lower is better; 36 beats a target of 40, 50 does not
+    status, progress, pct = objective_status("cac", 36, 60, 40, review, START, DEADLINE)
+    assert status == "met" and progress == pytest.approx(1.2) and pct == pytest.approx(40 / 36)
+    status, progress, pct = objective_status("cac", 50, 60, 40, review, START, DEADLINE)
+    assert status == "missed" and progress == pytest.approx(0.5)
+    assert pct == pytest.approx(0.8)
+
+
+def test_objective_status_before_deadline_paces_sums_and_rates():
+    # 42 of 84 days gone: revenue 130 projects to 260 >= 250 (on track); 120 -> 240 (at risk)
+    mid = START + pd.Timedelta(days=41)
+    assert objective_status("revenue", 130, 100, 250, mid, START, DEADLINE)[0] == "on track"
+    assert objective_status("revenue", 120, 100, 250, mid, START, DEADLINE)[0] == "at risk"
+    # a rate must have covered at least the elapsed half of the way from baseline to target
+    assert objective_status("cac", 49, 60, 40, mid, START, DEADLINE)[0] == "on track"
+    assert objective_status("cac", 55, 60, 40, mid, START, DEADLINE)[0] == "at risk"
+    status, progress, pct = objective_status("cac", math.nan, 60, 40, mid, START, DEADLINE)
+    assert status == "no data" and math.isnan(progress) and math.isnan(pct)
+
+
+def test_kpi_scope_follows_the_catalogue():
+    plan = _plan(OBJECTIVES)
+    assert kpi_scope("awareness", plan) == {"brand": plan.brand}
+    assert kpi_scope("roas", plan) == {"campaign": plan.name}
+    assert kpi_scope("revenue", plan) == {}
+
+
+def test_scorecard_known_values(tiny):
+    plan = _plan(OBJECTIVES)
+    card = scorecard(plan, tiny, "2025-06-30").set_index("id")
+    assert list(card.index) == ["aware", "rev", "cac"]
+    # awareness: the post wave only (W3 falls in campaign start..deadline): 3 of 4
+    assert card.loc["aware", "actual"] == pytest.approx(0.75)
+    assert card.loc["aware", "status"] == "met" and card.loc["aware", "n"] == 4
+    # revenue: orders O2 and O3 in 2025-03-03..2025-05-25 (O4 is after the deadline)
+    assert card.loc["rev", "actual"] == pytest.approx(200.0)
+    assert card.loc["rev", "status"] == "missed"
+    assert card.loc["rev", "gap"] == pytest.approx(-50.0)
+    # CAC: campaign spend 100 / one new customer (C2; C1 bought before the campaign)
+    assert card.loc["cac", "actual"] == pytest.approx(100.0)
+    assert card.loc["cac", "status"] == "missed" and card.loc["cac", "gap"] == pytest.approx(-60)
+    assert card.loc["cac", "unit"] == "currency" and card.loc["cac", "direction"] == "lower"
+
+
+def test_scorecard_objective_without_data_yet(tiny):
+    plan = _plan(OBJECTIVES)
+    card = scorecard(plan, tiny, "2025-05-01").set_index("id")
+    row = card.loc["aware"]
+    assert row["status"] == "no data"
+    assert "no survey respondents for brand 'Lumina'" in row["note"]
+    assert "deadline 2025-06-15 not reached yet" in row["note"]
+    assert card.loc["rev", "window_end"] == pd.Timestamp("2025-05-01")
+
+
+def test_scorecard_missing_table_gives_no_data_with_reason(tiny):
+    plan = _plan(OBJECTIVES)
+    tables = {k: v for k, v in tiny.items() if k != "survey"}
+    row = scorecard(plan, tables, "2025-06-30").set_index("id").loc["aware"]
+    assert row["status"] == "no data" and "survey" in row["note"]
+
+
+def test_scorecard_persona_without_labels_is_noted(tiny):
+    objectives = [{**OBJECTIVES[1], "persona": "busy professionals"}]
+    card = scorecard(_plan(objectives), tiny, "2025-06-30")
+    assert "no persona labels given for 'busy professionals'" in card.loc[0, "note"]
+    labels = pd.DataFrame({"customer_id": ["C2"], "persona": ["busy professionals"]})
+    card = scorecard(_plan(objectives), tiny, "2025-06-30", persona_labels=labels)
+    assert card.loc[0, "actual"] == pytest.approx(120.0)  # C2's order only
+
+
+def test_kpi_tiers_cover_the_catalogue(tiny):
+    tiers = kpi_tiers(_plan(OBJECTIVES), tiny, "2025-06-30")
+    assert list(tiers["kpi"]) == list(KPIS)
+    assert list(dict.fromkeys(tiers["tier"])) == list(KPI_TIERS)
+    aware = tiers.set_index("kpi").loc["awareness"]
+    assert aware["before"] == pytest.approx(0.25) and aware["during"] == pytest.approx(0.75)
+    assert bool(aware["improved"])
+    # revenue before: O1 (50) over the 61 days from the first day of data, scaled to 84 days
+    revenue = tiers.set_index("kpi").loc["revenue"]
+    assert revenue["before"] == pytest.approx(50 * 84 / 30)
+    assert "scaled from 30 to 84 days" in revenue["note"]
+
+
+def test_campaign_totals_roi_definition(tiny):
+    totals = campaign_totals(_plan(OBJECTIVES), tiny)
+    assert totals["spend"] == pytest.approx(100.0)
+    assert totals["revenue"] == pytest.approx(200.0)
+    assert totals["roi"] == pytest.approx((200 - 100) / 100)
+    assert totals["roas"] == pytest.approx(2.0)
