@@ -110,7 +110,7 @@ def plot_removal_effects(effects: pd.DataFrame, ax: plt.Axes | None = None) -> p
 def plot_model_comparison(
     results: pd.DataFrame, truth: pd.Series | None = None, ax: plt.Axes | None = None
 ) -> plt.Axes:
-    """Grouped bars of channel shares by model, with the true shares as black markers.
+    """Draw grouped bars of channel shares by model, with the true shares as black markers.
 
     Parameters
     ----------

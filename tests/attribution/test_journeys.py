@@ -22,13 +22,23 @@ def _tp(rows):
         out.append((f"E{i:04d}", cust, T0 + pd.Timedelta(days=day), ch, "always_on", inter, 0.0))
     return pd.DataFrame(
         out,
-        columns=["event_id", "customer_id", "timestamp", "channel", "campaign", "interaction", "cost"],
+        columns=[
+            "event_id",
+            "customer_id",
+            "timestamp",
+            "channel",
+            "campaign",
+            "interaction",
+            "cost",
+        ],
     )
 
 
 def _cv(rows):
     """rows: (customer, day offset, revenue)."""
-    out = [(f"O{i:04d}", c, T0 + pd.Timedelta(days=d), float(v)) for i, (c, d, v) in enumerate(rows)]
+    out = [
+        (f"O{i:04d}", c, T0 + pd.Timedelta(days=d), float(v)) for i, (c, d, v) in enumerate(rows)
+    ]
     return pd.DataFrame(out, columns=["order_id", "customer_id", "timestamp", "revenue"])
 
 
