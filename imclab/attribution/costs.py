@@ -61,8 +61,8 @@ def spend_by_channel(
         keep &= s["campaign"] == campaign
     s = s[keep]
     groups = dict(channel_groups or {})
-    ch = s["channel"].map(lambda c: groups.get(c, c))
-    return s["spend"].groupby(ch).sum().astype(float).rename("spend")
+    ch = s["channel"].astype(str).map(lambda c: groups.get(c, c))
+    return s["spend"].groupby(ch.to_numpy()).sum().astype(float).rename("spend")
 
 
 def cost_per_channel(

@@ -105,7 +105,12 @@ def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
         except ibis.common.exceptions.TableNotFound:
             raise DataError(f"{name}: table '{table}' not found in the database") from None
     elif isinstance(table, pd.DataFrame):
-        t = ibis.memtable(table)
+        frame = table[[c for c in columns if c in table.columns]].copy()
+        for c in frame.columns:
+            # Categoricals (as the loader returns them) become plain strings for the database.
+            if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+        t = ibis.memtable(frame)
     else:
         raise ParameterError(
             f"{name}: expected an Ibis table, a table name or a pandas DataFrame, "
