@@ -216,7 +216,9 @@ def _consistency_lessons(consistency: pd.DataFrame | None) -> list[dict[str, str
     if flag is None or "channel" not in consistency.columns:
         return []
     rows = consistency.loc[consistency[flag].astype(bool)]
-    score = next((c for c in ("similarity", "score") if c in consistency.columns), None)
+    score = next(
+        (c for c in ("mean_score", "similarity", "score") if c in consistency.columns), None
+    )
     out = []
     for channel, part in rows.groupby("channel", sort=False):
         detail = f" (similarity {part[score].min():.2f})" if score else ""
@@ -321,7 +323,8 @@ def lessons_learned(
         Holdout estimates: no significant effect; a placebo that finds one.
     consistency
         Message-consistency table with ``channel`` and an ``off_message`` (or ``flagged``)
-        column, e.g. from :mod:`imclab.review.consistency`.
+        column and optionally a score (``mean_score``, ``similarity`` or ``score``), e.g.
+        :func:`imclab.review.consistency.channel_consistency`.
     validation
         The data audit's per-table report (``ValidationReport.to_frame()``: ``table,
         rows_read, rows_quarantined``) or quarantine counts (``file, rows_quarantined``).
