@@ -132,7 +132,7 @@ def plot_brand_funnel(
         lo = y - 100 * part["share_low"].to_numpy(dtype=float)
         hi = 100 * part["share_high"].to_numpy(dtype=float) - y
         ok = np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(x[ok], y[ok], yerr=[lo[ok], hi[ok]], fmt="none", ecolor="black",
+        ax.errorbar(x[ok], y[ok], yerr=np.vstack([lo[ok], hi[ok]]), fmt="none", ecolor="black",
                     capsize=2, linewidth=0.8)  # fmt: skip
     ax.set_xlabel("")
     ax.set_ylabel("% of respondents")
@@ -238,7 +238,7 @@ def plot_channel_baseline(
         lo = v - data[f"{metric}_low"].to_numpy(dtype=float)
         hi = data[f"{metric}_high"].to_numpy(dtype=float) - v
         ok = np.isfinite(lo) & np.isfinite(hi)
-        ax.errorbar(v[ok], y[ok], xerr=[lo[ok], hi[ok]], fmt="none", ecolor="black",
+        ax.errorbar(v[ok], y[ok], xerr=np.vstack([lo[ok], hi[ok]]), fmt="none", ecolor="black",
                     capsize=2, linewidth=0.8)  # fmt: skip
     ax.set_ylabel("")
     ax.set_xlabel(metric.replace("_", " ").upper() if len(metric) <= 4 else metric)

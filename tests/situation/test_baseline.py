@@ -1,0 +1,81 @@
+"""Channel baseline: delivery rates, conversion rate, last-touch CPA and ROAS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imclab.config import CHANNELS
+from imclab.situation.baseline import BASELINE_COLUMNS, baseline_cpa_median, channel_baseline
+
+T = pd.Timestamp
+
+
+def _world():
+    spend = pd.DataFrame(
+        [
+            (T("2025-01-05"), "social", "always_on", 100.0, 10000, 100),
+            (T("2025-01-05"), "paid_search", "always_on", 60.0, 1000, 60),
+            (T("2025-01-05"), "tv", "always_on", 500.0, 50000, 0),
+            (T("2025-03-05"), "social", "spring_launch", 999.0, 99, 9),  # outside
+        ],
+        columns=["date", "channel", "campaign", "spend", "impressions", "clicks"],
+    )
+    touches = pd.DataFrame(
+        [
+            ("A", T("2025-01-05 10:00"), "social", "always_on"),
+            ("A", T("2025-01-06 10:00"), "paid_search", "always_on"),
+            ("B", T("2025-01-05 10:00"), "social", "always_on"),
+            ("C", T("2025-01-05 10:00"), "paid_search", "always_on"),
+            ("D", T("2025-01-05 10:00"), "seo", "organic"),
+        ],
+        columns=["customer_id", "timestamp", "channel", "campaign"],
+    )
+    orders = pd.DataFrame(
+        [
+            ("O1", "A", T("2025-01-07 10:00"), 50.0),  # last touch paid_search
+            ("O2", "B", T("2025-01-10 10:00"), 30.0),  # last touch social
+            ("O3", "C", T("2025-03-01 10:00"), 80.0),  # 55 days after: outside lookback
+        ],
+        columns=["order_id", "customer_id", "timestamp", "revenue"],
+    )
+    return spend, touches, orders
+
+
+def test_delivery_conversion_and_last_touch_figures():
+    base = channel_baseline(*_world(), "2025-01-01", "2025-03-02", lookback_days=30)
+    assert list(base.columns) == list(BASELINE_COLUMNS)
+    assert base["channel"].tolist() == list(CHANNELS)
+    rows = base.set_index("channel")
+    social, search = rows.loc["social"], rows.loc["paid_search"]
+    assert social["ctr"] == pytest.approx(0.01) and social["cpc"] == pytest.approx(1.0)
+    assert social["cpm"] == pytest.approx(10.0)
+    assert social["ctr_low"] < 0.01 < social["ctr_high"]
+    # social touched A and B, both ordered within 30 days of the touch
+    assert social["conversion_rate"] == pytest.approx(1.0)
+    # paid_search touched A (ordered) and C (ordered 55 days later: not counted)
+    assert search["conversion_rate"] == pytest.approx(0.5)
+    assert search["last_touch_orders"] == 1 and social["last_touch_orders"] == 1
+    assert search["cpa"] == pytest.approx(60.0) and social["cpa"] == pytest.approx(100.0)
+    assert search["roas"] == pytest.approx(50 / 60)
+    assert base["last_touch_orders"].sum() == 2  # O3 had no touch within the lookback
+
+
+def test_channels_without_clicks_spend_or_activity_are_explained():
+    rows = channel_baseline(*_world(), "2025-01-01", "2025-03-02").set_index("channel")
+    assert np.isnan(rows.loc["tv", "ctr"]) and np.isnan(rows.loc["tv", "cpc"])
+    assert rows.loc["tv", "cpm"] == pytest.approx(10.0)
+    assert "no clicks reported" in rows.loc["tv", "note"]
+    assert "unpaid channel" in rows.loc["seo", "note"]
+    assert rows.loc["affiliate", "note"] == "no spend and no touches in the period"
+    assert "only 2 touched customers" in rows.loc["social", "note"]
+
+
+def test_campaign_filter_and_median_cpa():
+    base = channel_baseline(*_world(), "2025-01-01", "2025-03-31", campaign="spring_launch")
+    rows = base.set_index("channel")
+    assert rows.loc["social", "spend"] == pytest.approx(999.0)
+    assert rows["touched_customers"].sum() == 0
+    full = channel_baseline(*_world(), "2025-01-01", "2025-03-02")
+    assert baseline_cpa_median(full) == pytest.approx(80.0)
