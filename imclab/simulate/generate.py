@@ -536,12 +536,59 @@ class _Sink:
             self._writer.close()
 
 
+def _inject_faults(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Add the broken rows of a realistic export to the first chunk's tables (in place).
+
+    Returns the fault log: table, 1-based data row in the written file, column, fault.
+    """
+    t = tables["touchpoints"].astype({"cost": object})
+    c = tables["conversions"].astype({"revenue": object})
+    # (position, row, column, fault); every injected row has an id of its own except the
+    # deliberate duplicate, which repeats the row before it
+    touch = [
+        (16, dict(t.iloc[16], timestamp="2025-13-01T10:00:00"), "timestamp",
+         "unparseable timestamp"),
+        (241, dict(t.iloc[241], timestamp="not a date"), "timestamp", "unparseable timestamp"),
+        (500, dict(t.iloc[500], channel="tiktok"), "channel", "unknown channel"),
+        (801, dict(t.iloc[800]), "event_id", "duplicate event (exported twice)"),
+        (1200, dict(t.iloc[1200], customer_id="C9999999"), "customer_id", "unknown customer"),
+        (1500, dict(t.iloc[1500], cost=-0.75), "cost", "negative cost"),
+    ]  # fmt: skip
+    conv = [
+        (31, dict(c.iloc[30]), "order_id", "duplicate order id (exported twice)"),
+        (60, dict(c.iloc[60], revenue=-54.2), "revenue", "negative revenue"),
+        (90, dict(c.iloc[90], timestamp="2031-01-01T09:00:00"), "timestamp",
+         "order in the future"),
+    ]  # fmt: skip
+    log = []
+    for name, df, key, prefix, faults in (
+        ("touchpoints", t, "event_id", "E9", touch),
+        ("conversions", c, "order_id", "O9", conv),
+    ):
+        marked = []
+        for k, (_, row, column, _fault) in enumerate(faults):
+            if column != key:
+                row = dict(row, **{key: f"{prefix}{k + 1:0{len(row[key]) - 2}d}"})
+            marked.append(row)
+        for (pos, _, _, _), row in sorted(zip(faults, marked, strict=True), key=lambda x: -x[0][0]):
+            df = pd.concat(
+                [df.iloc[:pos], pd.DataFrame([row], columns=df.columns), df.iloc[pos:]],
+                ignore_index=True,
+            )
+        for (_, _, column, fault), row in zip(faults, marked, strict=True):
+            hits = np.flatnonzero((df[key] == row[key]).to_numpy())
+            log.append({"table": name, "row": int(hits[-1]) + 1, "column": column, "fault": fault})
+        tables[name] = df
+    return pd.DataFrame(log)
+
+
 def simulate_world(
     out_dir: str | Path,
     seed: int = DEFAULT_SEED,
     n_customers: int = 5000,
     fmt: str = "csv",
     chunk_size: int = 10_000,
+    faults: bool = False,
 ) -> Path:
     """Generate a brand world and its ground truth into ``out_dir``.
 
@@ -557,6 +604,10 @@ def simulate_world(
         ``"csv"`` or ``"parquet"``.
     chunk_size
         Customers generated at a time; bounds memory for large worlds.
+    faults
+        Add a handful of broken rows, as real exports have (listed in
+        ``truth/faults.csv``): the bundled sample has them so the data audit finds
+        something. They are extra rows: the clean rows are the same with or without them.
 
     Returns
     -------
@@ -604,6 +655,8 @@ def simulate_world(
         c = tables["conversions"]
         c.insert(0, "order_id", [f"O{order_no + i + 1:08d}" for i in range(len(c))])
         order_no += len(c)
+        if faults and k == 0:
+            fault_log = _inject_faults(tables)
         for name, sink in sinks.items():
             sink.write(tables[name])
         persona_sink.write(tables["personas"])
@@ -612,6 +665,11 @@ def simulate_world(
         sink.close()
 
     spend = _spend_table(market, combos, truth.edm)
+    if faults:
+        bad = pd.DataFrame([dict(spend.iloc[40], spend=-120.5)], columns=spend.columns)
+        spend = pd.concat([spend.iloc[:41], bad, spend.iloc[41:]], ignore_index=True)
+        fault_log.loc[len(fault_log)] = ["spend", 42, "spend", "negative spend"]
+        fault_log.to_csv(out / "truth" / "faults.csv", index=False)
     survey = _survey(np.random.default_rng(survey_ss), np.concatenate(id_samples))
     ab = _ab_tests(np.random.default_rng(ab_ss))
     for name, df in (("spend", spend), ("survey", survey), ("ab_tests", ab),

@@ -14,12 +14,22 @@ from imclab.simulate import load_truth, simulate_world, true_response
 from imclab.simulate import world as W
 
 
+def _clean(folder, table):
+    """A table of a world without the deliberately broken rows listed in truth/faults.csv."""
+    frame = pd.read_csv(folder / f"{table}.csv", dtype={"timestamp": str})
+    faults = folder / "truth" / "faults.csv"
+    if faults.exists():
+        rows = pd.read_csv(faults).query("table == @table")["row"]
+        frame = frame.drop(index=rows - 1)
+    return frame
+
+
 def _files(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
 def test_sample_regenerates_byte_for_byte(sample_dir, tmp_path):
-    out = simulate_world(tmp_path / "again", seed=20250301, n_customers=5000)
+    out = simulate_world(tmp_path / "again", seed=20250301, n_customers=5000, faults=True)
     assert _files(out) == _files(sample_dir)
     for rel in _files(sample_dir):
         assert filecmp.cmp(sample_dir / rel, out / rel, shallow=False), f"{rel} differs"
@@ -60,8 +70,8 @@ def test_holdout_region_gets_no_campaign_touches(small_world):
 
 
 def test_spend_matches_touch_costs_in_a_single_chunk_world(sample_dir):
-    spend = pd.read_csv(sample_dir / "spend.csv")
-    touch = pd.read_csv(sample_dir / "touchpoints.csv")
+    spend = _clean(sample_dir, "spend")
+    touch = _clean(sample_dir, "touchpoints")
     touch["date"] = touch["timestamp"].str[:10]
     cost = touch.groupby(["date", "channel", "campaign"])["cost"].sum()
     merged = spend.set_index(["date", "channel", "campaign"])["spend"].to_frame().join(cost)
@@ -145,3 +155,24 @@ def test_truth_json_is_plain_json(sample_dir):
 def test_bad_parameters_are_named(tmp_path, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         simulate_world(tmp_path, **kwargs)
+
+
+def test_sample_faults_are_exactly_what_the_loader_quarantines(sample_dir):
+    from imclab.data import load_world
+
+    world = load_world(sample_dir)
+    faults = pd.read_csv(sample_dir / "truth" / "faults.csv")
+    got = world.quarantine.assign(table=world.quarantine["file"].str.removesuffix(".csv"))
+    assert sorted(zip(got["table"], got["row"], got["column"], strict=True)) == sorted(
+        zip(faults["table"], faults["row"], faults["column"], strict=True)
+    )
+
+
+def test_faults_are_extra_rows_only(tmp_path):
+    clean = simulate_world(tmp_path / "clean", seed=5, n_customers=400)
+    dirty = simulate_world(tmp_path / "dirty", seed=5, n_customers=400, faults=True)
+    for table in ("touchpoints", "conversions", "spend"):
+        a = _clean(clean, table).reset_index(drop=True)
+        b = _clean(dirty, table).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert not (clean / "truth" / "faults.csv").exists()
