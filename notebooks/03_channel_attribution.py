@@ -46,7 +46,7 @@ import imclab.attribution as attr
 from imclab.data.load import load_world
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
-from imclab.report.headlines import record_pd.Series(headlines, name="value").to_frame()
+from imclab.report.headlines import record_headlines
 from imclab.simulate import load_truth
 
 plan = load_plan(campaign_file)

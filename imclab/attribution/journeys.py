@@ -415,12 +415,15 @@ def _build(
         ),
     )
     jt = jt.mutate(weight=jt.weight / jt.weight.sum().over(wj))
-
+    jt, tmp_jt = _materialize(con, jt)
+    tmp_names = [tmp_name, tmp_jt]
     journeys = jt.group_by(journey_key).agg(
         path=jt.channel.collect(order_by=order).join(SEP),
         converted=jt.converted.max(),
         revenue=jt.revenue.max(),
     )
+    journeys, tmp_journeys = _materialize(con, journeys)
+    tmp_names.append(tmp_journeys)
     seg = None
     if segments is not None:
         seg = _table(con, segments, "segments", ["customer_id", "segment"]).select(
@@ -440,29 +443,33 @@ def _build(
             *alljourneys.columns, segment=ibis._.segment.fill_null("(unknown)")
         )
         keys = ["segment", "path"]
-    paths = (
-        alljourneys.group_by(keys)
-        .agg(
-            conversions=alljourneys.converted.cast("int64").sum(),
-            nulls=(~alljourneys.converted).cast("int64").sum(),
-            value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
-        )
-        .execute()
+    counts = alljourneys.group_by(keys).agg(
+        conversions=alljourneys.converted.cast("int64").sum(),
+        nulls=(~alljourneys.converted).cast("int64").sum(),
+        value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
     )
-    # Time-decay credit per path position (converting journeys only).
+    # Time-decay credit per path position (converting journeys only), as ordered arrays.
     djt = jt.filter(jt.converted).join(journeys.select(*journey_key, "path"), journey_key)
     if seg is not None:
         djt = djt.left_join(seg, "customer_id").select(
             *djt.columns, segment=ibis._.segment.fill_null("(unknown)")
         )
-    decay = (
-        djt.group_by([*keys, "position"])
-        .agg(decay=djt.weight.sum(), decay_value=(djt.weight * djt.revenue).sum())
+    pos = djt.group_by([*keys, "position"]).agg(
+        d=djt.weight.sum(), dv=(djt.weight * djt.revenue).sum()
+    )
+    arrays = pos.group_by(keys).agg(
+        decay=pos.d.collect(order_by=pos.position),
+        decay_value=pos.dv.collect(order_by=pos.position),
+    )
+    paths = (
+        counts.left_join(arrays, keys)
+        .select(*keys, "conversions", "nulls", "value", "decay", "decay_value")
         .execute()
     )
     n_used = int(jt.count().execute())
-    _drop(con, tmp_name)
-    paths = _finish_paths(paths, decay, keys)
+    for name in tmp_names:
+        _drop(con, name)
+    paths = _finish_paths(paths, keys)
     n_null_journeys = int(paths["nulls"].sum())
     n_no_touch = int(paths.loc[paths["path"] == NO_TOUCH, "conversions"].sum())
     n_conv_counted = int(paths["conversions"].sum())
@@ -488,22 +495,16 @@ def _build(
     return Journeys(paths=paths, report=rep, params=params)
 
 
-def _finish_paths(paths: pd.DataFrame, decay: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add channels/length and per-position time-decay lists; sort deterministically."""
+def _finish_paths(paths: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add channels/length, make decay arrays tuples; sort deterministically."""
     paths = paths.copy()
     paths["value"] = paths["value"].astype(float)
     paths["channels"] = [
         () if p == NO_TOUCH else tuple(p.split(SEP)) for p in paths["path"].tolist()
     ]
     paths["length"] = paths["channels"].map(len).astype(int)
-    decay = decay.sort_values([*keys, "position"])
-    lists = decay.groupby(keys, sort=False).agg(
-        decay=("decay", lambda s: tuple(s.astype(float))),
-        decay_value=("decay_value", lambda s: tuple(s.astype(float))),
-    )
-    paths = paths.merge(lists.reset_index(), on=keys, how="left")
     for col in ("decay", "decay_value"):
-        paths[col] = [v if isinstance(v, tuple) else () for v in paths[col]]
+        paths[col] = [() if v is None else tuple(v) for v in paths[col].tolist()]
     order = [*keys[:-1], "conversions", "nulls", "path"]
     asc = [True] * (len(keys) - 1) + [False, False, True]
     paths = paths.sort_values(order, ascending=asc, kind="mergesort").reset_index(drop=True)
