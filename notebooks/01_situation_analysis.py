@@ -1,0 +1,307 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: imclab
+#     language: python
+#     name: imclab
+# ---
+
+# %% [markdown]
+# # 01 Situation analysis: where does the brand stand before the campaign?
+#
+# The **S** of SOSTAC. Before objectives, strategy and tactics, the planning team needs an
+# honest picture of the starting point: how sales are moving, how the brand's funnel compares
+# with the competitors' (and where it leaks), how customers travel from first touch to repeat
+# purchase, what each channel delivers today, and what that means as strengths and
+# weaknesses. The notebook ends with a SMART check of the campaign plan's objectives against
+# the data, so unsound targets are caught before money is spent.
+#
+# Every table below comes from a pure function in `imclab.situation` or `imclab.kpis`
+# (tested), and every figure from `imclab.plotting.situation`.
+
+# %% tags=["parameters"]
+campaign_file: str = "../campaigns/spring_launch.yaml"  # campaign plan
+data_dir: str = "../data/sample"  # brand-world tables
+report_dir: str = ""  # where to write report files (empty: nowhere)
+analysis_start: str = ""  # first day of the analysis window (empty: first day of the data)
+analysis_end: str = ""  # last day of the analysis window (empty: last day of the data)
+competitors: list = []  # competitor brands to compare (empty: the competitors of the plan)
+baseline_start: str = ""  # first day of the comparison baseline (empty: analysis start)
+baseline_end: str = ""  # last day of the baseline (empty: the day before the campaign starts)
+persona_file: str = ""  # customer_id,persona CSV to split the journey by persona (empty: none)
+lookback_days: int = 30  # an order counts for a channel touched this many days before it
+min_respondents: int = 30  # fewest survey respondents per brand and wave for an interval
+
+# %% [markdown]
+# Derived values: the plan, the validated tables, the windows and the brands compared.
+# The baseline period defaults to everything before the campaign start: the "before"
+# against which the post-campaign review will judge the campaign.
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import imclab.situation as sit
+from imclab.data.load import load_world
+from imclab.kpis import kpi_table
+from imclab.plan import load_plan
+from imclab.plotting import situation as plots
+from imclab.report.headlines import record_headlines
+
+pd.set_option("display.max_colwidth", None)
+plan = load_plan(campaign_file)
+world = load_world(data_dir)
+tables = world.tables
+orders = tables["conversions"]
+start = pd.Timestamp(analysis_start or orders["timestamp"].min()).normalize()
+end = pd.Timestamp(analysis_end or orders["timestamp"].max()).normalize()
+base_start = pd.Timestamp(baseline_start or start)
+base_end = pd.Timestamp(baseline_end or pd.Timestamp(plan.start) - pd.Timedelta(days=1))
+brands = [plan.brand, *(competitors or plan.competitors)]
+personas = pd.read_csv(persona_file) if persona_file else None
+setup = {
+    "campaign": f"{plan.title} ({plan.start} .. {plan.end})",
+    "analysis window": f"{start.date()} .. {end.date()}",
+    "baseline period": f"{base_start.date()} .. {base_end.date()}",
+    "brands": ", ".join(brands),
+    "persona split": persona_file or "none",
+}
+pd.Series(setup, name="value").to_frame()
+
+# %% [markdown]
+# ## 1. Market and sales
+# Daily revenue split by STL (seasonal-trend decomposition with LOESS, robust fit) into a
+# **trend**, a **weekly seasonality** and a remainder. Look at the trend's direction before
+# the campaign (the organic momentum the campaign rides on) and at the weekday pattern
+# (when to schedule sends and bursts).
+
+# %%
+decomposition = sit.sales_decomposition(orders, start, end, "revenue")
+plots.plot_sales_trend(decomposition)
+plt.show()
+
+# %% [markdown]
+# Weekday effect relative to the trend: +0.05 means that weekday sells 5 % above trend.
+
+# %%
+seasonality = sit.weekly_seasonality(decomposition)
+plots.plot_weekly_seasonality(seasonality)
+plt.show()
+
+# %% [markdown]
+# Weekly orders and revenue with week-over-week growth (partial weeks at the window's edges
+# get no growth figure), then the summary figures the SWOT and SMART checks use.
+
+# %%
+growth = sit.sales_growth(orders, start, end, "W")
+growth.round(3)
+
+# %%
+sales = sit.sales_summary(decomposition, growth)
+sales.round(3)
+
+# %% [markdown]
+# ### Share of voice and share of market
+# Share of voice compares the brand's media weight with the competitors'. The data has
+# competitor media only if `spend.csv` carries a `brand` column; otherwise the table says so
+# and shows **share of mind** (each brand's share of aided awareness in the baseline survey
+# waves) instead. Share of market is proxied by each brand's share of purchase intenders.
+
+# %%
+voice = sit.share_of_voice(tables["spend"], tables.get("survey"), brands, base_start, base_end)
+plots.plot_shares(voice)
+plt.show()
+
+# %%
+voice.round(3)
+
+# %%
+market = sit.share_of_market(tables.get("survey"), brands, base_start, base_end)
+market.round(3)
+
+# %% [markdown]
+# ## 2. Brand funnel (survey)
+# Awareness -> consideration -> preference -> purchase intent -> loyalty for the brand and
+# each competitor, pooled over the baseline waves, with 95 % Wilson intervals. `share` is of
+# all respondents; `conversion` is of the previous stage (loyalty: promoters among aware
+# respondents who answered the NPS question; its row also carries the NPS).
+
+# %%
+funnel = sit.brand_funnel(
+    tables["survey"], brands, base_start, base_end, pooled=True, min_respondents=min_respondents
+)
+plots.plot_brand_funnel(funnel)
+plt.show()
+
+# %%
+columns = ["brand", "stage", "respondents", "reached", "share", "share_low", "share_high"]
+columns += ["conversion", "conversion_low", "conversion_high", "nps", "warning"]
+funnel[columns].round(3)
+
+# %% [markdown]
+# **Where the brand leaks.** Each stage's conversion against the best competitor's, with a
+# two-proportion z-test. The biggest leak is the stage with the lowest index (brand / best
+# competitor): the first place to aim the campaign's message.
+
+# %%
+leaks = sit.funnel_leaks(funnel, plan.brand)
+plots.plot_funnel_leaks(leaks)
+plt.show()
+
+# %%
+leaks.round(3)
+
+# %% [markdown]
+# Every survey wave separately (pre and post): warnings flag brands missing from a wave or
+# too few respondents for an interval. They are shown, never dropped.
+
+# %%
+waves = sit.brand_funnel(tables["survey"], brands, min_respondents=min_respondents)
+wave_view = waves.pivot_table(index=["group", "brand"], columns="stage", values="share", sort=False)
+wave_view.round(3)
+
+# %%
+funnel_warnings = pd.concat([funnel, waves]).loc[lambda f: f["warning"] != ""]
+funnel_warnings[["group", "brand", "stage", "warning"]].drop_duplicates().reset_index(drop=True)
+
+# %% [markdown]
+# ## 3. Customer journey (event log)
+# AIDA-style stages from behaviour in the baseline period: **exposed** (any touch),
+# **engaged** (click or EDM open), **visited** (site visit), **converted** (an order),
+# **repeat** (a second order). A customer counts at every stage up to the deepest one
+# reached after the first touch, so each row is a share of the stage before it.
+
+# %%
+journey = sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end)
+journey.round(3)
+
+# %% [markdown]
+# Per channel (the cohort is the customers touched on that channel). Channels whose line
+# drops fastest between *exposed* and *visited* reach people who do not act.
+
+# %%
+by_channel = sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end, by="channel")
+plots.plot_journey_funnel(by_channel)
+plt.show()
+
+# %%
+by_channel.pivot_table(index="channel", columns="stage", values="conversion", sort=False).round(3)
+
+# %% [markdown]
+# Per persona, when the persona notebook's labels are given (`persona_file`).
+
+# %%
+by_persona = (
+    sit.journey_funnel(
+        tables["touchpoints"], orders, base_start, base_end, by="persona", persona_labels=personas
+    )
+    if personas is not None
+    else pd.DataFrame(
+        {"note": ["no persona_file given: run 02_personas and pass its personas.csv"]}
+    )
+)
+by_persona.round(3)
+
+# %% [markdown]
+# ## 4. Channel baseline
+# What each channel delivered in the baseline period: CTR, CPC and CPM from the platforms'
+# delivery data; conversion rate (touched customers who ordered within `lookback_days`);
+# CPA and ROAS from last-touch credit. Rates carry 95 % Wilson intervals so the review can
+# tell a real change from noise. Last touch flatters channels next to the order (direct):
+# it is a like-for-like baseline, not a causal estimate (see 03_channel_attribution).
+
+# %%
+baseline = sit.channel_baseline(
+    tables["spend"], tables["touchpoints"], orders, base_start, base_end,
+    lookback_days=lookback_days,
+)  # fmt: skip
+baseline.round(3)
+
+# %%
+plots.plot_channel_baseline(baseline, "cpa")
+plt.show()
+
+# %%
+plots.plot_channel_baseline(baseline, "conversion_rate")
+plt.show()
+
+# %% [markdown]
+# The catalogue KPIs over the baseline period (`imclab.kpis`, one definition per KPI): the
+# "before" figures of the post-campaign scorecard. `note` explains each value or why it
+# cannot be computed.
+
+# %%
+kpis = kpi_table(tables, base_start, base_end, brand=plan.brand)
+kpis[["kpi", "label", "value", "n", "note"]].round(3)
+
+# %% [markdown]
+# ## 5. SWOT
+# Strengths and weaknesses are derived from the figures above by documented rules (listed
+# below), each citing its figure; opportunities and threats are the analyst's, from the
+# plan's `swot` section.
+
+# %%
+pd.Series(sit.SWOT_RULES, name="rule").to_frame()
+
+# %%
+derived = sit.derive_swot(leaks=leaks, baseline=baseline, sales=sales, currency=plan.currency)
+swot = sit.merge_swot(derived, plan.swot.opportunities, plan.swot.threats)
+swot.round(3)
+
+# %%
+plots.plot_swot(sit.swot_table(swot))
+plt.show()
+
+# %% [markdown]
+# ## 6. SMART check of the objectives
+# Each objective's KPI measured in the baseline period (sums scaled to the campaign's
+# length), next to the plan's baseline and target.
+
+# %%
+objective_base = sit.objective_baselines(
+    plan, tables, base_start, base_end, persona_labels=personas
+)
+objective_base.round(3)
+
+# %% [markdown]
+# Specific (a catalogue KPI), Measurable (computable, with a baseline in the data),
+# Achievable (the growth the target needs vs how often the weekly history showed it),
+# Relevant (a funnel stage and a target persona), Time-bound (deadline in the campaign or
+# its measurement window).
+
+# %%
+smart = sit.smart_check(plan, tables, base_start, base_end, persona_labels=personas)
+matrix = sit.smart_matrix(smart)
+plots.plot_smart(matrix)
+plt.show()
+
+# %%
+matrix.round(3)
+
+# %% [markdown]
+# What to fix before the campaign: every letter that did not pass, with the reason.
+
+# %%
+sit.smart_warnings(smart)
+
+# %% [markdown]
+# ## Headlines
+# The figures the report index shows for this section.
+
+# %%
+leak = sit.biggest_leak(leaks)
+cpa_median = sit.baseline_cpa_median(baseline)
+headlines = {
+    "smart_objectives_fully_passed": int((matrix["passed"] == 5).sum()),
+    "smart_objectives": int(len(matrix)),
+    "smart_letters_failed": int((smart["status"] == "fail").sum()),
+    "biggest_funnel_leak": None if leak is None else str(leak["stage"]),
+    "biggest_leak_gap_pts": None if leak is None else round(100 * float(leak["gap_vs_best"]), 1),
+    "baseline_median_cpa": round(cpa_median, 2),
+    "revenue_trend_change": round(float(sales.set_index("figure").loc["trend_change", "value"]), 3),
+    "funnel_warnings": int(len(funnel_warnings)),
+}
+record_headlines(report_dir, "situation", headlines)
+pd.Series(headlines, name="value").to_frame()
