@@ -452,7 +452,10 @@ def _ctr(tables: Tables, scope: _Scope) -> _Result:
 
 
 def _open_rate(tables: Tables, scope: _Scope) -> _Result:
-    # Catalogue: EDM 'open' touches / EDM 'impression' touches (sends).
+    # Catalogue: EDM opens / EDM sends. A click on an email implies it was opened, so EDM
+    # 'click' touches count as opens too (as email platforms count them). Sends are the EDM
+    # 'impression' touches when the event log records them, else the EDM impressions of
+    # spend.csv (the data dictionary: impressions are sends for edm).
     if scope.channel not in (None, "edm"):
         raise _NotComputable(f"open rate is an EDM KPI; channel {scope.channel!r} has no opens")
     touches = _rows(tables, "touchpoints", scope)
@@ -460,15 +463,39 @@ def _open_rate(tables: Tables, scope: _Scope) -> _Result:
     if scope.campaign is not None:
         touches = touches.loc[touches["campaign"].astype(object) == scope.campaign]
     kind = touches["interaction"].astype(object)
-    opens = float((kind == "open").sum())
+    opens = float(kind.isin(["open", "click"]).sum())
     sends = float((kind == "impression").sum())
+    if sends > 0:
+        note = "EDM opens (open or click touches) / sends in the event log"
+        return opens / sends, opens, sends, int(sends), note
+    where = f"{scope.start.date()}..{scope.end.date()}"
+    spend = tables.get("spend")
+    if spend is None or not {"date", "channel", "impressions"} <= set(spend.columns):
+        raise _NotComputable(
+            f"no EDM sends in {where}: touchpoints.csv logs none (interaction 'impression' on "
+            f"channel 'edm'; {opens:.0f} opens logged) and there is no spend.csv with EDM "
+            "impressions (sends)"
+        )
+    if scope.customers is not None:
+        raise _NotComputable(
+            "the event log has no EDM sends and spend.csv is not split by persona, so the open "
+            f"rate cannot be measured for persona {scope.persona!r}"
+        )
+    rows = _rows(tables, "spend", scope, by_customer=False)
+    rows = rows.loc[rows["channel"].astype(object) == "edm"]
+    if scope.campaign is not None and "campaign" in rows.columns:
+        rows = rows.loc[rows["campaign"].astype(object) == scope.campaign]
+    sends = float(rows["impressions"].sum())
     if sends == 0:
         raise _NotComputable(
-            f"touchpoints.csv has no EDM sends (interaction 'impression' on channel 'edm') in "
-            f"{scope.start.date()}..{scope.end.date()} ({opens:.0f} opens logged): the open "
-            "rate needs sends as its denominator"
+            f"no EDM sends in {where}: none logged in touchpoints.csv and no EDM impressions "
+            f"in spend.csv ({opens:.0f} opens logged)"
         )
-    return opens / sends, opens, sends, int(sends), "EDM opens / sends in the event log"
+    note = (
+        "EDM opens (open or click touches in the event log) / sends (EDM impressions in "
+        "spend.csv; the event log records no sends)"
+    )
+    return opens / sends, opens, sends, int(sends), note
 
 
 def _engagement_rate(tables: Tables, scope: _Scope) -> _Result:
@@ -671,9 +698,10 @@ def compute_kpi(
       respondents with the flag, survey waves whose ``fieldwork_date`` is in the window
       pooled; ``nps``: 100 x (promoters - detractors) / answers among aware respondents.
     - ``traffic``: visit touches; ``ctr``: spend clicks / impressions (channels that report
-      no clicks, such as TV, are left out of the overall CTR); ``open_rate``: EDM opens /
-      EDM sends in the event log; ``engagement_rate``: customers with a click, open or
-      visit / customers touched.
+      no clicks, such as TV, are left out of the overall CTR); ``open_rate``: EDM opens
+      (open or click touches: a click implies an open) / EDM sends (``impression`` touches,
+      or spend.csv EDM impressions when the event log records no sends);
+      ``engagement_rate``: customers with a click, open or visit / customers touched.
     - ``leads``: customers whose first order in ``conversions`` falls in the window;
       ``conversions``: orders; ``conversion_rate``: site visitors who ordered / site
       visitors; ``cac``: spend / leads; ``cpa``: spend / orders.

@@ -125,12 +125,23 @@ def test_engagement_kpis():
     assert kpi("engagement_rate").value == 0.75
 
 
-def test_open_rate_without_sends_is_not_computable_with_the_reason():
+def test_open_rate_falls_back_to_spend_sends_and_explains_when_there_are_none():
     tables = _tables()
     tp = tables["touchpoints"]
     tables["touchpoints"] = tp.loc[tp["interaction"] != "impression"]
     res = compute_kpi("open_rate", tables, START, END)
-    assert not res.computable and "no EDM sends" in res.note
+    assert not res.computable and "no EDM impressions in spend.csv" in res.note
+    edm = pd.DataFrame(
+        [(pd.Timestamp("2025-03-07"), "edm", "spring_launch", 1.0, 4, 0)],
+        columns=["date", "channel", "campaign", "spend", "impressions", "clicks"],
+    )
+    tables["spend"] = pd.concat([tables["spend"], edm], ignore_index=True)
+    res = compute_kpi("open_rate", tables, START, END)
+    assert (res.value, res.numerator, res.denominator) == (0.25, 1, 4)
+    assert "spend.csv" in res.note
+    del tables["spend"]
+    res = compute_kpi("open_rate", tables, START, END)
+    assert not res.computable and "no spend.csv" in res.note
 
 
 def test_conversion_tier():
