@@ -1,24 +1,37 @@
 """The ``imclab`` command line: run a campaign's notebooks, simulate a brand world.
 
-Errors imclab raises on purpose are printed as ``imclab: error: <message>`` (exit 2);
-anything else is a bug and keeps its traceback.
+Errors imclab raises on purpose are printed as ``imclab: error: <message>`` (exit 2); an
+interrupted run exits 130; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import TypeAlias
 
 from imclab.errors import ImclabError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with one sub-parser per command.
+
+    Each command is added by a function in `COMMANDS` that creates its sub-parser and sets
+    ``handler`` (called with the parsed arguments, returns the exit code); a new command
+    is one more such function appended there.
 
     Returns
     -------
@@ -30,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Integrated Marketing Communications analysis suite.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
 
+
+def _add_run(commands: Subparsers) -> None:
     run = commands.add_parser(
         "run",
         help="run the notebooks for a campaign plan and build the HTML report",
@@ -67,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+
+def _add_simulate(commands: Subparsers) -> None:
     sim = commands.add_parser(
         "simulate",
         help="generate a synthetic brand world with known ground truth",
@@ -83,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)"
     )
     sim.set_defaults(handler=_simulate)
-    return parser
+
+
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_run, _add_simulate]
+"""Functions adding one sub-command each to the parser, in ``--help`` order."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,8 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 2 on an imclab error (printed as ``imclab: error: ...``) or a usage
-        error (argparse's message).
+        error (argparse's message), 130 when a run was interrupted (Ctrl-C or SIGTERM).
     """
+    from imclab.report.runner import RunInterruptedError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -107,26 +132,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return args.handler(args)
+    except RunInterruptedError as exc:
+        print(f"imclab: interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ImclabError as exc:
         print(f"imclab: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into ``KeyboardInterrupt`` so a killed run keeps its partial output."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed by the main thread
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace) -> int:
     from imclab import config
     from imclab.report.runner import run_campaign
 
-    result = run_campaign(
-        args.plan,
-        notebooks_dir=config.NOTEBOOKS_DIR,
-        data_dir=args.data or config.SAMPLE_DATA_DIR,
-        root=config.REPO_ROOT,
-        report_dir=args.out,
-        only=args.only,
-        engine=args.engine,
-        show_code=args.show_code,
-        log=lambda line: print(line, file=sys.stderr),
-    )
+    with _sigterm_interrupts():
+        result = run_campaign(
+            args.plan,
+            notebooks_dir=config.NOTEBOOKS_DIR,
+            data_dir=args.data or config.SAMPLE_DATA_DIR,
+            root=config.REPO_ROOT,
+            report_dir=args.out,
+            only=args.only,
+            engine=args.engine,
+            show_code=args.show_code,
+            log=lambda line: print(line, file=sys.stderr),
+        )
     ran = sum(entry.status == "ok" for entry in result.notebooks)
     print(f"report: {result.report_dir / 'index.html'} ({ran} notebook(s) run)")
     return EXIT_OK

@@ -1,5 +1,7 @@
-"""The report landing page: campaign summary, objectives, headline numbers, notebook links.
+"""The report landing page: a post-mortem a manager can read without opening a notebook.
 
+Campaign and dates, KPI tiles (objectives met, ROI, ROAS, CAC, incremental lift), lessons
+learned, links to each notebook's page, then the plan's details and every headline number.
 Every piece of text that comes from a plan, the data or a notebook's headlines is escaped
 with `html.escape` (attributes too); the page is self-contained and carries no timestamp.
 """
@@ -7,7 +9,9 @@ with `html.escape` (attributes too); the page is self-contained and carries no t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +24,41 @@ from imclab.report.headlines import read_headlines
 
 Status = Literal["ok", "failed", "not run"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "not run")
+
+REVIEW_SECTION = "review"
+"""Headline section whose numbers fill the KPI tiles and the lessons list."""
+
+TILE_KEYS: frozenset[str] = frozenset(
+    {"objectives_met", "objectives_total", "roi", "roas", "cac", "incremental_lift", "lessons"}
+)
+"""Review headlines shown as tiles or lessons (not repeated in the detail section)."""
+
+SECTION_TITLES: dict[str, str] = {
+    "data_audit": "Data audit",
+    "situation": "Situation analysis",
+    "personas": "Personas",
+    "attribution": "Channel attribution",
+    "review": "Post-campaign review",
+}
+"""Headline sections in suite order, with the titles the page shows."""
+
+SECTION_NOTEBOOKS: dict[str, str] = {
+    "data_audit": "data_audit",
+    "situation": "situation_analysis",
+    "personas": "persona_clustering",
+    "attribution": "channel_attribution",
+    "review": "post_campaign_review",
+}
+"""Headline section to the notebook (name without its number) that records it."""
+
+NOTEBOOK_SUMMARIES: dict[str, str] = {
+    "data_audit": "Can the data be trusted? Rows loaded and quarantined, coverage, gaps.",
+    "situation_analysis": "Where we started (SOSTAC S): sales, share of voice, brand funnel, SWOT.",
+    "persona_clustering": "Who we reached: customer segments as persona cards.",
+    "channel_attribution": "Which touchpoints earned the conversions: heuristic, Markov, Shapley.",
+    "post_campaign_review": "Did it work? Objectives scorecard, ROI, holdout lift, lessons.",
+}
+"""What each suite notebook answers (by name without its number), for the notebook list."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +118,30 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .tile .label { color: var(--muted); font-size: .85rem; }
 .status { display: inline-block; padding: .05rem .55rem; border-radius: 1rem;
           font-size: .85rem; font-weight: 600; color: #fff; }
-.status-ok { background: var(--ok); }
-.status-failed { background: var(--failed); }
-.status-not-run { background: var(--skipped); }
+span.status-ok { background: var(--ok); }
+span.status-failed { background: var(--failed); }
+span.status-not-run { background: var(--skipped); }
+tr.status-failed td { background: #fffafa; }
 pre.failure { white-space: pre-wrap; background: #fdecea; padding: .5rem .75rem;
               border-radius: .3rem; font-size: .85rem; margin: .35rem 0 0; }
+.tile.kpi { border-top: 4px solid var(--line); }
+.tile.kpi.good { border-top-color: var(--ok); }
+.tile.kpi.warn { border-top-color: #b7791f; }
+.tile.kpi.bad { border-top-color: var(--failed); }
+.tile.kpi .value { font-size: 1.6rem; }
+.tile.kpi.span2 { grid-column: span 2; }
+.tile.kpi.missing .value { color: var(--skipped); }
+.tile .note { color: var(--muted); font-size: .8rem; margin-top: .3rem; }
+.kpis { grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); }
+nav.contents { display: flex; flex-wrap: wrap; gap: .35rem 1.1rem; font-size: .9rem;
+               margin: .5rem 0 0; }
+ol.lessons { padding-left: 1.4rem; margin: 0; }
+ol.lessons li { margin: .35rem 0; }
+.severity { display: inline-block; min-width: 4.2rem; text-align: center; padding: 0 .4rem;
+            border-radius: .3rem; font-size: .75rem; font-weight: 700; text-transform: uppercase;
+            color: #fff; background: var(--skipped); }
+.severity-high { background: var(--failed); }
+.severity-medium { background: #b7791f; }
 a { color: var(--accent); }
 .empty { color: var(--muted); font-style: italic; }
 footer { margin-top: 2.5rem; color: var(--muted); font-size: .85rem; }
@@ -91,7 +149,10 @@ footer { margin-top: 2.5rem; color: var(--muted); font-size: .85rem; }
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   a { color: inherit; text-decoration: none; }
   .tile, table, tr, section { break-inside: avoid; }
-  .banner, .tile, th, .status { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  nav.contents { display: none; }
+  .banner, .tile, th, .status, .severity { -webkit-print-color-adjust: exact;
+                                           print-color-adjust: exact; }
+  .tiles.kpis { grid-template-columns: repeat(3, 1fr); }
   h2 { break-after: avoid; }
 }
 """
@@ -122,8 +183,19 @@ def render_index(
     -------
     str
         A self-contained HTML5 document (inline CSS, no scripts, no timestamp).
+
+    Notes
+    -----
+    The KPI tiles read the ``review`` section (keys of
+    `imclab.review.lessons.review_headlines`): ``objectives_met``, ``objectives_total``,
+    ``roi``, ``roas``, ``cac``, ``incremental_lift`` (``estimate``, ``ci_low``,
+    ``ci_high``, optional ``unit``, ``relative`` and ``level``) and ``lessons``. A tile
+    whose number is absent (``--only`` run, failed notebook) says why instead of showing
+    a number. Each tile carries ``data-headline`` (the key) and, when a number is shown,
+    ``data-value`` (the recorded value as JSON) so tests can check what is displayed.
     """
     title = _text(getattr(plan, "title", None) or plan.name)
+    headlines = headlines or {}
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -138,11 +210,16 @@ def render_index(
         f"<h1>{title}</h1>",
         f'<p class="subtitle">{_subtitle(plan)}</p>',
         _banner(notebooks),
+        _CONTENTS,
         "</header>",
+        "<main>",
+        _results_section(plan, headlines, notebooks),
+        _lessons_section(headlines, notebooks),
+        _notebooks_section(notebooks),
         _campaign_section(plan, details or {}),
         _objectives_section(plan),
-        _headlines_section(headlines or {}),
-        _notebooks_section(notebooks),
+        _headlines_section(_detail_headlines(headlines)),
+        "</main>",
         "<footer>Generated by imclab run. Each notebook page holds the full analysis;"
         " this page collects its headline numbers.</footer>",
         "</body>",
@@ -203,6 +280,219 @@ def _banner(notebooks: Sequence[NotebookEntry]) -> str:
             f"{len(notebooks) - len(not_run)} of {len(notebooks)} notebooks were run.</div>"
         )
     return f'<div class="banner ok">Complete report: all {len(notebooks)} notebooks ran.</div>'
+
+
+_CONTENTS = (
+    '<nav class="contents" aria-label="Contents"><a href="#results">Results</a>'
+    '<a href="#lessons">Lessons learned</a><a href="#notebooks">Notebook reports</a>'
+    '<a href="#campaign">Campaign</a><a href="#objectives">Objectives</a>'
+    '<a href="#headlines">All headline numbers</a></nav>'
+)
+
+
+def _short_name(stem: str) -> str:
+    head, _, tail = stem.partition("_")
+    return tail if head.isdigit() and tail else stem
+
+
+def _section_title(section: Any) -> str:
+    return SECTION_TITLES.get(str(section), _label(section))
+
+
+def _why_missing(section: str, notebooks: Sequence[NotebookEntry]) -> str:
+    """Say why a section's headlines are absent: its notebook was not run, failed, or is silent."""
+    short = SECTION_NOTEBOOKS.get(section, section)
+    entry = next((nb for nb in notebooks if _short_name(nb.name) == short), None)
+    if entry is None:
+        return f"no {short} notebook in this report"
+    if entry.status == "not run":
+        return f"{entry.name} was not run for this report"
+    if entry.status == "failed":
+        return f"{entry.name} failed before recording it"
+    return f"{entry.name} did not record it"
+
+
+def _json_attr(value: Any) -> str:
+    return _attr(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + _fmt(value)
+
+
+def _kpi_tile(
+    key: str, label: str, value: str | None, note: str, recorded: Any = None, tone: str = ""
+) -> str:
+    """One KPI tile; ``value`` None renders the "not available" tile with ``note`` as reason."""
+    if value is None:
+        return (
+            f'<div class="tile kpi missing" data-headline="{_attr(key)}">'
+            f'<div class="value">—</div><div class="label">{_text(label)}</div>'
+            f'<div class="note">Not available: {_text(note)}.</div></div>'
+        )
+    css = f"tile kpi {tone}".strip()
+    return (
+        f'<div class="{css}" data-headline="{_attr(key)}" data-value="{_json_attr(recorded)}">'
+        f'<div class="value">{_text(value)}</div><div class="label">{_text(label)}</div>'
+        f'<div class="note">{_text(note)}</div></div>'
+    )
+
+
+def _kpi_label(name: str, fallback: str) -> str:
+    try:
+        from imclab.config import get_kpi
+
+        return get_kpi(name).label
+    except Exception:  # noqa: BLE001 - an unknown KPI only loses its long label
+        return fallback
+
+
+def _results_section(
+    plan: Any, headlines: Mapping[str, Any], notebooks: Sequence[NotebookEntry]
+) -> str:
+    review = headlines.get(REVIEW_SECTION)
+    review = review if isinstance(review, Mapping) else {}
+    why = _why_missing(REVIEW_SECTION, notebooks)
+    currency = getattr(plan, "currency", "") or ""
+    tiles = []
+
+    met, total = review.get("objectives_met"), review.get("objectives_total")
+    planned = len(list(getattr(plan, "objectives", None) or []))
+    if isinstance(met, int) and isinstance(total, int) and not isinstance(met, bool):
+        tone = "good" if met == total else ("bad" if met == 0 else "warn")
+        tiles.append(
+            _kpi_tile(
+                "objectives",
+                "Objectives met",
+                f"{met} of {total}",
+                f"{total - met} missed or not scorable" if met < total else "every objective met",
+                {"objectives_met": met, "objectives_total": total},
+                tone,
+            )
+        )
+    else:
+        tiles.append(_kpi_tile("objectives", "Objectives met", None, f"{why} ({planned} planned)"))
+
+    roi = _number(review.get("roi"))
+    tiles.append(
+        _kpi_tile(
+            "roi",
+            _kpi_label("roi", "ROI"),
+            None if roi is None else _fmt(roi),
+            why
+            if roi is None
+            else f"(revenue − cost) / cost: {roi:+.0%} net return on media spend",
+            review.get("roi"),
+            "" if roi is None else ("good" if roi > 0 else "bad"),
+        )
+    )
+    roas = _number(review.get("roas"))
+    tiles.append(
+        _kpi_tile(
+            "roas",
+            _kpi_label("roas", "ROAS"),
+            None if roas is None else f"{_fmt(roas)}×",
+            why if roas is None else "revenue per unit of media spend",
+            review.get("roas"),
+        )
+    )
+    cac = _number(review.get("cac"))
+    tiles.append(
+        _kpi_tile(
+            "cac",
+            _kpi_label("cac", "CAC"),
+            None if cac is None else _money(cac, currency),
+            why if cac is None else "campaign media spend per new customer",
+            review.get("cac"),
+        )
+    )
+    tiles.append(_lift_tile(review.get("incremental_lift"), why, "review" in headlines))
+    return (
+        '<section id="results">\n<h2>Results at a glance</h2>\n<div class="tiles kpis">\n'
+        + "\n".join(tiles)
+        + "\n</div>\n</section>"
+    )
+
+
+def _lift_tile(lift: Any, why: str, reviewed: bool) -> str:
+    label = "Incremental lift (holdout regions)"
+    if not isinstance(lift, Mapping):
+        reason = "the data has no holdout regions to compare with" if reviewed else why
+        return _kpi_tile("incremental_lift", label, None, reason)
+    estimate = _number(lift.get("estimate"))
+    if estimate is None:
+        return _kpi_tile("incremental_lift", label, None, "the holdout estimate is undefined")
+    low, high = _number(lift.get("ci_low")), _number(lift.get("ci_high"))
+    level = _number(lift.get("level"))
+    interval = f"{level:.0%} CI" if level is not None else "confidence interval"
+    bits = []
+    if low is not None and high is not None:
+        bits.append(f"{interval} {_fmt(low)} to {_fmt(high)}")
+    relative = _number(lift.get("relative"))
+    if relative is not None:
+        bits.append(f"{relative:+.1%} relative to the holdout")
+    if lift.get("unit"):
+        bits.append(str(lift["unit"]))
+    significant = low is not None and high is not None and (low > 0 or high < 0)
+    tone = ("good" if estimate > 0 else "bad") if significant else "warn"
+    return _kpi_tile(
+        "incremental_lift", label, _signed(estimate), "; ".join(bits), dict(lift), f"{tone} span2"
+    )
+
+
+_LESSON = re.compile(r"^\[(?P<severity>high|medium|low)\]\s*(?P<text>.*)$", re.S)
+
+
+def _lessons_section(headlines: Mapping[str, Any], notebooks: Sequence[NotebookEntry]) -> str:
+    review = headlines.get(REVIEW_SECTION)
+    lessons = review.get("lessons") if isinstance(review, Mapping) else None
+    html = ['<section id="lessons">', "<h2>Lessons learned</h2>"]
+    if lessons is None:
+        why = _why_missing(REVIEW_SECTION, notebooks)
+        html.append(f'<p class="empty">No lessons in this report: {_text(why)}.</p>')
+    elif not lessons:
+        html.append('<p class="empty">The review found nothing to flag.</p>')
+    else:
+        items = []
+        for lesson in lessons if isinstance(lessons, (list, tuple)) else [lessons]:
+            if isinstance(lesson, Mapping):
+                severity = str(lesson.get("severity", ""))
+                text = str(lesson.get("finding", "") or _fmt(lesson))
+            else:
+                match = _LESSON.match(str(lesson))
+                severity, text = (match["severity"], match["text"]) if match else ("", str(lesson))
+            badge = (
+                f'<span class="severity severity-{_attr(severity)}">{_text(severity)}</span> '
+                if severity in ("high", "medium", "low")
+                else ""
+            )
+            items.append(
+                f'<li class="lesson">{badge}<span class="finding">{_text(text)}</span></li>'
+            )
+        html.append('<ol class="lessons">\n' + "\n".join(items) + "\n</ol>")
+    html.append("</section>")
+    return "\n".join(html)
+
+
+def _detail_headlines(headlines: Mapping[str, Any]) -> dict[str, Any]:
+    """Headlines for the detail section: suite order, without what the tiles already show."""
+    order = {name: i for i, name in enumerate(SECTION_TITLES)}
+    out: dict[str, Any] = {}
+    for section in sorted(headlines, key=lambda s: (order.get(str(s), len(order)), str(s))):
+        values = headlines[section]
+        if section == REVIEW_SECTION and isinstance(values, Mapping):
+            values = {k: v for k, v in values.items() if k not in TILE_KEYS}
+            if not values:
+                continue
+        out[section] = values
+    return out
 
 
 def _campaign_section(plan: Any, details: Mapping[str, str]) -> str:
@@ -275,11 +565,12 @@ def _objectives_section(plan: Any) -> str:
 
 
 def _headlines_section(headlines: Mapping[str, Mapping[str, Any]]) -> str:
-    html = ['<section id="headlines">', "<h2>Headline numbers</h2>"]
+    html = ['<section id="headlines">', "<h2>All headline numbers</h2>"]
     if not headlines:
         html.append('<p class="empty">No notebook recorded headline numbers.</p>')
     for section, values in headlines.items():
-        html.append(f'<h3 id="{_attr("headlines-" + str(section))}">{_text(_label(section))}</h3>')
+        title = _text(_section_title(section))
+        html.append(f'<h3 id="{_attr("headlines-" + str(section))}">{title}</h3>')
         if not isinstance(values, Mapping):
             html.append(f'<div class="tiles">{_tile("value", values)}</div>')
             continue
@@ -327,14 +618,17 @@ def _notebooks_section(notebooks: Sequence[NotebookEntry]) -> str:
         link = f'<a href="{_attr(quote(nb.html))}">{name}</a>' if nb.html else name
         css = "status-" + nb.status.replace(" ", "-")
         message = f'<pre class="failure">{_text(nb.message)}</pre>' if nb.message else ""
+        summary = NOTEBOOK_SUMMARIES.get(_short_name(nb.name), "")
         rows.append(
             f'<tr class="{css}"><td>{link}{message}</td>'
-            f'<td><span class="status {css}">{_text(nb.status)}</span></td></tr>'
+            f'<td><span class="status {css}">{_text(nb.status)}</span></td>'
+            f"<td>{_text(summary)}</td></tr>"
         )
     return (
-        '<section id="notebooks">\n<h2>Notebooks</h2>\n<table>\n<thead><tr><th>Notebook</th>'
-        "<th>Status</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
-        "</section>"
+        '<section id="notebooks">\n<h2>Notebook reports</h2>\n<table>\n<thead><tr>'
+        "<th>Notebook</th><th>Status</th><th>What it answers</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n</section>"
     )
 
 

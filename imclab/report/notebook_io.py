@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,24 +156,39 @@ def check_declared(
     )
 
 
+_ENV_LOCK = threading.Lock()
+_env_users = 0
+_env_saved: dict[str, str | None] = {}
+
+
 @contextmanager
 def kernel_environment(extra: Mapping[str, str] | None = None) -> Iterator[None]:
     """Set the environment a new kernel inherits (`KERNEL_ENV`), restoring it afterwards.
 
     Kernels copy ``os.environ`` when they start, and papermill offers no other way to
-    pass an environment, hence the temporary change of this process' environment.
+    pass an environment, hence the temporary change of this process' environment. Runs in
+    several threads share the change: the original values are saved by the first to
+    enter and restored by the last to leave, so one run never strips another's settings.
     """
+    global _env_users
     values = {**KERNEL_ENV, **(extra or {})}
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
+    with _ENV_LOCK:
+        for key in values:
+            _env_saved.setdefault(key, os.environ.get(key))
+        os.environ.update(values)
+        _env_users += 1
     try:
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        with _ENV_LOCK:
+            _env_users -= 1
+            if _env_users == 0:
+                for key, old in _env_saved.items():
+                    if old is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = old
+                _env_saved.clear()
 
 
 def execute(

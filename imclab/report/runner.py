@@ -59,6 +59,10 @@ class NotebookFailedError(ImclabError):
         self.failed_dir = failed_dir
 
 
+class RunInterruptedError(NotebookFailedError):
+    """The run was interrupted (Ctrl-C, SIGTERM); the partial report is in ``.failed``."""
+
+
 @dataclass(frozen=True)
 class NotebookJob:
     """One notebook to execute and the parameters it receives.
@@ -282,6 +286,9 @@ def run_campaign(
     NotebookFailedError
         A notebook raised: the message names it, the cell and the exception; partial
         output is in ``<report_dir>.failed/`` and the previous report is untouched.
+    RunInterruptedError
+        ``KeyboardInterrupt`` (Ctrl-C) during the run: as for a failure, the partial
+        output is kept in ``<report_dir>.failed/`` and the previous report is untouched.
     PlanError, ParameterError, DataError
         Before anything runs (see `prepare_run`); nothing is written then.
 
@@ -309,9 +316,38 @@ def run_campaign(
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
         try:
             return _execute_run(run, tmp, show_code, progress_bar, log)
+        except KeyboardInterrupt:
+            # Interrupted outside a notebook (while saving or exporting): keep what exists.
+            failed_dir = _failed_dir(report)
+            _move_partial(tmp, failed_dir)
+            raise RunInterruptedError(
+                f"run interrupted; partial output kept in {run.show(failed_dir)}/; "
+                f"{_previous(run)}.",
+                notebook="",
+                failed_dir=failed_dir,
+            ) from None
         finally:
-            if tmp.exists():  # interrupted (Ctrl-C, kernel crash): leave nothing behind
+            if tmp.exists():  # a second Ctrl-C during cleanup: leave no temporary folder
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _failed_dir(report: Path) -> Path:
+    return report.with_name(report.name + ".failed")
+
+
+def _move_partial(tmp: Path, failed_dir: Path) -> None:
+    if not tmp.exists():
+        return
+    if failed_dir.exists():
+        shutil.rmtree(failed_dir)
+    os.rename(tmp, failed_dir)
+
+
+def _previous(run: PreparedRun) -> str:
+    report = run.report_dir
+    if report.exists():
+        return f"the previous report {run.show(report)}/ is untouched"
+    return f"no report was published to {run.show(report)}/"
 
 
 def _execute_run(
@@ -332,6 +368,7 @@ def _execute_run(
     }
     statuses: dict[str, NotebookEntry] = {}
     failure: tuple[str, str] | None = None
+    interrupted = False
     for number, job in enumerate(run.jobs, start=1):
         if log:
             log(f"[{number}/{len(run.jobs)}] {job.name}")
@@ -342,6 +379,9 @@ def _execute_run(
             message = ""
         except PapermillExecutionError as exc:
             message = describe_failure(job.path.name, exc)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one by imclab run
+            interrupted = True
+            message = f"notebook {job.path.name} was interrupted (Ctrl-C or SIGTERM)"
         except Exception as exc:  # noqa: BLE001 - kernel died, timed out, missing kernel
             message = f"notebook {job.path.name} could not run: {type(exc).__name__}: {exc}"
         html = None
@@ -349,7 +389,7 @@ def _execute_run(
             nb = nbformat.read(output, as_version=nbformat.NO_CONVERT)
             scrub_paths(strip_volatile(nb), replacements)
             nbformat.write(nb, output)
-            html = write_notebook_html(nb, tmp / f"{job.name}.html", show_code).name
+            html = write_notebook_html(nb, tmp / f"{job.name}.html", show_code, "index.html").name
         if message:
             message = _scrub_text(message, replacements)
             statuses[job.name] = NotebookEntry(job.name, "failed", html, message)
@@ -366,20 +406,14 @@ def _execute_run(
         details["Engine"] = engine
     write_index(run.plan, entries, tmp, details)
 
-    failed_dir = report.with_name(report.name + ".failed")
+    failed_dir = _failed_dir(report)
     if failure is not None:
-        if failed_dir.exists():
-            shutil.rmtree(failed_dir)
-        os.rename(tmp, failed_dir)
+        _move_partial(tmp, failed_dir)
         name, message = failure
-        previous = (
-            f"the previous report {run.show(report)}/ is untouched"
-            if report.exists()
-            else f"no report was published to {run.show(report)}/"
-        )
-        raise NotebookFailedError(
+        error = RunInterruptedError if interrupted else NotebookFailedError
+        raise error(
             f"{message}\nPartial output kept in {run.show(failed_dir)}/ (index.html marks {name} "
-            f"failed and later notebooks not run); {previous}.",
+            f"failed and later notebooks not run); {_previous(run)}.",
             notebook=name,
             failed_dir=failed_dir,
         )

@@ -116,7 +116,7 @@ def test_write_index_reads_recorded_headlines(plan, tmp_path):
     assert path == tmp_path / "index.html"
     page = path.read_text(encoding="utf-8")
     sections = re.findall(r'<h3 id="headlines-([a-z_]+)">', page)
-    assert sections == ["attribution", "data_audit"]
+    assert sections == ["data_audit", "attribution"]  # suite order, not alphabetical
     assert '<div class="value">paid_search</div><div class="label">top channel</div>' in page
     assert '<div class="value">0</div><div class="label">quarantined rows</div>' in page
 
