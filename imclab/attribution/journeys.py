@@ -307,6 +307,10 @@ def _build(
     )
     n_touch = int(tp.count().execute())
     report.append(("touches in the file", n_touch, ""))
+    complete = tp.ts.notnull() & tp.customer_id.notnull()
+    n_incomplete = int(tp.filter(~complete).count().execute())
+    report.append(("touches without timestamp or customer", n_incomplete, "left out"))
+    tp = tp.filter(complete)
     counted = tp.interaction.isin(list(interactions))
     n_not_counted = int(tp.filter(~counted).count().execute())
     report.append(
@@ -327,6 +331,10 @@ def _build(
     # -- conversions counted ----------------------------------------------------------------------
     n_conv = int(cv.count().execute())
     report.append(("conversions in the file", n_conv, ""))
+    complete = cv.ts.notnull() & cv.customer_id.notnull()
+    n_incomplete = int(cv.filter(~complete).count().execute())
+    report.append(("conversions without timestamp or customer", n_incomplete, "left out"))
+    cv = cv.filter(complete)
     # Conversions outside the period still close a journey (a touch before them belongs to
     # them), so they stay in the event stream and are only left out of the counts.
     in_period = ibis.literal(True)

@@ -17,6 +17,7 @@ from imclab.attribution import (
     score_models,
     true_shares,
 )
+from imclab.data.load import load_world
 from imclab.errors import ParameterError
 from imclab.simulate import load_truth
 
@@ -87,8 +88,8 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate(paths):
 
 
 def test_sample_world_truth_scoring(sample_dir):
-    tp = pd.read_csv(sample_dir / "touchpoints.csv", parse_dates=["timestamp"])
-    cv = pd.read_csv(sample_dir / "conversions.csv", parse_dates=["timestamp"])
+    w = load_world(sample_dir, tables=["touchpoints", "conversions"])
+    tp, cv = w.tables["touchpoints"], w.tables["conversions"]
     truth = load_truth(sample_dir)
     j = build_journeys(
         None, tp, cv, segments=truth["personas"].rename(columns={"persona": "segment"})

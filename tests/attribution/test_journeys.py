@@ -191,3 +191,18 @@ def test_top_paths_and_length_distribution():
     dist = path_length_distribution(paths).set_index("length")
     assert dist.loc[1, "conversions"] == 1 and dist.loc[1, "nulls"] == 1
     assert dist.loc[0, "conversions"] == 1 and dist.loc[2, "conversions"] == 1
+
+
+def test_raw_sample_files_fail_on_their_planted_faults(sample_dir):
+    # The sample's raw CSVs carry documented broken rows (truth/faults.csv); read without the
+    # loader's quarantine, the journey builder names them instead of crediting them.
+    tp = pd.read_csv(sample_dir / "touchpoints.csv")
+    tp["timestamp"] = pd.to_datetime(tp["timestamp"], errors="coerce")
+    cv = pd.read_csv(sample_dir / "conversions.csv", parse_dates=["timestamp"])
+    with pytest.raises(DataError, match=r"unknown channel\(s\) 'tiktok' \(1 rows\)"):
+        build_journeys(None, tp, cv)
+    ok_tp = tp[tp["channel"] != "tiktok"]
+    with pytest.raises(DataError, match=r"negative for 1 order\(s\): O90000002"):
+        build_journeys(None, ok_tp, cv)
+    j = build_journeys(None, ok_tp, cv[cv["revenue"] >= 0])
+    assert j.count("touches without timestamp or customer") == 2  # the two unparseable dates

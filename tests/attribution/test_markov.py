@@ -14,6 +14,7 @@ from imclab.attribution import (
     removal_effects,
     transition_matrix,
 )
+from imclab.data.load import load_world
 from imclab.errors import ParameterError
 
 
@@ -70,8 +71,8 @@ def test_higher_orders_remember_the_path():
 
 @pytest.fixture(scope="module")
 def sample_paths(sample_dir) -> pd.DataFrame:
-    tp = pd.read_csv(sample_dir / "touchpoints.csv", parse_dates=["timestamp"])
-    cv = pd.read_csv(sample_dir / "conversions.csv", parse_dates=["timestamp"])
+    w = load_world(sample_dir, tables=["touchpoints", "conversions"])
+    tp, cv = w.tables["touchpoints"], w.tables["conversions"]
     paths = build_journeys(None, tp, cv, interactions=("click", "open", "visit")).paths
     return paths[paths["length"] > 0].reset_index(drop=True)
 
