@@ -241,6 +241,11 @@ def _measurable(o: Any, base: pd.Series, tolerance: float) -> tuple[str, str]:
             f"the plan's baseline is {abs(plan_value - value) / abs(value):.0%} away from the "
             "data's: re-base the target"
         )
+    if "spend.campaign" in KPIS[o.kpi].requires:
+        text += (
+            " - before the launch only always-on media runs, so this baseline uses all spend; "
+            "the review scores the campaign on its own spend"
+        )
     if "no persona labels" in str(base["note"]):
         warnings.append(f"not measurable for persona {o.persona!r} without persona labels")
     if warnings:
