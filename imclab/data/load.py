@@ -483,87 +483,63 @@ def _check_header(path: Path, table: str, header: list[str]) -> tuple[dict[str, 
     return positions, extra
 
 
-def _read_raw(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    table: str,
-    header: list[str],
-    positions: dict[str, int],
-    faults: list[pd.DataFrame],
-) -> int:
-    """Create the view ``raw_<table>`` (``_row`` + VARCHAR columns); return the rows read.
+def _source_sql(
+    path: Path, table: str, header: list[str], positions: dict[str, int], tag: str
+) -> str:
+    """Return SQL yielding ``_ord`` (1-based ordinal of the accepted record) and VARCHAR columns.
 
-    CSV records the reader cannot split into the header's columns (too many or too few
-    fields, invalid UTF-8, unterminated quotes) are quarantined as malformed records.
+    CSV is read all-VARCHAR with the reject store on, so records the reader cannot split into
+    the header's columns (too many or too few fields, invalid UTF-8, unterminated quotes) land
+    in ``rej_<tag>`` instead of failing the read. ``row_number() OVER ()`` follows the file
+    order (DuckDB preserves insertion order), which is what makes ``_ord`` stable between the
+    two passes over the file.
     """
-    schema = SCHEMAS[table]
     select = []
-    for name in schema.columns:
+    for name in SCHEMAS[table].columns:
         if name in positions:
             select.append(f"CAST(c{positions[name]} AS VARCHAR) AS {_ident(name)}")
         else:  # optional column absent from the file
             select.append(f"CAST(NULL AS VARCHAR) AS {_ident(name)}")
     cols = ", ".join(select)
-    src = f"src_{table}"
-    try:
-        if path.suffix == ".csv":
-            spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
-            rejects, scans = f"rej_{table}", f"rejscan_{table}"
-            con.execute(
-                f"CREATE TEMP TABLE {src} AS SELECT * FROM read_csv({_lit(str(path))}, "
-                f"columns={{{spec}}}, header=true, delim=',', quote='\"', escape='\"', "
-                "auto_detect=false, all_varchar=true, store_rejects=true, "
-                f"rejects_table='{rejects}', rejects_scan='{scans}')"
-            )
-            n_ok = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-            rej = con.sql(
-                "SELECT line - 1 AS row, min(error_type) AS error_type, "
-                f"min(csv_line) AS csv_line FROM {rejects} GROUP BY line ORDER BY line"
-            ).df()
-            con.execute(f"DROP TABLE IF EXISTS {rejects}")
-            con.execute(f"DROP TABLE IF EXISTS {scans}")
-            if len(rej) == 0:
-                con.execute(
-                    f"CREATE TEMP VIEW raw_{table} AS SELECT rowid + 1 AS _row, {cols} FROM {src}"
-                )
-            else:
-                # Accepted records fill the row numbers the rejected ones leave free. (A record
-                # with an embedded newline shifts the reader's line numbers; there the numbers
-                # of later rows can be off, never missing or repeated.)
-                rows = np.arange(1, n_ok + len(rej) + 1, dtype="int64")
-                rows = np.setdiff1d(rows, rej["row"].to_numpy("int64"))[:n_ok]
-                rowmap = pyarrow_lib.table({"_pos": np.arange(n_ok, dtype="int64"), "_row": rows})
-                con.register(f"rowmap_arrow_{table}", rowmap)
-                con.execute(
-                    f"CREATE TEMP TABLE rowmap_{table} AS SELECT * FROM rowmap_arrow_{table}"
-                )
-                con.unregister(f"rowmap_arrow_{table}")
-                con.execute(
-                    f"CREATE TEMP VIEW raw_{table} AS SELECT m._row, {cols} FROM {src} "
-                    f"JOIN rowmap_{table} AS m ON {src}.rowid = m._pos"
-                )
-                faults.append(_reject_faults(path, rej))
-            n_read = n_ok + len(rej)
-        else:
-            renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header))
-            con.execute(
-                f"CREATE TEMP VIEW raw_{table} AS SELECT file_row_number + 1 AS _row, {cols} "
-                f"FROM (SELECT file_row_number, {renamed} FROM read_parquet("
-                f"{_lit(str(path))}, file_row_number=true))"
-            )
-            n_read = con.execute(f"SELECT count(*) FROM raw_{table}").fetchall()[0][0]
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DataError(f"{path.name}: cannot read the file ({first})") from exc
-    if n_read == 0:
-        raise DataError(f"{path.name}: the file has no data rows")
-    return int(n_read)
+    if path.suffix == ".csv":
+        spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+        return (
+            f"SELECT row_number() OVER () AS _ord, {cols} FROM read_csv({_lit(str(path))}, "
+            f"columns={{{spec}}}, header=true, delim=',', quote='\"', escape='\"', "
+            "auto_detect=false, all_varchar=true, store_rejects=true, "
+            f"rejects_table='rej_{tag}', rejects_scan='rejscan_{tag}')"
+        )
+    renamed = ", ".join(f"{_ident(h)} AS c{i}" for i, h in enumerate(header))
+    return (
+        f"SELECT file_row_number + 1 AS _ord, {cols} FROM (SELECT file_row_number, {renamed} "
+        f"FROM read_parquet({_lit(str(path))}, file_row_number=true))"
+    )
 
 
-def _drop_raw(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    con.execute(f"DROP VIEW IF EXISTS raw_{table}")
-    con.execute(f"DROP TABLE IF EXISTS src_{table}")
-    con.execute(f"DROP TABLE IF EXISTS rowmap_{table}")
+def _take_rejects(con: duckdb.DuckDBPyConnection, tag: str, path: Path) -> pd.DataFrame:
+    """Return the rejected CSV records of a pass (``row``, ``error_type``, ``csv_line``)."""
+    if path.suffix != ".csv":
+        return pd.DataFrame({"row": [], "error_type": [], "csv_line": []})
+    rej = con.sql(
+        "SELECT line - 1 AS row, min(error_type) AS error_type, min(csv_line) AS csv_line "
+        f"FROM rej_{tag} GROUP BY line ORDER BY line"
+    ).df()
+    con.execute(f"DROP TABLE IF EXISTS rej_{tag}")
+    con.execute(f"DROP TABLE IF EXISTS rejscan_{tag}")
+    return rej
+
+
+def _row_map(n_ok: int, rejected_rows: np.ndarray) -> np.ndarray | None:
+    """File row of each accepted record (``None``: ordinal == row, nothing was rejected).
+
+    Accepted records fill the row numbers the rejected ones leave free. (A record with an
+    embedded newline shifts the reader's line numbers; there the numbers of later rows can be
+    off, never missing or repeated.)
+    """
+    if len(rejected_rows) == 0:
+        return None
+    rows = np.arange(1, n_ok + len(rejected_rows) + 1, dtype="int64")
+    return np.setdiff1d(rows, rejected_rows)[:n_ok]
 
 
 def _reject_faults(path: Path, rej: pd.DataFrame) -> pd.DataFrame:
@@ -580,9 +556,6 @@ def _reject_faults(path: Path, rej: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Checking one table
-# --------------------------------------------------------------------------------------------
 def _fetch_faults(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> pd.DataFrame:
     frame = con.sql(sql).df()
     frame.insert(0, "file", file)
@@ -595,76 +568,105 @@ def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, drop: str)
     return name
 
 
-def _check_table(
+@dataclass
+class _Checked:
+    """Outcome of checking one file: the clean relation and what was refused."""
+
+    stage: str  # DuckDB table with ``_ord`` and the typed ``t_<column>`` columns
+    n_read: int
+    row_map: np.ndarray | None  # file row of each ordinal (None: identical)
+    faults: list[pd.DataFrame]  # fault lines; ``row`` holds ordinals except for rejects
+    rejects: pd.DataFrame  # malformed CSV records (``row`` already a file row)
+    stats: dict[str, int]
+
+
+def _check_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     table: str,
+    header: list[str],
+    positions: dict[str, int],
     as_of: pd.Timestamp,
-    faults: list[pd.DataFrame],
     file_names: dict[str, str],
-) -> tuple[str, dict[str, int]]:
-    """Check ``raw_<table>``; append fault lines; return the clean relation and identity stats.
+) -> _Checked:
+    """Read and check one file in DuckDB; return the clean relation and the fault lines.
 
-    Stages: per-cell checks (missing, parse, allowed values, ranges, future) and cross-column
-    checks on every row; then, on the rows that passed, references to customers; then
-    duplicate keys (the first occurrence in file order is kept). The clean relation has
-    ``_row`` and the typed columns named ``t_<column>``.
+    Pass 1 reads the file once into ``chk_<table>`` (the typed columns and a ``_bad`` flag);
+    only when some row is bad does pass 2 re-read the file to describe those rows' faults (so
+    a clean file is never held twice in memory). Then, on the rows that passed the per-cell
+    checks: references to customers, and duplicate keys (the first occurrence in file order
+    is kept).
     """
     schema = SCHEMAS[table]
     rules = column_rules(schema)
     pairs = cross_column_rules(schema)
     cells = [_cell_sql(rule, as_of) for rule in rules]
-
-    typed_cols = ", ".join(f"{c.typed} AS {_ident('t_' + c.rule.name)}" for c in cells)
+    typed = ", ".join(f"{c.typed} AS {_ident('t_' + c.rule.name)}" for c in cells)
     codes = [f"{c.code} AS {_ident('e_' + c.rule.name)}" for c in cells]
     codes += [
         f"COALESCE({_ident('t_' + a)} > {_ident('t_' + b)}, false) AS x_{i}"
         for i, (a, b) in enumerate(pairs)
     ]
-    keep = ["_row"] + [_ident("t_" + c.rule.name) for c in cells]
-    keep += [_ident("e_" + c.rule.name) for c in cells] + [f"x_{i}" for i in range(len(pairs))]
-    for c in cells:  # raw text is kept only where a fault needs it in the quarantine
-        name = c.rule.name
-        hit = [f"{_ident('e_' + name)} IS NOT NULL"]
-        hit += [f"x_{i}" for i, pair in enumerate(pairs) if name in pair]
-        keep.append(
-            f"CASE WHEN {' OR '.join(hit)} THEN {_ident(name)} END AS {_ident('v_' + name)}"
-        )
-    chk = f"chk_{table}"
-    con.execute(
-        f"CREATE TEMP TABLE {chk} AS SELECT {', '.join(keep)} FROM (SELECT *, {', '.join(codes)} "
-        f"FROM (SELECT r.*, {typed_cols} FROM raw_{table} AS r))"
+    bad = " OR ".join(
+        [f"{_ident('e_' + c.rule.name)} IS NOT NULL" for c in cells]
+        + [f"x_{i}" for i in range(len(pairs))]
     )
-    _drop_raw(con, table)
+    t_cols = ", ".join(["_ord"] + [_ident("t_" + c.rule.name) for c in cells])
 
-    parts = []
-    for c in cells:
-        e = _ident("e_" + c.rule.name)
-        reason_case = " ".join(f"WHEN {k} THEN {_lit(v[0])}" for k, v in c.reasons.items())
-        tmpl_case = " ".join(f"WHEN {k} THEN {_lit(v[1])}" for k, v in c.reasons.items())
-        parts.append(
-            f"SELECT _row AS row, {_lit(c.rule.name)} AS column, "
-            f"{_ident('v_' + c.rule.name)} AS value, CASE {e} {reason_case} END AS reason, "
-            f"CASE {e} {tmpl_case} END AS template FROM {chk} WHERE {e} IS NOT NULL"
-        )
-    for i, (a, b) in enumerate(pairs):
-        reason = f"{a} greater than {b}"
-        template = f"{a} greater than {b} ({{values}}; expected {a} <= {b})"
-        parts.append(
-            f"SELECT _row AS row, {_lit(a)} AS column, "
-            f"{_ident('v_' + a)} || ' > ' || {_ident('v_' + b)} AS value, "
-            f"{_lit(reason)} AS reason, {_lit(template)} AS template FROM {chk} WHERE x_{i}"
-        )
-    cell_faults = _fetch_faults(con, " UNION ALL ".join(parts), path.name)
-    faults.append(cell_faults)
+    def checked(tag: str) -> str:
+        source = _source_sql(path, table, header, positions, tag)
+        return f"SELECT *, {', '.join(codes)} FROM (SELECT *, {typed} FROM ({source}))"
 
-    t_cols = ", ".join(["_row"] + [_ident("t_" + c.rule.name) for c in cells])
-    if len(cell_faults):
-        ok = " AND ".join(
-            [f"{_ident('e_' + c.rule.name)} IS NULL" for c in cells]
-            + [f"NOT x_{i}" for i in range(len(pairs))]
+    chk = f"chk_{table}"
+    try:
+        n_ok = con.execute(
+            f"CREATE TEMP TABLE {chk} AS SELECT {t_cols}, ({bad}) AS _bad FROM ({checked(table)})"
+        ).fetchall()[0][0]
+        rejects = _take_rejects(con, table, path)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"{path.name}: cannot read the file ({first})") from exc
+    n_read = int(n_ok) + len(rejects)
+    if n_read == 0:
+        raise DataError(f"{path.name}: the file has no data rows")
+    faults: list[pd.DataFrame] = []
+    if table == "customers":  # every id in the file, to tell "unknown" from "refused"
+        con.execute(
+            "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT t_customer_id AS id "
+            f"FROM {chk} WHERE t_customer_id IS NOT NULL"
         )
-        stage = _materialize(con, f"ok_{table}", f"SELECT {t_cols} FROM {chk} WHERE {ok}", chk)
+
+    n_bad = con.execute(f"SELECT count(*) FROM {chk} WHERE _bad").fetchall()[0][0]
+    if n_bad:
+        raw_cols = ", ".join(_ident(c.rule.name) for c in cells)
+        e_cols = ", ".join(_ident("e_" + c.rule.name) for c in cells)
+        x_cols = "".join(f", x_{i}" for i in range(len(pairs)))
+        con.execute(
+            f"CREATE TEMP TABLE badcells_{table} AS SELECT _ord, {raw_cols}, {e_cols}{x_cols} "
+            f"FROM ({checked(table + '_2')}) WHERE _ord IN (SELECT _ord FROM {chk} WHERE _bad)"
+        )
+        _take_rejects(con, table + "_2", path)
+        parts = []
+        for c in cells:
+            e = _ident("e_" + c.rule.name)
+            reason_case = " ".join(f"WHEN {k} THEN {_lit(v[0])}" for k, v in c.reasons.items())
+            tmpl_case = " ".join(f"WHEN {k} THEN {_lit(v[1])}" for k, v in c.reasons.items())
+            parts.append(
+                f"SELECT _ord AS row, {_lit(c.rule.name)} AS column, {_ident(c.rule.name)} "
+                f"AS value, CASE {e} {reason_case} END AS reason, CASE {e} {tmpl_case} END "
+                f"AS template FROM badcells_{table} WHERE {e} IS NOT NULL"
+            )
+        for i, (a, b) in enumerate(pairs):
+            reason = f"{a} greater than {b}"
+            template = f"{a} greater than {b} ({{values}}; expected {a} <= {b})"
+            parts.append(
+                f"SELECT _ord AS row, {_lit(a)} AS column, "
+                f"{_ident(a)} || ' > ' || {_ident(b)} AS value, {_lit(reason)} AS reason, "
+                f"{_lit(template)} AS template FROM badcells_{table} WHERE x_{i}"
+            )
+        faults.append(_fetch_faults(con, " UNION ALL ".join(parts), path.name))
+        con.execute(f"DROP TABLE badcells_{table}")
+        stage = _materialize(con, f"ok_{table}", f"SELECT {t_cols} FROM {chk} WHERE NOT _bad", chk)
     else:
         stage = chk
 
@@ -676,17 +678,17 @@ def _check_table(
         ref_file = file_names.get(ref_table, f"{ref_table}.csv")
         t_col = _ident("t_" + rule.name)
         known = f"(SELECT {_ident(ref_col)} FROM clean_{ref_table})"
-        checked, matched = con.execute(
+        checked_rows, matched = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {t_col} IN {known}) FROM {stage}"
         ).fetchall()[0]
-        stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
-        if matched == checked:
+        stats = {"identity_rows": int(checked_rows), "identity_matched": int(matched)}
+        if matched == checked_rows:
             continue
         in_raw = f"{t_col} IN (SELECT id FROM rawids_{ref_table})"
         faults.append(
             _fetch_faults(
                 con,
-                f"SELECT _row AS row, {_lit(rule.name)} AS column, {t_col} AS value, "
+                f"SELECT _ord AS row, {_lit(rule.name)} AS column, {t_col} AS value, "
                 f"CASE WHEN {in_raw} THEN {_lit(f'customer row quarantined in {ref_file}')} "
                 f"ELSE {_lit(f'unknown customer (customer_id not in {ref_file})')} END AS reason, "
                 f"CASE WHEN {in_raw} THEN "
@@ -715,51 +717,61 @@ def _check_table(
             faults.append(
                 _fetch_faults(
                     con,
-                    f"SELECT _row AS row, {_lit(label)} AS column, {key_value} AS value, "
+                    f"SELECT _ord AS row, {_lit(label)} AS column, {key_value} AS value, "
                     f"{_lit(f'{word} {label} (the first occurrence is kept)')} AS reason, "
                     f"{_lit(f'{word} {label} {{values}} (the first occurrence is kept)')} "
                     f"AS template FROM (SELECT *, row_number() OVER (PARTITION BY {t_keys} "
-                    f"ORDER BY _row) AS _n FROM {stage} SEMI JOIN dupkeys_{table} "
+                    f"ORDER BY _ord) AS _n FROM {stage} SEMI JOIN dupkeys_{table} "
                     f"USING ({t_keys})) WHERE _n > 1",
                     path.name,
                 )
             )
-            dup_rows = pyarrow_lib.table({"_row": faults[-1]["row"].to_numpy("int64")})
+            dup_rows = pyarrow_lib.table({"_ord": faults[-1]["row"].to_numpy("int64")})
             con.register(f"duprows_{table}", dup_rows)
             stage = _materialize(
                 con,
                 f"dedup_{table}",
-                f"SELECT * FROM {stage} ANTI JOIN duprows_{table} USING (_row)",
+                f"SELECT * FROM {stage} ANTI JOIN duprows_{table} USING (_ord)",
                 stage,
             )
             con.unregister(f"duprows_{table}")
         con.execute(f"DROP TABLE dupkeys_{table}")
-    return stage, stats
+    return _Checked(
+        stage=stage,
+        n_read=n_read,
+        row_map=_row_map(int(n_ok), rejects["row"].to_numpy("int64")),
+        faults=faults,
+        rejects=rejects,
+        stats=stats,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # DuckDB -> pandas, and the pandera guard
 # --------------------------------------------------------------------------------------------
-def _to_pandas(con: duckdb.DuckDBPyConnection, table: str, stage: str) -> pd.DataFrame:
-    """Fetch the clean relation as pandas with the schema dtypes (index: data row number)."""
-    names = ", ".join(
-        ["_row"] + [f"{_ident('t_' + name)} AS {_ident(name)}" for name in SCHEMAS[table].columns]
-    )
-    arrow = con.sql(f"SELECT {names} FROM {stage}").to_arrow_table()
-    rows = arrow.column("_row").to_numpy()
-    if len(rows) > 1 and not (np.diff(rows) > 0).all():  # file order, whatever the plan did
-        arrow = arrow.take(np.argsort(rows, kind="stable"))
-    data: dict[str, Any] = {}
+def _to_pandas(
+    con: duckdb.DuckDBPyConnection, table: str, stage: str, row_map: np.ndarray | None
+) -> pd.DataFrame:
+    """Fetch the clean relation as pandas with the schema dtypes (index: file row number).
+
+    The DuckDB table is dropped as soon as it is fetched, and the Arrow columns are released
+    one by one while converting, so the table is not held three times at once.
+    """
+    arrow = con.sql(f"SELECT * FROM {stage}").to_arrow_table()
+    con.execute(f"DROP TABLE {stage}")
+    ords = arrow.column("_ord").to_numpy()
+    if len(ords) > 1 and not (np.diff(ords) > 0).all():  # file order, whatever the plan did
+        order = np.argsort(ords, kind="stable")
+        arrow, ords = arrow.take(order), ords[order]
+    rows = ords if row_map is None else row_map[ords - 1]
+    columns: dict[str, Any] = {}
     for rule in column_rules(SCHEMAS[table]):
-        col = arrow.column(rule.name)
+        name = "t_" + rule.name
+        col = arrow.column(name)
+        arrow = arrow.drop_columns([name])
         if rule.kind == "category":
             values = col.cast(pyarrow_lib.string()).dictionary_encode().to_pandas()
-            cat = (
-                pd.Categorical(values)
-                if not isinstance(values.dtype, pd.CategoricalDtype)
-                else values
-            )
-            series = pd.Series(cat)
+            series = pd.Series(pd.Categorical(values))
             if rule.allowed is not None:
                 series = series.cat.set_categories(list(rule.allowed))
             else:
@@ -771,9 +783,10 @@ def _to_pandas(con: duckdb.DuckDBPyConnection, table: str, stage: str) -> pd.Dat
             series = series.astype("datetime64[ns]")
         else:
             series = col.to_pandas().astype(rule.dtype)
-        data[rule.name] = series.reset_index(drop=True)
-    frame = pd.DataFrame(data)
-    frame.index = pd.Index(arrow.column("_row").to_numpy(), name="_row")
+        del col
+        columns[rule.name] = series.reset_index(drop=True)
+    frame = pd.DataFrame(columns, copy=False)
+    frame.index = pd.Index(rows, name="_row")
     return frame
 
 
@@ -940,16 +953,23 @@ def load_world(
             else:
                 header = _parquet_header(con, file)
             positions, extra = _check_header(file, table, header)
-            faults: list[pd.DataFrame] = []
-            n_read = _read_raw(con, file, table, header, positions, faults)
-            if table == "customers":  # every id in the file, to tell "unknown" from "refused"
-                con.execute(
-                    "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT customer_id AS id "
-                    "FROM raw_customers WHERE customer_id IS NOT NULL"
-                )
-            stage, stats = _check_table(
-                con, file, table, stamp, faults, {t: f.name for t, f in files.items() if f}
+            result = _check_file(
+                con,
+                file,
+                table,
+                header,
+                positions,
+                stamp,
+                {t: f.name for t, f in files.items() if f},
             )
+            stage, stats, faults = result.stage, result.stats, []
+            for lines in result.faults:  # ordinals -> file rows
+                if result.row_map is not None and len(lines):
+                    lines["row"] = result.row_map[lines["row"].to_numpy("int64") - 1]
+                faults.append(lines)
+            if len(result.rejects):
+                faults.append(_reject_faults(file, result.rejects))
+            n_read = result.n_read
             if table == "customers":
                 con.execute(
                     "CREATE TEMP TABLE clean_customers AS "
@@ -961,8 +981,7 @@ def load_world(
                     f"(SELECT customer_id FROM clean_customers)) FROM {stage}"
                 ).fetchall()[0]
                 stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
-            frame = _to_pandas(con, table, stage)
-            con.execute(f"DROP TABLE {stage}")
+            frame = _to_pandas(con, table, stage, result.row_map)
             frame, guard = _pandera_guard(frame, table, file.name)
             if len(guard):
                 faults.append(guard)

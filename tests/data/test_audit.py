@@ -130,10 +130,14 @@ def test_weekly_events_zero_fills_gaps(make_world, valid_csv):
 def test_audit_on_the_sample_world(sample_dir):
     world = load_world(sample_dir, as_of=AS_OF)
     ident = audit.identity_match(world).set_index("table")
-    assert ident.loc["touchpoints", "match_rate"] == 1.0
+    assert ident.loc["touchpoints", "unmatched"] == 1  # the documented unknown customer
+    assert ident.loc["conversions", "match_rate"] == 1.0
     assert 0 < ident.loc["survey", "match_rate"] < 1  # most respondents are not customers
     weekly = audit.weekly_events(world)
     assert weekly["events"].sum() == len(world.touchpoints)
     cov = audit.date_coverage(world).set_index("table")
     assert cov.loc["touchpoints", "days_without_rows"] == 0
-    assert audit.duplicates(world)["duplicate_keys"].sum() == 0
+    dup = audit.duplicates(world).set_index("table")["duplicate_keys"]
+    assert (dup["touchpoints"], dup["conversions"], dup.sum()) == (1, 1, 2)
+    reasons = audit.quarantine_reasons(world)
+    assert reasons["rows"].sum() == 10
