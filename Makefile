@@ -1,6 +1,7 @@
 # imclab developer entry points. Every target installs .venv from requirements.lock first.
 #   make report     build the HTML report of the sample campaign into reports/spring_launch/
-#   make test       ruff + pytest (unit tests and nbval on notebooks/*.ipynb)
+#   make test       ruff + pytest (unit tests and nbval on notebooks/*.ipynb; installs chromium)
+#   make chromium   install Debian's chromium (+ CJK/emoji fonts) for the browser tests
 #   make lab        JupyterLab on notebooks/
 #   make notebooks  re-run the notebooks on data/sample to refresh their committed outputs
 #   make bench      run benchmarks/bench_*.py one by one
@@ -24,7 +25,12 @@ PYTEST_ARGS ?=
 DETERMINISTIC := MPLBACKEND=module://matplotlib_inline.backend_inline PYTHONHASHSEED=0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install report test lint lab notebooks bench clean
+.PHONY: help install report test lint lab notebooks bench clean chromium
+
+# Headless browser for tests/report/test_browser.py: Debian's chromium through apt when no
+# Chromium is on PATH (needs root or sudo). CJK and emoji fonts make screenshots legible.
+CHROMIUM_PACKAGES := chromium fonts-wqy-zenhei fonts-noto-color-emoji
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -46,8 +52,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint chromium
 	$(DETERMINISTIC) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+		|| command -v google-chrome >/dev/null || [ -n "$${IMCLAB_CHROMIUM:-}" ]; then \
+		echo "chromium: found"; \
+	else \
+		echo "chromium: installing $(CHROMIUM_PACKAGES) with apt-get"; \
+		$(SUDO) apt-get update -q; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			$(CHROMIUM_PACKAGES); \
+	fi
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
