@@ -140,9 +140,18 @@ def rfm_summary(
     unit = _check_freq(freq)
     _require(conversions, "conversions", ("customer_id", "timestamp", "revenue"))
     conv = conversions[["customer_id", "timestamp", "revenue"]]
+    conv = conv.assign(customer_id=conv["customer_id"].astype(object))
     if conv.empty:
         raise DataError("conversions: the table is empty; CLV needs at least one order")
     ts = pd.to_datetime(conv["timestamp"])
+    bad = conv["revenue"].isna() | (conv["revenue"] < 0) | ts.isna() | conv["customer_id"].isna()
+    if bad.any():
+        where = ", ".join(map(str, conv.index[bad][:5]))
+        raise DataError(
+            f"conversions: {int(bad.sum())} row(s) with a missing or negative revenue, a "
+            f"missing timestamp or customer_id (index {where}); load the data with "
+            "imclab.data.load_world, which quarantines such rows"
+        )
     end = (pd.Timestamp(observation_end) if observation_end is not None else ts.max()).normalize()
     start = pd.Timestamp(observation_start).normalize() if observation_start is not None else None
     con = duckdb.connect()
@@ -455,9 +464,15 @@ def first_touch_channel(touchpoints: pd.DataFrame) -> pd.DataFrame:
     """
     _require(touchpoints, "touchpoints", ("event_id", "customer_id", "timestamp", "channel"))
     tp = touchpoints[["event_id", "customer_id", "timestamp", "channel"]]
+    tp = tp.assign(
+        event_id=tp["event_id"].astype(str),
+        customer_id=tp["customer_id"].astype(str),
+        channel=tp["channel"].astype(str),
+        timestamp=pd.to_datetime(tp["timestamp"]),
+    )
     con = duckdb.connect()
     try:
-        con.register("tp", tp.assign(timestamp=pd.to_datetime(tp["timestamp"])))
+        con.register("tp", tp)
         return con.execute(
             """
             SELECT customer_id,
@@ -502,8 +517,12 @@ def clv_by_segment(
             f"labels: customer_id must be unique; {int(dup.sum())} duplicate rows, e.g. "
             f"{labels.loc[dup, 'customer_id'].iloc[0]!r}"
         )
+    labels = labels.assign(
+        customer_id=labels["customer_id"].astype(str), **{segment: labels[segment].astype(object)}
+    )
+    table = table.assign(customer_id=table["customer_id"].astype(str))
     merged = table.merge(labels[["customer_id", segment]], on="customer_id", how="left")
-    merged[segment] = merged[segment].fillna(missing)
+    merged[segment] = merged[segment].fillna(missing).astype(str)
     out = (
         merged.groupby(segment, sort=True)
         .agg(

@@ -15,8 +15,15 @@ from imclab.review import clv as C
 
 
 @pytest.fixture(scope="module")
-def conversions(sample_dir) -> pd.DataFrame:
-    return pd.read_csv(sample_dir / "conversions.csv", parse_dates=["timestamp"])
+def world(sample_dir):
+    from imclab.data import load_world
+
+    return load_world(sample_dir, tables=["customers", "touchpoints", "conversions"])
+
+
+@pytest.fixture(scope="module")
+def conversions(world) -> pd.DataFrame:
+    return world.conversions
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +156,8 @@ def test_degenerate_bgnbd_fit_falls_back_to_penalizer_and_reports_it(result):
     assert abs(result.notes["frequency_value_correlation"]) < 0.1
 
 
-def test_customers_without_orders_are_counted(conversions, sample_dir):
-    customers = pd.read_csv(sample_dir / "customers.csv", usecols=["customer_id"])
+def test_customers_without_orders_are_counted(conversions, world):
+    customers = world.customers
     out = C.customer_lifetime_value(conversions, customers=customers)
     assert out.notes["buyers"] + out.notes["customers_without_orders"] == len(customers)
     assert out.notes["buyers"] == conversions["customer_id"].nunique()
@@ -207,12 +214,8 @@ def test_first_touch_channel_uses_earliest_timestamp_then_event_id():
     assert list(out["first_touch_channel"]) == ["social", "edm"]
 
 
-def test_clv_by_first_touch_covers_all_buyers(result, sample_dir):
-    tp = pd.read_csv(
-        sample_dir / "touchpoints.csv",
-        usecols=["event_id", "customer_id", "timestamp", "channel"],
-        parse_dates=["timestamp"],
-    )
+def test_clv_by_first_touch_covers_all_buyers(result, world):
+    tp = world.touchpoints
     out = C.clv_by_first_touch(result, tp)
     assert out["buyers"].sum() == len(result.customers)
     assert set(out["first_touch_channel"]) <= set(tp["channel"]) | {C.NO_TOUCH}
@@ -222,6 +225,10 @@ def test_clv_by_first_touch_covers_all_buyers(result, sample_dir):
 def test_bad_input_messages(conversions):
     with pytest.raises(DataError, match="conversions: missing column.*revenue"):
         C.rfm_summary(conversions.drop(columns="revenue"))
+    broken = conversions.copy()
+    broken.loc[broken.index[[4, 9]], "revenue"] = -1.0
+    with pytest.raises(DataError, match="conversions: 2 row\\(s\\) with a missing or negative"):
+        C.rfm_summary(broken)
     with pytest.raises(DataError, match="conversions: the table is empty"):
         C.rfm_summary(conversions.iloc[:0])
     with pytest.raises(ParameterError, match="freq must be 'W'.*'M'"):
