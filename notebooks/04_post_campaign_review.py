@@ -279,8 +279,8 @@ clv.clv_by_first_touch(value, tables["touchpoints"].astype({"channel": str})).ro
 # in parallel by DuckDB, so its last digits vary between runs.)
 
 # %% tags=["nbval-ignore-output"]
-daily = budget.response_data(tables["spend"], budget.daily_credit(tables["touchpoints"],
-                                                                   tables["conversions"]))  # fmt: skip
+credited = budget.daily_credit(tables["touchpoints"], tables["conversions"])
+daily = budget.response_data(tables["spend"], credited)
 curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
 curves.params_.round(3)
 
