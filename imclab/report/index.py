@@ -689,6 +689,9 @@ def _fmt(value: Any) -> str:
 def _money(amount: Any, currency: str) -> str:
     if amount is None:
         return "—"
+    number = _number(amount)
+    if number is not None and number != int(number):
+        return f"{number:,.2f} {currency}".strip()  # cents, never rounded to whole units
     return f"{_fmt(amount)} {currency}".strip()
 
 

@@ -59,3 +59,14 @@ def test_rendering_is_deterministic(executed, tmp_path):
     path = write_notebook_html(executed, tmp_path / "03_channel_attribution.html")
     again = notebook_to_html(executed, "03_channel_attribution")
     assert path.read_text(encoding="utf-8") == again
+
+
+def test_report_pages_link_back_to_the_index(executed):
+    page = notebook_to_html(executed, "x", index_link="index.html")
+    assert '<nav class="imclab-nav"><a href="index.html">← Report index</a></nav>' in page
+    assert page.index('imclab-nav"><a') < page.index("Persona cards")
+    assert 'imclab-nav"><a' not in notebook_to_html(executed, "x")  # outside a report
+    hostile = notebook_to_html(executed, "x", index_link='a"><script>x</script>')
+    assert "<script>x</script>" not in hostile
+    assert "a\"&gt;&lt;script&gt;x&lt;/script&gt;'>← Report index" in hostile
+    assert "@media print { nav.imclab-nav { display: none; } }" in page

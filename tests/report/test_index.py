@@ -124,3 +124,113 @@ def test_write_index_reads_recorded_headlines(plan, tmp_path):
 def test_without_headlines_the_page_says_so(plan):
     page = render_index(plan, ENTRIES[:1], {})
     assert "No notebook recorded headline numbers." in page
+
+
+# ----------------------------------------------------------------------------------------
+# Landing page: KPI tiles and lessons from the review's headlines
+# ----------------------------------------------------------------------------------------
+SUITE = [
+    NotebookEntry("00_data_audit", "ok", "00_data_audit.html"),
+    NotebookEntry("03_channel_attribution", "ok", "03_channel_attribution.html"),
+    NotebookEntry("04_post_campaign_review", "ok", "04_post_campaign_review.html"),
+]
+REVIEW = {
+    "objectives_met": 1,
+    "objectives_total": 4,
+    "roi": -0.25,
+    "roas": 0.75,
+    "cac": 1234.5,
+    "incremental_lift": {"estimate": -0.002, "ci_low": -0.01, "ci_high": 0.006, "level": 0.9},
+    "lessons": ["[medium] Display ROI was 0.42.", "no severity <i>here</i>"],
+    "extra_number": 7,
+}
+
+
+def _tiles(page):
+    found = re.findall(
+        r'<div class="tile kpi ?([a-z0-9 ]*)" data-headline="([a-z_]+)" data-value="([^"]*)">'
+        r'<div class="value">(.*?)</div><div class="label">(.*?)</div>'
+        r'<div class="note">(.*?)</div>',
+        page,
+    )
+    return {key: {"css": css, "value": value, "text": text, "note": note} for
+            css, key, value, text, _label, note in found}  # fmt: skip
+
+
+def test_kpi_tiles_from_the_review(plan):
+    page = render_index(plan.model_copy(update={"currency": "EUR"}), SUITE, {"review": REVIEW})
+    tiles = _tiles(page)
+    assert list(tiles) == ["objectives", "roi", "roas", "cac", "incremental_lift"]
+    assert tiles["objectives"]["text"] == "1 of 4"
+    assert tiles["objectives"]["note"] == "3 missed or not scorable"
+    assert tiles["objectives"]["css"] == "warn"
+    assert tiles["objectives"]["value"] == (
+        "{&quot;objectives_met&quot;: 1, &quot;objectives_total&quot;: 4}"
+    )
+    assert (tiles["roi"]["text"], tiles["roi"]["css"]) == ("-0.25", "bad")
+    assert tiles["roi"]["note"] == "(revenue − cost) / cost: -25% net return on media spend"
+    assert tiles["roas"]["text"] == "0.75×"
+    assert tiles["cac"]["text"] == "1,234.50 EUR"
+    lift = tiles["incremental_lift"]
+    assert lift["text"] == "-0.002"
+    assert lift["note"] == "90% CI -0.01 to 0.006"
+    assert lift["css"] == "warn span2"  # the interval straddles 0: not significant
+    # lessons: severity badge parsed, text escaped, order kept
+    items = re.findall(r'<li class="lesson">(.*?)</li>', page)
+    assert items == [
+        '<span class="severity severity-medium">medium</span> '
+        '<span class="finding">Display ROI was 0.42.</span>',
+        '<span class="finding">no severity &lt;i&gt;here&lt;/i&gt;</span>',
+    ]
+    # the tile keys are not repeated below; other review numbers are
+    detail = page[page.index('<section id="headlines">') :]
+    assert "extra number" in detail and "objectives met" not in detail and "lessons" not in detail
+    assert page.index('id="results"') < page.index('id="lessons"') < page.index('id="notebooks"')
+    assert page.index('id="notebooks"') < page.index('id="campaign"')
+
+
+def test_tiles_say_why_a_number_is_missing(plan):
+    # --only 00: the review was not run, so no tile may show a number (or a stale one).
+    only_audit = [SUITE[0], NotebookEntry("04_post_campaign_review", "not run")]
+    page = render_index(plan, only_audit, {"data_audit": {"customers": 5000}})
+    tiles = _tiles(page)  # tiles showing a number
+    missing = re.findall(
+        r'<div class="tile kpi missing" data-headline="([a-z_]+)"><div class="value">—</div>'
+        r'<div class="label">.*?</div><div class="note">Not available: (.*?)\.</div>',
+        page,
+    )
+    assert tiles == {}
+    reason = "04_post_campaign_review was not run for this report"
+    n = len(plan.objectives)
+    assert missing == [
+        ("objectives", f"{reason} ({n} planned)"),
+        ("roi", reason),
+        ("roas", reason),
+        ("cac", reason),
+        ("incremental_lift", reason),
+    ]
+    assert f"No lessons in this report: {reason}." in page
+    assert "data-value" not in page
+    failed = [SUITE[0], NotebookEntry("04_post_campaign_review", "failed", None, "boom")]
+    assert "04_post_campaign_review failed before recording it" in render_index(plan, failed, {})
+    assert "no post_campaign_review notebook in this report" in render_index(plan, SUITE[:1], {})
+
+
+def test_partial_review_headlines_keep_the_other_tiles(plan):
+    review = {"roi": 1.5, "roas": None, "cac": float("nan"), "incremental_lift": None,
+              "lessons": []}  # fmt: skip
+    page = render_index(plan, SUITE, {"review": review})
+    tiles = _tiles(page)
+    assert list(tiles) == ["roi"]
+    assert tiles["roi"]["css"] == "good"
+    assert "Not available: 04_post_campaign_review did not record it" in page  # roas, cac
+    assert "Not available: the data has no holdout regions to compare with." in page
+    assert "The review found nothing to flag." in page
+
+
+def test_notebook_list_says_what_each_notebook_answers(plan):
+    page = render_index(plan, SUITE + [NotebookEntry("07_custom", "ok", "07_custom.html")])
+    rows = re.findall(r'<tr class="status-ok"><td>.*?</td><td>.*?</td><td>(.*?)</td></tr>', page)
+    assert rows[0].startswith("Can the data be trusted?")
+    assert rows[2].startswith("Did it work?")
+    assert rows[3] == ""  # a notebook outside the suite has no summary
