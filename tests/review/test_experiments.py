@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from imclab.data.load import load_world
 from imclab.errors import DataError, ParameterError
 from imclab.review.experiments import (
     ReviewWarning,
@@ -31,13 +32,8 @@ def _read(folder, name, dates=()):
 
 @pytest.fixture(scope="module")
 def sample(sample_dir):
-    return {
-        "customers": _read(sample_dir, "customers", ["signup_date"]),
-        "conversions": _read(sample_dir, "conversions", ["timestamp"]),
-        "survey": _read(sample_dir, "survey", ["fieldwork_date"]),
-        "ab_tests": _read(sample_dir, "ab_tests", ["start_date", "end_date"]),
-        "truth": load_truth(sample_dir),
-    }
+    """The sample world's validated tables (the audit's quarantined rows left out) and truth."""
+    return {**load_world(sample_dir, as_of="2025-07-01").tables, "truth": load_truth(sample_dir)}
 
 
 # -- two proportions -------------------------------------------------------------------------

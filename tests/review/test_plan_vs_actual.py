@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from imclab.data.load import load_world
 from imclab.errors import ParameterError
 from imclab.plan import load_plan
 from imclab.review.experiments import ReviewWarning
@@ -29,11 +30,8 @@ def plan():
 
 @pytest.fixture(scope="module")
 def sample(sample_dir):
-    return {
-        "spend": pd.read_csv(sample_dir / "spend.csv", parse_dates=["date"]),
-        "touchpoints": pd.read_csv(sample_dir / "touchpoints.csv", parse_dates=["timestamp"]),
-        "conversions": pd.read_csv(sample_dir / "conversions.csv", parse_dates=["timestamp"]),
-    }
+    """The sample world's validated tables (the audit's quarantined rows left out)."""
+    return load_world(sample_dir, as_of="2025-07-01").tables
 
 
 def _spend(rows):
