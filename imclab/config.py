@@ -289,13 +289,15 @@ _CATALOGUE: tuple[KPI, ...] = (
         "share",
         "higher",
         "engaged",
-        "Share of EDM sends that were opened.",
-        "edm touchpoints with interaction 'open' / those with 'impression' (a send)",
+        "Share of EDM sends that were opened (a click counts as an open).",
+        "edm touchpoints with interaction 'open' or 'click' / sends (edm 'impression' "
+        "touches, or spend.impressions of edm when the event log holds no sends)",
         (
             "touchpoints.timestamp",
             "touchpoints.channel",
             "touchpoints.campaign",
             "touchpoints.interaction",
+            "spend.impressions",
         ),
     ),
     KPI(

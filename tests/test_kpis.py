@@ -141,7 +141,7 @@ def test_open_rate_falls_back_to_spend_sends_and_explains_when_there_are_none():
     assert "spend.csv" in res.note
     del tables["spend"]
     res = compute_kpi("open_rate", tables, START, END)
-    assert not res.computable and "no spend.csv" in res.note
+    assert not res.computable and "spend not in the data" in res.note
 
 
 def test_conversion_tier():
