@@ -536,6 +536,8 @@ class ResponseCurves(BaseEstimator):
         s = np.atleast_1d(np.asarray(daily_spend, dtype=float))
         if draws:
             d = self.draws_[self.draws_["channel"] == channel]
+            if d.empty:
+                return np.empty((0, len(s)))
             return d["beta"].to_numpy()[:, None] * np.vstack(
                 [hill(s, k, a) for k, a in zip(d["K"], d["alpha"], strict=True)]
             ).reshape(len(d), len(s))
@@ -636,7 +638,8 @@ class BudgetPlan:
         One row per channel: ``channel``, ``status``, ``lower``, ``upper``, ``actual_spend``,
         ``actual_at_budget`` (the actual mix scaled to the total budget), ``recommended_spend``,
         ``change``, ``actual_conversions``, ``recommended_conversions`` (expected, under the
-        fitted curves), ``marginal_conversions_per_1000`` (at the actual daily spend),
+        fitted curves), ``actual_daily_spend``, ``recommended_daily_spend``,
+        ``marginal_conversions_per_1000`` (at the actual daily spend),
         ``marginal_roas`` (extra conversion value per extra unit of spend) and
         ``marginal_roi`` (``marginal_roas - 1``).
     summary
@@ -863,6 +866,7 @@ def optimize_budget(
         actual_conversions=conv(at_budget),
         recommended_conversions=conv(rec),
         actual_daily_spend=s_now,
+        recommended_daily_spend=rec / n_days,
         marginal_conversions_per_1000=1000.0 * m_now,
         marginal_roas=m_now * value if value_per_conversion is not None else np.nan,
     )
@@ -870,7 +874,8 @@ def optimize_budget(
     alloc = alloc[
         ["channel", "status", "lower", "upper", "actual_spend", "actual_at_budget",
          "recommended_spend", "change", "actual_conversions", "recommended_conversions",
-         "actual_daily_spend", "marginal_conversions_per_1000", "marginal_roas", "marginal_roi"]
+         "actual_daily_spend", "recommended_daily_spend", "marginal_conversions_per_1000",
+         "marginal_roas", "marginal_roi"]
     ]  # fmt: skip
     gain = float(alloc["recommended_conversions"].sum() - alloc["actual_conversions"].sum())
     summary: dict[str, float] = {
