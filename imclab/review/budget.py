@@ -34,6 +34,12 @@ conversions caused by spending ``s`` per day, and carry-over matters for fitting
 allocation. A budget ``B`` over ``n_days`` days spent evenly brings ``n_days * f(B / n_days)``.
 Fitting: bounded least squares (``scipy.optimize.least_squares``) from a fixed grid of starts;
 uncertainty: moving-block bootstrap over days (7-day blocks, fixed seed), refitting each draw.
+
+Caveat: attributed credit is not incrementality (it also credits orders that would have happened
+anyway), so curves fitted to it over-state levels and can mis-rank channels. Keep the optimiser
+inside the spend range the curves have seen with ``bounds`` (e.g. 0.5x-2x the actual spend): on
+the sample world, with such bounds, the recommendation beats the actual mix in true outcome for
+time-decay and linear credit (a test checks it); unbounded it may not.
 """
 
 from __future__ import annotations
