@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 
@@ -27,23 +29,34 @@ def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
 
 
 def touches(paths: pd.DataFrame) -> pd.DataFrame:
-    """One row per touch of every touched path: path index, position, length, channel, counts."""
+    """One row per touch of every touched path: path index, position, length, channel, counts.
+
+    Rows of one path are contiguous and in path order; ``channel`` is categorical (sorted
+    categories) so credits can be summed with ``np.bincount`` on its codes.
+    """
     p = paths[paths["channels"].map(len) > 0]
     lengths = p["channels"].map(len).to_numpy()
     idx = np.repeat(np.arange(len(p)), lengths)
     pos = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    flat = np.fromiter(chain.from_iterable(p["channels"].tolist()), dtype=object, count=len(idx))
+    codes, cats = pd.factorize(flat, sort=True)
     return pd.DataFrame(
         {
             "path": p.index.to_numpy()[idx],
             "position": pos,
             "length": lengths[idx],
-            "channel": np.concatenate([np.asarray(c, dtype=object) for c in p["channels"]])
-            if len(p)
-            else np.array([], dtype=object),
+            "channel": pd.Categorical.from_codes(codes, categories=cats),
             "conversions": p["conversions"].to_numpy(dtype=float)[idx],
             "value": p["value"].to_numpy(dtype=float)[idx],
         }
     )
+
+
+def sum_by_channel(t: pd.DataFrame, weights: np.ndarray) -> pd.Series:
+    """Sum per-touch ``weights`` by the touch table's (categorical) channel."""
+    cats = t["channel"].cat.categories
+    sums = np.bincount(t["channel"].cat.codes.to_numpy(), weights=weights, minlength=len(cats))
+    return pd.Series(sums, index=list(cats), dtype=float)
 
 
 def no_touch(paths: pd.DataFrame) -> tuple[float, float]:

@@ -10,19 +10,19 @@ path gets two touches' worth), as in ChannelAttribution's heuristic models.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 
-from imclab.attribution._common import check_paths, tidy, touches
+from imclab.attribution._common import check_paths, sum_by_channel, tidy, touches
 from imclab.errors import ParameterError
 
 
 def _credit(t: pd.DataFrame, weight: np.ndarray, model: str, paths: pd.DataFrame) -> pd.DataFrame:
-    conv = (
-        pd.Series(weight * t["conversions"].to_numpy(), index=t["channel"]).groupby(level=0).sum()
-    )
-    val = pd.Series(weight * t["value"].to_numpy(), index=t["channel"]).groupby(level=0).sum()
-    return tidy(conv, val, model, paths, channels=sorted(t["channel"].unique()))
+    conv = sum_by_channel(t, weight * t["conversions"].to_numpy())
+    val = sum_by_channel(t, weight * t["value"].to_numpy())
+    return tidy(conv, val, model, paths, channels=list(t["channel"].cat.categories))
 
 
 def first_touch(paths: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +77,11 @@ def last_non_direct(paths: pd.DataFrame, direct: str = "direct") -> pd.DataFrame
     t = touches(check_paths(paths))
     non_direct = (t["channel"] != direct).to_numpy()
     pos = np.where(non_direct, t["position"].to_numpy(), -1)
-    last_nd = pd.Series(pos).groupby(t["path"].to_numpy()).transform("max").to_numpy()
+    starts = np.flatnonzero(t["position"].to_numpy() == 0)
+    lengths = t["length"].to_numpy()[starts] if len(starts) else np.zeros(0, dtype=int)
+    last_nd = (
+        np.repeat(np.maximum.reduceat(pos, starts), lengths) if len(starts) else pos
+    )  # rows of a path are contiguous
     target = np.where(last_nd >= 0, last_nd, t["length"].to_numpy() - 1)
     return _credit(t, (t["position"].to_numpy() == target).astype(float), "last_non_direct", paths)
 
@@ -121,8 +125,8 @@ def time_decay(paths: pd.DataFrame) -> pd.DataFrame:
         raise ParameterError("paths: no 'decay' column; build the paths with build_journeys()")
     t = touches(paths)
     p = paths[paths["channels"].map(len) > 0]
-    dconv = np.concatenate([np.asarray(d, float) for d in p["decay"]]) if len(p) else np.zeros(0)
-    dval = np.concatenate([np.asarray(d, float) for d in p["decay_value"]]) if len(p) else dconv
+    dconv = np.fromiter(chain.from_iterable(p["decay"].tolist()), dtype=float)
+    dval = np.fromiter(chain.from_iterable(p["decay_value"].tolist()), dtype=float)
     # Non-converting paths have no decay weights: their touches get zero credit.
     lengths = p["channels"].map(len).to_numpy()
     has = p["decay"].map(len).to_numpy() == lengths
@@ -131,9 +135,8 @@ def time_decay(paths: pd.DataFrame) -> pd.DataFrame:
     mask = np.repeat(has, lengths)
     wc[mask] = dconv
     wv[mask] = dval
-    conv = pd.Series(wc, index=t["channel"]).groupby(level=0).sum()
-    val = pd.Series(wv, index=t["channel"]).groupby(level=0).sum()
-    return tidy(conv, val, "time_decay", paths, channels=sorted(t["channel"].unique()))
+    conv, val = sum_by_channel(t, wc), sum_by_channel(t, wv)
+    return tidy(conv, val, "time_decay", paths, channels=list(t["channel"].cat.categories))
 
 
 def position_based(

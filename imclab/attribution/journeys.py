@@ -349,26 +349,30 @@ def _build(
     # -- assign every touch to the next conversion of its customer (window, no ASOF join) ---------
     ev_t = tp.select(
         "customer_id", "ts", "event_id", "channel",
-        kind=ibis.literal(0, type="int8"),
+        kind=ibis.literal(0, type="int8"), revenue=ibis.null("float64"),
+        in_period=ibis.null("boolean"),
     )  # fmt: skip
     ev_c = cv.select(
         "customer_id", "ts", event_id=cv.order_id, channel=ibis.null("string"),
-        kind=ibis.literal(1, type="int8"),
+        kind=ibis.literal(1, type="int8"), revenue=cv.revenue, in_period=cv.in_period,
     )  # fmt: skip
     ev = ev_t.union(ev_c)
+    # One sort per customer: running count of orders and a sequence number that later
+    # windows order by (cheaper than re-sorting on the string event id).
     cum = ibis.cumulative_window(group_by="customer_id", order_by=["ts", "kind", "event_id"])
-    ev = ev.mutate(n_conv_so_far=(ev.kind == 1).cast("int64").sum().over(cum))
-    touches = ev.filter(ev.kind == 0).select(
-        "customer_id", "ts", "event_id", "channel", conv_no=ibis._.n_conv_so_far + 1
+    ev = ev.mutate(
+        n_conv_so_far=(ev.kind == 1).cast("int64").sum().over(cum),
+        seq=ibis.row_number().over(cum),
     )
-    convs = (
-        ev.filter(ev.kind == 1)
-        .select("customer_id", conv_no=ibis._.n_conv_so_far, order_id=ibis._.event_id)
-        .join(cv.select("order_id", conv_ts="ts", revenue="revenue", in_period="in_period"),
-              "order_id")
+    touches = ev.filter(ev.kind == 0).select(
+        "customer_id", "ts", "seq", "channel", conv_no=ibis._.n_conv_so_far + 1
+    )
+    convs = ev.filter(ev.kind == 1).select(
+        "customer_id", "revenue", "in_period", conv_no=ibis._.n_conv_so_far,
+        order_id=ibis._.event_id, conv_ts=ibis._.ts,
     )  # fmt: skip
     j = touches.left_join(convs, ["customer_id", "conv_no"]).select(
-        "customer_id", "ts", "event_id", "channel", "conv_no", "order_id", "conv_ts",
+        "customer_id", "ts", "seq", "channel", "conv_no", "order_id", "conv_ts",
         "revenue", "in_period",
     )  # fmt: skip
     converted = j.order_id.notnull()
@@ -378,10 +382,15 @@ def _build(
         converted=converted,
     )
     j = j.mutate(lag_s=j.anchor.epoch_seconds() - j.ts.epoch_seconds())
-    j, tmp_name = _materialize(con, j.mutate(in_window=j.lag_s <= lookback_days * _DAY))
+    j = j.select(
+        "customer_id", "conv_no", "seq", "channel", "converted", "revenue", "in_period",
+        "lag_s", in_window=j.lag_s <= lookback_days * _DAY,
+    )  # fmt: skip
+    j, tmp_name = _materialize(con, j)
 
     stats = j.group_by(["converted", "in_window", "in_period"]).agg(n=ibis._.count()).execute()
-    stats["in_period"] = stats["in_period"].map(lambda v: v is not False)
+    # Non-converting journeys have no period (NULL): count them as in period.
+    stats["in_period"] = stats["in_period"].astype("boolean").fillna(True).astype(bool)
 
     def _n(mask) -> int:
         return int(stats.loc[mask, "n"].sum())
@@ -402,7 +411,7 @@ def _build(
 
     jt = j.filter(j.in_window & (~j.converted | j.in_period))
     journey_key = ["customer_id", "conv_no"]
-    order = ["ts", "event_id"]
+    order = ["seq"]
     if collapse_repeats:
         w = ibis.window(group_by=journey_key, order_by=order)
         jt = jt.mutate(prev=jt.channel.lag().over(w))
