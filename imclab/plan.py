@@ -515,6 +515,190 @@ class Swot(_Model):
     threats: list[Text] = Field(default_factory=list)
 
 
+# ---- columns: mapping a user's export onto the data dictionary -----------------------
+TRANSFORMS: dict[str, str] = {
+    "epoch_seconds": "seconds since 1970-01-01 (UTC) -> ISO timestamp",
+    "epoch_millis": "milliseconds since 1970-01-01 (UTC) -> ISO timestamp",
+    "epoch_micros": "microseconds since 1970-01-01 (UTC; GA4 event_timestamp) -> ISO timestamp",
+    "yyyymmdd": "compact date 20250314 (GA4 event_date) -> 2025-03-14",
+    "micros": "amount in millionths (Google Ads cost_micros) -> amount",
+    "lowercase": "text -> lower case, surrounding spaces removed",
+}
+"""Value transforms of ``columns.<table>.transforms`` (name -> what it does)."""
+
+_RULE_PART = re.compile(r"^\s*([^=&]+?)\s*=\s*([^&]*?)\s*$")
+
+
+def _when(value: Any) -> Any:
+    # "utm_source=google & utm_medium=cpc" is shorthand for {utm_source: google, utm_medium: cpc}
+    if isinstance(value, str):
+        parts = [part for part in value.split("&")]
+        out: dict[str, str] = {}
+        for part in parts:
+            match = _RULE_PART.match(part)
+            if not match:
+                raise _fault(
+                    f"{_show(value)}: cannot read {_show(part.strip())}; write conditions as "
+                    "'column=value & column=value'"
+                )
+            out[match.group(1)] = match.group(2)
+        return out
+    return value
+
+
+def _rule_values(value: Any) -> Any:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list):
+        return [_scalar_text(v) for v in value]
+    return value
+
+
+RuleValues = Annotated[list[str], BeforeValidator(_rule_values)]
+
+
+class ChannelRule(_Model):
+    """One channel rule: when every named source column has one of its values, the channel."""
+
+    when: Annotated[dict[str, RuleValues], BeforeValidator(_when)] = Field(min_length=1)
+    channel: Channel
+
+
+class ChannelRules(_Model):
+    """Derive ``channel`` from source columns (e.g. utm source/medium); first match wins."""
+
+    rules: list[ChannelRule] = Field(min_length=1)
+    default: Channel | None = None
+
+
+class TableColumns(_Model):
+    """How one table of the user's export maps onto the data dictionary (see ``data/README.md``).
+
+    ``rename`` maps imclab column -> the user's column; ``transforms`` imclab column -> a
+    :data:`TRANSFORMS` name; ``values`` imclab column -> {user value: imclab value};
+    ``constants`` fills a column the export lacks; ``row_ids`` makes a key column from a
+    prefix and the data row number; ``channel`` derives the channel from rules.
+    """
+
+    file: str | None = None
+    rename: dict[str, Text] = Field(default_factory=dict)
+    transforms: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    constants: dict[str, TraitValue] = Field(default_factory=dict)
+    row_ids: dict[str, str] = Field(default_factory=dict)
+    channel: ChannelRules | None = None
+
+
+class ColumnsSpec(_Model):
+    """The plan's ``columns:`` section: one :class:`TableColumns` per table to map."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_tables(cls, data: Any) -> Any:
+        from imclab.data.schemas import TABLES
+
+        if not isinstance(data, Mapping):
+            raise _fault(f"expected a mapping of table -> columns, found {_show(data)}")
+        unknown = [str(k) for k in data if k not in TABLES]
+        if unknown:
+            raise _faults(
+                [
+                    (
+                        (k,),
+                        f"{k!r} is not a table{closest_match_hint(k, TABLES)}; tables: "
+                        f"{', '.join(TABLES)}",
+                    )
+                    for k in unknown
+                ]
+            )
+        faults: list[tuple[tuple[str | int, ...], str]] = []
+        out: dict[str, TableColumns] = {}
+        for table, spec in data.items():
+            try:
+                out[table] = TableColumns.model_validate(spec if spec is not None else {})
+            except ValidationError as exc:
+                faults += [((table, *loc), msg) for loc, msg in _error_faults(exc, TableColumns)]
+                continue
+            faults += [((table, *loc), msg) for loc, msg in _table_faults(table, out[table])]
+        if faults:
+            raise _faults(faults)
+        return out
+
+    @property
+    def tables(self) -> dict[str, TableColumns]:
+        """``{table: TableColumns}`` of the mapped tables, in plan order."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+def _table_faults(table: str, spec: TableColumns) -> list[tuple[tuple[str | int, ...], str]]:
+    """Check a table mapping against the table's columns (names, transforms, conflicts)."""
+    from imclab.data.schemas import SCHEMAS
+
+    columns = list(SCHEMAS[table].columns)
+    faults: list[tuple[tuple[str | int, ...], str]] = []
+    for field in ("rename", "transforms", "values", "constants", "row_ids"):
+        for name in getattr(spec, field):
+            if name not in columns:
+                faults.append(
+                    (
+                        (field, name),
+                        f"{name!r} is not a column of {table}{closest_match_hint(name, columns)}; "
+                        f"columns: {', '.join(columns)}",
+                    )
+                )
+    for name, transform in spec.transforms.items():
+        if transform not in TRANSFORMS:
+            faults.append(
+                (
+                    ("transforms", name),
+                    f"{transform!r} is not a transform{closest_match_hint(transform, TRANSFORMS)}; "
+                    f"transforms: {', '.join(TRANSFORMS)}",
+                )
+            )
+    sources = {
+        "rename": set(spec.rename),
+        "constants": set(spec.constants),
+        "row_ids": set(spec.row_ids),
+        "channel": {"channel"} if spec.channel is not None else set(),
+    }
+    names = list(sources)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            for name in sorted(sources[first] & sources[second]):
+                faults.append(
+                    (
+                        (second, name) if second != "channel" else ("channel",),
+                        f"{name!r} is set by both {first} and {second}; keep one",
+                    )
+                )
+    if spec.channel is not None and "channel" not in columns:
+        faults.append((("channel",), f"table {table} has no channel column"))
+    for name, mapping in spec.values.items():
+        if name == "channel":
+            for label, channel in mapping.items():
+                if channel not in CHANNELS:
+                    faults.append(
+                        (
+                            ("values", "channel", label),
+                            f"{channel!r} is not a channel{closest_match_hint(channel, CHANNELS)}; "
+                            f"channels: {', '.join(CHANNELS)}",
+                        )
+                    )
+    if spec.file is not None and (
+        "/" in spec.file or "\\" in spec.file or not spec.file.endswith((".csv", ".parquet"))
+    ):
+        faults.append(
+            (
+                ("file",),
+                f"{spec.file!r}: expected a file name in the data folder ending in .csv or "
+                ".parquet (no folders)",
+            )
+        )
+    return faults
+
+
 class CampaignPlan(_Model):
     """A validated campaign plan; see ``campaigns/README.md`` for the YAML format."""
 
@@ -535,6 +719,7 @@ class CampaignPlan(_Model):
     swot: Swot = Field(default_factory=Swot)
     notebook_params: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     engine: Literal["duckdb", "spark"] = "duckdb"
+    columns: ColumnsSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> CampaignPlan:
@@ -869,9 +1054,11 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """Return the model class found at ``loc`` inside a CampaignPlan, if any."""
-    tp: Any = CampaignPlan
+def _model_at(
+    loc: tuple[str | int, ...], root: type[BaseModel] | None = None
+) -> type[BaseModel] | None:
+    """Return the model class found at ``loc`` inside ``root`` (a CampaignPlan), if any."""
+    tp: Any = root or CampaignPlan
     for part in loc:
         tp = _unwrap(tp)
         origin = typing.get_origin(tp)
@@ -889,8 +1076,13 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _error_faults(exc: ValidationError) -> list[tuple[tuple[str | int, ...], str]]:
-    """Turn pydantic errors into ``(loc, message)`` faults in the user's language."""
+def _error_faults(
+    exc: ValidationError, root: type[BaseModel] | None = None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Turn pydantic errors into ``(loc, message)`` faults in the user's language.
+
+    ``root`` is the model validated (default :class:`CampaignPlan`), for unknown-key hints.
+    """
     faults: list[tuple[tuple[str | int, ...], str]] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -901,7 +1093,7 @@ def _error_faults(exc: ValidationError) -> list[tuple[tuple[str | int, ...], str
         elif kind == "plan":
             faults.append((loc, ctx["message"]))
         elif kind == "extra_forbidden":
-            model = _model_at(loc[:-1])
+            model = _model_at(loc[:-1], root)
             valid = list(model.model_fields) if model else []
             faults.append(
                 (
