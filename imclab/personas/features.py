@@ -97,7 +97,7 @@ def feature_sql(
     prior_touches: float = PRIOR_TOUCHES,
     dialect: str = "duckdb",
 ) -> str:
-    """Return the feature-derivation query over tables ``customers``, ``touchpoints``, ``conversions``.
+    """Return the feature query over the tables customers, touchpoints and conversions.
 
     Parameters
     ----------
@@ -131,7 +131,9 @@ def feature_sql(
     global_mix = ",\n      ".join(
         f"AVG(CASE WHEN channel = {_lit(c)} THEN 1.0 ELSE 0.0 END) AS p_{c}" for c in channels
     )
-    no_touch_shares = ",\n    ".join(f"COALESCE(tp.share_{c}, g.p_{c}) AS share_{c}" for c in channels)
+    no_touch_shares = ",\n    ".join(
+        f"COALESCE(tp.share_{c}, g.p_{c}) AS share_{c}" for c in channels
+    )
     rates = {"click_rate": "click", "open_rate": "open", "visit_rate": "visit"}
     global_rates = ",\n      ".join(
         f"AVG(CASE WHEN interaction = {_lit(i)} THEN 1.0 ELSE 0.0 END) AS g_{r}"

@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -250,9 +250,12 @@ def make_clusterer(method: str, k: int, random_state: int = 0, n_init: int = 10)
         )
     if method == "gmm":
         return GaussianMixture(
-            k, covariance_type="tied", n_init=max(1, n_init // 3), reg_covar=1e-4,
+            k,
+            covariance_type="tied",
+            n_init=max(1, n_init // 3),
+            reg_covar=1e-4,
             random_state=random_state,
-        )  # fmt: skip
+        )
     if method == "agglomerative":
         return AgglomerativeClustering(k, linkage="ward")
     raise ParameterError(f"method {method!r} is not one of {', '.join(METHODS)}")
@@ -357,9 +360,7 @@ class Personas(ClusterMixin, BaseEstimator):
             raise ParameterError(f"method {self.method!r} is not one of {', '.join(METHODS)}")
         for m in self.compare_methods:
             if m not in METHODS:
-                raise ParameterError(
-                    f"compare_methods: {m!r} is not one of {', '.join(METHODS)}"
-                )
+                raise ParameterError(f"compare_methods: {m!r} is not one of {', '.join(METHODS)}")
         if self.k is not None:
             if int(self.k) < 2:
                 raise ParameterError(f"k must be at least 2 (got {self.k})")
@@ -431,15 +432,25 @@ class Personas(ClusterMixin, BaseEstimator):
             model, labels = self._fit_final(Z, k, sample)
             if len(ks) > 1 or self.n_bootstrap > 0:
                 runs, clusters = bootstrap_stability(
-                    Z, labels, self._fit_predict_fn(k), self.n_bootstrap, self.sample_size,
-                    self.stability_threshold, self.random_state + k,
-                )  # fmt: skip
+                    Z,
+                    labels,
+                    self._fit_predict_fn(k),
+                    self.n_bootstrap,
+                    self.sample_size,
+                    self.stability_threshold,
+                    self.random_state + k,
+                )
             else:
                 runs = pd.DataFrame({"run": [], "ari": []})
                 clusters = pd.DataFrame(
-                    {"cluster": np.unique(labels), "jaccard_mean": np.nan,
-                     "jaccard_min": np.nan, "dissolved": 0, "unreliable": False}
-                )  # fmt: skip
+                    {
+                        "cluster": np.unique(labels),
+                        "jaccard_mean": np.nan,
+                        "jaccard_min": np.nan,
+                        "dissolved": 0,
+                        "unreliable": False,
+                    }
+                )
             candidates.append((k, model, labels, runs, clusters))
         stability = pd.DataFrame(
             {"k": [c[0] for c in candidates], "stability": [c[3]["ari"].mean() for c in candidates]}

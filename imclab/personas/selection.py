@@ -28,7 +28,7 @@ def selection_metrics(
     random_state: int = 0,
     n_init: int = 3,
 ) -> pd.DataFrame:
-    """Validity indices of each method for each k, fitted on a fixed sample.
+    """Compute validity indices of each method for each k, fitted on a fixed sample.
 
     Parameters
     ----------
@@ -56,8 +56,14 @@ def selection_metrics(
     for method in methods:
         for k in ks:
             model, labels = fit_labels(make_clusterer(method, k, random_state, n_init), Zs)
-            row = {"method": method, "k": k, "silhouette": np.nan,
-                   "calinski_harabasz": np.nan, "davies_bouldin": np.nan, "bic": np.nan}  # fmt: skip
+            row = {
+                "method": method,
+                "k": k,
+                "silhouette": np.nan,
+                "calinski_harabasz": np.nan,
+                "davies_bouldin": np.nan,
+                "bic": np.nan,
+            }
             if len(np.unique(labels)) > 1:
                 row["silhouette"] = float(silhouette_score(Zs, labels))
                 row["calinski_harabasz"] = float(calinski_harabasz_score(Zs, labels))
