@@ -1,0 +1,91 @@
+"""End to end: `imclab run` on the bundled sample builds the whole report.
+
+Runs every notebook of the suite with papermill on data/sample (about a minute), then
+checks the index and each notebook's HTML page exist, report success, and show the
+headline numbers the notebooks recorded.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from imclab.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report(repo_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("e2e") / "spring_launch"
+    code = main(["run", str(repo_root / "campaigns" / "spring_launch.yaml"), "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def _notebooks(repo_root: Path) -> list[str]:
+    return sorted(p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+
+
+def test_every_notebook_has_an_executed_copy_and_a_page(report, repo_root):
+    names = _notebooks(repo_root)
+    assert len(names) >= 4
+    for name in names:
+        nb = json.loads((report / f"{name}.ipynb").read_text(encoding="utf-8"))
+        outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+        assert not [o for o in outputs if o["output_type"] == "error"], name
+        stderr = [o["text"] for o in outputs if o.get("name") == "stderr"]
+        assert not [t for t in stderr if "Traceback" in "".join(t)], name
+        page = (report / f"{name}.html").read_text(encoding="utf-8")
+        assert page.count("<img") >= 1, f"{name}.html shows no figure"
+    index = (report / "index.html").read_text(encoding="utf-8")
+    for name in names:
+        assert f'href="{name}.html"' in index
+    assert "failed" not in _text(report / "index.html").lower().split("lessons learned")[0]
+
+
+def test_index_shows_the_recorded_headlines(report):
+    headlines = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((report / "headlines").glob("*.json"))
+    }
+    assert {"data_audit", "review"} <= set(headlines)
+    index = _text(report / "index.html")
+    audit = headlines["data_audit"]
+    assert audit["rows_quarantined"] == 10  # the ten documented faults of the sample
+    assert f"{audit['rows_read']:,}" in index
+    review = headlines["review"]
+    assert f"{review['objectives_met']} of {review['objectives_total']}" in index
+    assert f"{review['roi']:.2f}" in index
+    lift = review["incremental_lift"]
+    assert f"{lift['estimate']:+.3f}" in index
+    for lesson in review["lessons"]:
+        # lessons are recorded as "[severity] text" and shown with a severity badge
+        assert lesson.split("] ", 1)[1] in index
+
+
+def test_quarantine_file_lists_every_refused_row(report, sample_dir):
+    import pandas as pd
+
+    quarantine = pd.read_csv(report / "quarantine.csv")
+    faults = pd.read_csv(sample_dir / "truth" / "faults.csv")
+    assert len(quarantine) == len(faults)
+    assert set(zip(quarantine["file"], quarantine["row"], strict=True)) == {
+        (f"{t}.csv", r) for t, r in zip(faults["table"], faults["row"], strict=True)
+    }
+
+
+def test_saved_notebooks_hold_no_machine_paths_or_timestamps(report, repo_root):
+    for nb in report.glob("*.ipynb"):
+        text = nb.read_text(encoding="utf-8")
+        assert str(repo_root) not in text, f"{nb.name} leaks the checkout path"
+        assert str(report) not in text, f"{nb.name} leaks the report path"
+        assert '"start_time"' not in text and '"end_time"' not in text
