@@ -817,7 +817,7 @@ def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataF
     """Validate with the table's pandera schema; failing rows are moved to fault lines."""
     schema = SCHEMAS[table]
     try:
-        return schema.validate(frame, lazy=True), empty_faults()
+        return schema.validate(frame, lazy=True, inplace=True), empty_faults()
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     rows_all = frame.index.to_numpy()
@@ -844,7 +844,7 @@ def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataF
     bad = pd.DataFrame(lines)
     kept = frame.drop(index=bad["row"].unique())
     try:
-        kept = schema.validate(kept, lazy=True)
+        kept = schema.validate(kept, lazy=True, inplace=True)
     except pa.errors.SchemaErrors:
         extra = pd.DataFrame(
             {
