@@ -1,4 +1,4 @@
-"""The ``imclab`` command line: run a campaign's notebooks, simulate a brand world.
+"""The ``imclab`` command line: run a campaign's notebooks, simulate, init and validate data.
 
 Errors imclab raises on purpose are printed as ``imclab: error: <message>`` (exit 2); an
 interrupted run exits 130; anything else is a bug and keeps its traceback.
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        Commands: ``run``, ``simulate`` (``init`` and ``validate`` are planned).
+        Commands: ``run``, ``simulate``, ``init``, ``validate``.
     """
     parser = argparse.ArgumentParser(
         prog="imclab",
@@ -105,7 +105,66 @@ def _add_simulate(commands: Subparsers) -> None:
     sim.set_defaults(handler=_simulate)
 
 
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_run, _add_simulate]
+def _add_init(commands: Subparsers) -> None:
+    init = commands.add_parser(
+        "init",
+        help="start a campaign on your own data: plan template and CSV templates",
+        description=(
+            "Write a commented campaign plan template campaigns/NAME.yaml (never overwritten) "
+            "and empty CSV templates with the expected headers into the data folder, then "
+            "print the next commands."
+        ),
+    )
+    init.add_argument("name", help="campaign name: lowercase letters, digits, '_' and '-'")
+    init.add_argument(
+        "--data", type=Path, default=None, help="folder for the CSV templates (default data/NAME)"
+    )
+    init.set_defaults(handler=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from imclab.scaffold import init_campaign
+
+    print(init_campaign(args.name, data_dir=args.data).guide)
+    return EXIT_OK
+
+
+def _add_validate(commands: Subparsers) -> None:
+    val = commands.add_parser(
+        "validate",
+        help="check a data folder (and a campaign plan) without running any notebook",
+        description=(
+            "Per table: rows read, accepted and quarantined with the reasons, missing or "
+            "unexpected columns, date range. Exit status: 0 clean; 1 rows quarantined (0 with "
+            "--allow-quarantine); 2 errors (missing files or columns, invalid plan)."
+        ),
+    )
+    val.add_argument("data_dir", type=Path, help="the brand-world data folder to check")
+    val.add_argument(
+        "--campaign",
+        default=None,
+        help="campaign plan (file or name): checked too; its columns: section maps the files",
+    )
+    val.add_argument(
+        "--allow-quarantine",
+        action="store_true",
+        help="exit 0 when the only problems are quarantined rows",
+    )
+    val.add_argument(
+        "--as-of", default=None, help="rows dated after this are 'in the future' (default now)"
+    )
+    val.set_defaults(handler=_validate)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from imclab.validate import validate_data
+
+    result = validate_data(args.data_dir, campaign=args.campaign, as_of=args.as_of)
+    print(result.text(args.allow_quarantine))
+    return result.exit_code(args.allow_quarantine)
+
+
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_run, _add_simulate, _add_init, _add_validate]
 """Functions adding one sub-command each to the parser, in ``--help`` order."""
 
 

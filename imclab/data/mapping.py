@@ -13,6 +13,7 @@ of the user's file named in ``columns.touchpoints.file``. :func:`mapped_sources`
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import os
 import shutil
@@ -61,21 +62,16 @@ def _ident(name: str) -> str:
 
 
 def _hint(name: str, choices: list[str]) -> str:
-    from imclab.config import closest_match_hint
+    """Return ``" (did you mean 'x'?)"`` for a close column name (``time_stamp``/``Time Stamp``)."""
 
-    hint = closest_match_hint(name, choices)
-    if not hint:  # 'Time Stamp' -> 'time_stamp' -> 'timestamp'
-        norm = {c.lower().replace(" ", "_").replace(".", "_"): c for c in choices}
-        key = name.lower().replace(" ", "_").replace(".", "_")
-        if key in norm:
-            hint = f" (did you mean {norm[key]!r}?)"
-        else:
-            hint = closest_match_hint(key.replace("_", ""), [c.replace("_", "") for c in choices])
-            if hint:
-                plain = {c.replace("_", ""): c for c in choices}
-                target = hint.split("'")[1]
-                hint = f" (did you mean {plain[target]!r}?)"
-    return hint
+    def norm(text: str) -> str:
+        return text.lower().replace(" ", "").replace("_", "").replace(".", "").replace("-", "")
+
+    exact = [c for c in choices if norm(c) == norm(name)]
+    if exact:
+        return f" (did you mean {exact[0]!r}?)"
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _spec(columns_spec: Any) -> Any:

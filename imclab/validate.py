@@ -1,0 +1,333 @@
+"""``imclab validate``: check a user's data folder and campaign plan without running a notebook.
+
+Per table: rows read, accepted and quarantined (with the reasons), missing or unexpected
+columns (with a "did you mean" suggestion) and the date range. Exit codes: 2 for errors
+(missing files or columns, unreadable files, an invalid plan), 1 when rows were quarantined
+(0 with ``allow_quarantine``), 0 when everything is clean.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imclab.config import closest_match_hint
+from imclab.data.mapping import _hint, _plan_table, apply_mapping, source_file, table_header
+from imclab.data.schemas import OPTIONAL_TABLES, REQUIRED_TABLES, SCHEMAS, TABLES
+from imclab.errors import DataError, ImclabError, PlanError
+
+__all__ = ["EXIT_CLEAN", "EXIT_ERRORS", "EXIT_QUARANTINE", "ValidationResult", "validate_data"]
+
+EXIT_CLEAN = 0
+EXIT_QUARANTINE = 1
+EXIT_ERRORS = 2
+
+TABLE_COLUMNS = [
+    "table",
+    "file",
+    "status",
+    "rows_read",
+    "rows_accepted",
+    "rows_quarantined",
+    "date_min",
+    "date_max",
+    "missing_columns",
+    "unexpected_columns",
+]
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of :func:`validate_data`.
+
+    Attributes
+    ----------
+    data_dir
+        The folder checked.
+    plan_file
+        The plan checked, or None.
+    tables
+        One row per table (:data:`TABLE_COLUMNS`); ``status`` is ``ok``, ``quarantined``,
+        ``error``, ``absent`` (optional table without a file) or ``not checked`` (an error
+        elsewhere stopped the load).
+    errors
+        One message per error (file, column, YAML path).
+    notes
+        Unexpected columns and plan-vs-data remarks that do not fail the check.
+    quarantine
+        The quarantined rows (``file`` is the user's file), one line per fault.
+    messages
+        The loader's quarantine summary, one sentence per file, column and reason.
+    """
+
+    data_dir: Path
+    plan_file: Path | None
+    tables: pd.DataFrame
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    quarantine: pd.DataFrame | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Rows quarantined over all tables."""
+        return int(self.tables["rows_quarantined"].fillna(0).sum())
+
+    def exit_code(self, allow_quarantine: bool = False) -> int:
+        """Return 2 on errors, 1 when rows were quarantined (unless allowed), else 0."""
+        if self.errors:
+            return EXIT_ERRORS
+        if self.rows_quarantined and not allow_quarantine:
+            return EXIT_QUARANTINE
+        return EXIT_CLEAN
+
+    def text(self, allow_quarantine: bool = False) -> str:
+        """Return the report ``imclab validate`` prints."""
+        head = f"Data folder {self.data_dir}"
+        if self.plan_file is not None:
+            head += f", campaign plan {self.plan_file}"
+        shown = self.tables.copy()
+        for col in ("date_min", "date_max"):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:%Y-%m-%d}")
+        for col in ("rows_read", "rows_accepted", "rows_quarantined"):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+        shown = shown.fillna("")
+        for col in ("missing_columns", "unexpected_columns"):
+            if not shown[col].astype(bool).any():
+                shown = shown.drop(columns=col)
+        lines = [head, "", shown.to_string(index=False), ""]
+        if self.errors:
+            lines += ["Errors:", *[f"  {e}" for e in self.errors], ""]
+        if self.notes:
+            lines += ["Notes:", *[f"  {n}" for n in self.notes], ""]
+        if self.messages:
+            lines += ["Quarantined rows (kept out of the analysis):"]
+            lines += [f"  {m}" for m in self.messages] + [""]
+        code = self.exit_code(allow_quarantine)
+        if code == EXIT_ERRORS:
+            n = len(self.errors)
+            lines.append(f"Result: {n} error{'s' if n > 1 else ''}; fix them and validate again.")
+        elif self.rows_quarantined and code == EXIT_QUARANTINE:
+            lines.append(
+                f"Result: {self.rows_quarantined:,} row(s) quarantined; fix them in your files "
+                "or accept them with --allow-quarantine."
+            )
+        elif self.rows_quarantined:
+            lines.append(f"Result: usable; {self.rows_quarantined:,} row(s) quarantined (allowed).")
+        else:
+            lines.append("Result: clean; every row was accepted.")
+        return "\n".join(lines)
+
+
+def _row(table: str, **values: Any) -> dict[str, Any]:
+    row = dict.fromkeys(TABLE_COLUMNS)
+    row.update({"table": table, "missing_columns": "", "unexpected_columns": ""})
+    row.update(values)
+    return row
+
+
+def _check_columns(
+    table: str, path: Path, spec: Any, errors: list[str], notes: list[str]
+) -> tuple[str, str]:
+    """Compare a file's header with the table (or its mapping); return missing, unexpected."""
+    header = table_header(path)
+    columns = list(SCHEMAS[table].columns)
+    if spec is not None:
+        faults = _plan_table(table, spec, header, path.name).faults
+        errors.extend(faults)
+        missing = [c for c in columns if f"column '{c}'" in " ".join(faults)]
+        used = {spec.rename.get(c, c) for c in columns}
+        if spec.channel is not None:
+            used |= {c for rule in spec.channel.rules for c in rule.when}
+        unused = [h for h in header if h not in used]
+        if unused:
+            notes.append(f"{path.name}: columns not used by columns.{table}: {', '.join(unused)}")
+        return ", ".join(missing), ""
+    missing_required = [c for c, col in SCHEMAS[table].columns.items() if col.required]
+    missing_required = [c for c in missing_required if c not in header]
+    absent = [c for c in columns if c not in header]
+    unexpected = [h for h in header if h not in columns]
+    for name in missing_required:
+        hint = _hint(name, unexpected)
+        errors.append(
+            f"{path.name}: missing required column '{name}'{hint}; rename it in the file or map "
+            f"it in the plan (columns.{table}.rename.{name}: <your column>)"
+        )
+    for name in unexpected:
+        hint = _hint(name, absent)
+        notes.append(f"{path.name}: unexpected column '{name}'{hint} (not loaded)")
+    return ", ".join(missing_required), ", ".join(unexpected)
+
+
+def validate_data(
+    data_dir: str | Path,
+    campaign: str | Path | None = None,
+    as_of: str | date | datetime | pd.Timestamp | None = None,
+) -> ValidationResult:
+    """Check a data folder (and a campaign plan) the way ``imclab run`` would read them.
+
+    Parameters
+    ----------
+    data_dir
+        The user's data folder.
+    campaign
+        A campaign plan file or name; its ``columns:`` section maps the files first.
+    as_of
+        Events after this moment count as "in the future" (default: now).
+
+    Returns
+    -------
+    ValidationResult
+        Per-table counts, errors, notes and the quarantine; ``exit_code()`` gives the
+        command's exit status.
+    """
+    from imclab.data import load_world
+    from imclab.data.mapping import mapped_sources
+    from imclab.plan import load_plan, plan_path
+
+    folder = Path(data_dir)
+    errors: list[str] = []
+    notes: list[str] = []
+    plan = None
+    plan_file = plan_path(campaign) if campaign is not None else None
+    if campaign is not None:
+        try:
+            plan = load_plan(campaign)
+        except PlanError as exc:
+            errors.extend(str(exc).splitlines())
+    columns = plan.columns if plan is not None else None
+    mapped = columns.tables if columns is not None else {}
+    empty = pd.DataFrame([_row(t, status="not checked") for t in TABLES], columns=TABLE_COLUMNS)
+    if not folder.is_dir():
+        errors.append(f"{folder}: data folder not found (run imclab init NAME --data {folder})")
+        return ValidationResult(folder, plan_file, empty, errors, notes)
+
+    rows: dict[str, dict[str, Any]] = {}
+    empty_optional: list[str] = []
+    for table in TABLES:
+        try:
+            path = source_file(folder, table, columns)
+        except DataError as exc:
+            errors.append(str(exc))
+            rows[table] = _row(table, status="error")
+            continue
+        if path is None:
+            if table in REQUIRED_TABLES:
+                errors.append(
+                    f"{folder}: missing required file {table}.csv (or {table}.parquet)"
+                    + closest_match_hint(f"{table}.csv", [p.name for p in folder.iterdir()])
+                )
+                rows[table] = _row(table, status="error")
+            else:
+                rows[table] = _row(table, status="absent")
+            continue
+        try:
+            n_errors = len(errors)
+            missing, unexpected = _check_columns(table, path, mapped.get(table), errors, notes)
+            status = "error" if len(errors) > n_errors else "not checked"
+        except DataError as exc:
+            errors.append(str(exc))
+            missing, unexpected, status = "", "", "error"
+        if status != "error" and path.suffix == ".csv" and _data_rows(path) == 0:
+            if table in OPTIONAL_TABLES:
+                empty_optional.append(table)
+                notes.append(
+                    f"{path.name}: no data rows; the optional table is left out (fill it or "
+                    "delete the file)"
+                )
+                status = "absent"
+            else:
+                errors.append(f"{path.name}: the file has no data rows")
+                status = "error"
+        rows[table] = _row(
+            table,
+            file=path.name,
+            status=status,
+            missing_columns=missing,
+            unexpected_columns=unexpected,
+        )
+
+    quarantine = None
+    messages: list[str] = []
+    if not errors:
+        wanted = [t for t in TABLES if t not in empty_optional]
+        with tempfile.TemporaryDirectory(prefix="imclab-validate-") as tmp:
+            try:
+                source = apply_mapping(folder, columns, Path(tmp) / "mapped") if mapped else folder
+                world = load_world(source, as_of=as_of, tables=wanted)
+            except ImclabError as exc:
+                errors.append(str(exc))
+                world = None
+            if world is not None:
+                names = mapped_sources(source) if mapped else {}
+                for table, rep in world.report.tables.items():
+                    if not rep.present:
+                        continue
+                    row = rows[table]
+                    row.update(
+                        rows_read=rep.rows_read,
+                        rows_accepted=rep.rows_loaded,
+                        rows_quarantined=rep.rows_quarantined,
+                        date_min=rep.date_min,
+                        date_max=rep.date_max,
+                        status="quarantined" if rep.rows_quarantined else "ok",
+                    )
+                quarantine = world.quarantine.copy()
+                if names and len(quarantine):
+                    quarantine["file"] = quarantine["file"].map(lambda f: names.get(f, f))
+                messages = [_rename_files(m, names) for m in world.report.messages]
+                if plan is not None:
+                    notes.extend(_plan_notes(plan, world))
+    frame = pd.DataFrame([rows[t] for t in TABLES], columns=TABLE_COLUMNS)
+    for col in ("rows_read", "rows_accepted", "rows_quarantined"):
+        frame[col] = frame[col].astype("Int64")
+    for col in ("date_min", "date_max"):
+        frame[col] = pd.to_datetime(frame[col])
+    return ValidationResult(folder, plan_file, frame, errors, notes, quarantine, messages)
+
+
+def _data_rows(path: Path) -> int:
+    """Count non-blank lines after the header (0 for a header-only template)."""
+    with path.open("rb") as handle:
+        handle.readline()
+        for line in handle:
+            if line.strip():
+                return 1
+    return 0
+
+
+def _rename_files(message: str, names: dict[str, str]) -> str:
+    for mapped, original in names.items():
+        if message.startswith(mapped):
+            return original + message[len(mapped) :]
+    return message
+
+
+def _plan_notes(plan: Any, world: Any) -> list[str]:
+    """Plan-vs-data remarks: campaign rows present, campaign period covered by the data."""
+    notes = []
+    for table in ("touchpoints", "spend"):
+        frame = world.tables.get(table)
+        if frame is None or frame.empty:
+            continue
+        if plan.name not in set(frame["campaign"].astype(str)):
+            found = sorted(set(frame["campaign"].astype(str)))
+            hint = closest_match_hint(plan.name, found)
+            notes.append(
+                f"{table}: no row has campaign '{plan.name}' (the plan's name){hint}; "
+                f"campaigns found: {', '.join(found[:10])}"
+            )
+    tp = world.tables.get("touchpoints")
+    if tp is not None and not tp.empty:
+        first, last = tp["timestamp"].min().date(), tp["timestamp"].max().date()
+        if plan.start < first or plan.end > last:
+            notes.append(
+                f"touchpoints cover {first} to {last}, but the campaign runs {plan.start} to "
+                f"{plan.end}: days outside the data show no activity"
+            )
+    return notes

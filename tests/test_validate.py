@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from imclab.cli import main
+from imclab.validate import EXIT_CLEAN, EXIT_ERRORS, EXIT_QUARANTINE, validate_data
+
+AS_OF = "2026-01-01"
+FIXTURE = Path(__file__).parent / "data" / "fixtures" / "ga4_export.csv"
+
+
+@pytest.fixture()
+def world(tmp_path, small_world) -> Path:
+    """A clean copy of the small world's required tables and survey (no truth)."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for table in ("customers", "touchpoints", "conversions", "spend", "survey"):
+        shutil.copy(small_world / f"{table}.csv", folder / f"{table}.csv")
+    return folder
+
+
+def _rows(result, table):
+    return result.tables.set_index("table").loc[table]
+
+
+def test_clean_folder_exits_zero_with_counts_and_dates(world, small_world):
+    result = validate_data(world, as_of=AS_OF)
+    assert result.errors == []
+    assert result.exit_code() == EXIT_CLEAN
+    n = len(pd.read_csv(small_world / "touchpoints.csv"))
+    tp = _rows(result, "touchpoints")
+    assert (tp["rows_read"], tp["rows_accepted"], tp["rows_quarantined"]) == (n, n, 0)
+    assert tp["status"] == "ok"
+    stamps = pd.to_datetime(pd.read_csv(small_world / "touchpoints.csv")["timestamp"])
+    assert tp["date_min"] == stamps.min() and tp["date_max"] == stamps.max()
+    assert _rows(result, "ab_tests")["status"] == "absent"
+    assert "Result: clean" in result.text()
+
+
+def test_quarantined_rows_exit_one_unless_allowed(world):
+    lines = (world / "conversions.csv").read_text().splitlines()
+    fields = lines[3].split(",")
+    fields[-1] = "-5"
+    lines[3] = ",".join(fields)  # data row 3: negative revenue
+    (world / "conversions.csv").write_text("\n".join(lines) + "\n")
+    result = validate_data(world, as_of=AS_OF)
+    conv = _rows(result, "conversions")
+    assert conv["rows_quarantined"] == 1 and conv["status"] == "quarantined"
+    assert conv["rows_read"] == conv["rows_accepted"] + 1
+    assert result.quarantine[["file", "row", "column"]].values.tolist() == [
+        ["conversions.csv", 3, "revenue"]
+    ]
+    assert result.exit_code() == EXIT_QUARANTINE
+    assert result.exit_code(allow_quarantine=True) == EXIT_CLEAN
+    text = result.text()
+    assert "conversions.csv: column 'revenue' row 3: negative value '-5'" in text
+    assert "--allow-quarantine" in text
+
+
+def test_misnamed_and_unexpected_columns_get_suggestions(world):
+    text = (world / "touchpoints.csv").read_text()
+    (world / "touchpoints.csv").write_text(text.replace("timestamp", "time_stamp", 1))
+    spend = pd.read_csv(world / "spend.csv")
+    spend["utm_content"] = "x"
+    spend.to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, as_of=AS_OF)
+    assert result.exit_code() == EXIT_ERRORS
+    assert any(
+        e.startswith(
+            "touchpoints.csv: missing required column 'timestamp' (did you mean 'time_stamp'?)"
+        )  # fmt: skip
+        for e in result.errors
+    )
+    assert (
+        "touchpoints.csv: unexpected column 'time_stamp' (did you mean 'timestamp'?)"
+        in " ".join(result.notes)
+    )
+    assert "spend.csv: unexpected column 'utm_content' (not loaded)" in result.notes
+    assert _rows(result, "touchpoints")["missing_columns"] == "timestamp"
+    assert _rows(result, "touchpoints")["unexpected_columns"] == "time_stamp"
+    assert _rows(result, "touchpoints")["status"] == "error"
+    # errors stop before loading: no counts are claimed
+    assert pd.isna(_rows(result, "customers")["rows_read"])
+
+
+def test_missing_files_and_plan_errors_are_all_reported(world, tmp_path, repo_root):
+    (world / "spend.csv").rename(world / "spend_2025.csv")
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan["budget"]["total"] = 1
+    plan_file = tmp_path / "bad.yaml"
+    plan_file.write_text(yaml.safe_dump(plan))
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert result.exit_code() == EXIT_ERRORS
+    joined = "\n".join(result.errors)
+    assert "missing required file spend.csv" in joined
+    assert "budget.by_channel" in joined and str(plan_file) in joined
+
+
+def test_missing_folder(tmp_path):
+    result = validate_data(tmp_path / "nope")
+    assert result.exit_code() == EXIT_ERRORS
+    assert "data folder not found" in result.errors[0]
+
+
+def test_header_only_optional_template_is_a_note_not_an_error(world):
+    (world / "creatives.csv").write_text("creative_id,channel,campaign,language,text\n")
+    result = validate_data(world, as_of=AS_OF)
+    assert result.exit_code() == EXIT_CLEAN
+    assert any("creatives.csv: no data rows" in n for n in result.notes)
+    assert _rows(result, "creatives")["status"] == "absent"
+
+
+GA4_COLUMNS = {
+    "touchpoints": {
+        "file": "ga4_export.csv",
+        "rename": {
+            "timestamp": "event_timestamp",
+            "customer_id": "user_pseudo_id",
+            "interaction": "event_name",
+        },
+        "transforms": {"timestamp": "epoch_micros"},
+        "values": {"interaction": {"page_view": "visit", "session_start": "visit"}},
+        "constants": {"campaign": "spring_launch", "cost": 0},
+        "row_ids": {"event_id": "ga4-"},
+        "channel": {
+            "rules": [{"when": "traffic_source.source=google & traffic_source.medium=cpc",
+                       "channel": "paid_search"}],
+            "default": "direct",
+        },
+    }
+}  # fmt: skip
+
+
+def test_plan_columns_map_a_ga4_export_and_messages_name_the_users_file(tmp_path, repo_root):
+    data = tmp_path / "export"
+    data.mkdir()
+    shutil.copy(FIXTURE, data / FIXTURE.name)
+    ids = ["1001.17", "1002.42", "1003.08", "1004.90"]
+    customers = pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-05"})
+    for col in ("age", "gender", "region", "city_tier", "device", "income_band",
+                "loyalty_member", "newsletter_opt_in", "avg_session_minutes",
+                "pages_per_visit", "discount_usage_rate"):  # fmt: skip
+        customers[col] = ""
+    customers.to_csv(data / "customers.csv", index=False)
+    (data / "conversions.csv").write_text(
+        "order_id,customer_id,timestamp,revenue\nO1,1001.17,2025-03-03T10:00:00,50\n"
+    )
+    (data / "spend.csv").write_text(
+        "date,channel,campaign,spend,impressions,clicks\n"
+        "2025-03-03,paid_search,spring_launch,100,1000,50\n"
+    )
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan["columns"] = GA4_COLUMNS
+    plan_file = tmp_path / "ga4.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+
+    result = validate_data(data, campaign=plan_file, as_of=AS_OF)
+    assert result.errors == []
+    tp = _rows(result, "touchpoints")
+    assert tp["file"] == "ga4_export.csv"
+    assert (tp["rows_read"], tp["rows_accepted"], tp["rows_quarantined"]) == (10, 7, 3)
+    q = result.quarantine
+    assert set(q["file"]) == {"ga4_export.csv"}
+    # row 6: bad timestamp; rows 4 and 5: GA4 events this mapping gives no interaction
+    assert sorted(q["row"].unique()) == [4, 5, 6]
+    assert q.loc[q["column"] == "interaction", "value"].tolist() == ["email_open", "view_promotion"]
+    assert q.loc[q["column"] == "timestamp", "row"].tolist() == [6]
+    assert all(m.startswith("ga4_export.csv: ") for m in result.messages)
+    assert (
+        "ga4_export.csv: columns not used by columns.touchpoints: event_date, traffic_source.name"
+        in result.notes
+    )
+    # the data only covers March 2025: the campaign period is not covered
+    assert any("the campaign runs 2025-03-03 to 2025-05-25" in n for n in result.notes)
+    assert result.exit_code() == EXIT_QUARANTINE
+
+
+def test_plan_columns_naming_absent_columns_are_errors(tmp_path, repo_root, world):
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan["columns"] = {"conversions": {"rename": {"revenue": "order_value"}}}
+    plan_file = tmp_path / "p.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert result.exit_code() == EXIT_ERRORS
+    assert result.errors == [
+        "conversions.csv: columns.conversions.rename.revenue names column 'order_value', which "
+        "is not in the file; columns: order_id, customer_id, timestamp, revenue"
+    ]
+
+
+def test_cli_validate_exit_codes(world, capsys):
+    assert main(["validate", str(world), "--as-of", AS_OF]) == 0
+    assert "Result: clean" in capsys.readouterr().out
+    (world / "customers.csv").unlink()
+    assert main(["validate", str(world)]) == 2
+    assert "missing required file customers.csv" in capsys.readouterr().out
