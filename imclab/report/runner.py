@@ -312,6 +312,7 @@ def run_campaign(
     report = run.report_dir
     report.parent.mkdir(parents=True, exist_ok=True)
     with report_lock(report):
+        run = map_columns(run)  # the plan's columns: section (imclab.data.mapping)
         tmp = Path(tempfile.mkdtemp(prefix=f".{report.name}.tmp-", dir=report.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
         try:
@@ -329,6 +330,32 @@ def run_campaign(
         finally:
             if tmp.exists():  # a second Ctrl-C during cleanup: leave no temporary folder
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def map_columns(run: PreparedRun) -> PreparedRun:
+    """Map the data through the plan's ``columns:`` section, if it has one.
+
+    The mapped tables go to ``<report_dir>.data/`` (next to the report, rewritten on every
+    run) and the notebooks receive that folder as ``data_dir``; quarantine row numbers still
+    count the rows of the user's files (see :mod:`imclab.data.mapping`).
+
+    Returns
+    -------
+    PreparedRun
+        ``run`` itself without a ``columns:`` section, else a copy reading the mapped folder.
+    """
+    columns = getattr(run.plan, "columns", None)
+    if columns is None or not columns.tables:
+        return run
+    from dataclasses import replace
+
+    from imclab.data.mapping import apply_mapping
+
+    mapped = apply_mapping(
+        run.data_dir, columns, run.report_dir.with_name(run.report_dir.name + ".data")
+    )
+    jobs = [NotebookJob(job.path, {**job.parameters, "data_dir": str(mapped)}) for job in run.jobs]
+    return replace(run, data_dir=mapped, jobs=jobs)
 
 
 def _failed_dir(report: Path) -> Path:

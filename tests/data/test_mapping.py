@@ -292,3 +292,25 @@ def test_invalid_columns_section_names_the_yaml_path(repo_root, columns, fragmen
         parse_plan(plan, source="plan.yaml")
     for fragment in fragments:
         assert fragment in str(err.value)
+
+
+def test_runner_maps_plan_columns_before_the_notebooks_run(tmp_path, repo_root):
+    from imclab.report.runner import NotebookJob, PreparedRun, map_columns
+
+    data = _world(tmp_path / "export")
+    raw = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan = parse_plan(raw)
+    report = tmp_path / "reports" / "spring_launch"
+    job = NotebookJob(tmp_path / "00_x.ipynb", {"data_dir": str(data), "report_dir": str(report)})
+    run = PreparedRun(plan, tmp_path / "p.yaml", tmp_path, data, report, tmp_path, [], [job])
+    assert map_columns(run) is run  # no columns: section, nothing written
+    raw["columns"] = yaml.safe_load(GA4_COLUMNS)
+    run = PreparedRun(parse_plan(raw), *list(run.__dict__.values())[1:])
+    mapped = map_columns(run)
+    assert mapped.data_dir == tmp_path / "reports" / "spring_launch.data"
+    assert mapped.jobs[0].parameters == {
+        "data_dir": str(mapped.data_dir),
+        "report_dir": str(report),
+    }
+    world = load_world(mapped.data_dir, as_of=AS_OF)
+    assert world.report.tables["touchpoints"].rows_loaded == 9
