@@ -256,8 +256,9 @@ pd.Series(headlines, name="value").to_frame()
 
 # %%
 by_persona = (
-    attr.by_segment(paths, attr.run_models, markov_order=markov_order)
-    .pivot_table(index=["segment", "channel"], columns="model", values="share")
+    attr.by_segment(paths, attr.run_models, markov_order=markov_order).pivot_table(
+        index=["segment", "channel"], columns="model", values="share"
+    )
     if personas is not None
     else pd.DataFrame({"note": ["no persona_file given: no persona split"]})
 )
