@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_lib
+import pyarrow.compute as pyarrow_compute
 
 from imclab.data.quarantine import as_quarantine, empty_faults, faults_message, format_faults
 from imclab.data.schemas import (
@@ -798,7 +799,11 @@ def _to_pandas(
             else:
                 series = series.cat.set_categories(sorted(series.cat.categories))
         elif rule.kind == "string":
-            series = pd.Series(pd.array(col.cast(pyarrow_lib.large_string()), dtype=rule.dtype))
+            # The system allocator hands big buffers back to the OS when they are freed.
+            wide = pyarrow_compute.cast(
+                col, pyarrow_lib.large_string(), memory_pool=pyarrow_lib.system_memory_pool()
+            )
+            series = pd.Series(pd.array(wide, dtype=rule.dtype))
         elif rule.kind in ("date", "timestamp"):
             series = col.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
             series = series.astype("datetime64[ns]")
@@ -1011,6 +1016,7 @@ def load_world(
                 stats = {"identity_rows": int(checked), "identity_matched": int(matched)}
             frame = _to_pandas(con, table, stage, result.row_map)
             frame, guard = _pandera_guard(frame, table, file.name)
+            pyarrow_lib.default_memory_pool().release_unused()
             if len(guard):
                 faults.append(guard)
             frames[table] = frame.reset_index(drop=True)
