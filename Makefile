@@ -66,8 +66,13 @@ chromium:
 			$(CHROMIUM_PACKAGES); \
 	fi
 
+# The notebooks use the `imclab` kernelspec (this .venv), registered by the install step;
+# registered again here if it went missing. PYTHONHASHSEED=0 as for nbval, so re-running a
+# notebook in the Lab reproduces its committed outputs.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	@$(BIN)/jupyter kernelspec list --json | grep -q '"imclab"' \
+		|| $(BIN)/python -m ipykernel install --sys-prefix --name imclab --display-name imclab
+	PYTHONHASHSEED=0 $(BIN)/jupyter lab notebooks/
 
 notebooks: $(STAMP)
 	$(DETERMINISTIC) $(BIN)/python -m imclab.report.regenerate
