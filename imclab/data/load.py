@@ -880,6 +880,7 @@ def _date_range(frame: pd.DataFrame, table: str) -> tuple[pd.Timestamp | None, p
 # Public entry point
 # --------------------------------------------------------------------------------------------
 def _as_of(as_of: str | date | datetime | pd.Timestamp | None) -> pd.Timestamp:
+    """Parse ``as_of``; a date without a time means the end of that day."""
     if as_of is None:
         return pd.Timestamp.now().floor("s")
     try:
@@ -890,6 +891,11 @@ def _as_of(as_of: str | date | datetime | pd.Timestamp | None) -> pd.Timestamp:
         ) from exc
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert(None)
+    date_only = (isinstance(as_of, date) and not isinstance(as_of, datetime)) or (
+        isinstance(as_of, str) and len(as_of.strip()) <= 10
+    )
+    if date_only:  # "as of 2025-06-30" includes the events of June 30
+        stamp = stamp.normalize() + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     return stamp
 
 
@@ -931,7 +937,7 @@ def load_world(
         Raise :class:`~imclab.errors.DataError` listing the faults instead of quarantining.
     as_of
         Events (signups, touches, orders) after this moment are quarantined as "in the
-        future"; default: now.
+        future"; a date without a time means the end of that day; default: now.
     tables
         Load only these tables (``customers`` is added when a table references customer ids).
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -442,11 +444,17 @@ def test_future_events_are_quarantined_after_as_of(make_world, valid_csv, no_row
         "E6,C1,2025-07-01T00:00:01,social,spring_launch,click,0.5",
         "E7,C1,2025-07-01T00:00:00,social,spring_launch,click,0.5",
     )
-    world = load_world(make_world(touchpoints=text), as_of="2025-07-01")
+    world = load_world(make_world(touchpoints=text), as_of="2025-07-01 00:00:00")
     no_row_lost(world)
     lines = lines_of(world, "touchpoints.csv")
     assert lines[["row", "column"]].values.tolist() == [[6, "timestamp"]]
     assert lines["reason"].item() == "in the future (after as_of 2025-07-01 00:00:00)"
+    # A date alone means the end of that day: both rows are "as of 2025-07-01".
+    assert load_world(make_world(touchpoints=text), as_of="2025-07-01").report.ok
+    assert load_world(make_world(touchpoints=text), as_of=date(2025, 7, 1)).report.ok
+    day_before = load_world(make_world(touchpoints=text), as_of="2025-06-30")
+    assert day_before.report.as_of == pd.Timestamp("2025-06-30 23:59:59.999999")
+    assert lines_of(day_before, "touchpoints.csv")["row"].tolist() == [6, 7]
     assert "E7" in set(world.touchpoints["event_id"])
     # The same file with a later as_of keeps both rows.
     later = load_world(make_world(touchpoints=text), as_of=pd.Timestamp("2025-08-01"))
