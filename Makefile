@@ -68,14 +68,15 @@ chromium:
 
 # The notebooks use the `imclab` kernelspec (this .venv), registered by the install step;
 # registered again here if it went missing. PYTHONHASHSEED=0 as for nbval, so re-running a
-# notebook in the Lab reproduces its committed outputs.
+# notebook in the Lab reproduces its committed outputs; IMCLAB_INTERACTIVE=1 turns on the
+# widgets of imclab.interactive (headless runs show a note instead).
 # Jupyter refuses to run as root unless told (containers, CI images).
 LAB_ARGS ?= $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
 lab: $(STAMP)
 	@$(BIN)/jupyter kernelspec list --json | grep -q '"imclab"' \
 		|| $(BIN)/python -m ipykernel install --sys-prefix --name imclab --display-name imclab
-	PYTHONHASHSEED=0 $(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+	PYTHONHASHSEED=0 IMCLAB_INTERACTIVE=1 $(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
 notebooks: $(STAMP)
 	$(DETERMINISTIC) $(BIN)/python -m imclab.report.regenerate

@@ -8,7 +8,8 @@ session: the notebooks' static tables and figures do not depend on them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +21,53 @@ from IPython.display import display
 from imclab.errors import ParameterError
 
 __all__ = [
+    "ENV_VARIABLE",
     "AttributionExplorer",
     "BudgetSimulator",
     "PersonaBrowser",
     "attribution_explorer",
     "budget_simulator",
+    "explore",
+    "interactive_enabled",
     "persona_browser",
 ]
+
+ENV_VARIABLE = "IMCLAB_INTERACTIVE"
+"""``make lab`` sets it to 1; headless runs (papermill, nbval, ``make notebooks``) do not."""
+
+HEADLESS_NOTE = (
+    "Interactive explorer: open this notebook in JupyterLab with `make lab` "
+    "(or set IMCLAB_INTERACTIVE=1) to use it."
+)
+
+
+def interactive_enabled() -> bool:
+    """Return True when widgets should be built (``IMCLAB_INTERACTIVE`` is 1/true/yes)."""
+    return os.environ.get(ENV_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def explore(builder: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Build an explorer in an interactive session, or return a fixed note in headless runs.
+
+    A notebook cell ``explore(attribution_explorer, tp, conv)`` shows the widget in
+    ``make lab`` and the same one-line note under papermill and nbval, so committed outputs
+    stay deterministic and headless runs do no extra work.
+
+    Parameters
+    ----------
+    builder
+        One of :func:`attribution_explorer`, :func:`persona_browser`, :func:`budget_simulator`.
+    *args, **kwargs
+        Passed to ``builder``.
+
+    Returns
+    -------
+    object
+        The explorer (displayed as its widget), or the note string.
+    """
+    if not interactive_enabled():
+        return HEADLESS_NOTE
+    return builder(*args, **kwargs)
 
 
 @dataclass

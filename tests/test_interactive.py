@@ -182,3 +182,22 @@ def test_budget_simulator_rejects_bad_input():
         budget_simulator(CURVES, {"tv": 10}, n_days=0)
     with pytest.raises(ParameterError, match=">= 0"):
         budget_simulator(CURVES, {"tv": -10}, n_days=5)
+
+
+def test_explore_is_a_fixed_note_in_headless_runs(monkeypatch):
+    from imclab.interactive import HEADLESS_NOTE, explore
+
+    calls = []
+
+    def builder(*args, **kwargs):
+        calls.append((args, kwargs))
+        return "widget"
+
+    monkeypatch.delenv("IMCLAB_INTERACTIVE", raising=False)
+    assert explore(builder, 1, x=2) == HEADLESS_NOTE
+    assert calls == []  # nothing is computed headless
+    monkeypatch.setenv("IMCLAB_INTERACTIVE", "0")
+    assert explore(builder, 1, x=2) == HEADLESS_NOTE
+    monkeypatch.setenv("IMCLAB_INTERACTIVE", "1")
+    assert explore(builder, 1, x=2) == "widget"
+    assert calls == [((1,), {"x": 2})]
