@@ -199,3 +199,18 @@ def test_cli_validate_exit_codes(world, capsys):
     (world / "customers.csv").unlink()
     assert main(["validate", str(world)]) == 2
     assert "missing required file customers.csv" in capsys.readouterr().out
+
+
+def test_readme_columns_example_is_a_valid_columns_section(repo_root):
+    from imclab.plan import ColumnsSpec
+
+    text = (repo_root / "README.md").read_text()
+    section = text.split("## Use your own data", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = ColumnsSpec.model_validate(yaml.safe_load(block)["columns"])
+    assert set(spec.tables) == {"touchpoints", "spend"}
+    assert spec.tables["spend"].transforms == {"date": "yyyymmdd", "spend": "micros"}
+    # the commands the section tells the user to run exist
+    for command in ("imclab init summer_sale --data", "imclab validate data/summer_sale",
+                    "imclab run campaigns/summer_sale.yaml --data data/summer_sale"):  # fmt: skip
+        assert command in section
