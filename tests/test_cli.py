@@ -121,3 +121,20 @@ def test_simulate_writes_a_world(tmp_path, capsys):
     assert main(["simulate", "--seed", "3", "--customers", "150", "--out", str(again),
                  "--format", "parquet"]) == 0  # fmt: skip
     assert len(pd.read_parquet(again / "customers.parquet")) == 150
+
+
+def test_a_command_is_one_function_in_commands(monkeypatch, capsys):
+    from imclab import cli
+
+    def add_hello(commands):
+        hello = commands.add_parser("hello", help="say hello")
+        hello.add_argument("--name", default="world")
+        hello.set_defaults(handler=lambda args: print(f"hello {args.name}") or 0)
+
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_hello])
+    assert main(["hello", "--name", "春"]) == 0
+    assert capsys.readouterr().out == "hello 春\n"
+    assert main(["--help"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()
+              if line.startswith("    ") and not line.startswith("     ")]  # fmt: skip
+    assert listed[:2] == ["run", "simulate"] and listed[-1] == "hello"
