@@ -95,9 +95,10 @@ class _Interactive:
 class AttributionExplorer(_Interactive):
     """Channel shares of every attribution model, recomputed when a control changes.
 
-    ``table`` has one row per channel and one column per model (share of attributed
-    conversions, rounded to 3 decimals); ``results`` is the tidy frame of
-    :func:`imclab.attribution.run_models`; ``journeys`` the :class:`Journeys` in use.
+    ``table`` has one row per channel and one column per model (share of the touch-attributed
+    conversions, rounded to 3 decimals; the ``(no touch)`` row is left out as in the
+    notebook); ``results`` is the tidy frame of :func:`imclab.attribution.run_models`;
+    ``journeys`` the :class:`Journeys` in use.
     """
 
     touchpoints: pd.DataFrame = field(repr=False, default=None)
@@ -121,7 +122,7 @@ class AttributionExplorer(_Interactive):
 
     def update(self, change: Any = None) -> pd.DataFrame:
         """Rebuild journeys if needed, rerun the models, refresh ``table`` and the output."""
-        from imclab.attribution import build_journeys, run_models
+        from imclab.attribution import NO_TOUCH, build_journeys, run_models
 
         p = self.parameters()
         if not p["interactions"]:
@@ -151,7 +152,8 @@ class AttributionExplorer(_Interactive):
             position_weights=p["position_weights"],
         )
         order = list(dict.fromkeys(self.results["model"]))
-        table = self.results.pivot_table(
+        shares = self.results[self.results["channel"] != NO_TOUCH]  # as the notebook shows
+        table = shares.pivot_table(
             index="channel", columns="model", values="share", aggfunc="sum", sort=True
         )[order]
         table.columns.name = None
@@ -212,7 +214,7 @@ def attribution_explorer(
             style=style,
         ),
         "markov_order": widgets.IntSlider(
-            value=int(markov_order), min=1, max=3, description="Markov order", style=style
+            value=int(markov_order), min=1, max=4, description="Markov order", style=style
         ),
         "first_weight": widgets.FloatSlider(
             value=float(position_weights[0]),
