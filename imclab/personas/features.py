@@ -119,8 +119,7 @@ def feature_sql(
     ref = (
         f"CAST({_lit(as_of)} AS TIMESTAMP)"
         if as_of
-        else "GREATEST((SELECT MAX(timestamp) FROM touchpoints), "
-        "(SELECT MAX(timestamp) FROM conversions))"
+        else "GREATEST((SELECT MAX(ts) FROM tx), (SELECT MAX(ts) FROM ox))"
     )
     a = float(prior_touches)
     shares = ",\n      ".join(
@@ -146,36 +145,48 @@ def feature_sql(
     )
     no_touch_rates = ",\n    ".join(f"COALESCE(tp.{r}, g.g_{r}) AS {r}" for r in rates)
     sql = f"""
-WITH ref AS (
+WITH tx AS (
+    SELECT customer_id, CAST(timestamp AS TIMESTAMP) AS ts, channel, interaction
+    FROM touchpoints
+),
+ox AS (
+    SELECT customer_id, CAST(timestamp AS TIMESTAMP) AS ts, CAST(revenue AS DOUBLE) AS revenue
+    FROM conversions
+),
+ref AS (
     SELECT {ref} AS as_of,
-           LEAST((SELECT MIN(timestamp) FROM touchpoints),
-                 (SELECT MIN(timestamp) FROM conversions)) AS window_start
+           LEAST((SELECT MIN(ts) FROM tx), (SELECT MIN(ts) FROM ox)) AS window_start
 ),
 g AS (
     SELECT {global_mix},
       {global_rates}
-    FROM touchpoints
+    FROM tx
 ),
 tp AS (
     SELECT t.customer_id,
       COUNT(*) AS n_touches,
       {shares},
       {touch_rates}
-    FROM touchpoints AS t CROSS JOIN g
+    FROM tx AS t CROSS JOIN g
     GROUP BY t.customer_id, {", ".join(f"g.p_{c}" for c in channels)},
              {", ".join(f"g.g_{r}" for r in rates)}
 ),
 cv AS (
-    SELECT customer_id, COUNT(*) AS orders, SUM(revenue) AS revenue, MAX(timestamp) AS last_order
-    FROM conversions
+    SELECT customer_id, COUNT(*) AS orders, SUM(revenue) AS revenue, MAX(ts) AS last_order
+    FROM ox
     GROUP BY customer_id
 )
 SELECT
     c.customer_id,
-    c.age, c.avg_session_minutes, c.pages_per_visit, c.discount_usage_rate,
-    CASE WHEN c.loyalty_member THEN 1.0 ELSE 0.0 END AS loyalty_member,
-    CASE WHEN c.newsletter_opt_in THEN 1.0 ELSE 0.0 END AS newsletter_opt_in,
-    c.gender, c.city_tier, c.device, c.income_band, c.region,
+    CAST(c.age AS DOUBLE) AS age,
+    CAST(c.avg_session_minutes AS DOUBLE) AS avg_session_minutes,
+    CAST(c.pages_per_visit AS DOUBLE) AS pages_per_visit,
+    CAST(c.discount_usage_rate AS DOUBLE) AS discount_usage_rate,
+    CASE WHEN CAST(c.loyalty_member AS BOOLEAN) THEN 1.0 ELSE 0.0 END AS loyalty_member,
+    CASE WHEN CAST(c.newsletter_opt_in AS BOOLEAN) THEN 1.0 ELSE 0.0 END AS newsletter_opt_in,
+    CAST(c.gender AS VARCHAR) AS gender, CAST(c.city_tier AS VARCHAR) AS city_tier,
+    CAST(c.device AS VARCHAR) AS device, CAST(c.income_band AS VARCHAR) AS income_band,
+    CAST(c.region AS VARCHAR) AS region,
     {no_touch_shares},
     {no_touch_rates},
     COALESCE(tp.n_touches, 0) * 7.0 / GREATEST(

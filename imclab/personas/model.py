@@ -246,7 +246,7 @@ def make_clusterer(method: str, k: int, random_state: int = 0, n_init: int = 10)
         return KMeans(k, n_init=n_init, random_state=random_state)
     if method == "minibatch":
         return MiniBatchKMeans(
-            k, n_init=n_init, random_state=random_state, batch_size=4096, max_no_improvement=20
+            k, n_init=n_init, random_state=random_state, batch_size=2048, max_no_improvement=10
         )
     if method == "gmm":
         return GaussianMixture(
@@ -280,7 +280,9 @@ class Personas(ClusterMixin, BaseEstimator):
     k_range : tuple of int
         Smallest and largest k tried when ``k`` is None.
     method : str
-        Final clustering method, one of :data:`METHODS`.
+        Final clustering method, one of :data:`METHODS`. With ``minibatch`` the fits on
+        samples (k choice, bootstrap refits) use exact KMeans, the final fit on every
+        customer MiniBatchKMeans.
     compare_methods : tuple of str
         Methods whose validity indices are computed for the selection table/figure.
     groups : tuple of str or None
@@ -308,8 +310,8 @@ class Personas(ClusterMixin, BaseEstimator):
     choice_reason_ : str
         Why ``k_`` was chosen.
     selection_ : pandas.DataFrame
-        Validity indices per method and k (empty when ``k`` was given and
-        ``compare_methods`` is empty).
+        Validity indices per method and k on the evaluation sample, and ``stability``
+        (mean bootstrap ARI of the method's k-cluster solution of the sample) per k.
     stability_ : pandas.DataFrame
         Per-persona bootstrap Jaccard and ``unreliable`` flag.
     stability_runs_ : pandas.DataFrame
@@ -381,15 +383,28 @@ class Personas(ClusterMixin, BaseEstimator):
         return ks
 
     # ------------------------------------------------------------------ fitting
+    @property
+    def _sample_method(self) -> str:
+        # On samples the exact Lloyd algorithm is affordable; mini-batch noise would be
+        # mistaken for instability of the segmentation.
+        return "kmeans" if self.method == "minibatch" else self.method
+
     def _fit_predict_fn(self, k: int):
         def fit_predict(Zb: np.ndarray, seed: int) -> np.ndarray:
-            model = make_clusterer(self.method, k, seed, n_init=max(2, self.n_init // 2))
+            model = make_clusterer(self._sample_method, k, seed, n_init=max(2, self.n_init // 2))
             return fit_labels(model, Zb)[1]
 
         return fit_predict
 
-    def _fit_final(self, Z: np.ndarray, k: int, sample: np.ndarray):
+    def _fit_final(self, Z: np.ndarray, k: int, sample: np.ndarray, seed_model=None):
         model = make_clusterer(self.method, k, self.random_state, self.n_init)
+        if self.method == "minibatch":
+            # Seed the mini-batch pass over every customer with the exact sample solution.
+            if seed_model is None:
+                seed_model = fit_labels(
+                    make_clusterer("kmeans", k, self.random_state, self.n_init), Z[sample]
+                )[0]
+            model.set_params(init=seed_model.cluster_centers_, n_init=1)
         if self.method == "agglomerative":
             _, lab = fit_labels(model, Z[sample])
             nc = NearestCentroid().fit(Z[sample], lab)
@@ -427,44 +442,65 @@ class Personas(ClusterMixin, BaseEstimator):
         sample = np.sort(rng.choice(len(Z), size=min(self.sample_size, len(Z)), replace=False))
         self.sample_index_ = sample
 
-        candidates = []
-        for k in ks:
-            model, labels = self._fit_final(Z, k, sample)
-            if len(ks) > 1 or self.n_bootstrap > 0:
-                runs, clusters = bootstrap_stability(
-                    Z,
-                    labels,
-                    self._fit_predict_fn(k),
-                    self.n_bootstrap,
-                    self.sample_size,
-                    self.stability_threshold,
-                    self.random_state + k,
-                )
-            else:
-                runs = pd.DataFrame({"run": [], "ari": []})
-                clusters = pd.DataFrame(
-                    {
-                        "cluster": np.unique(labels),
-                        "jaccard_mean": np.nan,
-                        "jaccard_min": np.nan,
-                        "dissolved": 0,
-                        "unreliable": False,
-                    }
-                )
-            candidates.append((k, model, labels, runs, clusters))
-        stability = pd.DataFrame(
-            {"k": [c[0] for c in candidates], "stability": [c[3]["ari"].mean() for c in candidates]}
-        )
+        # 1. Choose k on the evaluation sample: reference fit + bootstrap refits per k.
+        Zs = Z[sample]
+        rows, fitted = [], {}
+        for k in ks if self.k is None else []:
+            ref_model, ref = fit_labels(
+                make_clusterer(self._sample_method, k, self.random_state, self.n_init), Zs
+            )
+            fitted[(self._sample_method, k)] = (ref_model, ref)
+            runs, _ = bootstrap_stability(
+                Zs,
+                ref,
+                self._fit_predict_fn(k),
+                max(self.n_bootstrap, 2),
+                None,
+                self.stability_threshold,
+                self.random_state + k,
+            )
+            rows.append({"k": k, "stability": float(runs["ari"].mean())})
+        stability = pd.DataFrame(rows, columns=["k", "stability"])
         methods = tuple(self.compare_methods)
         self.selection_ = selection_metrics(
-            Z, ks, methods, sample, self.random_state, n_init=max(1, self.n_init // 3)
-        ).merge(stability.assign(method=self.method), on=["method", "k"], how="left")
+            Z,
+            ks,
+            methods,
+            sample,
+            self.random_state,
+            n_init=max(1, self.n_init // 2),
+            fitted=fitted,
+        ).merge(stability.assign(method=self._sample_method), on=["method", "k"], how="outer")
         if self.k is not None:
             chosen = int(self.k)
             self.choice_reason_ = f"k={chosen} set by the analyst (override)"
         else:
-            chosen, self.choice_reason_ = choose_k(stability, self.selection_, self.method)
-        k, model, labels, runs, clusters = next(c for c in candidates if c[0] == chosen)
+            chosen, self.choice_reason_ = choose_k(stability, self.selection_, self._sample_method)
+        # 2. Final fit on every customer, and its per-persona stability (clusterboot).
+        k = chosen
+        seed = fitted.get((self._sample_method, k), (None,))[0]
+        model, labels = self._fit_final(Z, k, sample, seed)
+        if self.n_bootstrap > 0:
+            runs, clusters = bootstrap_stability(
+                Z,
+                labels,
+                self._fit_predict_fn(k),
+                self.n_bootstrap,
+                self.sample_size,
+                self.stability_threshold,
+                self.random_state,
+            )
+        else:
+            runs = pd.DataFrame({"run": pd.Series(dtype=int), "ari": pd.Series(dtype=float)})
+            clusters = pd.DataFrame(
+                {
+                    "cluster": np.unique(labels),
+                    "jaccard_mean": np.nan,
+                    "jaccard_min": np.nan,
+                    "dissolved": 0,
+                    "unreliable": False,
+                }
+            )
         # Relabel personas by size (largest = 0), ties by first appearance: stable ids.
         sizes = pd.Series(labels).value_counts()
         order = sorted(sizes.index, key=lambda c: (-sizes[c], int(np.argmax(labels == c))))

@@ -16,6 +16,8 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 __all__ = ["choose_k", "selection_metrics"]
 
+#: Customers the silhouette is computed on (it is quadratic in the number of rows).
+SILHOUETTE_SIZE: int = 5000
 #: Stability differences smaller than this are ties (broken by the silhouette).
 STABILITY_TIE: float = 0.01
 
@@ -27,6 +29,7 @@ def selection_metrics(
     sample: np.ndarray,
     random_state: int = 0,
     n_init: int = 3,
+    fitted: dict | None = None,
 ) -> pd.DataFrame:
     """Compute validity indices of each method for each k, fitted on a fixed sample.
 
@@ -42,6 +45,8 @@ def selection_metrics(
         Row indices of the evaluation sample (fits and indices use only these rows).
     random_state, n_init
         Seed and restarts of each fit.
+    fitted
+        ``{(method, k): (model, labels on the sample)}`` fits already made (reused).
 
     Returns
     -------
@@ -55,7 +60,10 @@ def selection_metrics(
     rows = []
     for method in methods:
         for k in ks:
-            model, labels = fit_labels(make_clusterer(method, k, random_state, n_init), Zs)
+            if fitted is not None and (method, k) in fitted:
+                model, labels = fitted[(method, k)]
+            else:
+                model, labels = fit_labels(make_clusterer(method, k, random_state, n_init), Zs)
             row = {
                 "method": method,
                 "k": k,
@@ -65,7 +73,14 @@ def selection_metrics(
                 "bic": np.nan,
             }
             if len(np.unique(labels)) > 1:
-                row["silhouette"] = float(silhouette_score(Zs, labels))
+                row["silhouette"] = float(
+                    silhouette_score(
+                        Zs,
+                        labels,
+                        sample_size=min(len(Zs), SILHOUETTE_SIZE),
+                        random_state=random_state,
+                    )
+                )
                 row["calinski_harabasz"] = float(calinski_harabasz_score(Zs, labels))
                 row["davies_bouldin"] = float(davies_bouldin_score(Zs, labels))
             if method == "gmm":
