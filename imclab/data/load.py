@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -46,7 +48,12 @@ _MIN_DATE, _MAX_DATE = "1900-01-01", "2199-12-31"
 _TZ_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 # Fault codes of the per-cell checks (one per cell: the first that applies).
-_MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE = 1, 2, 3, 4, 5, 6, 7
+_MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE, _TOO_LONG = range(1, 9)
+# A CSV line longer than this is quarantined before DuckDB reads the file (DuckDB's own
+# buffers silently drop records beyond 32 MB). Ad copy and ids are far shorter.
+MAX_LINE_BYTES = 1_000_000
+_TOO_LONG_MARKER = b"imclab: record too long"
+_SCAN_CHUNK = 16 * 1024 * 1024
 _KIND_WORDS = {
     "int": "an integer",
     "float": "a number",
@@ -349,6 +356,12 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
     reasons: dict[int, tuple[str, str]] = {
         _MISSING: ("missing required value", "missing required value"),
     }
+    if rule.max_length is not None:
+        whens.append(f"WHEN length({raw}) > {int(rule.max_length)} THEN {_TOO_LONG}")
+        reasons[_TOO_LONG] = (
+            f"text too long (over {rule.max_length:,} characters)",
+            f"text {{values}} too long (over {rule.max_length:,} characters)",
+        )
     if rule.kind in _KIND_WORDS:
         words = _KIND_WORDS[rule.kind]
         whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
@@ -494,6 +507,83 @@ def _check_header(path: Path, table: str, header: list[str]) -> tuple[dict[str, 
     return positions, extra
 
 
+def _long_lines(path: Path, limit: int | None = None) -> list[tuple[int, int, int]]:
+    """Find the data lines longer than ``limit`` bytes: ``(line number, start, end)`` offsets.
+
+    A streaming scan for line breaks (numpy over 16 MB chunks: about a second per GB), so a
+    runaway record is caught before DuckDB's reader, which drops records beyond its 32 MB
+    buffer without a reject. Line 1 (the header) is left to the header check.
+    """
+    limit = MAX_LINE_BYTES if limit is None else limit
+    found: list[tuple[int, int, int]] = []
+    newline, line_no, line_start, offset = None, 1, 0, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_SCAN_CHUNK):
+            if newline is None:  # "\n" (or "\r\n"), or a classic-Mac file with "\r" only
+                newline = 10 if b"\n" in chunk or b"\r" not in chunk else 13
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == newline) + offset
+            if len(ends):
+                starts = np.concatenate([[line_start], ends[:-1] + 1])
+                for i in np.flatnonzero(ends - starts > limit):
+                    found.append((line_no + int(i), int(starts[i]), int(ends[i]) + 1))
+                line_no += len(ends)
+                line_start = int(ends[-1]) + 1
+            offset += len(chunk)
+    if offset - line_start > limit:  # last line without a line break
+        found.append((line_no, line_start, offset))
+    return [f for f in found if f[0] > 1]
+
+
+def _without_long_lines(path: Path, long: list[tuple[int, int, int]], folder: Path) -> Path:
+    """Copy ``path`` into ``folder`` with each long line replaced by a one-field marker line.
+
+    The marker has too few fields, so DuckDB rejects it at the same line number and the
+    loader quarantines it as "record too long".
+    """
+    target = folder / path.name
+    with path.open("rb") as source, target.open("wb") as out:
+        position = 0
+        for _, start, end in long:
+            source.seek(position)
+            _copy_bytes(source, out, start - position)
+            out.write(_TOO_LONG_MARKER + b"\n")
+            position = end
+        source.seek(position)
+        shutil.copyfileobj(source, out, _SCAN_CHUNK)
+    return target
+
+
+def _copy_bytes(source: Any, out: Any, n: int) -> None:
+    while n > 0:
+        block = source.read(min(n, _SCAN_CHUNK))
+        if not block:
+            return
+        out.write(block)
+        n -= len(block)
+
+
+def _long_line_faults(path: Path, long: list[tuple[int, int, int]]) -> pd.DataFrame:
+    prefixes = []
+    with path.open("rb") as handle:
+        for _, start, _end in long:
+            handle.seek(start)
+            prefixes.append(handle.read(60).decode("utf-8", "replace") + "...")
+    limit = f"{MAX_LINE_BYTES:,}"
+    return pd.DataFrame(
+        {
+            "file": path.name,
+            "row": [line - 1 for line, _, _ in long],
+            "column": "",
+            "value": prefixes,
+            "reason": f"record too long (over {limit} bytes)",
+            "template": [
+                f"record {{values}} too long ({end - start:,} bytes, over the {limit}-byte limit)"
+                for _, start, end in long
+            ],
+        }
+    )
+
+
 def _source_sql(
     path: Path, table: str, header: list[str], positions: dict[str, int], tag: str
 ) -> str:
@@ -594,6 +684,7 @@ class _Checked:
 def _check_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    read_path: Path,
     table: str,
     header: list[str],
     positions: dict[str, int],
@@ -625,7 +716,7 @@ def _check_file(
     t_cols = ", ".join(["_ord"] + [_ident("t_" + c.rule.name) for c in cells])
 
     def checked(tag: str) -> str:
-        source = _source_sql(path, table, header, positions, tag)
+        source = _source_sql(read_path, table, header, positions, tag)
         return f"SELECT *, {', '.join(codes)} FROM (SELECT *, {typed} FROM ({source}))"
 
     chk = f"chk_{table}"
@@ -975,6 +1066,7 @@ def load_world(
     report = ValidationReport(source=folder, as_of=stamp)
     frames: dict[str, pd.DataFrame] = {}
     all_faults: list[pd.DataFrame] = []
+    scratch: tempfile.TemporaryDirectory | None = None  # copies without over-long lines
     con = duckdb.connect()
     # No progress bar in notebooks; hand freed memory back at once (big worlds are loaded
     # table by table, and each table's DuckDB copy must be gone before the next one).
@@ -992,9 +1084,16 @@ def load_world(
             else:
                 header = _parquet_header(con, file)
             positions, extra = _check_header(file, table, header)
+            long = _long_lines(file) if file.suffix == ".csv" else []
+            read_path = file
+            if long:
+                if scratch is None:
+                    scratch = tempfile.TemporaryDirectory(prefix="imclab-load-")
+                read_path = _without_long_lines(file, long, Path(scratch.name))
             result = _check_file(
                 con,
                 file,
+                read_path,
                 table,
                 header,
                 positions,
@@ -1006,8 +1105,12 @@ def load_world(
                 if result.row_map is not None and len(lines):
                     lines["row"] = result.row_map[lines["row"].to_numpy("int64") - 1]
                 faults.append(lines)
-            if len(result.rejects):
-                faults.append(_reject_faults(file, result.rejects))
+            rejects = result.rejects
+            if long:  # the marker lines: quarantined as too long, not as malformed
+                rejects = rejects[~rejects["row"].isin([line - 1 for line, _, _ in long])]
+                faults.append(_long_line_faults(file, long))
+            if len(rejects):
+                faults.append(_reject_faults(file, rejects))
             n_read = result.n_read
             if table == "customers":
                 con.execute(
@@ -1056,6 +1159,8 @@ def load_world(
                 raise AssertionError(f"{file.name}: rows lost while loading")
     finally:
         con.close()
+        if scratch is not None:
+            scratch.cleanup()
 
     faults_frame = pd.concat(all_faults, ignore_index=True) if all_faults else empty_faults()
     faults_frame = faults_frame.reindex(columns=list(empty_faults().columns))

@@ -41,6 +41,8 @@ META_KIND = "kind"  # "date" or "timestamp" for datetime columns (both datetime6
 META_NOT_FUTURE = "not_future"  # values after the load's ``as_of`` are quarantined
 META_REFERENCES = "references"  # "customers.customer_id": the value must exist there
 
+MAX_TEXT_LENGTH = 100_000  # characters in a free-text cell (ad copy, test descriptions)
+
 STRING = pd.StringDtype("pyarrow")
 FLOAT = "float64"
 INT = "int64"
@@ -81,7 +83,8 @@ def _id(**kwargs: Any) -> pa.Column:
 
 
 def _text(nullable: bool = False, **kwargs: Any) -> pa.Column:
-    return pa.Column(STRING, nullable=nullable, **kwargs)
+    check = pa.Check.str_length(max_value=MAX_TEXT_LENGTH)
+    return pa.Column(STRING, check, nullable=nullable, **kwargs)
 
 
 def _category(values: tuple[str, ...] | None = None, nullable: bool = False) -> pa.Column:
@@ -196,7 +199,7 @@ SURVEY = pa.DataFrameSchema(
         "intent": _flag(),
         "nps": _number(NULLABLE_INT, pa.Check.in_range(0, 10), nullable=True),
         # Optional: filled when the respondent is a known customer (identity match metric).
-        "customer_id": _text(nullable=True, required=False),
+        "customer_id": pa.Column(STRING, nullable=True, required=False),
     },
     checks=[
         column_le("consider", "aware"),
@@ -280,6 +283,8 @@ class ColumnRule:
         Allowed values (``None``: any value).
     min_value, max_value
         Inclusive numeric bounds (``None``: unbounded).
+    max_length
+        Longest allowed text, in characters (``None``: no limit).
     not_future
         Values after the load's ``as_of`` are faults.
     references
@@ -295,6 +300,7 @@ class ColumnRule:
     allowed: tuple[Any, ...] | None
     min_value: float | None
     max_value: float | None
+    max_length: int | None
     not_future: bool
     references: str | None
     dtype: Any
@@ -332,7 +338,7 @@ def column_rules(schema: pa.DataFrameSchema) -> list[ColumnRule]:
     """
     rules = []
     for name, column in schema.columns.items():
-        allowed, lo, hi = None, None, None
+        allowed, lo, hi, max_length = None, None, None, None
         for check in column.checks:
             stats = check.statistics or {}
             if check.name == "isin":
@@ -343,6 +349,8 @@ def column_rules(schema: pa.DataFrameSchema) -> list[ColumnRule]:
                 hi = stats["max_value"]
             elif check.name == "in_range":
                 lo, hi = stats["min_value"], stats["max_value"]
+            elif check.name == "str_length":
+                max_length = stats["max_value"]
             else:  # pragma: no cover - guards the one-source-of-truth promise
                 raise NotImplementedError(f"no SQL translation for check {check.name!r}")
         meta = column.metadata or {}
@@ -355,6 +363,7 @@ def column_rules(schema: pa.DataFrameSchema) -> list[ColumnRule]:
                 allowed=allowed,
                 min_value=lo,
                 max_value=hi,
+                max_length=max_length,
                 not_future=bool(meta.get(META_NOT_FUTURE, False)),
                 references=meta.get(META_REFERENCES),
                 dtype=column.dtype.type,

@@ -756,3 +756,51 @@ def test_sample_world_quarantines_exactly_its_documented_faults(sample_dir, no_r
     tp = world.report.tables["touchpoints"]
     assert tp.date_min >= pd.Timestamp("2025-01-01")
     assert tp.date_max < pd.Timestamp("2025-07-01")
+
+
+# ---------------------------------------------------------------------------------------------
+# Runaway records
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("quoted", [False, True])
+def test_over_long_lines_are_quarantined_not_lost(
+    make_world, valid_csv, no_row_lost, monkeypatch, quoted
+):
+    from imclab.data import load as load_module
+
+    monkeypatch.setattr(load_module, "MAX_LINE_BYTES", 200)
+    monkeypatch.setattr(load_module, "_SCAN_CHUNK", 64)  # lines straddle the scan chunks
+    text = "x" * 500
+    cell = f'"{text}"' if quoted else text
+    creatives = with_rows(
+        valid_csv["creatives"], f"CR3,tv,spring_launch,en,{cell}", "CR4,tv,x,en,ok"
+    )
+    world = load_world(make_world(creatives=creatives), as_of=AS_OF, tables=["creatives"])
+    no_row_lost(world)
+    assert world.creatives["creative_id"].tolist() == ["CR1", "CR2", "CR4"]
+    line = lines_of(world, "creatives.csv").iloc[0]
+    assert (line["row"], line["column"]) == (3, "")
+    assert line["reason"] == "record too long (over 200 bytes)"
+    assert line["value"].startswith("CR3,tv,spring_launch,en,")
+    message = world.report.messages[0]
+    assert message.startswith("creatives.csv: row 3: record 'CR3,tv,spring_launch,en,")
+    assert message.endswith(f"too long ({len(cell) + 25:,} bytes, over the 200-byte limit)")
+
+
+def test_long_line_scan_finds_exact_lines(tmp_path):
+    from imclab.data.load import _long_lines
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"h\n" + b"a" * 10 + b"\n" + b"b" * 30 + b"\r\n" + b"c\n" + b"d" * 12)
+    assert _long_lines(path, limit=11) == [(3, 13, 45), (5, 47, 59)]
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"h\r" + b"a" * 20 + b"\rb\r")
+    assert _long_lines(mac, limit=11) == [(2, 2, 23)]
+
+
+def test_free_text_longer_than_the_limit_is_quarantined(make_world, valid_csv, no_row_lost):
+    creatives = with_rows(valid_csv["creatives"], "CR3,tv,spring_launch,en," + "y" * 100_001)
+    world = load_world(make_world(creatives=creatives), as_of=AS_OF, tables=["creatives"])
+    no_row_lost(world)
+    line = lines_of(world, "creatives.csv").iloc[0]
+    assert (line["row"], line["column"]) == (3, "text")
+    assert line["reason"] == "text too long (over 100,000 characters)"
