@@ -171,6 +171,9 @@ class ValidationReport:
             frame[col] = pd.to_datetime(frame[col])
         return frame
 
+    def __str__(self) -> str:
+        return self.summary()
+
     def summary(self) -> str:
         """Return a short plain-text account of the load (rows per table, faults, absences)."""
         lines = [f"Data folder {self.source.name}/ (as of {self.as_of:%Y-%m-%d %H:%M:%S})"]
@@ -215,6 +218,11 @@ class World:
     report: ValidationReport
     quarantine: pd.DataFrame
     source: Path
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in self.tables.items())
+        n_rows = sum(r.rows_quarantined for r in self.report.tables.values())
+        return f"World({self.source.name}/: {sizes}; {n_rows:,} rows quarantined)"
 
     def table(self, name: str) -> pd.DataFrame:
         """Return a table, or raise ``DataError`` naming the file when it is absent.

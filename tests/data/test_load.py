@@ -77,6 +77,11 @@ def test_report_has_counts_date_ranges_and_summary(make_world):
         pd.Timestamp("2025-04-13"),
     )
     assert pd.isna(frame.set_index("table").loc["creatives", "date_min"])
+    assert repr(world).endswith(
+        "/: customers 3, touchpoints 5, conversions 2, spend 3, survey 4, ab_tests 2, "
+        "creatives 2; 0 rows quarantined)"
+    )
+    assert str(world.report) == world.report.summary()
     text = world.report.summary()
     assert "touchpoints.csv: 5 rows read, 5 loaded, 0 quarantined; 2025-03-01 to 2025-03-10" in text
     assert "No row was quarantined." in text
