@@ -223,37 +223,17 @@ def _giant_creatives(folder: Path, quoted: bool, size: int = BIG) -> Path:
     return path
 
 
-def test_a_100mb_quoted_creative_text_is_not_loaded(tmp_path):
-    path = _giant_creatives(tmp_path / "world", quoted=True)
-    try:
-        world = load_world(path.parent, tables=["creatives"])
-    finally:
-        path.unlink()
-    table = world.report.tables["creatives"]
-    assert world.creatives["creative_id"].tolist() == ["CR001", "CR003"]
-    assert world.creatives["text"].str.len().max() < 100
-    assert table.rows_loaded + table.rows_quarantined == table.rows_read == 3
-    assert world.quarantine["row"].tolist() == [2]
-
-
 @pytest.mark.parametrize("quoted", [False, True], ids=["unquoted", "quoted"])
 def test_a_3mb_creative_text_is_quarantined_as_too_long(tmp_path, quoted):
-    # Over DuckDB's 2 MB line limit but inside its 32 MB read buffer: a clear quarantine.
     path = _giant_creatives(tmp_path / "world", quoted=quoted, size=3_000_000)
     world = load_world(path.parent, tables=["creatives"])
     table = world.report.tables["creatives"]
     assert (table.rows_read, table.rows_loaded, table.rows_quarantined) == (3, 2, 1)
     assert world.quarantine[["row", "reason"]].values.tolist() == [
-        [2, "malformed CSV record (line size over maximum)"]
+        [2, "record too long (over 1,000,000 bytes)"]
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imclab.data.load_world: DuckDB's 2 MB max_line_size drops an over-long unquoted "
-    "record without a reject (rows_read 2, the row silently lost), and for a quoted one "
-    "the reject shows another line's text and 'unquoted value'; proposed fix in tests/README.md",
-)
 @pytest.mark.parametrize("quoted", [False, True], ids=["unquoted", "quoted"])
 def test_a_100mb_creative_text_is_refused_with_a_clear_reason(tmp_path, quoted):
     path = _giant_creatives(tmp_path / "world", quoted=quoted)
@@ -265,6 +245,8 @@ def test_a_100mb_creative_text_is_refused_with_a_clear_reason(tmp_path, quoted):
     assert table.rows_read == 3  # every data row in the file is accounted for
     assert table.rows_loaded + table.rows_quarantined == 3
     assert world.quarantine["row"].tolist() == [2]
-    reason = world.quarantine["reason"].item()
-    assert re.search(r"too long|longer than|exceeds", reason), reason
-    assert "CR001" not in str(world.quarantine["value"].item())
+    assert world.creatives["creative_id"].tolist() == ["CR001", "CR003"]
+    assert world.quarantine["reason"].item() == "record too long (over 1,000,000 bytes)"
+    value = str(world.quarantine["value"].item())
+    assert "CR001" not in value and len(value) < 10_000  # the quarantine holds no 100 MB copy
+    assert any("104,857,6" in m and "creatives.csv" in m for m in world.report.messages)
