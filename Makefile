@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # than plain "Agg": the Jupyter kernels that nbval and papermill start inherit this variable,
 # and with MPLBACKEND=Agg they would drop every figure from notebook outputs and reports.
 # Outside a kernel the inline backend renders with Agg and never opens a window.
-DETERMINISTIC := MPLBACKEND=module://matplotlib_inline.backend_inline PYTHONHASHSEED=0
+DETERMINISTIC := MPLBACKEND=module://matplotlib_inline.backend_inline PYTHONHASHSEED=0 IMCLAB_INTERACTIVE=0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help install report test lint lab notebooks bench clean chromium
@@ -45,8 +45,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name imclab --display-name imclab
 	@touch $@
 
-report: $(STAMP)
+report: $(STAMP) chromium
 	$(DETERMINISTIC) $(BIN)/imclab run $(CAMPAIGN)
+	$(BIN)/python -m imclab.report.browser reports/$(basename $(notdir $(CAMPAIGN)))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

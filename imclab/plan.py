@@ -1178,7 +1178,11 @@ def _inspect_nodes(root: yaml.Node, source: str) -> None:
 
 def _read_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """Parse YAML safely; return the data and the node tree (for line numbers)."""
-    loader = _PlanLoader(text)
+    try:
+        # the reader rejects control characters already while the loader is built
+        loader = _PlanLoader(text)
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{source}: not valid YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         if node is None:

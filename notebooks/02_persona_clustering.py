@@ -184,6 +184,15 @@ cards = persona_cards(features, model.labels_, model.stability_)
 cards.round(3)
 
 # %% [markdown]
+# ### Browse the persona cards (JupyterLab)
+# One card at a time, with previous/next buttons, in `make lab`; reports show a one-line note.
+
+# %%
+from imclab import interactive
+
+interactive.explore(interactive.persona_browser, cards.round(3), name_column="name")
+
+# %% [markdown]
 # The profile heatmap: red traits are above the customer average, blue below (in standard
 # deviations; categorical levels as shares). Read a row to describe a persona, a column to
 # see which persona owns a trait.

@@ -149,6 +149,27 @@ shares.pivot(index="channel", columns="model", values="share")[
 ].round(3)
 
 # %% [markdown]
+# ### Explore interactively (JupyterLab)
+# In `make lab` this shows sliders for the lookback window, the time-decay half-life, the
+# touches counted, the Markov order and the position-based weights, and recomputes every
+# model's channel shares as you move them. Reports and nbval show a one-line note instead.
+
+# %%
+from imclab import interactive
+
+interactive.explore(
+    interactive.attribution_explorer,
+    world.touchpoints,
+    world.conversions,
+    lookback_days=lookback_days,
+    half_life_days=half_life_days,
+    interactions=interactions,
+    markov_order=markov_order,
+    position_weights=tuple(position_weights),
+    channel_groups=groups,
+)
+
+# %% [markdown]
 # The black diamonds are the true shares of touch-caused conversions (simulated world only).
 
 # %%

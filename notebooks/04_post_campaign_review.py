@@ -275,16 +275,14 @@ clv.clv_by_first_touch(value, tables["touchpoints"].astype({"channel": str})).ro
 # against credited conversions; `imclab.review.budget`) and the split of `next_budget` that
 # maximises expected conversion value within `channel_bounds`, against the campaign's actual
 # mix at the same total. `marginal_roi` is the return on the next euro at the current spend.
-# (Outputs of this section are not compared by nbval yet: the fit's daily credit is summed
-# in parallel by DuckDB, so its last digits vary between runs.)
 
-# %% tags=["nbval-ignore-output"]
+# %%
 credited = budget.daily_credit(tables["touchpoints"], tables["conversions"])
 daily = budget.response_data(tables["spend"], credited)
 curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
 curves.params_.round(3)
 
-# %% tags=["nbval-ignore-output"]
+# %%
 aov = totals["revenue"] / totals["conversions"]
 days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
 allocation = budget.optimize_budget(
@@ -297,8 +295,25 @@ allocation = budget.optimize_budget(
 )
 allocation.allocation.round(2)
 
-# %% tags=["nbval-ignore-output"]
+# %%
 pd.Series(allocation.summary).round(2)
+
+# %% [markdown]
+# ### Move budget between channels (JupyterLab)
+# Start from the recommended split and move money between channels: the table shows the
+# conversions the fitted response curves predict (keep the total fixed or not). In
+# `make lab` only; reports show a one-line note.
+
+# %%
+from imclab import interactive
+
+interactive.explore(
+    interactive.budget_simulator,
+    curves,
+    allocation.allocation.set_index("channel")["recommended_spend"],
+    n_days=days,
+    value_per_conversion=aov,
+)
 
 # %% [markdown]
 # ## Brand consistency

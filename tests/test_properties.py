@@ -215,11 +215,6 @@ def test_random_text_is_refused_with_a_plan_error(text):
     assert str(outcome).startswith(f"{path}: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="imclab.plan._read_yaml builds the loader outside its try block, so a control "
-    "character (yaml.reader.ReaderError) escapes as an unhandled exception",
-)
 @pytest.mark.parametrize("text", ["\x8f\x92", "name: demo\x07\n", "title: a\x00b\n"])
 def test_control_characters_are_a_plan_error(text):
     path, outcome = _load(text)

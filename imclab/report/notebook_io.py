@@ -33,6 +33,7 @@ JUPYTEXT_FORMATS = "ipynb,py:percent"
 KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "IMCLAB_INTERACTIVE": "0",  # widgets only in JupyterLab (`make lab`), never in reports
 }
 """Environment of the executing kernel: fixed hash seed, inline figures (even under Agg)."""
 

@@ -246,7 +246,8 @@ def daily_credit(
                 SELECT ts, channel, w / SUM(w) OVER (PARTITION BY order_id) AS share
                 FROM weighted
             )
-            SELECT CAST(ts AS DATE) AS date, channel, SUM(share) AS conversions
+            -- rounded: DuckDB sums in parallel, so the last bits would vary between runs
+            SELECT CAST(ts AS DATE) AS date, channel, ROUND(SUM(share), 9) AS conversions
             FROM shares
             GROUP BY ALL
             HAVING SUM(share) > 0
