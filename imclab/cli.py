@@ -102,6 +102,11 @@ def _add_simulate(commands: Subparsers) -> None:
     sim.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)"
     )
+    sim.add_argument(
+        "--faults",
+        action="store_true",
+        help="add the documented broken rows of a real export (listed in truth/faults.csv)",
+    )
     sim.set_defaults(handler=_simulate)
 
 
@@ -240,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from imclab.simulate import simulate_world
 
-    kwargs: dict[str, object] = {"fmt": args.format}
+    kwargs: dict[str, object] = {"fmt": args.format, "faults": args.faults}
     if args.seed is not None:
         kwargs["seed"] = args.seed
     if args.customers is not None:

@@ -121,6 +121,15 @@ def test_simulate_writes_a_world(tmp_path, capsys):
     assert main(["simulate", "--seed", "3", "--customers", "150", "--out", str(again),
                  "--format", "parquet"]) == 0  # fmt: skip
     assert len(pd.read_parquet(again / "customers.parquet")) == 150
+    assert not (out / "truth" / "faults.csv").exists()
+
+
+def test_simulate_with_faults_reproduces_the_sample(tmp_path, sample_dir):
+    out = tmp_path / "sample"
+    args = ["simulate", "--seed", "20250301", "--customers", "5000", "--faults", "--out", str(out)]
+    assert main(args) == 0
+    for name in ("touchpoints.csv", "truth/faults.csv"):
+        assert (out / name).read_bytes() == (sample_dir / name).read_bytes()
 
 
 def test_a_command_is_one_function_in_commands(monkeypatch, capsys):
