@@ -123,13 +123,25 @@ def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
 
 
 def _materialize(con, expr: ir.Table) -> tuple[ir.Table, str]:
-    """Store an intermediate result as a temporary table (computed once, read several times)."""
-    name = f"_imclab_journey_touches_{uuid.uuid4().hex[:12]}"
+    """Store an intermediate result (computed once, read several times).
+
+    DuckDB: a temporary table. Spark: a cached temporary view (ibis' PySpark backend has no
+    temporary tables).
+    """
+    name = f"_imclab_journeys_{uuid.uuid4().hex[:12]}"
+    if con.name == "pyspark":
+        view = con.create_view(name, expr, overwrite=True)
+        con._session.catalog.cacheTable(name)
+        return view, name
     return con.create_table(name, expr, temp=True), name
 
 
 def _drop(con, name: str) -> None:
     """Drop a temporary table (ibis 12's ``drop_table`` fails with duckdb 2.0: raw SQL fallback)."""
+    if con.name == "pyspark":
+        con._session.catalog.uncacheTable(name)
+        con._session.catalog.dropTempView(name)
+        return
     try:
         con.drop_table(name, force=True)
     except Exception:  # noqa: BLE001 - the fallback is the same statement, quoted by hand
@@ -261,29 +273,68 @@ def _build(
     cv = _table(
         con, conversions, "conversions", ["order_id", "customer_id", "timestamp", "revenue"]
     )
+    end_ts = None
+    if end is not None:
+        end_ts = pd.Timestamp(end)
+        if end_ts == end_ts.normalize() and not isinstance(end, pd.Timestamp | np.datetime64):
+            end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
 
-    report: list[tuple[str, int, str]] = []
+    tp = tp.select(
+        event_id=tp.event_id.cast("string"),
+        customer_id=tp.customer_id.cast("string"),
+        ts=_as_timestamp(tp.timestamp),
+        channel=tp.channel.cast("string"),
+        interaction=tp.interaction.cast("string"),
+    )
+    cv = cv.select(
+        order_id=cv.order_id.cast("string"),
+        customer_id=cv.customer_id.cast("string"),
+        ts=_as_timestamp(cv.timestamp),
+        revenue=cv.revenue.cast("float64"),
+    )
 
-    # -- validation ----------------------------------------------------------------------------
-    known = set(channels) | set(groups)
-    unknown = (
-        tp.filter(~tp.channel.isin(sorted(known)) | tp.channel.isnull())
-        .group_by("channel")
-        .agg(rows=ibis._.count())
-        .order_by("channel")
+    # -- one pass over each table: every count of the report and the validation --------------
+    known = sorted(set(channels) | set(groups))
+    complete = tp.ts.notnull() & tp.customer_id.notnull()
+    counted = tp.interaction.isin(list(interactions))
+    late = tp.ts > _lit_ts(end_ts) if end_ts is not None else ibis.literal(False)
+    tstats = (
+        tp.group_by(
+            unknown=ibis.ifelse(
+                tp.channel.isin(known), ibis.null("string"), tp.channel.fill_null("(missing)")
+            ),
+            complete=complete,
+            counted=counted,
+            late=late.fill_null(False),
+        )  # fmt: skip
+        .agg(n=ibis._.count())
         .execute()
     )
-    if len(unknown):
-        found = ", ".join(
-            f"'{c}' ({n} rows)" for c, n in zip(unknown["channel"], unknown["rows"], strict=True)
-        )
+    bad = tstats[tstats["unknown"].notna()].groupby("unknown")["n"].sum().sort_index()
+    if len(bad):
+        found = ", ".join(f"'{c}' ({n} rows)" for c, n in bad.items())
         raise DataError(
             f"touchpoints: column 'channel' has unknown channel(s) {found}; expected one of "
             f"{', '.join(channels)} (or map them with channel_groups)"
         )
-    neg = cv.filter(cv.revenue < 0)
-    n_neg = int(neg.count().execute())
+    c_complete = cv.ts.notnull() & cv.customer_id.notnull()
+    in_period = ibis.literal(True)
+    if start is not None:
+        in_period = in_period & (cv.ts >= _lit_ts(pd.Timestamp(start)))
+    if end_ts is not None:
+        in_period = in_period & (cv.ts <= _lit_ts(end_ts))
+    cstats = (
+        cv.group_by(
+            complete=c_complete,
+            in_period=in_period.fill_null(False),
+            negative=(cv.revenue < 0).fill_null(False),
+        )  # fmt: skip
+        .agg(n=ibis._.count())
+        .execute()
+    )
+    n_neg = int(cstats.loc[cstats["negative"], "n"].sum())
     if n_neg:
+        neg = cv.filter(cv.revenue < 0)
         ids = neg.order_by("order_id").select("order_id").limit(10).execute()["order_id"].tolist()
         more = f" and {n_neg - len(ids)} more" if n_neg > len(ids) else ""
         raise DataError(
@@ -291,207 +342,150 @@ def _build(
             f"{', '.join(map(str, ids))}{more} (expected >= 0)"
         )
 
-    # -- touches counted --------------------------------------------------------------------------
-    tp = tp.select(
-        event_id=tp.event_id.cast("string"),
-        customer_id=tp.customer_id.cast("string"),
-        ts=_as_timestamp(tp.timestamp),
-        channel=_group_expr(tp.channel.cast("string"), groups),
-        interaction=tp.interaction.cast("string"),
-    )
-    cv = cv.select(
-        order_id=cv.order_id.cast("string"),
-        customer_id=cv.customer_id.cast("string"),
-        ts=_as_timestamp(cv.timestamp),
-        revenue=cv.revenue.cast("float64").fill_null(0.0),
-    )
-    n_touch = int(tp.count().execute())
-    report.append(("touches in the file", n_touch, ""))
-    complete = tp.ts.notnull() & tp.customer_id.notnull()
-    n_incomplete = int(tp.filter(~complete).count().execute())
-    report.append(("touches without timestamp or customer", n_incomplete, "left out"))
-    tp = tp.filter(complete)
-    counted = tp.interaction.isin(list(interactions))
-    n_not_counted = int(tp.filter(~counted).count().execute())
-    report.append(
-        ("touches of interactions not counted", n_not_counted,
-         f"only {', '.join(interactions)} count")
-    )  # fmt: skip
-    tp = tp.filter(counted)
+    def _sum(frame: pd.DataFrame, mask) -> int:
+        return int(frame.loc[mask, "n"].sum())
 
-    end_ts = None
-    if end is not None:
-        end_ts = pd.Timestamp(end)
-        if end_ts == end_ts.normalize() and not isinstance(end, pd.Timestamp | np.datetime64):
-            end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-        n_late = int(tp.filter(tp.ts > _lit_ts(end_ts)).count().execute())
-        report.append(("touches after the end of data", n_late, f"after {end_ts}"))
-        tp = tp.filter(tp.ts <= _lit_ts(end_ts))
-
-    # -- conversions counted ----------------------------------------------------------------------
-    n_conv = int(cv.count().execute())
-    report.append(("conversions in the file", n_conv, ""))
-    complete = cv.ts.notnull() & cv.customer_id.notnull()
-    n_incomplete = int(cv.filter(~complete).count().execute())
-    report.append(("conversions without timestamp or customer", n_incomplete, "left out"))
-    cv = cv.filter(complete)
-    # Conversions outside the period still close a journey (a touch before them belongs to
-    # them), so they stay in the event stream and are only left out of the counts.
-    in_period = ibis.literal(True)
-    if start is not None:
-        in_period = in_period & (cv.ts >= _lit_ts(pd.Timestamp(start)))
+    ts_ = tstats
+    report: list[tuple[str, int, str]] = [
+        ("touches in the file", _sum(ts_, slice(None)), ""),
+        ("touches without timestamp or customer", _sum(ts_, ~ts_.complete), "left out"),
+        ("touches of interactions not counted", _sum(ts_, ts_.complete & ~ts_.counted),
+         f"only {', '.join(interactions)} count"),
+    ]  # fmt: skip
     if end_ts is not None:
-        in_period = in_period & (cv.ts <= _lit_ts(end_ts))
-    cv = cv.mutate(in_period=in_period)
-    n_out = int(cv.filter(~cv.in_period).count().execute())
-    report.append(("conversions outside the period", n_out, "close journeys, not counted"))
+        report.append(
+            ("touches after the end of data", _sum(ts_, ts_.complete & ts_.counted & ts_.late),
+             f"after {end_ts}")
+        )  # fmt: skip
+    cs = cstats
+    report += [
+        ("conversions in the file", _sum(cs, slice(None)), ""),
+        ("conversions without timestamp or customer", _sum(cs, ~cs.complete), "left out"),
+        ("conversions outside the period", _sum(cs, cs.complete & ~cs.in_period),
+         "close journeys, not counted"),
+    ]  # fmt: skip
 
-    # -- assign every touch to the next conversion of its customer (window, no ASOF join) ---------
+    tp = tp.filter(complete & counted & ~late.fill_null(False))
+    cv = cv.filter(c_complete).mutate(
+        revenue=cv.revenue.fill_null(0.0), in_period=in_period.fill_null(False)
+    )
+    # A customer's k-th conversion (by timestamp, then order id) closes journey k.
+    cv = cv.mutate(
+        conv_no=ibis.row_number().over(group_by="customer_id", order_by=["ts", "order_id"]) + 1
+    )
+
+    # -- one sort of each customer's event stream ----------------------------------------------
+    # A touch belongs to the first conversion at or after it: journey number = conversions
+    # strictly before it + 1; the journey's anchor is that conversion's timestamp (the minimum
+    # conversion timestamp at or after the touch) or, after the last conversion, the
+    # customer's last event. All windows share one partitioning and ordering.
     ev_t = tp.select(
-        "customer_id", "ts", "event_id", "channel",
-        kind=ibis.literal(0, type="int8"), revenue=ibis.null("float64"),
-        in_period=ibis.null("boolean"),
+        "customer_id", "ts", "event_id", channel=_group_expr(tp.channel, groups),
+        kind=ibis.literal(0, type="int8"),
     )  # fmt: skip
     ev_c = cv.select(
         "customer_id", "ts", event_id=cv.order_id, channel=ibis.null("string"),
-        kind=ibis.literal(1, type="int8"), revenue=cv.revenue, in_period=cv.in_period,
+        kind=ibis.literal(1, type="int8"),
     )  # fmt: skip
     ev = ev_t.union(ev_c)
-    # One sort per customer: running count of orders and a sequence number that later
-    # windows order by (cheaper than re-sorting on the string event id).
-    cum = ibis.cumulative_window(group_by="customer_id", order_by=["ts", "kind", "event_id"])
+    order = ["ts", "kind", "event_id"]
+    cum = ibis.window(group_by="customer_id", order_by=order, rows=(None, 0))
+    ahead = ibis.window(group_by="customer_id", order_by=order, rows=(0, None))
+    whole = ibis.window(group_by="customer_id", order_by=order, rows=(None, None))
+    seq_w = ibis.window(group_by="customer_id", order_by=order)
+    is_conv = ev.kind == 1
     ev = ev.mutate(
-        n_conv_so_far=(ev.kind == 1).cast("int64").sum().over(cum),
-        seq=ibis.row_number().over(cum),
+        conv_no=is_conv.cast("int64").sum().over(cum) + 1,
+        seq=ibis.row_number().over(seq_w),
+        next_conv=ibis.ifelse(is_conv, ev.ts, ibis.null("timestamp")).min().over(ahead),
+        last_ts=ev.ts.max().over(whole),
+        prev_kind=ev.kind.lag().over(seq_w),
+        prev_channel=ev.channel.lag().over(seq_w),
+        prev_ts=ev.ts.lag().over(seq_w),
     )
-    touches = ev.filter(ev.kind == 0).select(
-        "customer_id", "ts", "seq", "channel", conv_no=ibis._.n_conv_so_far + 1
-    )
-    convs = ev.filter(ev.kind == 1).select(
-        "customer_id", "revenue", "in_period", conv_no=ibis._.n_conv_so_far,
-        order_id=ibis._.event_id, conv_ts=ibis._.ts,
+    t = ev.filter(ev.kind == 0)
+    converted = t.next_conv.notnull()
+    anchor_s = ibis.ifelse(converted, t.next_conv, t.last_ts).epoch_seconds()
+    window_s = lookback_days * _DAY
+    lag_s = anchor_s - t.ts.epoch_seconds()
+    t_in_period = ibis.literal(True)
+    if start is not None:
+        t_in_period = t_in_period & (t.next_conv >= _lit_ts(pd.Timestamp(start)))
+    if end_ts is not None:
+        t_in_period = t_in_period & (t.next_conv <= _lit_ts(end_ts))
+    t = t.select(
+        "customer_id", "conv_no", "seq", "channel", "prev_kind", "prev_channel", "prev_ts",
+        converted=converted, lag_s=lag_s, anchor_s=anchor_s,
+        in_period=~converted | t_in_period.fill_null(False),
     )  # fmt: skip
-    j = touches.left_join(convs, ["customer_id", "conv_no"]).select(
-        "customer_id", "ts", "seq", "channel", "conv_no", "order_id", "conv_ts",
-        "revenue", "in_period",
-    )  # fmt: skip
-    converted = j.order_id.notnull()
-    quiet = ibis.window(group_by=["customer_id", "conv_no"])
-    j = j.mutate(
-        anchor=ibis.ifelse(converted, j.conv_ts, j.ts.max().over(quiet)),
-        converted=converted,
-    )
-    j = j.mutate(lag_s=j.anchor.epoch_seconds() - j.ts.epoch_seconds())
-    j = j.select(
-        "customer_id", "conv_no", "seq", "channel", "converted", "revenue", "in_period",
-        "lag_s", in_window=j.lag_s <= lookback_days * _DAY,
-    )  # fmt: skip
-    j, tmp_name = _materialize(con, j)
+    t = t.mutate(in_window=t.lag_s <= window_s)
+    eligible = t.in_window & t.in_period
+    if collapse_repeats:
+        # The previous event is a touch of this journey (no conversion in between), of the
+        # same channel and itself inside the window: this touch only repeats it.
+        repeat = eligible & (
+            (t.prev_kind == 0)
+            & (t.prev_channel == t.channel)
+            & ((t.anchor_s - t.prev_ts.epoch_seconds()) <= window_s)
+        ).fill_null(False)
+    else:
+        repeat = t.in_window & ibis.literal(False)  # a column, so it can be summed
+    kept = eligible & ~repeat
+    weight = (t.lag_s * (-np.log(2.0) / (half_life_days * _DAY))).exp()
+    kept_conv = kept & t.converted
+    one = ibis.literal(1, type="int64")
+    zero = ibis.literal(0, type="int64")
 
-    stats = j.group_by(["converted", "in_window", "in_period"]).agg(n=ibis._.count()).execute()
-    # Non-converting journeys have no period (NULL): count them as in period.
-    stats["in_period"] = stats["in_period"].astype("boolean").fillna(True).astype(bool)
+    def _count(cond):
+        return ibis.ifelse(cond, one, zero).sum()
 
-    def _n(mask) -> int:
-        return int(stats.loc[mask, "n"].sum())
+    # -- one row per journey: the path and the time-decay weights, in touch order ----------------
+    per_journey = t.group_by(["customer_id", "conv_no"]).agg(
+        touches=ibis.struct({"seq": t.seq, "channel": t.channel, "w": weight}).collect(where=kept),
+        converted=t.converted.max(),
+        wsum=ibis.ifelse(kept_conv, weight, 0.0).sum(),
+        n_before=_count(t.converted & ~t.in_window),
+        n_null_out=_count(~t.converted & ~t.in_window),
+        n_out_period=_count(t.converted & t.in_window & ~t.in_period),
+        n_repeat=_count(repeat),
+        n_used=_count(kept),
+    )
+    sorted_touches = per_journey.touches.sort()
+    per_journey = per_journey.select(
+        "customer_id", "conv_no", "converted", "wsum", "n_before", "n_null_out",
+        "n_out_period", "n_repeat", "n_used",
+        path=ibis.ifelse(
+            per_journey.n_used > 0, sorted_touches.map(lambda x: x.channel).join(SEP),
+            ibis.null("string"),
+        ),
+        w=sorted_touches.map(lambda x, i: ibis.struct({"position": i, "w": x.w})),
+    )  # fmt: skip
+    per_journey, tmp_name = _materialize(con, per_journey)
+    try:
+        paths, stats = _aggregate_paths(con, per_journey, cv, segments)
+    finally:
+        _drop(con, tmp_name)
 
     report.append(
-        ("touches before their conversion's lookback window",
-         _n(stats.converted & ~stats.in_window), f"older than {lookback_days:g} days")
+        ("touches before their conversion's lookback window", int(stats["n_before"]),
+         f"older than {lookback_days:g} days")
     )  # fmt: skip
     report.append(
         ("touches of non-converting journeys outside the lookback window",
-         _n(~stats.converted & ~stats.in_window),
+         int(stats["n_null_out"]),
          f"more than {lookback_days:g} days before the journey's last touch")
     )  # fmt: skip
-    report.append(
-        ("touches of conversions outside the period",
-         _n(stats.converted & stats.in_window & ~stats.in_period), "")
-    )  # fmt: skip
-
-    jt = j.filter(j.in_window & (~j.converted | j.in_period))
-    journey_key = ["customer_id", "conv_no"]
-    order = ["seq"]
-    if collapse_repeats:
-        w = ibis.window(group_by=journey_key, order_by=order)
-        jt = jt.mutate(prev=jt.channel.lag().over(w))
-        jt_kept = jt.filter(jt.prev.isnull() | (jt.prev != jt.channel))
-        n_collapsed = int(jt.count().execute()) - int(jt_kept.count().execute())
-        jt = jt_kept.drop("prev")
-    else:
-        n_collapsed = 0
+    report.append(("touches of conversions outside the period", int(stats["n_out_period"]), ""))
     note = "consecutive touches of one channel" if collapse_repeats else "not collapsed"
-    report.append(("repeated touches collapsed", n_collapsed, note))
+    report.append(("repeated touches collapsed", int(stats["n_repeat"]), note))
 
-    w = ibis.window(group_by=journey_key, order_by=order)
-    wj = ibis.window(group_by=journey_key)
-    jt = jt.mutate(
-        position=ibis.row_number().over(w),
-        weight=ibis.ifelse(
-            jt.converted, (jt.lag_s * (-np.log(2.0) / (half_life_days * _DAY))).exp(), 0.0
-        ),
-    )
-    jt = jt.mutate(weight=jt.weight / jt.weight.sum().over(wj))
-    jt, tmp_jt = _materialize(con, jt)
-    tmp_names = [tmp_name, tmp_jt]
-    journeys = jt.group_by(journey_key).agg(
-        path=jt.channel.collect(order_by=order).join(SEP),
-        converted=jt.converted.max(),
-        revenue=jt.revenue.max(),
-    )
-    journeys, tmp_journeys = _materialize(con, journeys)
-    tmp_names.append(tmp_journeys)
-    seg = None
-    if segments is not None:
-        seg = _table(con, segments, "segments", ["customer_id", "segment"]).select(
-            "customer_id", segment=ibis._.segment.cast("string")
-        )
-    no_touch = convs.filter(convs.in_period).anti_join(
-        journeys.filter(journeys.converted), ["customer_id", "conv_no"]
-    )
-    no_touch = no_touch.select(
-        "customer_id", "conv_no", path=ibis.literal(NO_TOUCH), converted=ibis.literal(True),
-        revenue="revenue",
-    )  # fmt: skip
-    alljourneys = journeys.union(no_touch)
-    keys = ["path"]
-    if seg is not None:
-        alljourneys = alljourneys.left_join(seg, "customer_id").select(
-            *alljourneys.columns, segment=ibis._.segment.fill_null("(unknown)")
-        )
-        keys = ["segment", "path"]
-    counts = alljourneys.group_by(keys).agg(
-        conversions=alljourneys.converted.cast("int64").sum(),
-        nulls=(~alljourneys.converted).cast("int64").sum(),
-        value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
-    )
-    # Time-decay credit per path position (converting journeys only), as ordered arrays.
-    djt = jt.filter(jt.converted).join(journeys.select(*journey_key, "path"), journey_key)
-    if seg is not None:
-        djt = djt.left_join(seg, "customer_id").select(
-            *djt.columns, segment=ibis._.segment.fill_null("(unknown)")
-        )
-    pos = djt.group_by([*keys, "position"]).agg(
-        d=djt.weight.sum(), dv=(djt.weight * djt.revenue).sum()
-    )
-    arrays = pos.group_by(keys).agg(
-        decay=pos.d.collect(order_by=pos.position),
-        decay_value=pos.dv.collect(order_by=pos.position),
-    )
-    paths = (
-        counts.left_join(arrays, keys)
-        .select(*keys, "conversions", "nulls", "value", "decay", "decay_value")
-        .execute()
-    )
-    n_used = int(jt.count().execute())
-    for name in tmp_names:
-        _drop(con, name)
+    keys = ["segment", "path"] if segments is not None else ["path"]
     paths = _finish_paths(paths, keys)
     n_null_journeys = int(paths["nulls"].sum())
     n_no_touch = int(paths.loc[paths["path"] == NO_TOUCH, "conversions"].sum())
     n_conv_counted = int(paths["conversions"].sum())
     report += [
-        ("touches used", n_used, "in the journeys below"),
+        ("touches used", int(stats["n_used"]), "in the journeys below"),
         ("conversions counted", n_conv_counted, "including (no touch)"),
         ("conversions with a touched journey", n_conv_counted - n_no_touch, ""),
         ("conversions with no touch in the window", n_no_touch,
@@ -510,6 +504,71 @@ def _build(
         "end": None if end_ts is None else str(end_ts),
     }
     return Journeys(paths=paths, report=rep, params=params)
+
+
+def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
+    """Per-journey table -> unique paths (counts, value, decay arrays) and the touch counts."""
+    stats = (
+        per_journey.agg(
+            **{
+                c: per_journey[c].sum()
+                for c in ("n_before", "n_null_out", "n_out_period", "n_repeat", "n_used")
+            }
+        )  # fmt: skip
+        .execute()
+        .fillna(0)
+        .iloc[0]
+    )
+    journey_key = ["customer_id", "conv_no"]
+    touched = per_journey.filter(per_journey.n_used > 0)
+    conv = cv.select(*journey_key, "revenue", "in_period")
+    journeys = touched.left_join(conv, journey_key).select(
+        *journey_key, "path", "converted", "w", "wsum", revenue=ibis._.revenue.fill_null(0.0)
+    )
+    no_touch = conv.filter(conv.in_period).anti_join(touched.filter(touched.converted), journey_key)
+    no_touch = no_touch.select(
+        *journey_key, path=ibis.literal(NO_TOUCH), converted=ibis.literal(True),
+        revenue="revenue",
+    )  # fmt: skip
+    alljourneys = journeys.select(*journey_key, "path", "converted", "revenue").union(no_touch)
+    keys = ["path"]
+    if segments is not None:
+        seg = _table(con, segments, "segments", ["customer_id", "segment"]).select(
+            "customer_id", segment=ibis._.segment.cast("string")
+        )
+
+        def _segmented(tab: ir.Table) -> ir.Table:
+            return tab.left_join(seg, "customer_id").select(
+                *tab.columns, segment=ibis._.segment.fill_null("(unknown)")
+            )
+
+        alljourneys = _segmented(alljourneys)
+        journeys = _segmented(journeys)
+        keys = ["segment", "path"]
+    counts = alljourneys.group_by(keys).agg(
+        conversions=alljourneys.converted.cast("int64").sum(),
+        nulls=(~alljourneys.converted).cast("int64").sum(),
+        value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
+    )
+    # Time-decay credit per path position (converting journeys only), as ordered arrays.
+    conv_j = journeys.filter(journeys.converted)
+    # (a select-list unnest: DuckDB runs it far faster than the lateral join of Table.unnest)
+    pos = conv_j.select(*keys, "wsum", "revenue", cell=conv_j.w.unnest())
+    pos = pos.select(*keys, "revenue", position=pos.cell.position, d=pos.cell.w / pos.wsum)
+    pos = pos.group_by([*keys, "position"]).agg(d=pos.d.sum(), dv=(pos.d * pos.revenue).sum())
+    arrays = pos.group_by(keys).agg(
+        cells=ibis.struct({"position": pos.position, "d": pos.d, "dv": pos.dv}).collect()
+    )
+    cells = arrays.cells.sort()
+    arrays = arrays.select(
+        *keys, decay=cells.map(lambda x: x.d), decay_value=cells.map(lambda x: x.dv)
+    )
+    paths = (
+        counts.left_join(arrays, keys)
+        .select(*keys, "conversions", "nulls", "value", "decay", "decay_value")
+        .execute()
+    )
+    return paths, stats
 
 
 def _finish_paths(paths: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

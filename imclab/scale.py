@@ -1,0 +1,397 @@
+"""Heavy aggregations as Ibis expressions that DuckDB or Spark run where the data lives.
+
+Validation counts (rows per table, rule violations per column, from the same table contracts
+as the loader), KPI aggregates (daily or weekly sums by channel) and persona feature
+derivation. Each function takes tables from :func:`imclab.engine.world_tables` (or any Ibis
+tables with data-dictionary columns) and returns only small aggregated results as pandas.
+Journey/path aggregation is :func:`imclab.attribution.build_journeys` (same backends).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import sqlglot
+import sqlglot.expressions as sge
+
+from imclab.config import CHANNELS
+from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
+from imclab.errors import DataError, ParameterError
+
+__all__ = [
+    "FAULTS",
+    "kpi_aggregates",
+    "persona_features",
+    "sales_aggregates",
+    "validation_counts",
+]
+
+#: Fault kinds counted per column, in the order a cell is checked (a cell gets the first).
+FAULTS: tuple[str, ...] = (
+    "missing required value",
+    "unparseable",
+    "unknown value",
+    "below minimum",
+    "above maximum",
+    "in the future",
+)
+
+_TYPES = {
+    "int": "float64",  # integers are checked as numbers, then for a fractional part
+    "float": "float64",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+def _blank(col: ir.Value) -> ir.BooleanValue:
+    if col.type().is_string():
+        return col.isnull() | (col.strip() == "")
+    return col.isnull()
+
+
+def _typed(col: ir.Value, kind: str) -> ir.Value:
+    target = _TYPES.get(kind)
+    if target is None:
+        return col.cast("string") if not col.type().is_string() else col
+    if kind == "timestamp" and col.type().is_timestamp():
+        return col
+    if kind == "date" and col.type().is_date():
+        return col
+    if kind == "bool" and col.type().is_string():
+        low = col.strip().lower()
+        return ibis.cases(
+            (low == "true", True), (low == "false", False), else_=ibis.null("boolean")
+        )
+    return col.try_cast(target)
+
+
+def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
+    """Return the first fault of a cell (NULL when fine) and the faults the rule can give."""
+    blank = _blank(col)
+    typed = _typed(col, rule.kind)
+    cases: list[tuple[ir.BooleanValue, str]] = []
+    if not rule.nullable:
+        cases.append((blank, "missing required value"))
+    not_parsed = ~blank & typed.isnull()
+    if rule.kind == "int":
+        not_parsed = not_parsed | (~blank & (typed.floor() != typed).fill_null(False))
+    if rule.kind in _TYPES:
+        cases.append((not_parsed, "unparseable"))
+    if rule.allowed is not None:
+        values = [str(v) for v in rule.allowed]
+        txt = col.cast("string").strip() if rule.kind in ("category", "string") else None
+        if txt is not None:
+            cases.append((~blank & ~txt.isin(values), "unknown value"))
+        else:
+            nums = [float(v) for v in rule.allowed]
+            cases.append((~blank & ~typed.isin(nums), "unknown value"))
+    if rule.min_value is not None:
+        cases.append(((typed < float(rule.min_value)).fill_null(False), "below minimum"))
+    if rule.max_value is not None:
+        cases.append(((typed > float(rule.max_value)).fill_null(False), "above maximum"))
+    if rule.not_future:
+        if rule.kind == "date":
+            limit = ibis.literal(as_of.date(), type="date")
+        else:
+            limit = ibis.literal(as_of.to_pydatetime(), type="timestamp")
+        cases.append(((typed > limit).fill_null(False), "in the future"))
+    if not cases:
+        return None, []
+    fault = ibis.cases(*[(cond.fill_null(False), label) for cond, label in cases])
+    return fault, [label for _, label in cases]
+
+
+def validation_counts(
+    tables: Mapping[str, ir.Table], as_of=None, *, references: bool = True
+) -> pd.DataFrame:
+    """Count rows and rule violations per table and column, in the database.
+
+    The rules are the loader's table contracts (:data:`imclab.data.schemas.SCHEMAS`):
+    missing required values, unparseable numbers/dates/timestamps/booleans, values outside
+    the allowed set, below the minimum or above the maximum, dates in the future, duplicate
+    keys, ids missing from the referenced table and ``left <= right`` column pairs.
+
+    Parameters
+    ----------
+    tables
+        Table name -> Ibis table (raw strings from CSV or typed Parquet columns).
+    as_of
+        The date after which dates are "in the future" (default: now).
+    references
+        Also count ids missing from the referenced table (an anti-join per reference).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, column, rule, rows``: one ``(rows)`` line per table with its row count,
+        then one line per column and rule with a violation count (zero counts are kept, so
+        two engines can be compared cell by cell). Sorted by table, column, rule.
+
+    Raises
+    ------
+    DataError
+        A table misses a required column.
+    """
+    as_of = pd.Timestamp.now().floor("s") if as_of is None else pd.Timestamp(as_of)
+    out: list[tuple[str, str, str, int]] = []
+    for name in sorted(tables):
+        if name not in SCHEMAS:
+            continue
+        t = tables[name]
+        schema = SCHEMAS[name]
+        rules = [r for r in column_rules(schema) if r.name in t.columns or r.required]
+        missing = [r.name for r in rules if r.name not in t.columns]
+        if missing:
+            raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
+        aggs: dict[str, ir.Scalar] = {"_rows": t.count()}
+        labels: dict[str, tuple[str, str]] = {}
+        for i, rule in enumerate(rules):
+            fault, possible = _fault(t[rule.name], rule, as_of)
+            for j, label in enumerate(possible):
+                key = f"c{i}_{j}"
+                aggs[key] = (fault == label).fill_null(False).cast("int64").sum()
+                labels[key] = (rule.name, label)
+        kinds = {r.name: r.kind for r in rules}
+        for k, (left, right) in enumerate(cross_column_rules(schema)):
+            lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
+            key = f"x{k}"
+            aggs[key] = (lv > rv).fill_null(False).cast("int64").sum()
+            labels[key] = (left, f"greater than {right}")
+        row = t.agg(**aggs).execute().iloc[0]
+        out.append((name, "(rows)", "rows", int(row["_rows"])))
+        for key, (col, label) in labels.items():
+            out.append((name, col, label, int(row[key] or 0)))
+        keys = key_columns(schema)
+        if keys and all(k in t.columns for k in keys):
+            dup = t.group_by(keys).agg(n=ibis._.count()).filter(ibis._.n > 1)
+            n_dup = dup.agg(extra=(dup.n - 1).sum()).execute()["extra"].iloc[0]
+            out.append((name, "+".join(keys), "duplicate key", int(0 if pd.isna(n_dup) else n_dup)))
+        if references:
+            for rule in rules:
+                if not rule.references:
+                    continue
+                ref_table, ref_col = rule.references.split(".")
+                if ref_table not in tables:
+                    continue
+                ref = tables[ref_table].select(_key=tables[ref_table][ref_col].cast("string"))
+                ids = t.select(_key=t[rule.name].cast("string")).filter(ibis._._key.notnull())
+                n = ids.anti_join(ref, "_key").count().execute()
+                out.append((name, rule.name, f"not in {rule.references}", int(n)))
+    frame = pd.DataFrame(out, columns=["table", "column", "rule", "rows"])
+    return frame.sort_values(["table", "column", "rule"], kind="mergesort").reset_index(drop=True)
+
+
+def _period(ts: ir.Value, freq: str) -> ir.DateValue:
+    # unparseable cells (counted by validation_counts) get no period and are left out
+    ts = ts if ts.type().is_timestamp() else ts.try_cast("timestamp")
+    if freq == "day":
+        return ts.date()
+    return ts.truncate("W").date()  # weeks start on Monday on both engines
+
+
+def _check_freq(freq: str) -> str:
+    if freq not in ("day", "week"):
+        raise ParameterError(f"freq: expected 'day' or 'week', found {freq!r}")
+    return freq
+
+
+def kpi_aggregates(
+    touchpoints: ir.Table, spend: ir.Table | None = None, freq: str = "day"
+) -> pd.DataFrame:
+    """Daily or weekly sums by channel: touches by interaction, touch cost, media spend.
+
+    Parameters
+    ----------
+    touchpoints
+        Touch events (``timestamp, channel, interaction, cost``).
+    spend
+        Optional daily spend (``date, channel, spend, impressions, clicks``).
+    freq
+        ``"day"`` or ``"week"`` (weeks start on Monday).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period, channel, touches, impressions, clicks, opens, visits, cost, spend,
+        paid_impressions, paid_clicks``; one row per period and channel seen in either
+        table (missing sums are 0), sorted by period and channel.
+    """
+    freq = _check_freq(freq)
+    tp = touchpoints
+    inter = tp.interaction.cast("string")
+    touches = (
+        tp.select(
+            period=_period(tp.timestamp, freq),
+            channel=tp.channel.cast("string"),
+            interaction=inter,
+            cost=tp.cost.try_cast("float64"),
+        )
+        .filter(ibis._.period.notnull())
+        .group_by(["period", "channel"])
+        .agg(
+            touches=ibis._.count(),
+            impressions=(ibis._.interaction == "impression").cast("int64").sum(),
+            clicks=(ibis._.interaction == "click").cast("int64").sum(),
+            opens=(ibis._.interaction == "open").cast("int64").sum(),
+            visits=(ibis._.interaction == "visit").cast("int64").sum(),
+            cost=ibis._.cost.sum(),
+        )
+    )
+    cols = ["touches", "impressions", "clicks", "opens", "visits", "cost"]
+    if spend is not None:
+        paid = (
+            spend.select(
+                period=_period(spend.date, freq),
+                channel=spend.channel.cast("string"),
+                spend=spend.spend.try_cast("float64"),
+                imp=spend.impressions.try_cast("float64"),
+                clk=spend.clicks.try_cast("float64"),
+            )
+            .filter(ibis._.period.notnull())
+            .group_by(["period", "channel"])
+            .agg(
+                spend=ibis._.spend.sum(),
+                paid_impressions=ibis._.imp.sum(),
+                paid_clicks=ibis._.clk.sum(),
+            )
+        )
+        joined = touches.outer_join(paid, ["period", "channel"])
+        expr = joined.select(
+            period=ibis.coalesce(joined.period, joined.period_right),
+            channel=ibis.coalesce(joined.channel, joined.channel_right),
+            **{c: joined[c] for c in cols},
+            spend=joined.spend,
+            paid_impressions=joined.paid_impressions,
+            paid_clicks=joined.paid_clicks,
+        )
+        cols = [*cols, "spend", "paid_impressions", "paid_clicks"]
+    else:
+        expr = touches
+    frame = expr.execute()
+    return _tidy_periods(frame, ["period", "channel"], cols)
+
+
+def sales_aggregates(conversions: ir.Table, freq: str = "day") -> pd.DataFrame:
+    """Daily or weekly orders, revenue and distinct buyers.
+
+    Parameters
+    ----------
+    conversions
+        Orders (``order_id, customer_id, timestamp, revenue``).
+    freq
+        ``"day"`` or ``"week"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period, orders, revenue, buyers`` sorted by period.
+    """
+    freq = _check_freq(freq)
+    cv = conversions
+    expr = (
+        cv.select(
+            period=_period(cv.timestamp, freq),
+            customer_id=cv.customer_id.cast("string"),
+            revenue=cv.revenue.try_cast("float64"),
+        )
+        .filter(ibis._.period.notnull())
+        .group_by("period")
+        .agg(
+            orders=ibis._.count(),
+            revenue=ibis._.revenue.sum(),
+            buyers=ibis._.customer_id.nunique(),
+        )
+    )
+    return _tidy_periods(expr.execute(), ["period"], ["orders", "revenue", "buyers"])
+
+
+def _tidy_periods(frame: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["period"] = pd.to_datetime(frame["period"])
+    for c in cols:
+        frame[c] = frame[c].fillna(0)
+        if c not in ("cost", "spend", "revenue"):
+            frame[c] = frame[c].astype("int64")
+        else:
+            frame[c] = frame[c].astype(float)
+    frame = frame.sort_values(keys, kind="mergesort").reset_index(drop=True)
+    return frame[[*keys, *cols]]
+
+
+def _portable(tree: sge.Expression) -> sge.Expression:
+    """Pin the two constructs whose meaning differs between DuckDB and Spark.
+
+    ``1.0`` is a DECIMAL on both (Spark then rounds ratios to its decimal scale): make every
+    decimal literal a DOUBLE. ``DATE_DIFF('day', a, b)`` counts day boundaries in DuckDB but
+    whole 24-hour periods in Spark: compare the dates (both then count calendar days).
+    """
+    for lit in list(tree.find_all(sge.Literal)):
+        if not lit.is_string and "." in str(lit.this):
+            lit.replace(sge.Cast(this=lit.copy(), to=sge.DataType.build("DOUBLE")))
+    for diff in list(tree.find_all(sge.DateDiff)):
+        if str(diff.text("unit")).lower() in ("day", "'day'", ""):
+            for arg in ("this", "expression"):
+                diff.set(arg, sge.Cast(this=diff.args[arg].copy(), to=sge.DataType.build("DATE")))
+    return tree
+
+
+def persona_features(
+    con: ibis.BaseBackend,
+    customers: ir.Table,
+    touchpoints: ir.Table,
+    conversions: ir.Table,
+    as_of: str | None = None,
+    channels: tuple[str, ...] = CHANNELS,
+) -> ir.Table:
+    """Run the persona feature derivation (:func:`~imclab.personas.features.feature_sql`).
+
+    The feature query is written once in portable SQL; it is transpiled to the backend's
+    dialect with ``sqlglot`` and pointed at the given tables.
+
+    Parameters
+    ----------
+    con
+        Backend from :func:`imclab.engine.connect`.
+    customers, touchpoints, conversions
+        Tables of ``con`` with data-dictionary columns.
+    as_of, channels
+        See :func:`imclab.personas.features.feature_sql`.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        One row per customer (lazy). It is per customer, not small: sample it
+        (``.sample(0.01)``) or aggregate it in the database before ``.execute()`` on
+        very large worlds.
+    """
+    from imclab.personas.features import feature_sql
+
+    dialect = "spark" if con.name == "pyspark" else "duckdb"
+    sql = feature_sql(as_of, channels, dialect="duckdb")
+    suffix = uuid.uuid4().hex[:10]
+    names = {}
+    for name, table in (
+        ("customers", customers),
+        ("touchpoints", touchpoints),
+        ("conversions", conversions),
+    ):
+        view = f"_imclab_{name}_{suffix}"
+        con.create_view(view, table, overwrite=True)
+        names[name] = view
+    tree = _portable(sqlglot.parse_one(sql, read="duckdb"))
+    for node in tree.find_all(sge.Table):
+        if node.name in names and not node.args.get("db"):
+            node.set("this", sge.to_identifier(names[node.name]))
+    query = tree.sql(dialect=dialect)
+    if con.name == "pyspark":
+        return con.sql(query, dialect=dialect)
+    # ibis 12's DuckDB ``sql()`` calls a method duckdb 2.0 removed: a view is equivalent.
+    view = f"_imclab_features_{suffix}"
+    con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {query}')
+    return con.table(view)
