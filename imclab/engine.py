@@ -18,8 +18,10 @@ on both engines.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ __all__ = [
     "TABLES",
     "connect",
     "engine_name",
+    "quiet",
     "read_table",
     "world_tables",
 ]
@@ -47,6 +50,20 @@ TABLES: tuple[str, ...] = (
 )  # fmt: skip
 
 _SPARK_DEFAULTS = {"spark.sql.session.timeZone": "UTC"}
+
+
+def quiet(func: Callable) -> Callable:
+    """Run ``func`` without ibis 12's notice about duckdb 2.0's renamed Arrow fetch method."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=".*fetch_arrow_table", category=DeprecationWarning
+            )
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _check_engine(engine: str) -> str:
@@ -173,6 +190,7 @@ def _file_format(path: Path) -> str | None:
     return None
 
 
+@quiet
 def read_table(con: ibis.BaseBackend, source: str | Path) -> ir.Table:
     """Point at one table: a Parquet/CSV file or folder, or a catalog name.
 
@@ -225,6 +243,7 @@ def read_table(con: ibis.BaseBackend, source: str | Path) -> ir.Table:
         raise DataError(f"table '{text}' not found in the {engine_name(con)} catalog") from exc
 
 
+@quiet
 def world_tables(
     con: ibis.BaseBackend,
     source: str | Path,

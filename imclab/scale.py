@@ -20,6 +20,7 @@ import sqlglot.expressions as sge
 
 from imclab.config import CHANNELS
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
+from imclab.engine import quiet
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
@@ -107,6 +108,7 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     return fault, [label for _, label in cases]
 
 
+@quiet
 def validation_counts(
     tables: Mapping[str, ir.Table], as_of=None, *, references: bool = True
 ) -> pd.DataFrame:
@@ -201,6 +203,7 @@ def _check_freq(freq: str) -> str:
     return freq
 
 
+@quiet
 def kpi_aggregates(
     touchpoints: ir.Table, spend: ir.Table | None = None, freq: str = "day"
 ) -> pd.DataFrame:
@@ -277,6 +280,7 @@ def kpi_aggregates(
     return _tidy_periods(frame, ["period", "channel"], cols)
 
 
+@quiet
 def sales_aggregates(conversions: ir.Table, freq: str = "day") -> pd.DataFrame:
     """Daily or weekly orders, revenue and distinct buyers.
 
@@ -341,6 +345,7 @@ def _portable(tree: sge.Expression) -> sge.Expression:
     return tree
 
 
+@quiet
 def persona_features(
     con: ibis.BaseBackend,
     customers: ir.Table,
