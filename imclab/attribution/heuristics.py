@@ -10,6 +10,7 @@ path gets two touches' worth), as in ChannelAttribution's heuristic models.
 
 from __future__ import annotations
 
+import weakref
 from itertools import chain
 
 import numpy as np
@@ -17,6 +18,34 @@ import pandas as pd
 
 from imclab.attribution._common import check_paths, sum_by_channel, tidy, touches
 from imclab.errors import ParameterError
+
+_SHARED: dict = {"ref": None, "key": None, "touches": None}
+
+
+def _fingerprint(paths: pd.DataFrame) -> tuple:
+    ch = paths["channels"]
+    ends = (ch.iloc[0], ch.iloc[-1]) if len(ch) else ()
+    return (len(paths), ends, *(float(paths[c].sum()) for c in ("conversions", "nulls", "value")))
+
+
+def _touches(paths: pd.DataFrame) -> pd.DataFrame:
+    """Return the per-touch table of ``paths``, built once and shared by the heuristics.
+
+    The six heuristics usually run one after the other on the same paths table (e.g.
+    ``run_models``): the table is rebuilt only when another paths table (or a changed one:
+    length, end paths or sums differ) comes in.
+    """
+    check_paths(paths)
+    key = _fingerprint(paths)
+    ref = _SHARED["ref"]
+    if ref is not None and ref() is paths and _SHARED["key"] == key:
+        return _SHARED["touches"]
+    t = touches(paths)
+    try:
+        _SHARED.update(ref=weakref.ref(paths), key=key, touches=t)
+    except TypeError:  # pragma: no cover - DataFrames accept weak references
+        pass
+    return t
 
 
 def _credit(t: pd.DataFrame, weight: np.ndarray, model: str, paths: pd.DataFrame) -> pd.DataFrame:
@@ -38,7 +67,7 @@ def first_touch(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``channel, model, conversions, value, share`` with model ``first_touch``.
     """
-    t = touches(check_paths(paths))
+    t = _touches(paths)
     return _credit(t, (t["position"] == 0).to_numpy(float), "first_touch", paths)
 
 
@@ -55,7 +84,7 @@ def last_touch(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Tidy credits with model ``last_touch``.
     """
-    t = touches(check_paths(paths))
+    t = _touches(paths)
     return _credit(t, (t["position"] == t["length"] - 1).to_numpy(float), "last_touch", paths)
 
 
@@ -74,7 +103,7 @@ def last_non_direct(paths: pd.DataFrame, direct: str = "direct") -> pd.DataFrame
     pandas.DataFrame
         Tidy credits with model ``last_non_direct``.
     """
-    t = touches(check_paths(paths))
+    t = _touches(paths)
     non_direct = (t["channel"] != direct).to_numpy()
     pos = np.where(non_direct, t["position"].to_numpy(), -1)
     starts = np.flatnonzero(t["position"].to_numpy() == 0)
@@ -99,7 +128,7 @@ def linear(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Tidy credits with model ``linear``.
     """
-    t = touches(check_paths(paths))
+    t = _touches(paths)
     return _credit(t, 1.0 / t["length"].to_numpy(float), "linear", paths)
 
 
@@ -123,7 +152,7 @@ def time_decay(paths: pd.DataFrame) -> pd.DataFrame:
     check_paths(paths)
     if "decay" not in paths.columns:
         raise ParameterError("paths: no 'decay' column; build the paths with build_journeys()")
-    t = touches(paths)
+    t = _touches(paths)
     p = paths[paths["channels"].map(len) > 0]
     dconv = np.fromiter(chain.from_iterable(p["decay"].tolist()), dtype=float)
     dval = np.fromiter(chain.from_iterable(p["decay_value"].tolist()), dtype=float)
@@ -166,7 +195,7 @@ def position_based(
             f"position weights: expected three non-negative numbers (first, middle, last) "
             f"summing to 1, found {tuple(weights)}"
         )
-    t = touches(check_paths(paths))
+    t = _touches(paths)
     pos = t["position"].to_numpy()
     n = t["length"].to_numpy()
     first, last = pos == 0, pos == n - 1

@@ -206,3 +206,17 @@ def test_raw_sample_files_fail_on_their_planted_faults(sample_dir):
         build_journeys(None, ok_tp, cv)
     j = build_journeys(None, ok_tp, cv[cv["revenue"] >= 0])
     assert j.count("touches without timestamp or customer") == 2  # the two unparseable dates
+
+
+def test_heuristics_share_the_touch_table_but_see_changed_paths():
+    from imclab.attribution import first_touch, linear
+
+    tp = _tp([("C1", 0, "seo"), ("C1", 1, "tv"), ("C2", 0, "tv")])
+    cv = _cv([("C1", 2, 10), ("C2", 1, 4)])
+    paths = build_journeys(None, tp, cv).paths
+    a = first_touch(paths).set_index("channel")["conversions"]
+    assert a["seo"] == 1 and a["tv"] == 1
+    # same object, changed in place: the shared touch table must not be reused stale
+    paths.loc[paths["path"] == "tv", "conversions"] = 3
+    b = linear(paths).set_index("channel")["conversions"]
+    assert b["tv"] == pytest.approx(3.5) and b["seo"] == pytest.approx(0.5)
