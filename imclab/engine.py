@@ -257,7 +257,8 @@ def world_tables(
     con
         Backend from :func:`connect`.
     source
-        A folder holding ``<table>.parquet`` or ``<table>.csv`` files (Parquet preferred), or
+        A folder holding ``<table>.parquet`` or ``<table>.csv`` files (Parquet preferred), a
+        lake folder URL (``s3://bucket/world`` -> ``s3://bucket/world/<table>.parquet``), or
         a catalog database (``sales_db`` or ``lake.marketing``) whose tables carry the data
         dictionary names.
     tables
@@ -287,9 +288,13 @@ def world_tables(
                 if name in out:
                     break
             continue
+        if "://" in str(source):  # a lake folder: s3://bucket/world/<table>.parquet
+            target = f"{str(source).rstrip('/')}/{name}.parquet"
+        else:  # a catalog database: lake.marketing.<table>
+            target = f"{source}.{name}"
         try:
-            out[name] = read_table(con, f"{source}.{name}")
-        except DataError:
+            out[name] = read_table(con, target)
+        except Exception:  # noqa: BLE001 - a table the source does not hold is left out
             continue
     if not out:
         raise DataError(
