@@ -48,7 +48,8 @@ def brand_funnel(
     promoters (NPS 9-10) among aware respondents who answered the NPS question, and carries
     the brand's NPS (promoters - detractors, in points) with a normal-approximation
     interval. ``share`` is the share of all respondents who reached the stage;
-    ``conversion`` the share of the previous stage's respondents (see :data:`BASE_OF`).
+    ``conversion`` the share of the previous stage's respondents who also reached this one
+    (see :data:`BASE_OF`; flags need not be nested, so it never exceeds 1).
     Intervals are Wilson score intervals (statsmodels ``proportion_confint``).
 
     Bad input becomes a ``warning`` on the row, never an exception or a missing row:
@@ -146,8 +147,18 @@ def _brand_rows(
     score = pd.to_numeric(answers["nps"], errors="coerce").loc[aware].dropna()
     reached = [int(flags[s].sum()) for s in SURVEY_FLAGS] + [int((score >= 9).sum())]
     bases = [n, *reached[:3], len(score)]
+    # Stage-to-stage conversion counts the respondents at both stages: survey flags need not
+    # be nested (someone may consider a brand they did not tick as aware), and reached[i] /
+    # reached[i - 1] could then exceed 1.
+    stages = list(SURVEY_FLAGS)
+    both = [reached[0]]
+    both += [
+        int(((flags[s] == 1) & (flags[p] == 1)).sum())
+        for p, s in zip(stages[:-1], stages[1:], strict=True)
+    ]
+    both.append(reached[4])
     share_lo, share_hi = wilson_interval(reached, [n] * len(reached), alpha)
-    conv_lo, conv_hi = wilson_interval(reached, bases, alpha)
+    conv_lo, conv_hi = wilson_interval(both, bases, alpha)
     out = []
     for i, stage in enumerate(FUNNEL_STAGES):
         warnings = []
@@ -158,7 +169,7 @@ def _brand_rows(
             "base": bases[i],
             "reached": reached[i],
             "share": reached[i] / n,
-            "conversion": reached[i] / bases[i] if bases[i] else np.nan,
+            "conversion": both[i] / bases[i] if bases[i] else np.nan,
         }
         if n >= min_respondents:
             row["share_low"], row["share_high"] = share_lo[i], share_hi[i]

@@ -146,3 +146,23 @@ def test_leaks_compare_with_the_best_competitor_and_flag_the_biggest(survey):
     assert leaks.loc["consideration", "best_competitor"] == "Other"
     assert leaks.loc["consideration", "competitor_mean"] == pytest.approx(0.5)
     assert leaks["biggest_leak"].sum() == 1 and leaks.loc["awareness", "biggest_leak"]
+
+
+def test_conversion_counts_respondents_at_both_stages_when_flags_are_not_nested():
+    # 100 respondents: 10 aware; 20 consider, of whom only 5 are aware. Conversion from
+    # awareness to consideration is 5 / 10, not 20 / 10 (a "conversion" above 1).
+    rows = []
+    for i in range(100):
+        aware, consider = int(i < 10), int(5 <= i < 25)
+        nps = 8 if aware else pd.NA
+        rows.append((f"r{i}", "W1", pd.Timestamp("2025-01-20"), "pre", "Ours", aware, consider,
+                     0, 0, nps))  # fmt: skip
+    frame = brand_funnel(_survey(rows), ["Ours"]).set_index("stage")
+    assert frame.loc["consideration", "share"] == pytest.approx(0.20)
+    assert frame.loc["consideration", "conversion"] == pytest.approx(0.5)
+    assert frame.loc["consideration", "conversion_high"] <= 1.0
+    assert (
+        frame.loc["consideration", "conversion_low"]
+        <= 0.5
+        <= frame.loc["consideration", "conversion_high"]
+    )
