@@ -256,7 +256,8 @@ _CATALOGUE: tuple[KPI, ...] = (
         "higher",
         "loyalty",
         "Promoters minus detractors among aware respondents, from -100 to 100.",
-        "100 * (share of survey.nps in 9..10 - share in 0..6), respondents with an nps answer",
+        "100 * (share of survey.nps in 9..10 - share in 0..6), aware respondents with an nps "
+        "answer",
         (*_SURVEY_BASE, "survey.nps"),
     ),
     # Engagement tier: the event log and daily media delivery.

@@ -179,7 +179,8 @@ def survey_lift(
 
     Each stage's share (``aware``, ``consider``, ``prefer``, ``intent``: all respondents as the
     base) is compared with a two-proportion z-test and a Newcomb 95 % interval for the
-    difference; NPS (among respondents with an answer) with a Welch t-interval.
+    difference; NPS (among aware respondents with an answer, as the KPI catalogue defines it)
+    with a Welch t-interval.
 
     Parameters
     ----------
@@ -263,7 +264,9 @@ def survey_lift(
                 "p_value": t["p_value"],
             }
         )
-    v0, v1 = _nps_values(before["nps"]), _nps_values(after["nps"])
+    # NPS as the catalogue defines it (imclab.kpis): among aware respondents with an answer.
+    v0 = _nps_values(before.loc[pd.to_numeric(before["aware"]) == 1, "nps"])
+    v1 = _nps_values(after.loc[pd.to_numeric(after["aware"]) == 1, "nps"])
     nps = {"stage": "nps", "n_pre": float(v0.size), "n_post": float(v1.size)}
     if v0.size >= 2 and v1.size >= 2:
         cm = CompareMeans(DescrStatsW(v1), DescrStatsW(v0))

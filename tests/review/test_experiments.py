@@ -236,3 +236,20 @@ def test_weekly_outcome_counts_every_order_once(sample):
     assert weekly["conversions"].sum() == len(sample["conversions"])
     assert (weekly["week"].dt.weekday == 0).all()
     assert set(weekly["customers"]) == {1061, 3939}
+
+
+def test_survey_lift_nps_follows_the_catalogue_definition(sample):
+    # The KPI catalogue measures NPS among aware respondents; survey_lift must give the same
+    # number, also when unaware respondents answered the NPS question (here: detractors).
+    from imclab.kpis import compute_kpi
+
+    survey = sample["survey"].copy()
+    unaware = survey.index[(survey["brand"] == "Lumina") & (survey["aware"] == 0)][:300]
+    survey["nps"] = survey["nps"].astype("Float64")
+    survey.loc[unaware, "nps"] = 0.0
+    lift = survey_lift(survey, brand="Lumina").set_index("stage")
+    tables = {"survey": survey}
+    for side, (lo, hi) in (("pre", PRE), ("post", ("2025-03-03", "2025-12-31"))):
+        kpi = compute_kpi("nps", tables, lo, hi, brand="Lumina")
+        assert lift.loc["nps", side] == pytest.approx(kpi.value)
+        assert lift.loc["nps", f"n_{side}"] == kpi.n
