@@ -64,6 +64,7 @@ end-to-end business outcome.
 
 _MIN_EVENTS = 10  # successes and failures per arm for the normal approximation to hold
 _TARGET_POWER = 0.8
+_MIN_CLUSTERS = 10  # regions per DiD group below which region-clustered errors are unreliable
 
 
 def _warn(message: str) -> str:
@@ -559,7 +560,12 @@ def holdout_did(
         The comparison period; default: from the first order to the day before ``post_start``.
     cluster
         ``"customer"`` (default: each customer's two periods are correlated), ``"region"``
-        (valid only with many regions) or ``"hc"`` (HC1 heteroskedasticity-robust).
+        (valid only with many regions in both groups: a :class:`ReviewWarning` is issued
+        when the treated or the holdout group has fewer than 10) or ``"hc"`` (HC1
+        heteroskedasticity-robust). With customer clustering the interval reflects
+        customer-to-customer noise only: a shock hitting a whole region (a local promotion,
+        weather) is indistinguishable from the campaign effect when one region is held out,
+        so read the interval together with :func:`placebo_did`.
     alpha
         The interval has coverage ``1 - alpha``.
 
@@ -604,6 +610,16 @@ def holdout_did(
         raise ParameterError(
             f"pre period ends {pre1:%Y-%m-%d}, not before the post window starts {post0:%Y-%m-%d}"
         )
+    if cluster == "region":
+        n_hold = len(set(holdout))
+        n_treat = len(set(regions) - set(holdout))
+        if min(n_hold, n_treat) < _MIN_CLUSTERS:
+            _warn(
+                f"holdout_did: standard errors clustered by region rest on {n_treat} treated "
+                f"and {n_hold} holdout region(s); cluster-robust errors need many clusters in "
+                f"both groups (at least {_MIN_CLUSTERS}), so this interval and p-value are not "
+                "reliable (typically far too narrow); use cluster='customer' and the placebo"
+            )
     cust = customers[["customer_id", "region"]].copy()
     cust["_treated"] = (~cust["region"].isin(holdout)).astype(int)
     periods = {"pre": (pre0, pre1), "post": (post0, post1)}
