@@ -387,7 +387,11 @@ def persona_features(
         ("conversions", conversions),
     ):
         view = f"_imclab_{name}_{suffix}"
-        con.create_view(view, table, overwrite=True)
+        if con.name == "pyspark":  # always a session-scoped temporary view
+            con.create_view(view, table, overwrite=True)
+        else:  # temporary: never written into a database file
+            con._run_pre_execute_hooks(table)  # registers in-memory (pandas) tables
+            con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {con.compile(table)}')
         names[name] = view
     tree = _portable(sqlglot.parse_one(sql, read="duckdb"))
     for node in tree.find_all(sge.Table):
