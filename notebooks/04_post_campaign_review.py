@@ -135,8 +135,9 @@ plt.show()
 # ### KPI tiers
 # The whole KPI catalogue, before and during the campaign: **brand** (the survey funnel),
 # **engagement**, **conversion** and **value** (ROI = (revenue - cost) / cost). Sums before
-# the campaign are scaled to the campaign's length; spend-based KPIs count all media before
-# and the campaign's media during it (see `note`).
+# the campaign are scaled to the campaign's length; media KPIs (CTR, CAC, CPA, ROI, ROAS)
+# count all media spend, always-on and campaign, in both columns so the change is not a change
+# of cost basis (the scorecard above scores the campaign on its own spend).
 
 # %%
 scorecard.kpi_tiers(plan, tables, review_date).drop(columns="note").round(3)

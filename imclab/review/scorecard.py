@@ -232,7 +232,9 @@ def kpi_tiers(
     campaign lasted, or as many as the data has); sums (revenue, orders, visits, leads) of a
     shorter "before" window are scaled to the campaign's length. Brand KPIs compare the
     survey waves before the campaign with those from the campaign start to the review date.
-    Spend-based KPIs count the campaign's spend during it and all media spend before it.
+    Spend-based KPIs count all media spend (always-on and campaign) in both windows, so the
+    change is not a change of cost basis; the campaign's own ROI, ROAS and CAC are in
+    :func:`scorecard` and :func:`campaign_totals`.
 
     Parameters
     ----------
@@ -272,15 +274,17 @@ def kpi_tiers(
             )
             prior = compute_kpi(name, tables, min(waves_from, before1), before1, **scope)
         else:
-            during = compute_kpi(name, tables, start, end, **scope)
-            prior_scope = {k: v for k, v in scope.items() if k != "campaign"}
-            prior = (
-                compute_kpi(name, tables, before0, before1, **prior_scope)
-                if before_days > 0
-                else None
-            )
+            # Like for like: before the launch only always-on media runs, so spend-based KPIs
+            # count all media spend in both windows (a campaign-only "during" against an
+            # all-media "before" would show a change that is only the change of cost basis).
+            same = {k: v for k, v in scope.items() if k != "campaign"}
+            during = compute_kpi(name, tables, start, end, **same)
+            prior = compute_kpi(name, tables, before0, before1, **same) if before_days > 0 else None
             if "campaign" in scope:
-                notes.append("before: all media spend; during: the campaign's spend")
+                notes.append(
+                    "all media spend before and during (the scorecard and campaign totals use "
+                    "the campaign's own spend)"
+                )
         before = prior.value if prior is not None else math.nan
         if name in SCALES_WITH_WINDOW and prior is not None and before_days != days:
             before = before * days / before_days

@@ -174,3 +174,20 @@ def test_campaign_totals_roi_definition(tiny):
     assert totals["revenue"] == pytest.approx(200.0)
     assert totals["roi"] == pytest.approx((200 - 100) / 100)
     assert totals["roas"] == pytest.approx(2.0)
+
+
+def test_kpi_tiers_spend_kpis_compare_like_with_like(tiny):
+    # Always-on media also runs during the campaign: before and during both count all media,
+    # so the change is not an artefact of switching from all spend to campaign spend.
+    tables = dict(tiny)
+    extra = tiny["spend"].iloc[[0]].assign(date=pd.Timestamp("2025-04-10"), spend=50.0)
+    tables["spend"] = pd.concat([tiny["spend"], extra], ignore_index=True)
+    tiers = kpi_tiers(_plan(OBJECTIVES), tables, "2025-06-30").set_index("kpi")
+    # during: revenue 200 (O2, O3) / all media 30 + 40 + 30 + 50 = 150
+    assert tiers.loc["roas", "during"] == pytest.approx(200 / 150)
+    # before: revenue 50 (O1) / always-on 10
+    assert tiers.loc["roas", "before"] == pytest.approx(5.0)
+    assert tiers.loc["cpa", "during"] == pytest.approx(150 / 2)
+    assert "all media spend before and during" in tiers.loc["roas", "note"]
+    # the scorecard's campaign totals keep the campaign's own spend
+    assert campaign_totals(_plan(OBJECTIVES), tables)["spend"] == pytest.approx(100.0)
