@@ -342,16 +342,18 @@ def persona_browser(cards: pd.DataFrame, name_column: str = "persona") -> Person
 class BudgetSimulator(_Interactive):
     """Predicted conversions of a budget split under fitted response curves.
 
-    ``table``: one row per channel (``channel, status, baseline_spend, spend, change_spend,
-    daily_spend, baseline_conversions, conversions, change_conversions``; plus ``value`` and
-    ``roi`` when a value per conversion is given) and a ``(total)`` row. ``summary`` holds the
-    totals.
+    ``table``: one row per channel (``channel, status, base_daily_spend, baseline_spend,
+    spend, change_spend, daily_spend, baseline_conversions, conversions,
+    change_conversions``; plus ``value`` and ``roi`` when a value per conversion is given)
+    and a ``(total)`` row. Conversions are incremental to the always-on base
+    (``base_daily_spend`` per day keeps running). ``summary`` holds the totals.
     """
 
     curves: Any = field(repr=False, default=None)
     baseline: pd.Series = field(repr=False, default=None)
     n_days: int = 1
     value_per_conversion: float | None = None
+    base_daily: pd.Series = field(repr=False, default=None)
     summary: dict[str, float] = field(init=False, default_factory=dict)
     _busy: bool = field(init=False, default=False, repr=False)
 
@@ -363,12 +365,13 @@ class BudgetSimulator(_Interactive):
         )
 
     def _conversions(self, spend: pd.Series) -> np.ndarray:
-        return np.array(
-            [
-                self.n_days * float(self.curves.response(c, s / self.n_days)[0])
-                for c, s in spend.items()
-            ]
-        )
+        base = self.base_daily if self.base_daily is not None else pd.Series(dtype=float)
+        out = []
+        for c, s in spend.items():
+            b = float(base.get(c, 0.0))
+            f = self.curves.response(c, np.array([b, b + s / self.n_days]))
+            out.append(self.n_days * float(f[1] - f[0]))
+        return np.array(out)
 
     def _rebalance(self, change: Any) -> None:
         """Keep the total: move the difference to the other channels, pro rata to their spend."""
@@ -415,6 +418,10 @@ class BudgetSimulator(_Interactive):
             {
                 "channel": spend.index,
                 "status": [status.get(c, "unknown") for c in spend.index],
+                "base_daily_spend": [
+                    float(self.base_daily.get(c, 0.0)) if self.base_daily is not None else 0.0
+                    for c in spend.index
+                ],
                 "baseline_spend": base.to_numpy(),
                 "spend": spend.to_numpy(),
                 "change_spend": spend.to_numpy() - base.to_numpy(),
@@ -444,6 +451,7 @@ class BudgetSimulator(_Interactive):
         self.controls["total"].value = (
             f"total {spend.sum():,.2f} (baseline {base.sum():,.2f}); predicted conversions "
             f"{conv.sum():,.1f} ({conv.sum() - base_conv.sum():+,.1f})"
+            + (" incremental to always-on" if self.base_daily is not None else "")
         )
         self._show()
         return self.table
@@ -456,11 +464,14 @@ def budget_simulator(
     value_per_conversion: float | None = None,
     keep_total: bool = True,
     max_factor: float = 3.0,
+    base_daily_spend: Mapping[str, float] | pd.Series | None = None,
 ) -> BudgetSimulator:
     """Build sliders that move budget between channels and show the predicted outcome.
 
-    Each channel's budget is spent evenly over ``n_days`` days and brings
-    ``n_days * curves.response(channel, budget / n_days)`` conversions (as in
+    Each channel's budget is spent evenly over ``n_days`` days on top of its
+    ``base_daily_spend`` ``b`` (always-on media) and brings
+    ``n_days * (curves.response(channel, b + budget / n_days) - curves.response(channel, b))``
+    conversions incremental to the base (as in
     :func:`imclab.review.budget.optimize_budget`).
 
     Parameters
@@ -479,6 +490,9 @@ def budget_simulator(
     max_factor
         Slider maximum as a multiple of the total budget's largest channel share (at least
         the total budget).
+    base_daily_spend
+        Spend per day per channel that runs anyway (the curves are fitted on total spend):
+        :func:`imclab.review.budget.base_daily_spend`. ``None``: no base.
 
     Returns
     -------
@@ -503,8 +517,25 @@ def budget_simulator(
             f"allocation: no response curve for {', '.join(unknown)} "
             f"(curves: {', '.join(sorted(known))})"
         )
+    base_daily = None
+    if base_daily_spend is not None:
+        base_daily = pd.Series(base_daily_spend, dtype=float)
+        if (base_daily < 0).any() or not np.isfinite(base_daily).all():
+            raise ParameterError(
+                f"base_daily_spend: amounts must be finite and >= 0, got {base_daily.to_dict()}"
+            )
+        unknown = [c for c in base_daily.index if c not in known]
+        if unknown:
+            raise ParameterError(
+                f"base_daily_spend: no response curve for {', '.join(map(str, unknown))} "
+                f"(curves: {', '.join(sorted(known))})"
+            )
     sim = BudgetSimulator(
-        curves=curves, baseline=base, n_days=int(n_days), value_per_conversion=value_per_conversion
+        curves=curves,
+        baseline=base,
+        n_days=int(n_days),
+        value_per_conversion=value_per_conversion,
+        base_daily=base_daily,
     )
     total = float(base.sum())
     top = max(total, max_factor * float(base.max()))

@@ -177,6 +177,27 @@ def test_budget_simulator_caps_a_channel_at_the_total():
     assert t.loc["social", "spend"] == 5000 and t.loc["paid_search", "spend"] == 0
 
 
+def test_budget_simulator_counts_conversions_on_top_of_always_on_spend():
+    base = {"paid_search": 150.0, "social": 0.0}
+    sim = budget_simulator(
+        CURVES, {"paid_search": 2000, "social": 3000}, n_days=10, value_per_conversion=50.0,
+        base_daily_spend=base,
+    )  # fmt: skip
+    t = sim.table.set_index("channel")
+    # paid search already runs at 150 a day: the budget adds f(150 + 200) - f(150) a day
+    on_top = 10 * 40.0 * (float(hill(350.0, 200.0, 1.0)) - float(hill(150.0, 200.0, 1.0)))
+    assert t.loc["paid_search", "conversions"] == pytest.approx(on_top, abs=0.01)
+    assert t.loc["paid_search", "conversions"] < _predicted("paid_search", 2000) - 10
+    assert t.loc["social", "conversions"] == pytest.approx(_predicted("social", 3000), abs=0.01)
+    assert t.loc["paid_search", "base_daily_spend"] == 150.0
+    assert t.loc["paid_search", "roi"] == pytest.approx(on_top * 50 / 2000 - 1, abs=0.01)
+    assert "incremental to always-on" in sim.controls["total"].value
+    with pytest.raises(ParameterError, match="base_daily_spend: no response curve for display"):
+        budget_simulator(CURVES, {"tv": 10}, n_days=5, base_daily_spend={"display": 1.0})
+    with pytest.raises(ParameterError, match="base_daily_spend: amounts must be"):
+        budget_simulator(CURVES, {"tv": 10}, n_days=5, base_daily_spend={"tv": -1.0})
+
+
 def test_budget_simulator_rejects_bad_input():
     with pytest.raises(ParameterError, match="no response curve for display"):
         budget_simulator(CURVES, {"display": 10}, n_days=5)

@@ -14,6 +14,8 @@ Public functions
   ``response()``, ``marginal()``, ``curve_frame()``; ``ResponseCurves.from_params(frame)``)
 - :func:`true_response_curves` (simulator truth -> curve parameters in the same form)
 - :func:`actual_allocation` (spend per channel in a date window)
+- :func:`base_daily_spend` (mean daily spend of the other, e.g. always-on, streams in a window:
+  the point on each curve a campaign's budget is added to)
 - :func:`optimize_budget` (curves + total + bounds -> :class:`BudgetPlan`: recommended vs
   actual allocation, expected conversions, gain with an interval, marginal ROI)
 - :func:`hill`, :func:`adstock`
@@ -32,6 +34,10 @@ spills into the next day. The adstock is normalised, so a day's spend brings ``b
 total over the following days: **the response curve** ``f(s) = beta * hill(s)`` is the total
 conversions caused by spending ``s`` per day, and carry-over matters for fitting, not for
 allocation. A budget ``B`` over ``n_days`` days spent evenly brings ``n_days * f(B / n_days)``.
+The curves are fitted on a channel's TOTAL daily spend (always-on and campaign streams), so
+when always-on media keeps running at ``b`` per day the campaign budget brings only what it
+adds on top: ``n_days * (f(b + B / n_days) - f(b))``, and its marginal return is read at
+``f'(b + B / n_days)`` (``base_daily_spend`` of :func:`optimize_budget`).
 Fitting: bounded least squares (``scipy.optimize.least_squares``) from a fixed grid of starts;
 uncertainty: moving-block bootstrap over days (7-day blocks, fixed seed), refitting each draw.
 
@@ -65,6 +71,7 @@ __all__ = [
     "ResponseCurves",
     "actual_allocation",
     "adstock",
+    "base_daily_spend",
     "daily_credit",
     "daily_spend",
     "hill",
@@ -635,6 +642,56 @@ def actual_allocation(
     return in_window.groupby("channel")["spend"].sum().rename("spend")
 
 
+def base_daily_spend(
+    spend: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    campaigns: str | Sequence[str],
+) -> pd.Series:
+    """Mean daily spend per channel of every stream except ``campaigns`` in a window.
+
+    The response curves are fitted on a channel's total daily spend, so a campaign's budget
+    is added on top of what the other streams (always-on media) spend at the same time. This
+    is that base: the spend of all other campaigns in ``start..end`` (inclusive) divided by
+    the number of days in the window (days without spend count as 0), for
+    ``optimize_budget(..., base_daily_spend=)`` and
+    ``imclab.interactive.budget_simulator(..., base_daily_spend=)``.
+
+    Parameters
+    ----------
+    spend
+        The spend table (``date``, ``channel``, ``campaign``, ``spend``).
+    start, end
+        The window (inclusive), e.g. the campaign's dates.
+    campaigns
+        The campaign(s) whose spend is planned (left out of the base).
+
+    Returns
+    -------
+    pandas.Series
+        Daily base spend per channel (every channel of the spend table; 0 where only the
+        campaign spends), sorted by channel.
+
+    Raises
+    ------
+    ParameterError
+        ``start`` after ``end``.
+    """
+    _require(spend, "spend", ("date", "channel", "campaign", "spend"))
+    lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if lo > hi:
+        raise ParameterError(f"base_daily_spend: start {lo.date()} is after end {hi.date()}")
+    planned = [campaigns] if isinstance(campaigns, str) else list(campaigns)
+    channels = sorted(spend["channel"].astype(str).unique())
+    dates = pd.to_datetime(spend["date"]).dt.normalize()
+    keep = (dates >= lo) & (dates <= hi) & ~spend["campaign"].astype(str).isin(planned)
+    n_days = (hi - lo).days + 1
+    total = spend.loc[keep].groupby(spend.loc[keep, "channel"].astype(str))["spend"].sum()
+    return (
+        (total.reindex(channels, fill_value=0.0) / n_days).astype(float).rename("base_daily_spend")
+    )
+
+
 @dataclass
 class BudgetPlan:
     """The optimiser's recommendation and how it compares with the actual allocation.
@@ -644,9 +701,11 @@ class BudgetPlan:
     allocation
         One row per channel: ``channel``, ``status``, ``lower``, ``upper``, ``actual_spend``,
         ``actual_at_budget`` (the actual mix scaled to the total budget), ``recommended_spend``,
-        ``change``, ``actual_conversions``, ``recommended_conversions`` (expected, under the
-        fitted curves), ``actual_daily_spend``, ``recommended_daily_spend``,
-        ``marginal_conversions_per_1000`` (at the actual daily spend),
+        ``change``, ``base_daily_spend`` (other streams' spend per day, e.g. always-on),
+        ``actual_conversions``, ``recommended_conversions`` (expected under the fitted
+        curves, incremental to the base), ``actual_daily_spend``, ``recommended_daily_spend``
+        (the planned budget per day, on top of the base),
+        ``marginal_conversions_per_1000`` (at base + actual daily spend),
         ``marginal_roas`` (extra conversion value per extra unit of spend) and
         ``marginal_roi`` (``marginal_roas - 1``).
     summary
@@ -716,11 +775,16 @@ def optimize_budget(
     bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
     value_per_conversion: float | Mapping[str, float] | None = None,
     level: float = 0.9,
+    base_daily_spend: Mapping[str, float] | pd.Series | None = None,
 ) -> BudgetPlan:
     """Split ``total_budget`` across channels to maximise expected conversions (or value).
 
-    Each channel's budget is spent evenly over ``n_days`` days, so channel c brings
-    ``n_days * f_c(B_c / n_days)`` conversions (:class:`ResponseCurves`). SLSQP maximises the
+    Each channel's budget is spent evenly over ``n_days`` days on top of the channel's
+    ``base_daily_spend`` ``b_c`` (always-on media running at the same time), so channel c
+    brings ``n_days * (f_c(b_c + B_c / n_days) - f_c(b_c))`` conversions incremental to the
+    base (:class:`ResponseCurves`; with no base, ``n_days * f_c(B_c / n_days)``). At the
+    optimum the marginal returns ``f_c'(b_c + B_c / n_days)`` of the channels between their
+    bounds are equal. SLSQP maximises the
     sum (weighted by ``value_per_conversion`` when given) subject to ``sum B_c = total`` and
     ``lower_c <= B_c <= upper_c``, from several fixed starts; the result is rounded to cents
     and the whole budget is allocated (the sum equals the total to the cent). Channels without
@@ -747,6 +811,10 @@ def optimize_budget(
         conversions; ``marginal_roas``/``marginal_roi`` are NaN.
     level
         Coverage of the gain's bootstrap interval.
+    base_daily_spend
+        Spend per day per channel that runs anyway during the period (e.g. always-on media:
+        :func:`base_daily_spend`); the curves are fitted on total spend, so the budget is
+        evaluated on top of it. Missing channels (and the default ``None``) have no base.
 
     Raises
     ------
@@ -796,18 +864,23 @@ def optimize_budget(
         value = np.full(
             len(channels), 1.0 if value_per_conversion is None else float(value_per_conversion)
         )
+    base = _base_series(base_daily_spend, channels).to_numpy()
+    at_base = np.array([curves.response(c, b)[0] for c, b in zip(channels, base, strict=True)])
 
     def conv(alloc: np.ndarray) -> np.ndarray:
         return np.array(
             [
-                n_days * curves.response(c, a / n_days)[0]
-                for c, a in zip(channels, alloc, strict=True)
+                n_days * (curves.response(c, b + a / n_days)[0] - f0)
+                for c, a, b, f0 in zip(channels, alloc, base, at_base, strict=True)
             ]
         )
 
     def marg(alloc: np.ndarray) -> np.ndarray:
         return np.array(
-            [curves.marginal(c, a / n_days)[0] for c, a in zip(channels, alloc, strict=True)]
+            [
+                curves.marginal(c, b + a / n_days)[0]
+                for c, a, b in zip(channels, alloc, base, strict=True)
+            ]
         )
 
     scale = float(total_budget)
@@ -842,6 +915,8 @@ def optimize_budget(
         starts.append(feasible_start(act.to_numpy()))
     kk = curves.params_.set_index("channel").reindex(channels)["K"].fillna(0).to_numpy()
     starts.append(feasible_start(np.nan_to_num(kk)))
+    if base.any():  # room left below each curve's half-saturation point
+        starts.append(feasible_start(np.maximum(np.nan_to_num(kk) - base, 0.0)))
     best = None
     for z0 in starts:
         res = minimize(
@@ -870,6 +945,7 @@ def optimize_budget(
         actual_at_budget=at_budget,
         recommended_spend=rec,
         change=rec - at_budget,
+        base_daily_spend=base,
         actual_conversions=conv(at_budget),
         recommended_conversions=conv(rec),
         actual_daily_spend=s_now,
@@ -880,7 +956,8 @@ def optimize_budget(
     alloc["marginal_roi"] = alloc["marginal_roas"] - 1.0
     alloc = alloc[
         ["channel", "status", "lower", "upper", "actual_spend", "actual_at_budget",
-         "recommended_spend", "change", "actual_conversions", "recommended_conversions",
+         "recommended_spend", "change", "base_daily_spend", "actual_conversions",
+         "recommended_conversions",
          "actual_daily_spend", "recommended_daily_spend", "marginal_conversions_per_1000",
          "marginal_roas", "marginal_roi"]
     ]  # fmt: skip
@@ -895,7 +972,8 @@ def optimize_budget(
         "gain_lower": np.nan,
         "gain_upper": np.nan,
     }
-    gains = _bootstrap_gain(curves, channels, at_budget, rec, n_days)
+    summary["base_daily_spend"] = float(base.sum())
+    gains = _bootstrap_gain(curves, channels, at_budget, rec, n_days, base)
     if gains.size:
         q = (1 - level) / 2
         summary["gain_lower"] = float(np.quantile(gains, q))
@@ -932,7 +1010,25 @@ def _actual_series(actual, curves: ResponseCurves, channels, n_days) -> pd.Serie
     return act.reindex(channels).fillna(0.0)
 
 
-def _bootstrap_gain(curves, channels, before, after, n_days) -> np.ndarray:
+def _base_series(base, channels) -> pd.Series:
+    if base is None:
+        return pd.Series(0.0, index=channels)
+    ser = pd.Series(base, dtype=float)
+    unknown = sorted(set(ser.index) - set(channels))
+    if unknown:
+        raise ParameterError(
+            f"base_daily_spend: channel(s) {', '.join(map(str, unknown))} have no response "
+            f"curve (channels: {', '.join(channels)})"
+        )
+    bad = ser[~np.isfinite(ser) | (ser < 0)]
+    if len(bad):
+        raise ParameterError(
+            f"base_daily_spend: amounts must be finite and >= 0, got {bad.to_dict()}"
+        )
+    return ser.reindex(channels).fillna(0.0)
+
+
+def _bootstrap_gain(curves, channels, before, after, n_days, base=None) -> np.ndarray:
     if curves.draws_.empty:
         return np.array([])
     fitted = [c for c in channels if c in set(curves.draws_["channel"])]
@@ -940,6 +1036,8 @@ def _bootstrap_gain(curves, channels, before, after, n_days) -> np.ndarray:
     total = np.zeros(n_draws)
     for c in fitted:
         i = channels.index(c)
-        r = curves.response(c, np.array([before[i], after[i]]) / n_days, draws=True)[:n_draws]
+        b = 0.0 if base is None else base[i]
+        r = curves.response(c, b + np.array([before[i], after[i]]) / n_days, draws=True)
+        r = r[:n_draws]
         total += n_days * (r[:, 1] - r[:, 0])
     return total

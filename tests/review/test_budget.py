@@ -318,3 +318,109 @@ def test_response_data_fills_the_calendar(sample_world):
     assert data["spend"].sum() == pytest.approx(sample_world.spend["spend"].sum())
     with pytest.raises(DataError, match="daily credit: missing column.*conversions"):
         B.response_data(sample_world.spend, credit.drop(columns="conversions"))
+
+
+# --------------------------------------------------------------------------------------
+# Always-on spend: the campaign budget is added on top of it
+# --------------------------------------------------------------------------------------
+# always-on spend per day during the spring_launch window (spend.csv, rounded); no always-on TV
+ALWAYS_ON = pd.Series(
+    {"affiliate": 19.1, "display": 30.4, "edm": 5.1, "paid_search": 76.0, "social": 39.0,
+     "tv": 0.0}
+)  # fmt: skip
+
+
+def true_incremental(truth, allocation, base) -> float:
+    """True conversions the allocation adds on top of the always-on base, over DAYS."""
+    return float(
+        sum(
+            DAYS
+            * (
+                true_response(truth, c, base[c] + a / DAYS, N)[()]
+                - true_response(truth, c, base[c], N)[()]
+            )
+            for c, a in allocation.items()
+        )
+    )
+
+
+def test_base_daily_spend_is_the_other_streams_mean_daily_spend(sample_world):
+    base = B.base_daily_spend(sample_world.spend, "2025-03-03", "2025-05-25", "spring_launch")
+    np.testing.assert_allclose(base[ALWAYS_ON.index], ALWAYS_ON, atol=0.07)
+    assert base["tv"] == 0.0  # TV runs only in the campaign
+    spend = pd.DataFrame(
+        {"date": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-02", "2025-01-05"]),
+         "channel": ["tv", "tv", "edm", "tv"],
+         "campaign": ["always_on", "launch", "always_on", "always_on"],
+         "spend": [30.0, 500.0, 8.0, 99.0]}
+    )  # fmt: skip
+    hand = B.base_daily_spend(spend, "2025-01-01", "2025-01-04", ["launch"])
+    assert hand.to_dict() == {"edm": 2.0, "tv": 7.5}  # 4 days; the 5th is outside
+    with pytest.raises(ParameterError, match="start 2025-01-04 is after end 2025-01-01"):
+        B.base_daily_spend(spend, "2025-01-04", "2025-01-01", "launch")
+
+
+def test_optimum_on_top_of_always_on_equalises_the_marginal_return_at_base_plus_budget(
+    truth, true_curves, actual
+):
+    curves = B.ResponseCurves.from_params(true_curves)
+    plan = B.optimize_budget(
+        curves, actual.sum(), DAYS, actual=actual, base_daily_spend=ALWAYS_ON,
+        value_per_conversion=80.0,
+    )  # fmt: skip
+    a = plan.allocation.set_index("channel")
+    rec = a["recommended_spend"]
+    assert round(rec.sum(), 2) == round(actual.sum(), 2)
+    np.testing.assert_allclose(a.loc[ALWAYS_ON.index, "base_daily_spend"], ALWAYS_ON)
+
+    # finite differences of the TRUE curve at base + allocation per day
+    def slope(c, daily, eps=0.01):
+        f = true_response(truth, c, np.array([daily - eps, daily + eps]), N)
+        return (f[1] - f[0]) / (2 * eps)
+
+    m = pd.Series({c: slope(c, ALWAYS_ON[c] + rec[c] / DAYS) for c in rec.index})
+    assert (rec > 0).all()  # every channel interior here
+    assert m.max() / m.min() < 1.01
+    # without the base the slopes at base + allocation are not equal: the base matters
+    plain = B.optimize_budget(curves, actual.sum(), DAYS, actual=actual)
+    rec0 = plain.allocation.set_index("channel")["recommended_spend"]
+    m0 = pd.Series({c: slope(c, ALWAYS_ON[c] + rec0[c] / DAYS) for c in rec0.index})
+    assert m0.max() / m0.min() > 1.05
+    # marginal ROI is read at base + actual spend per day
+    for c in ("paid_search", "tv"):
+        want = 80.0 * slope(c, ALWAYS_ON[c] + actual[c] / DAYS)
+        assert a.loc[c, "marginal_roas"] == pytest.approx(want, rel=1e-4)
+    # expected conversions are incremental to the always-on base
+    assert plan.summary["recommended_conversions"] == pytest.approx(
+        true_incremental(truth, rec, ALWAYS_ON), rel=1e-9
+    )
+    # it beats the actual campaign split and the base-blind optimum in true incremental outcome
+    assert true_incremental(truth, rec, ALWAYS_ON) > true_incremental(truth, actual, ALWAYS_ON)
+    assert true_incremental(truth, rec, ALWAYS_ON) > true_incremental(truth, rec0, ALWAYS_ON)
+
+
+def test_base_spend_keeps_budget_bounds_determinism_and_the_default(fitted, actual):
+    total = 61_999.97
+    bounds = {"tv": (5000.0, 9000.0), "social": (12_345.67, None)}
+    one = B.optimize_budget(
+        fitted, total, DAYS, actual=actual, bounds=bounds, base_daily_spend=ALWAYS_ON
+    )
+    two = B.optimize_budget(
+        fitted, total, DAYS, actual=actual, bounds=bounds, base_daily_spend=ALWAYS_ON
+    )
+    pd.testing.assert_frame_equal(one.allocation, two.allocation)
+    assert one.summary == two.summary
+    a = one.allocation.set_index("channel")
+    cents = np.round(a["recommended_spend"] * 100).astype(np.int64)
+    assert cents.sum() == round(total * 100)
+    assert 5000.0 <= a.loc["tv", "recommended_spend"] <= 9000.0
+    assert a.loc["social", "recommended_spend"] >= 12_345.67
+    assert one.summary["gain_lower"] <= one.summary["expected_gain"] <= one.summary["gain_upper"]
+    # a zero base is the old behaviour
+    zero = B.optimize_budget(fitted, total, DAYS, actual=actual, base_daily_spend=ALWAYS_ON * 0)
+    old = B.optimize_budget(fitted, total, DAYS, actual=actual)
+    pd.testing.assert_frame_equal(zero.allocation, old.allocation)
+    with pytest.raises(ParameterError, match="base_daily_spend: channel\\(s\\) radio"):
+        B.optimize_budget(fitted, total, DAYS, base_daily_spend={"radio": 1.0})
+    with pytest.raises(ParameterError, match="finite and >= 0"):
+        B.optimize_budget(fitted, total, DAYS, base_daily_spend={"tv": -1.0})
