@@ -436,9 +436,18 @@ _CATALOGUE: tuple[KPI, ...] = (
         "currency",
         "higher",
         "repeat",
-        "Expected revenue per customer over the next 12 months.",
-        "BG/NBD purchase frequency x Gamma-Gamma order value, fitted on order history",
-        ("conversions.customer_id", "conversions.timestamp", "conversions.revenue"),
+        "Revenue per customer over 12 months at the period's rate: the annualised revenue "
+        "of the customer base signed up by the period's end (a historical proxy; the "
+        "post-campaign review also fits BG/NBD x Gamma-Gamma).",
+        "sum(conversions.revenue) in the period x 365 / period days / count(customers with "
+        "signup_date <= the period's end)",
+        (
+            "conversions.customer_id",
+            "conversions.timestamp",
+            "conversions.revenue",
+            "customers.customer_id",
+            "customers.signup_date",
+        ),
     ),
 )
 

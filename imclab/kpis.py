@@ -624,24 +624,28 @@ def _retention_rate(tables: Tables, scope: _Scope) -> _Result:
 
 
 def _clv(tables: Tables, scope: _Scope) -> _Result:
-    # Catalogue: BG/NBD x Gamma-Gamma. Here a historical proxy: the 12-month run rate of
-    # revenue per buyer in the window; imclab.review fits the probabilistic model.
+    # Catalogue: revenue in the period x 365 / period days / customers signed up by its end.
+    # Per customer of the base (not per buyer of the window), so it does not grow as the
+    # window shrinks: a shorter window has fewer buyers but the same customer base.
     orders, note = _orders(tables, scope)
-    buyers = orders["customer_id"].astype(object).nunique()
     revenue = float(orders["revenue"].sum())
-    per_buyer = _ratio(revenue, float(buyers), "the number of buyers")
-    scale = 365.0 / scope.days
-    base = (
-        "historical proxy: revenue per buyer in the window x 365 / window days "
-        "(the post-campaign review fits BG/NBD + Gamma-Gamma)"
+    customers = tables["customers"]
+    signed = as_datetime(customers["signup_date"]) < scope.end + pd.Timedelta(days=1)
+    ids = customers.loc[signed, "customer_id"].astype(object)
+    if scope.customers is not None:
+        ids = ids.loc[ids.isin(scope.customers)]
+    what = "customers signed up by the window end"
+    if scope.channel is not None:
+        ids = ids.loc[ids.isin(_touched(tables, scope).index)]
+        what += f" and touched on {scope.channel} in the window"
+    base = int(ids.nunique())
+    annual = revenue * 365.0 / scope.days
+    value = _ratio(annual, float(base), f"the number of {what}")
+    text = (
+        f"annualised revenue (x 365 / {scope.days} days) per customer of the base ({base:,} "
+        f"{what}); a historical proxy (the post-campaign review fits BG/NBD + Gamma-Gamma)"
     )
-    return (
-        per_buyer * scale,
-        revenue * scale,
-        float(buyers),
-        buyers,
-        f"{base}; {note}" if note else base,
-    )
+    return value, annual, float(base), base, f"{text}; {note}" if note else text
 
 
 KPI_FUNCTIONS: dict[str, Callable[[Tables, _Scope], _Result]] = {
@@ -707,7 +711,9 @@ def compute_kpi(
       visitors; ``cac``: spend / leads; ``cpa``: spend / orders.
     - ``revenue``; ``aov`` = revenue / orders; ``roi`` = (revenue - spend) / spend;
       ``roas`` = revenue / spend; ``retention_rate``: buyers with 2+ orders / buyers;
-      ``clv``: historical proxy, revenue per buyer as a 12-month run rate.
+      ``clv``: historical proxy, the window's revenue annualised (x 365 / window days) per
+      customer signed up by the window end (not per buyer, so windows of different length
+      compare).
 
     Parameters
     ----------

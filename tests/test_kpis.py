@@ -76,11 +76,22 @@ def _tables() -> dict[str, pd.DataFrame]:
             "customer_id": ["A", None, None, None, None, None, None, None],
         }
     )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E", "F", "G"],
+            # F signed up but never ordered; G signed up after the window
+            "signup_date": pd.to_datetime(
+                ["2025-01-05", "2025-02-01", "2025-01-20", "2025-03-08", "2025-01-02",
+                 "2025-03-31", "2025-04-01"]
+            ),
+        }
+    )  # fmt: skip
     return {
         "touchpoints": touchpoints,
         "conversions": conversions,
         "spend": spend,
         "survey": survey,
+        "customers": customers,
     }
 
 
@@ -164,9 +175,42 @@ def test_value_tier():
     assert kpi("roi").value == pytest.approx((220 - 180) / 180)
     ret = kpi("retention_rate")  # A ordered twice; B and C once
     assert ret.value == pytest.approx(1 / 3) and ret.n == 3
-    clv = kpi("clv")
-    assert clv.value == pytest.approx(220 / 3 * 365 / 31)
-    assert "BG/NBD" in clv.note
+    clv = kpi("clv")  # annualised revenue per customer signed up by 03-31 (A..F, not G)
+    assert clv.value == pytest.approx(220 * 365 / 31 / 6)
+    assert (clv.denominator, clv.n) == (6, 6)
+    assert "per customer of the base" in clv.note and "BG/NBD" in clv.note
+    # persona: A and B; their revenue 180
+    labels = pd.DataFrame({"customer_id": ["A", "B", "C"], "persona": ["x", "x", "y"]})
+    assert kpi("clv", persona_labels=labels, persona="x").value == pytest.approx(
+        180 * 365 / 31 / 2
+    )
+    # channel: revenue after the first social touch (A: 150) per customer social reached
+    assert kpi("clv", channel="social").value == pytest.approx(150 * 365 / 31 / 2)
+    tables = _tables()
+    del tables["customers"]
+    res = compute_kpi("clv", tables, START, END)
+    assert not res.computable and "customers" in res.note
+
+
+def test_clv_does_not_depend_on_the_window_length():
+    # a steady business: 4 customers, one order of 100 every 10 days, in turn
+    ts = pd.Timestamp
+    customers = pd.DataFrame(
+        {"customer_id": list("ABCD"), "signup_date": [ts("2024-12-01")] * 4}
+    )
+    conversions = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(12)],
+            "customer_id": list("ABCD") * 3,
+            "timestamp": pd.date_range("2025-01-01 12:00", periods=12, freq="10D"),
+            "revenue": 100.0,
+        }
+    )
+    tables = {"customers": customers, "conversions": conversions}
+    short = compute_kpi("clv", tables, "2025-01-01", "2025-01-10")  # 10 days, 1 buyer
+    long = compute_kpi("clv", tables, "2025-01-01", "2025-02-09")  # 40 days, 4 buyers
+    assert short.value == pytest.approx(long.value) == pytest.approx(100 / 10 * 365 / 4)
+    # the old per-buyer run rate gave 3,650 for the short window and 912.5 for the long one
 
 
 def test_channel_filter_counts_orders_after_the_first_touch_on_the_channel():
