@@ -181,9 +181,7 @@ def test_value_tier():
     assert "per customer of the base" in clv.note and "BG/NBD" in clv.note
     # persona: A and B; their revenue 180
     labels = pd.DataFrame({"customer_id": ["A", "B", "C"], "persona": ["x", "x", "y"]})
-    assert kpi("clv", persona_labels=labels, persona="x").value == pytest.approx(
-        180 * 365 / 31 / 2
-    )
+    assert kpi("clv", persona_labels=labels, persona="x").value == pytest.approx(180 * 365 / 31 / 2)
     # channel: revenue after the first social touch (A: 150) per customer social reached
     assert kpi("clv", channel="social").value == pytest.approx(150 * 365 / 31 / 2)
     tables = _tables()
@@ -195,9 +193,7 @@ def test_value_tier():
 def test_clv_does_not_depend_on_the_window_length():
     # a steady business: 4 customers, one order of 100 every 10 days, in turn
     ts = pd.Timestamp
-    customers = pd.DataFrame(
-        {"customer_id": list("ABCD"), "signup_date": [ts("2024-12-01")] * 4}
-    )
+    customers = pd.DataFrame({"customer_id": list("ABCD"), "signup_date": [ts("2024-12-01")] * 4})
     conversions = pd.DataFrame(
         {
             "order_id": [f"O{i}" for i in range(12)],
