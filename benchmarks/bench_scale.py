@@ -15,8 +15,9 @@ JVM child), sampled with psutil every 0.2 s.
 DuckDB: 2 threads, ``memory_limit`` 6 GB, ``temp_directory`` under benchmarks/data (it spills
 there beyond the limit). Spark: ``local[2]``, driver memory 8 GB, 16 shuffle partitions.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [SIZES...] [--engines duckdb,spark]``
-(default sizes 1000000 10000000 50000000).
+Run: ``.venv/bin/python benchmarks/bench_scale.py [SIZES...] [--engines duckdb,spark]
+[--duckdb-memory 6GB]`` (default sizes 1000000 10000000 50000000). The bytes in the spill
+folder are sampled too (``peak_spill_gib``).
 """
 
 from __future__ import annotations
@@ -88,17 +89,17 @@ def scaled_world(n_touchpoints: int) -> Path:
 
 CHILD = r"""
 import json, sys, time
-folder, engine, spill = sys.argv[1], sys.argv[2], sys.argv[3]
+folder, engine, spill, duck_mem = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 from imclab.engine import connect, world_tables
 from imclab.attribution import build_journeys
 if engine == "spark":
     con = connect("spark", master="local[2]", config={
-        "spark.driver.memory": "%(spark_mem)s", "spark.sql.shuffle.partitions": "16",
+        "spark.driver.memory": "SPARK_MEM", "spark.sql.shuffle.partitions": "16",
         "spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "true",
         "spark.local.dir": spill})
     con._session.sparkContext.setLogLevel("ERROR")
 else:
-    con = connect("duckdb", threads=2, memory_limit="%(duck_mem)s", temp_directory=spill)
+    con = connect("duckdb", threads=2, memory_limit=duck_mem, temp_directory=spill)
 tabs = world_tables(con, folder, names=("touchpoints", "conversions"))
 t0 = time.perf_counter()
 j = build_journeys(con, tabs["touchpoints"], tabs["conversions"])
@@ -106,10 +107,20 @@ seconds = time.perf_counter() - t0
 print(json.dumps({"seconds": round(seconds, 1), "touches_in_file": j.count("touches in the file"),
                   "unique_paths": j.count("unique paths"),
                   "journeys": int(j.paths["conversions"].sum() + j.paths["nulls"].sum())}))
-""" % {"spark_mem": SPARK_DRIVER_MEMORY, "duck_mem": DUCKDB_MEMORY}
+""".replace("SPARK_MEM", SPARK_DRIVER_MEMORY)
 
 
-def run_one(folder: Path, engine: str) -> dict:
+def _dir_bytes(folder: Path) -> int:
+    total = 0
+    for f in folder.rglob("*"):
+        try:
+            total += f.stat().st_size if f.is_file() else 0
+        except OSError:  # a spill file removed while we looked
+            pass
+    return total
+
+
+def run_one(folder: Path, engine: str, duckdb_memory: str = DUCKDB_MEMORY) -> dict:
     """Run path aggregation in a child process; return its figures and peak tree memory."""
     import psutil
 
@@ -117,14 +128,15 @@ def run_one(folder: Path, engine: str) -> dict:
     spill.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(folder), engine, str(spill)],
+        [sys.executable, "-c", CHILD, str(folder), engine, str(spill), duckdb_memory],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     root = psutil.Process(proc.pid)
-    peak = 0
+    peak = spilled = 0
     while proc.poll() is None:
+        spilled = max(spilled, _dir_bytes(spill))
         try:
             procs = [root, *root.children(recursive=True)]
             rss = 0
@@ -145,11 +157,14 @@ def run_one(folder: Path, engine: str) -> dict:
         engine=engine,
         process_s=round(time.perf_counter() - t0, 1),
         peak_rss_gib=round(peak / 1024**3, 2),
+        peak_spill_gib=round(spilled / 1024**3, 2),
     )
+    if engine == "duckdb":
+        res["duckdb_memory_limit"] = duckdb_memory
     return res
 
 
-def main(sizes: list[int], engines: list[str]) -> list[dict]:
+def main(sizes: list[int], engines: list[str], duckdb_memory: str = DUCKDB_MEMORY) -> list[dict]:
     """Build the inputs once, then time every engine on every size."""
     import os
 
@@ -157,7 +172,7 @@ def main(sizes: list[int], engines: list[str]) -> list[dict]:
     for size in sizes:
         folder = scaled_world(size)
         for engine in engines:
-            res = {"target_touchpoints": size, **run_one(folder, engine)}
+            res = {"target_touchpoints": size, **run_one(folder, engine, duckdb_memory)}
             res["load_avg_1min"] = round(os.getloadavg()[0], 1)
             print(json.dumps(res), flush=True)
             rows.append(res)
@@ -168,5 +183,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000, 10_000_000, 50_000_000])
     parser.add_argument("--engines", default="duckdb,spark")
+    parser.add_argument("--duckdb-memory", default=DUCKDB_MEMORY, help="DuckDB memory_limit")
     args = parser.parse_args()
-    main(args.sizes, args.engines.split(","))
+    main(args.sizes, args.engines.split(","), args.duckdb_memory)
