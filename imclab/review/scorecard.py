@@ -228,13 +228,18 @@ def kpi_tiers(
 ) -> pd.DataFrame:
     """Every catalogue KPI before and during the campaign, grouped by tier.
 
-    Behavioural KPIs compare the campaign window with the days before it (as many as the
-    campaign lasted, or as many as the data has); sums (revenue, orders, visits, leads) of a
-    shorter "before" window are scaled to the campaign's length. Brand KPIs compare the
-    survey waves before the campaign with those from the campaign start to the review date.
-    Spend-based KPIs count all media spend (always-on and campaign) in both windows, so the
-    change is not a change of cost basis; the campaign's own ROI, ROAS and CAC are in
-    :func:`scorecard` and :func:`campaign_totals`.
+    Behavioural KPIs compare two windows of the same length ``N``: the last ``N`` days before
+    the campaign and the first ``N`` days of it, with ``N = min(days of data before the
+    campaign, campaign days)``. Rates such as the repeat-purchase rate, conversion rate,
+    engagement rate and CLV proxy depend on the window's length (a longer window has more
+    repeat buyers and more visitors who ordered), and sums (revenue, orders, visits, leads)
+    grow with it, so only equal windows compare like for like. When the data before the
+    campaign is shorter than the campaign, "during" is therefore the campaign's first ``N``
+    days, not the whole campaign (the scorecard and :func:`campaign_totals` measure the whole
+    campaign). Brand KPIs compare the survey waves before the campaign with those from the
+    campaign start to the review date. Spend-based KPIs count all media spend (always-on and
+    campaign) in both windows, so the change is not a change of cost basis; the campaign's
+    own ROI, ROAS and CAC are in :func:`scorecard` and :func:`campaign_totals`.
 
     Parameters
     ----------
@@ -250,15 +255,30 @@ def kpi_tiers(
     Returns
     -------
     pandas.DataFrame
-        ``tier, kpi, label, unit, direction, before, during, change, improved, note``.
+        ``tier, kpi, label, unit, direction, before, during, change, improved, note``; the
+        note names the two windows. ``df.attrs["windows"]`` holds ``{"before": (first, last),
+        "during": (first, last)}`` of the behavioural KPIs (``before`` None without data before
+        the campaign).
     """
     review = _day(review_date, "review_date")
     start, end = pd.Timestamp(plan.start), pd.Timestamp(plan.end)
     days = (end - start).days + 1
     first = _first_day(tables)
-    before0 = max(start - pd.Timedelta(days=days), first) if first is not None else start
-    before1 = start - pd.Timedelta(days=1)
-    before_days = (before1 - before0).days + 1
+    pre_days = max((start - first).days, 0) if first is not None else 0
+    n = min(pre_days, days) if pre_days > 0 else days
+    before0, before1 = start - pd.Timedelta(days=n), start - pd.Timedelta(days=1)
+    during1 = start + pd.Timedelta(days=n - 1)
+    windows = {
+        "before": (before0, before1) if pre_days > 0 else None,
+        "during": (start, during1),
+    }
+    window_note = (
+        f"{n} days each: before {before0:%Y-%m-%d}..{before1:%Y-%m-%d}, during "
+        f"{start:%Y-%m-%d}..{during1:%Y-%m-%d}"
+        + (f" (first {n} of the campaign's {days} days)" if n < days else "")
+        if pre_days > 0
+        else "no data before the campaign"
+    )
     rows = []
     for name in names or tuple(KPIS):
         kpi = get_kpi(name)
@@ -278,17 +298,15 @@ def kpi_tiers(
             # count all media spend in both windows (a campaign-only "during" against an
             # all-media "before" would show a change that is only the change of cost basis).
             same = {k: v for k, v in scope.items() if k != "campaign"}
-            during = compute_kpi(name, tables, start, end, **same)
-            prior = compute_kpi(name, tables, before0, before1, **same) if before_days > 0 else None
+            during = compute_kpi(name, tables, start, during1, **same)
+            prior = compute_kpi(name, tables, before0, before1, **same) if pre_days > 0 else None
+            notes.append(window_note)
             if "campaign" in scope:
                 notes.append(
                     "all media spend before and during (the scorecard and campaign totals use "
                     "the campaign's own spend)"
                 )
         before = prior.value if prior is not None else math.nan
-        if name in SCALES_WITH_WINDOW and prior is not None and before_days != days:
-            before = before * days / before_days
-            notes.append(f"before scaled from {before_days} to {days} days")
         for label, res in (("during", during), ("before", prior)):
             if res is not None and not res.computable:
                 notes.append(f"{label}: {res.note}")
@@ -308,7 +326,9 @@ def kpi_tiers(
                 "note": "; ".join(notes),
             }
         )  # fmt: skip
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["windows"] = windows
+    return out
 
 
 def _first_day(tables: Tables) -> pd.Timestamp | None:

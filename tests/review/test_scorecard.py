@@ -162,10 +162,15 @@ def test_kpi_tiers_cover_the_catalogue(tiny):
     aware = tiers.set_index("kpi").loc["awareness"]
     assert aware["before"] == pytest.approx(0.25) and aware["during"] == pytest.approx(0.75)
     assert bool(aware["improved"])
-    # revenue before: O1 (50) over the 61 days from the first day of data, scaled to 84 days
+    # 30 days of data before the campaign (from 02-01): both windows are 30 days long
     revenue = tiers.set_index("kpi").loc["revenue"]
-    assert revenue["before"] == pytest.approx(50 * 84 / 30)
-    assert "scaled from 30 to 84 days" in revenue["note"]
+    assert revenue["before"] == pytest.approx(50.0)  # O1
+    assert revenue["during"] == pytest.approx(200.0)  # O2 (03-10), O3 (04-01), not O4 (06-20)
+    assert (
+        "30 days each: before 2025-02-01..2025-03-02, during 2025-03-03..2025-04-01 "
+        "(first 30 of the campaign's 84 days)"
+    ) in revenue["note"]
+    assert tiers.attrs["windows"]["during"] == (START, pd.Timestamp("2025-04-01"))
 
 
 def test_campaign_totals_roi_definition(tiny):
@@ -180,14 +185,56 @@ def test_kpi_tiers_spend_kpis_compare_like_with_like(tiny):
     # Always-on media also runs during the campaign: before and during both count all media,
     # so the change is not an artefact of switching from all spend to campaign spend.
     tables = dict(tiny)
-    extra = tiny["spend"].iloc[[0]].assign(date=pd.Timestamp("2025-04-10"), spend=50.0)
+    extra = tiny["spend"].iloc[[0]].assign(date=pd.Timestamp("2025-03-20"), spend=50.0)
     tables["spend"] = pd.concat([tiny["spend"], extra], ignore_index=True)
     tiers = kpi_tiers(_plan(OBJECTIVES), tables, "2025-06-30").set_index("kpi")
-    # during: revenue 200 (O2, O3) / all media 30 + 40 + 30 + 50 = 150
-    assert tiers.loc["roas", "during"] == pytest.approx(200 / 150)
+    # during (the campaign's first 30 days, as long as the data before it): revenue 200
+    # (O2, O3) / all media 30 (campaign, 03-05) + 50 (always-on, 03-20) = 80
+    assert tiers.loc["roas", "during"] == pytest.approx(200 / 80)
     # before: revenue 50 (O1) / always-on 10
     assert tiers.loc["roas", "before"] == pytest.approx(5.0)
-    assert tiers.loc["cpa", "during"] == pytest.approx(150 / 2)
+    assert tiers.loc["cpa", "during"] == pytest.approx(80 / 2)
     assert "all media spend before and during" in tiers.loc["roas", "note"]
     # the scorecard's campaign totals keep the campaign's own spend
     assert campaign_totals(_plan(OBJECTIVES), tables)["spend"] == pytest.approx(100.0)
+
+
+def test_kpi_tiers_compare_windows_of_equal_length():
+    # A steady business, nothing changes at the launch: one order a day, each of 60 customers
+    # ordering every 60 days. With 40 days of data before the 84-day campaign, a 40-day
+    # "before" (no one orders twice) against the whole campaign (some order twice) showed a
+    # rise of the repeat-purchase rate that was only the longer window; equal 40-day windows
+    # show no change.
+    plan = _plan(OBJECTIVES)
+    ids = [f"C{i:02d}" for i in range(60)]
+    first = pd.Timestamp("2025-01-22")  # 40 days before the 2025-03-03 launch
+    orders = [
+        (cid, first + pd.Timedelta(days=i + 60 * k, hours=12))
+        for i, cid in enumerate(ids)
+        for k in range(4)
+    ]
+    tables = {
+        "customers": pd.DataFrame({"customer_id": ids, "signup_date": pd.Timestamp("2025-01-01")}),
+        "conversions": pd.DataFrame(
+            {
+                "order_id": [f"O{i}" for i in range(len(orders))],
+                "customer_id": [c for c, _ in orders],
+                "timestamp": [t for _, t in orders],
+                "revenue": 50.0,
+            }
+        ),
+    }
+    names = ["retention_rate", "clv", "revenue", "conversions"]
+    tiers = kpi_tiers(plan, tables, "2025-06-30", names=names)
+    t = tiers.set_index("kpi")
+    assert t.loc["retention_rate", "before"] == 0.0
+    assert t.loc["retention_rate", "during"] == 0.0
+    for kpi in names:
+        assert t.loc[kpi, "change"] == pytest.approx(0.0), kpi
+        assert not t.loc[kpi, "improved"]
+    assert t.loc["conversions", "before"] == 40
+    assert t.loc["clv", "before"] == pytest.approx(40 * 50.0 * 365 / 40 / 60)
+    assert tiers.attrs["windows"] == {
+        "before": (first, START - pd.Timedelta(days=1)),
+        "during": (START, START + pd.Timedelta(days=39)),
+    }
