@@ -29,7 +29,17 @@ REVIEW_SECTION = "review"
 """Headline section whose numbers fill the KPI tiles and the lessons list."""
 
 TILE_KEYS: frozenset[str] = frozenset(
-    {"objectives_met", "objectives_total", "roi", "roas", "cac", "incremental_lift", "lessons"}
+    {
+        "objectives_met",
+        "objectives_total",
+        "roi",
+        "roas",
+        "cac",
+        "incremental_lift",
+        "incremental_roi",
+        "incremental_roas",
+        "lessons",
+    }
 )
 """Review headlines shown as tiles or lessons (not repeated in the detail section)."""
 
@@ -188,8 +198,11 @@ def render_index(
     -----
     The KPI tiles read the ``review`` section (keys of
     `imclab.review.lessons.review_headlines`): ``objectives_met``, ``objectives_total``,
-    ``roi``, ``roas``, ``cac``, ``incremental_lift`` (``estimate``, ``ci_low``,
-    ``ci_high``, optional ``unit``, ``relative`` and ``level``) and ``lessons``. A tile
+    ``roi``, ``roas`` (catalogue KPIs: all revenue in the window, organic orders included,
+    over campaign media; labelled so), ``cac``, ``incremental_lift`` (``estimate``,
+    ``ci_low``, ``ci_high``, optional ``unit``, ``relative`` and ``level``),
+    ``incremental_roas`` and ``incremental_roi`` (holdout incremental revenue over campaign
+    media, same keys; one tile) and ``lessons``. A tile
     whose number is absent (``--only`` run, failed notebook) says why instead of showing
     a number. Each tile carries ``data-headline`` (the key) and, when a number is shown,
     ``data-value`` (the recorded value as JSON) so tests can check what is displayed.
@@ -360,6 +373,7 @@ def _results_section(
     review = headlines.get(REVIEW_SECTION)
     review = review if isinstance(review, Mapping) else {}
     why = _why_missing(REVIEW_SECTION, notebooks)
+    reviewed = REVIEW_SECTION in headlines
     currency = getattr(plan, "currency", "") or ""
     tiles = []
 
@@ -384,11 +398,12 @@ def _results_section(
     tiles.append(
         _kpi_tile(
             "roi",
-            _kpi_label("roi", "ROI"),
+            "ROI (all revenue / campaign media)",
             None if roi is None else _fmt(roi),
             why
             if roi is None
-            else f"(revenue − cost) / cost: {roi:+.0%} net return on media spend",
+            else f"(all revenue − cost) / cost: {roi:+.0%} net return on campaign media spend, "
+            "organic orders included (not incremental)",
             review.get("roi"),
             "" if roi is None else ("good" if roi > 0 else "bad"),
         )
@@ -397,10 +412,18 @@ def _results_section(
     tiles.append(
         _kpi_tile(
             "roas",
-            _kpi_label("roas", "ROAS"),
+            "ROAS (all revenue / campaign media)",
             None if roas is None else f"{_fmt(roas)}×",
-            why if roas is None else "revenue per unit of media spend",
+            why
+            if roas is None
+            else "all revenue in the window per unit of campaign media spend, organic orders "
+            "included (not incremental)",
             review.get("roas"),
+        )
+    )
+    tiles.append(
+        _incremental_tile(
+            review.get("incremental_roas"), review.get("incremental_roi"), why, reviewed
         )
     )
     cac = _number(review.get("cac"))
@@ -413,11 +436,43 @@ def _results_section(
             review.get("cac"),
         )
     )
-    tiles.append(_lift_tile(review.get("incremental_lift"), why, "review" in headlines))
+    tiles.append(_lift_tile(review.get("incremental_lift"), why, reviewed))
     return (
         '<section id="results">\n<h2>Results at a glance</h2>\n<div class="tiles kpis">\n'
         + "\n".join(tiles)
         + "\n</div>\n</section>"
+    )
+
+
+def _incremental_tile(roas: Any, roi: Any, why: str, reviewed: bool) -> str:
+    """Incremental ROAS from the holdout (revenue the campaign caused / its media spend)."""
+    label = "Incremental ROAS (holdout)"
+    if not isinstance(roas, Mapping):
+        reason = (
+            "no holdout estimate, campaign spend or order value to compute it from"
+            if reviewed
+            else why
+        )
+        return _kpi_tile("incremental_roas", label, None, reason)
+    estimate = _number(roas.get("estimate"))
+    if estimate is None:
+        return _kpi_tile("incremental_roas", label, None, "the holdout estimate is undefined")
+    low, high = _number(roas.get("ci_low")), _number(roas.get("ci_high"))
+    level = _number(roas.get("level"))
+    interval = f"{level:.0%} CI" if level is not None else "confidence interval"
+    bits = []
+    if low is not None and high is not None:
+        bits.append(f"{interval} {_fmt(low)}× to {_fmt(high)}×")
+    roi_est = _number(roi.get("estimate")) if isinstance(roi, Mapping) else None
+    if roi_est is not None:
+        bits.append(f"incremental ROI {roi_est:+.0%}")
+    if roas.get("unit"):
+        bits.append(str(roas["unit"]))
+    tone = "warn"
+    if low is not None and high is not None:
+        tone = "good" if low > 1 else ("bad" if high < 1 else "warn")
+    return _kpi_tile(
+        "incremental_roas", label, f"{_fmt(estimate)}×", "; ".join(bits), dict(roas), tone
     )
 
 

@@ -14,9 +14,16 @@ import numpy as np
 import pandas as pd
 
 from imclab.config import CHANNEL_LABELS
+from imclab.errors import ParameterError
 from imclab.review.experiments import DidResult
 
-__all__ = ["LESSON_COLUMNS", "SEVERITIES", "lessons_learned", "review_headlines"]
+__all__ = [
+    "LESSON_COLUMNS",
+    "SEVERITIES",
+    "incremental_return",
+    "lessons_learned",
+    "review_headlines",
+]
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 LESSON_COLUMNS: list[str] = ["severity", "area", "finding", "evidence"]
@@ -360,11 +367,69 @@ def _clean(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), 4)
 
 
+def incremental_return(did: DidResult, spend: float, value_per_conversion: float) -> pd.DataFrame:
+    """Incremental revenue, ROAS and ROI of the campaign from the holdout comparison.
+
+    Incremental conversions are the difference-in-differences estimate per treated customer in
+    the window times the treated customers (:attr:`DidResult.incremental_conversions`);
+    their value is ``value_per_conversion`` (e.g. the campaign window's AOV) each. Unlike the
+    catalogue ROI and ROAS (all revenue in the window, organic orders included, over the
+    campaign's media spend), only the revenue the campaign caused is counted::
+
+        incremental ROAS = incremental conversions x value / spend
+        incremental ROI  = incremental ROAS - 1
+
+    The interval is the DiD interval carried through (value and spend are taken as known, so
+    the bounds scale linearly; the uncertainty of the AOV is not included).
+
+    Parameters
+    ----------
+    did
+        The holdout estimate (:func:`imclab.review.experiments.holdout_did`).
+    spend
+        The campaign's media spend (e.g. ``campaign_totals(...)["spend"]``).
+    value_per_conversion
+        Revenue of one incremental conversion (e.g. the campaign window's AOV).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``incremental conversions``, ``incremental revenue``, ``incremental ROAS``,
+        ``incremental ROI``; columns ``estimate, ci_low, ci_high``; ``attrs["level"]`` is
+        the interval's coverage.
+
+    Raises
+    ------
+    ParameterError
+        ``spend`` not positive or ``value_per_conversion`` negative or not finite.
+    """
+    if not math.isfinite(spend) or spend <= 0:
+        raise ParameterError(f"incremental_return: spend must be a positive amount, got {spend}")
+    if not math.isfinite(value_per_conversion) or value_per_conversion < 0:
+        raise ParameterError(
+            "incremental_return: value_per_conversion must be a finite amount >= 0, got "
+            f"{value_per_conversion}"
+        )
+    conv = np.array(did.incremental_conversions, dtype=float)
+    revenue = conv * value_per_conversion
+    roas = revenue / spend
+    frame = pd.DataFrame(
+        [conv, revenue, roas, roas - 1.0],
+        index=["incremental conversions", "incremental revenue", "incremental ROAS",
+               "incremental ROI"],
+        columns=["estimate", "ci_low", "ci_high"],
+    )  # fmt: skip
+    frame.index.name = "measure"
+    frame.attrs["level"] = 1.0 - did.alpha
+    return frame
+
+
 def review_headlines(
     scorecard: pd.DataFrame,
     totals: dict[str, float],
     did: DidResult | None,
     lessons: pd.DataFrame,
+    value_per_conversion: float | None = None,
 ) -> dict[str, Any]:
     """Pack the review's headline numbers for :func:`imclab.report.headlines.record_headlines`.
 
@@ -373,20 +438,29 @@ def review_headlines(
     scorecard
         The objectives scorecard.
     totals
-        :func:`imclab.review.scorecard.campaign_totals` (``roi``, ``roas``, ``cac``).
+        :func:`imclab.review.scorecard.campaign_totals` (``roi``, ``roas``, ``cac``, and
+        ``spend``, ``revenue``, ``conversions`` for the incremental return).
     did
         The holdout estimate (None when the data has no holdout).
     lessons
         :func:`lessons_learned`.
+    value_per_conversion
+        Value of an incremental conversion (default: the window's AOV, ``revenue /
+        conversions`` of ``totals``).
 
     Returns
     -------
     dict
-        ``objectives_met, objectives_total, roi, roas, cac, incremental_lift, lessons``;
-        ``incremental_lift`` is ``{estimate, ci_low, ci_high, unit}`` per treated customer in
-        the campaign window (None without a holdout); ``lessons`` the finding sentences.
+        ``objectives_met, objectives_total, roi, roas, cac, incremental_lift,
+        incremental_roi, incremental_roas, lessons``. ``roi`` and ``roas`` are the catalogue
+        KPIs: ALL revenue in the window (organic orders included) over the campaign's media
+        spend. ``incremental_lift`` is ``{estimate, ci_low, ci_high, unit, relative, level}``
+        per treated customer in the campaign window; ``incremental_roas`` and
+        ``incremental_roi`` (:func:`incremental_return`: holdout incremental conversions x
+        AOV over campaign spend) are ``{estimate, ci_low, ci_high, level, unit}``. Each is
+        None without a holdout (or spend/AOV); ``lessons`` holds the finding sentences.
     """
-    lift = None
+    lift = roi_inc = roas_inc = None
     if did is not None:
         est, low, high = did.per_customer_in_window
         lift = {
@@ -395,7 +469,30 @@ def review_headlines(
             "ci_high": _clean(high),
             "unit": "incremental conversions per treated customer in the campaign window",
             "relative": _clean(did.relative_lift),
+            "level": round(1.0 - did.alpha, 4),
         }
+        spend = float(totals.get("spend", math.nan))
+        if value_per_conversion is None:
+            conversions = float(totals.get("conversions", math.nan))
+            revenue = float(totals.get("revenue", math.nan))
+            value_per_conversion = revenue / conversions if conversions > 0 else math.nan
+        value = float(value_per_conversion)
+        if math.isfinite(spend) and spend > 0 and math.isfinite(value) and value >= 0:
+            ret = incremental_return(did, spend, value)
+            for key, row, unit in (
+                ("roas", "incremental ROAS", "incremental revenue per unit of campaign media"),
+                ("roi", "incremental ROI", "(incremental revenue - cost) / cost"),
+            ):
+                packed = {k: _clean(v) for k, v in ret.loc[row].items()}
+                packed["level"] = round(1.0 - did.alpha, 4)
+                packed["unit"] = (
+                    f"{unit}: holdout DiD incremental conversions x AOV {value:,.2f}, over "
+                    f"campaign media {spend:,.2f}"
+                )
+                if key == "roas":
+                    roas_inc = packed
+                else:
+                    roi_inc = packed
     return {
         "objectives_met": int((scorecard["status"] == "met").sum()),
         "objectives_total": len(scorecard),
@@ -403,5 +500,7 @@ def review_headlines(
         "roas": _clean(totals.get("roas", math.nan)),
         "cac": _clean(totals.get("cac", math.nan)),
         "incremental_lift": lift,
+        "incremental_roi": roi_inc,
+        "incremental_roas": roas_inc,
         "lessons": [f"[{r.severity}] {r.finding}" for r in lessons.itertuples(index=False)],
     }

@@ -33,6 +33,8 @@ REVIEW = {
         "unit": "incremental conversions per treated customer in the campaign window",
         "relative": 0.085,
     },
+    "incremental_roas": {"estimate": 0.42, "ci_low": 0.17, "ci_high": 0.67, "level": 0.95},
+    "incremental_roi": {"estimate": -0.58, "ci_low": -0.83, "ci_high": -0.33, "level": 0.95},
     "lessons": [
         "[high] Objective new_customers missed: 1,310 against a target of 1,500.",
         '[low] Creative "<b>Glow</b>" ran off-message on display.',
@@ -114,12 +116,20 @@ def test_kpi_tiles_show_the_recorded_headlines(report):
     recorded = json.loads((folder / "headlines" / "review.json").read_text(encoding="utf-8"))
     assert recorded == REVIEW
     tiles = pages["index.html"].headlines
-    assert set(tiles) == {"objectives", "roi", "roas", "cac", "incremental_lift"}
+    assert set(tiles) == {
+        "objectives",
+        "roi",
+        "roas",
+        "incremental_roas",
+        "cac",
+        "incremental_lift",
+    }
     shown = {key: tile["text"] for key, tile in tiles.items()}
     assert shown == {
         "objectives": "2 of 3",
         "roi": "0.851",
         "roas": "1.85×",
+        "incremental_roas": "0.42×",
         "cac": "42.14 EUR",
         "incremental_lift": "+0.0123",
     }
@@ -128,11 +138,14 @@ def test_kpi_tiles_show_the_recorded_headlines(report):
         "objectives": {"objectives_met": 2, "objectives_total": 3},
         "roi": recorded["roi"],
         "roas": recorded["roas"],
+        "incremental_roas": recorded["incremental_roas"],
         "cac": recorded["cac"],
         "incremental_lift": recorded["incremental_lift"],
     }
     assert "0.0051 to 0.0195" in tiles["incremental_lift"]["note"]
     assert "+85% net return" in tiles["roi"]["note"]
+    assert "organic orders included" in tiles["roas"]["note"]
+    assert "95% CI 0.17× to 0.67×; incremental ROI -58%" in tiles["incremental_roas"]["note"]
 
 
 def test_headline_numbers_match_the_notebook_outputs(report):

@@ -141,6 +141,14 @@ REVIEW = {
     "roas": 0.75,
     "cac": 1234.5,
     "incremental_lift": {"estimate": -0.002, "ci_low": -0.01, "ci_high": 0.006, "level": 0.9},
+    "incremental_roas": {
+        "estimate": 0.3,
+        "ci_low": -0.5,
+        "ci_high": 1.1,
+        "level": 0.9,
+        "unit": "holdout DiD x AOV over campaign media",
+    },
+    "incremental_roi": {"estimate": -0.7, "ci_low": -1.5, "ci_high": 0.1, "level": 0.9},
     "lessons": ["[medium] Display ROI was 0.42.", "no severity <i>here</i>"],
     "extra_number": 7,
 }
@@ -160,7 +168,8 @@ def _tiles(page):
 def test_kpi_tiles_from_the_review(plan):
     page = render_index(plan.model_copy(update={"currency": "EUR"}), SUITE, {"review": REVIEW})
     tiles = _tiles(page)
-    assert list(tiles) == ["objectives", "roi", "roas", "cac", "incremental_lift"]
+    assert list(tiles) == ["objectives", "roi", "roas", "incremental_roas", "cac",
+                           "incremental_lift"]  # fmt: skip
     assert tiles["objectives"]["text"] == "1 of 4"
     assert tiles["objectives"]["note"] == "3 missed or not scorable"
     assert tiles["objectives"]["css"] == "warn"
@@ -168,8 +177,20 @@ def test_kpi_tiles_from_the_review(plan):
         "{&quot;objectives_met&quot;: 1, &quot;objectives_total&quot;: 4}"
     )
     assert (tiles["roi"]["text"], tiles["roi"]["css"]) == ("-0.25", "bad")
-    assert tiles["roi"]["note"] == "(revenue − cost) / cost: -25% net return on media spend"
+    assert tiles["roi"]["note"] == (
+        "(all revenue − cost) / cost: -25% net return on campaign media spend, organic orders "
+        "included (not incremental)"
+    )
     assert tiles["roas"]["text"] == "0.75×"
+    labels = dict(re.findall(r'data-headline="([a-z_]+)".*?<div class="label">(.*?)</div>', page))
+    assert labels["roi"] == "ROI (all revenue / campaign media)"
+    assert labels["roas"] == "ROAS (all revenue / campaign media)"
+    assert labels["incremental_roas"] == "Incremental ROAS (holdout)"
+    inc = tiles["incremental_roas"]
+    assert (inc["text"], inc["css"]) == ("0.3×", "warn")  # the interval straddles 1
+    assert inc["note"] == (
+        "90% CI -0.5× to 1.1×; incremental ROI -70%; holdout DiD x AOV over campaign media"
+    )
     assert tiles["cac"]["text"] == "1,234.50 EUR"
     lift = tiles["incremental_lift"]
     assert lift["text"] == "-0.002"
@@ -206,6 +227,7 @@ def test_tiles_say_why_a_number_is_missing(plan):
         ("objectives", f"{reason} ({n} planned)"),
         ("roi", reason),
         ("roas", reason),
+        ("incremental_roas", reason),
         ("cac", reason),
         ("incremental_lift", reason),
     ]
@@ -225,6 +247,9 @@ def test_partial_review_headlines_keep_the_other_tiles(plan):
     assert tiles["roi"]["css"] == "good"
     assert "Not available: 04_post_campaign_review did not record it" in page  # roas, cac
     assert "Not available: the data has no holdout regions to compare with." in page
+    assert (
+        "Not available: no holdout estimate, campaign spend or order value to compute it from."
+    ) in page
     assert "The review found nothing to flag." in page
 
 

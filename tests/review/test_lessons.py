@@ -8,9 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from imclab.errors import ParameterError
 from imclab.report.headlines import read_headlines, record_headlines
 from imclab.review.experiments import DidResult
-from imclab.review.lessons import LESSON_COLUMNS, lessons_learned, review_headlines
+from imclab.review.lessons import (
+    LESSON_COLUMNS,
+    incremental_return,
+    lessons_learned,
+    review_headlines,
+)
 
 
 def _did(estimate, low, high, weeks=12.0):
@@ -137,3 +143,35 @@ def test_headlines_round_trip(tmp_path):
     stored = read_headlines(tmp_path)["review"]
     assert stored == json.loads(json.dumps(values))
     assert review_headlines(SCORECARD, {}, None, lessons)["incremental_lift"] is None
+
+
+def test_incremental_roi_counts_only_the_revenue_the_holdout_says_the_campaign_caused():
+    # 0.02 extra conversions per treated customer per week x 12 weeks x 100 treated customers
+    # = 24 incremental conversions (CI 12 to 36), worth 50 each, for 400 of campaign media
+    did = _did(0.02, 0.01, 0.03)
+    ret = incremental_return(did, 400.0, 50.0)
+    assert ret.loc["incremental conversions"].tolist() == pytest.approx([24.0, 12.0, 36.0])
+    assert ret.loc["incremental revenue"].tolist() == pytest.approx([1200.0, 600.0, 1800.0])
+    assert ret.loc["incremental ROAS"].tolist() == pytest.approx([3.0, 1.5, 4.5])
+    assert ret.loc["incremental ROI"].tolist() == pytest.approx([2.0, 0.5, 3.5])
+    assert ret.attrs["level"] == pytest.approx(0.95)
+    with pytest.raises(ParameterError, match="spend must be a positive amount"):
+        incremental_return(did, 0.0, 50.0)
+    # the headline: all revenue 5,000 from 100 orders (AOV 50) over 400 of campaign media
+    totals = {"roi": 11.5, "roas": 12.5, "cac": 4.0, "spend": 400.0, "revenue": 5000.0,
+              "conversions": 100.0}  # fmt: skip
+    values = review_headlines(SCORECARD, totals, did, lessons_learned())
+    assert values["roas"] == 12.5  # all revenue / campaign media, organic orders included
+    inc = values["incremental_roas"]
+    assert (inc["estimate"], inc["ci_low"], inc["ci_high"]) == pytest.approx((3.0, 1.5, 4.5))
+    assert inc["level"] == 0.95 and "AOV 50.00" in inc["unit"] and "400.00" in inc["unit"]
+    roi = values["incremental_roi"]
+    assert (roi["estimate"], roi["ci_low"], roi["ci_high"]) == pytest.approx((2.0, 0.5, 3.5))
+    # an explicit value per conversion; no holdout or no spend: no incremental return
+    other = review_headlines(SCORECARD, totals, did, lessons_learned(), value_per_conversion=20.0)
+    assert other["incremental_roas"]["estimate"] == pytest.approx(24 * 20 / 400)
+    assert review_headlines(SCORECARD, totals, None, lessons_learned())["incremental_roi"] is None
+    assert (
+        review_headlines(SCORECARD, {"roi": 1.0}, did, lessons_learned())["incremental_roas"]
+        is None
+    )
