@@ -91,3 +91,16 @@ def test_saved_notebooks_hold_no_machine_paths_or_timestamps(report, repo_root):
         assert str(repo_root) not in text, f"{nb.name} leaks the checkout path"
         assert str(report) not in text, f"{nb.name} leaks the report path"
         assert '"start_time"' not in text and '"end_time"' not in text
+
+
+def test_later_notebooks_get_the_persona_labels_of_the_run(report):
+    import pandas as pd
+
+    labels = pd.read_csv(report / "personas.csv")
+    assert len(labels) == 5000 and labels["customer_id"].is_unique
+    for name in ("03_channel_attribution", "04_post_campaign_review"):
+        nb = json.loads((report / f"{name}.ipynb").read_text(encoding="utf-8"))
+        tags = [c["metadata"].get("tags", []) for c in nb["cells"]]
+        injected = nb["cells"][next(i for i, t in enumerate(tags) if "injected-parameters" in t)]
+        source = "".join(injected["source"])
+        assert "persona_file" in source and "personas.csv" in source, name

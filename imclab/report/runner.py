@@ -41,6 +41,8 @@ RUNNER_PARAMETERS: tuple[str, ...] = ("campaign_file", "data_dir", "report_dir")
 """Parameters every notebook declares; the runner sets them (a plan may not)."""
 
 ENGINE_PARAMETER = "engine"
+PERSONA_PARAMETER = "persona_file"
+PERSONA_FILE = "personas.csv"  # written by the persona notebook into the report folder
 """Passed only to notebooks that declare it."""
 
 _LOCK_GRACE_SECONDS = 10.0  # an empty lock file younger than this is still being written
@@ -73,10 +75,14 @@ class NotebookJob:
         The source ``.ipynb``.
     parameters
         Name to value, injected by papermill (absolute paths for the runner's three).
+    takes_personas
+        The notebook declares ``persona_file``: it is given the persona labels that an
+        earlier notebook of the same run wrote (``<report>/personas.csv``), if any.
     """
 
     path: Path
     parameters: dict[str, Any]
+    takes_personas: bool = False
 
     @property
     def name(self) -> str:
@@ -215,7 +221,8 @@ def prepare_run(
             params[key] = value
             origins[key] = f"{plan_file.name}: notebook_params.{path.stem}.{key}"
         check_declared(path.name, declared, origins)
-        jobs.append(NotebookJob(path, params))
+        takes_personas = PERSONA_PARAMETER in declared and PERSONA_PARAMETER not in params
+        jobs.append(NotebookJob(path, params, takes_personas))
 
     return PreparedRun(
         plan=plan,
@@ -354,7 +361,10 @@ def map_columns(run: PreparedRun) -> PreparedRun:
     mapped = apply_mapping(
         run.data_dir, columns, run.report_dir.with_name(run.report_dir.name + ".data")
     )
-    jobs = [NotebookJob(job.path, {**job.parameters, "data_dir": str(mapped)}) for job in run.jobs]
+    jobs = [
+        NotebookJob(job.path, {**job.parameters, "data_dir": str(mapped)}, job.takes_personas)
+        for job in run.jobs
+    ]
     return replace(run, data_dir=mapped, jobs=jobs)
 
 
@@ -401,6 +411,8 @@ def _execute_run(
             log(f"[{number}/{len(run.jobs)}] {job.name}")
         output = tmp / f"{job.name}.ipynb"
         params = {**job.parameters, "report_dir": str(tmp)}
+        if job.takes_personas and (tmp / PERSONA_FILE).is_file():
+            params[PERSONA_PARAMETER] = str(tmp / PERSONA_FILE)
         try:
             execute(job.path, output, params, cwd=run.notebooks_dir, progress_bar=progress_bar)
             message = ""
