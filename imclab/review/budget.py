@@ -711,6 +711,7 @@ class BudgetPlan:
     summary
         ``total_budget``, ``n_days``, ``actual_conversions``, ``recommended_conversions``,
         ``expected_gain``, ``gain_lower``/``gain_upper`` (bootstrap interval),
+        ``base_daily_spend_total`` (the base per day, all channels),
         ``recommended_value``, ``recommended_profit`` (value - budget) when values are given.
     warnings
         Channels kept at their lower bound and why.
@@ -972,7 +973,7 @@ def optimize_budget(
         "gain_lower": np.nan,
         "gain_upper": np.nan,
     }
-    summary["base_daily_spend"] = float(base.sum())
+    summary["base_daily_spend_total"] = float(base.sum())
     gains = _bootstrap_gain(curves, channels, at_budget, rec, n_days, base)
     if gains.size:
         q = (1 - level) / 2
