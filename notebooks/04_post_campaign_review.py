@@ -27,6 +27,7 @@ attribution_model: str = "markov"  # model crediting conversions to channels for
 roi_threshold: float = 1.0  # flag channels whose ROI, (revenue - cost) / cost, is below this
 next_budget: float = 60000.0  # media budget of the next campaign to allocate
 channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend limits
+bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 
 # %% [markdown]
@@ -293,7 +294,9 @@ clv.clv_by_first_touch(value, tables["touchpoints"].astype({"channel": str})).ro
 # Per-channel response curves (Hill saturation with adstock carry-over, fitted to each
 # channel's TOTAL daily spend, always-on and campaign, against credited conversions;
 # `imclab.review.budget`) and the split of `next_budget` that maximises expected conversion
-# value within `channel_bounds`, against the campaign's actual mix at the same total.
+# value within `channel_bounds` (by default each channel between `bound_multiples` times its
+# actual spend: curves fitted to attributed credit are only trusted near the spend they saw),
+# against the campaign's actual mix at the same total.
 # Always-on media keeps running, so the campaign budget is added on top of each channel's
 # always-on spend per day during the campaign (`base_daily_spend`): conversions are
 # **incremental to always-on**, and `marginal_roi` is the return on the next euro at
@@ -313,12 +316,16 @@ always_on.round(2)
 # %%
 aov = totals["revenue"] / totals["conversions"]
 days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
+actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
+bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.bounds_around(
+    actual, *bound_multiples
+)
 allocation = budget.optimize_budget(
     curves,
     next_budget,
     days,
-    actual=budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name]),
-    bounds={k: tuple(v) for k, v in channel_bounds.items()},
+    actual=actual,
+    bounds=bounds,
     value_per_conversion=aov,
     base_daily_spend=always_on,
 )

@@ -72,6 +72,7 @@ __all__ = [
     "actual_allocation",
     "adstock",
     "base_daily_spend",
+    "bounds_around",
     "daily_credit",
     "daily_spend",
     "hill",
@@ -640,6 +641,38 @@ def actual_allocation(
     if end is not None:
         in_window = in_window[in_window["date"] <= pd.Timestamp(end)]
     return in_window.groupby("channel")["spend"].sum().rename("spend")
+
+
+def bounds_around(
+    actual: pd.Series, low: float = 0.5, high: float = 2.0
+) -> dict[str, tuple[float, float]]:
+    """Per-channel spend bounds as multiples of the actual allocation.
+
+    Response curves fitted to attributed credit are only trusted near the spend levels they
+    were fitted on, so an unbounded optimiser can move most of the budget into a channel on
+    the strength of an extrapolation. Keeping each channel between ``low`` and ``high`` times
+    what it actually spent is the conservative default of the review notebook.
+
+    Parameters
+    ----------
+    actual
+        Spend per channel (e.g. :func:`actual_allocation`).
+    low, high
+        Multiples of the actual spend, ``0 <= low <= 1 <= high``.
+
+    Returns
+    -------
+    dict
+        ``{channel: (lower, upper)}`` for :func:`optimize_budget`'s ``bounds``.
+    """
+    if not 0 <= low <= 1 <= high:
+        raise ParameterError(
+            f"bounds_around: expected 0 <= low <= 1 <= high, got low={low}, high={high}"
+        )
+    return {
+        str(channel): (round(float(v) * low, 2), round(float(v) * high, 2))
+        for channel, v in actual.items()
+    }
 
 
 def base_daily_spend(

@@ -424,3 +424,15 @@ def test_base_spend_keeps_budget_bounds_determinism_and_the_default(fitted, actu
         B.optimize_budget(fitted, total, DAYS, base_daily_spend={"radio": 1.0})
     with pytest.raises(ParameterError, match="finite and >= 0"):
         B.optimize_budget(fitted, total, DAYS, base_daily_spend={"tv": -1.0})
+
+
+def test_bounds_around_the_actual_allocation():
+    import pandas as pd
+
+    from imclab.errors import ParameterError
+    from imclab.review.budget import bounds_around
+
+    actual = pd.Series({"social": 1000.0, "tv": 0.0})
+    assert bounds_around(actual, 0.5, 2.0) == {"social": (500.0, 2000.0), "tv": (0.0, 0.0)}
+    with pytest.raises(ParameterError, match="low=1.5"):
+        bounds_around(actual, 1.5, 2.0)
