@@ -77,3 +77,15 @@ def test_world_tables_from_a_catalog_database():
     tabs = world_tables(con, "crm")
     assert list(tabs) == ["customers"]
     assert tabs["customers"].execute()["customer_id"].tolist() == ["C1"]
+
+
+def test_plan_and_cli_offer_exactly_the_engines_connect_accepts():
+    import typing
+
+    from imclab.cli import build_parser
+    from imclab.plan import CampaignPlan
+
+    assert typing.get_args(CampaignPlan.model_fields["engine"].annotation) == ENGINES
+    assert CampaignPlan.model_fields["engine"].default == "duckdb"
+    args = build_parser().parse_args(["run", "campaigns/spring_launch.yaml", "--engine", "spark"])
+    assert args.engine == "spark"
