@@ -1,7 +1,9 @@
 """Customer journeys: events -> unique paths with conversions, nulls and value (Ibis, in-database).
 
-The heavy step runs as Ibis expressions (DuckDB here, Spark later); every model then works on
-the small table of unique paths that :func:`build_journeys` returns.
+The heavy step runs as Ibis expressions on DuckDB or Spark (:func:`imclab.engine.connect`):
+one sort of each customer's event stream, one aggregation per journey, then unique paths.
+Every model then works on the small table of unique paths that :func:`build_journeys`
+returns (identical on both engines).
 
 Definitions
 -----------
@@ -78,11 +80,13 @@ class Journeys:
 
 
 def _connect(con):
-    """Return an Ibis backend for ``con`` (None -> in-memory DuckDB; a raw duckdb connection)."""
+    """Return an Ibis backend for ``con`` (None -> in-memory DuckDB; duckdb or Spark session)."""
     if con is None:
         return ibis.duckdb.connect()
     if isinstance(con, ibis.BaseBackend):
         return con
+    if type(con).__name__ == "SparkSession":  # without importing pyspark when unused
+        return ibis.pyspark.connect(con)
     try:
         import duckdb
 
@@ -205,8 +209,9 @@ def build_journeys(
     Parameters
     ----------
     con
-        An Ibis backend (DuckDB, later Spark), a DuckDB connection, or None (a fresh in-memory
-        DuckDB; pandas inputs are then registered as in-memory tables).
+        An Ibis backend (DuckDB or PySpark, e.g. from :func:`imclab.engine.connect`), a DuckDB
+        connection, a SparkSession, or None (a fresh in-memory DuckDB; pandas inputs are then
+        registered as in-memory tables).
     touchpoints, conversions
         The event tables (data-dictionary columns): Ibis tables, table names in ``con`` or
         pandas DataFrames. Only ``customer_id``, ``timestamp``, ``channel``, ``interaction``,
