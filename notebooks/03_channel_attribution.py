@@ -32,6 +32,7 @@ half_life_days: float = 7.0  # time-decay model: a touch's weight halves every t
 position_weights: list = [0.4, 0.2, 0.4]  # position-based model: first, middle, last weights
 bootstrap_samples: int = 100  # resamples for the Markov and Shapley confidence intervals
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
+engine: str = "duckdb"  # engine for the journey step: duckdb, or spark for warehouse scale
 
 # %% [markdown]
 # Derived values: the campaign plan (its `channel_groups` map channels to groups), the
@@ -44,6 +45,7 @@ import pandas as pd
 
 import imclab.attribution as attr
 from imclab.data.load import load_world
+from imclab.engine import connect
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
@@ -75,7 +77,7 @@ pd.Series(setup, name="value").to_frame()
 
 # %%
 journeys = attr.build_journeys(
-    None,
+    connect(engine),
     world.tables["touchpoints"],
     world.tables["conversions"],
     lookback_days=lookback_days,
