@@ -4,13 +4,16 @@ Validation counts (rows per table, rule violations per column, from the same tab
 as the loader), KPI aggregates (daily or weekly sums by channel) and persona feature
 derivation. Each function takes tables from :func:`imclab.engine.world_tables` (or any Ibis
 tables with data-dictionary columns) and returns only small aggregated results as pandas.
-Journey/path aggregation is :func:`imclab.attribution.build_journeys` (same backends).
+Journey/path aggregation is :func:`imclab.attribution.build_journeys` (same backends);
+:func:`clean_tables` quarantines bad rows in the engine and :func:`journeys_from_source`
+reads, cleans and builds journeys without passing the events through pandas.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -20,11 +23,13 @@ import sqlglot.expressions as sge
 
 from imclab.config import CHANNELS
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
-from imclab.engine import quiet
+from imclab.engine import quiet, world_tables
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
     "FAULTS",
+    "clean_tables",
+    "journeys_from_source",
     "kpi_aggregates",
     "persona_features",
     "sales_aggregates",
@@ -108,6 +113,50 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     return fault, [label for _, label in cases]
 
 
+def _when(as_of) -> pd.Timestamp:
+    """Return the moment after which dates are "in the future" (read as the loader does)."""
+    from imclab.data.load import _as_of  # one reading of as_of for the loader and the engines
+
+    return _as_of(as_of)
+
+
+def _rules(name: str, t: ir.Table):
+    """Return the column rules of table ``name`` that apply to ``t`` (raise on missing ones)."""
+    rules = [r for r in column_rules(SCHEMAS[name]) if r.name in t.columns or r.required]
+    missing = [r.name for r in rules if r.name not in t.columns]
+    if missing:
+        raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
+    return rules
+
+
+def _row_faults(
+    name: str, t: ir.Table, as_of: pd.Timestamp
+) -> tuple[list, list[tuple[str, str, ir.BooleanValue]]]:
+    """Every per-row rule of a table contract, as Ibis expressions over ``t``.
+
+    Returns the rules and ``(column, rule label, expression)`` triples: per column one
+    expression giving the cell's first fault (NULL when fine) and labelled ``None``, then the
+    cross-column ``left <= right`` checks as boolean expressions. Used by
+    :func:`validation_counts` (counts) and :func:`clean_tables` (filters).
+    """
+    rules = _rules(name, t)
+    out: list = []
+    for rule in rules:
+        fault, possible = _fault(t[rule.name], rule, as_of)
+        if fault is not None:
+            out.append((rule.name, tuple(possible), fault))
+    kinds = {r.name: r.kind for r in rules}
+    for left, right in cross_column_rules(SCHEMAS[name]):
+        lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
+        out.append((left, (f"greater than {right}",), (lv > rv).fill_null(False)))
+    return rules, out
+
+
+def _key_text(col: ir.Value) -> ir.StringValue:
+    """Ids compared across tables as text (CSV strings and typed Parquet ids alike)."""
+    return col.cast("string")
+
+
 @quiet
 def validation_counts(
     tables: Mapping[str, ir.Table], as_of=None, *, references: bool = True
@@ -124,7 +173,8 @@ def validation_counts(
     tables
         Table name -> Ibis table (raw strings from CSV or typed Parquet columns).
     as_of
-        The date after which dates are "in the future" (default: now).
+        The moment after which dates are "in the future" (default: now; a date without a
+        time means the end of that day, as in :func:`imclab.data.load_world`).
     references
         Also count ids missing from the referenced table (an anti-join per reference).
 
@@ -140,31 +190,22 @@ def validation_counts(
     DataError
         A table misses a required column.
     """
-    as_of = pd.Timestamp.now().floor("s") if as_of is None else pd.Timestamp(as_of)
+    as_of = _when(as_of)
     out: list[tuple[str, str, str, int]] = []
     for name in sorted(tables):
         if name not in SCHEMAS:
             continue
         t = tables[name]
         schema = SCHEMAS[name]
-        rules = [r for r in column_rules(schema) if r.name in t.columns or r.required]
-        missing = [r.name for r in rules if r.name not in t.columns]
-        if missing:
-            raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
+        rules, checks = _row_faults(name, t, as_of)
         aggs: dict[str, ir.Scalar] = {"_rows": t.count()}
         labels: dict[str, tuple[str, str]] = {}
-        for i, rule in enumerate(rules):
-            fault, possible = _fault(t[rule.name], rule, as_of)
+        for i, (col, possible, expr) in enumerate(checks):
             for j, label in enumerate(possible):
                 key = f"c{i}_{j}"
-                aggs[key] = (fault == label).fill_null(False).cast("int64").sum()
-                labels[key] = (rule.name, label)
-        kinds = {r.name: r.kind for r in rules}
-        for k, (left, right) in enumerate(cross_column_rules(schema)):
-            lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
-            key = f"x{k}"
-            aggs[key] = (lv > rv).fill_null(False).cast("int64").sum()
-            labels[key] = (left, f"greater than {right}")
+                hit = expr if expr.type().is_boolean() else (expr == label).fill_null(False)
+                aggs[key] = hit.cast("int64").sum()
+                labels[key] = (col, label)
         row = t.agg(**aggs).execute().iloc[0]
         out.append((name, "(rows)", "rows", int(row["_rows"])))
         for key, (col, label) in labels.items():
@@ -181,12 +222,128 @@ def validation_counts(
                 ref_table, ref_col = rule.references.split(".")
                 if ref_table not in tables:
                     continue
-                ref = tables[ref_table].select(_key=tables[ref_table][ref_col].cast("string"))
-                ids = t.select(_key=t[rule.name].cast("string")).filter(ibis._._key.notnull())
+                ref = tables[ref_table].select(_key=_key_text(tables[ref_table][ref_col]))
+                ids = t.select(_key=_key_text(t[rule.name])).filter(ibis._._key.notnull())
                 n = ids.anti_join(ref, "_key").count().execute()
                 out.append((name, rule.name, f"not in {rule.references}", int(n)))
     frame = pd.DataFrame(out, columns=["table", "column", "rule", "rows"])
     return frame.sort_values(["table", "column", "rule"], kind="mergesort").reset_index(drop=True)
+
+
+_CAST = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
+
+
+def _clean_one(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, ir.Table]):
+    """One table -> (typed clean table, [(column, reason, count expression)])."""
+    rules, checks = _row_faults(name, t, as_of)
+    # a row is excluded once, for its first fault: columns in contract order, then pairs
+    none = ibis.null("string")
+    reasons, columns = [], []
+    for col, possible, expr in checks:
+        if expr.type().is_boolean():
+            reasons.append(ibis.ifelse(expr, possible[0], none))
+            columns.append((expr, col))
+        else:
+            reasons.append(expr)
+            columns.append((expr.notnull(), col))
+    reason = ibis.coalesce(*reasons, none) if reasons else none
+    column = ibis.cases(*columns, else_=none) if columns else none
+    staged = t.mutate(_column=column, _reason=reason)
+    excluded = [("cells", staged.filter(staged._reason.notnull()))]
+    kept = staged.filter(staged._reason.isnull())
+    typed = {}
+    for rule in rules:
+        value = _typed(kept[rule.name], rule.kind)
+        if rule.kind == "timestamp":
+            value = value.cast("timestamp")
+        elif rule.kind in _CAST:
+            value = value.cast(_CAST[rule.kind])
+        elif value.type().is_string():
+            value = value.strip()
+        typed[rule.name] = value
+    extra = [c for c in t.columns if c not in typed]
+    clean = kept.select(**typed, **{c: kept[c] for c in extra})
+    for rule in rules:  # ids must exist in the (clean) referenced table
+        if not rule.references:
+            continue
+        ref_table, ref_col = rule.references.split(".")
+        if ref_table not in refs:
+            continue
+        known = refs[ref_table].select(_ref=_key_text(refs[ref_table][ref_col])).distinct()
+        marked = clean.left_join(known, clean[rule.name].cast("string") == known._ref)
+        marked = marked.select(*clean.columns, _found=marked._ref.notnull())
+        excluded.append(((rule.name, f"not in {rule.references}"), marked.filter(~marked._found)))
+        clean = marked.filter(marked._found).drop("_found")
+    keys = key_columns(SCHEMAS[name])
+    if keys and all(k in clean.columns for k in keys):
+        # the first occurrence in a deterministic order (every column, missing values last)
+        order = [e for c in clean.columns for e in (clean[c].isnull(), clean[c])]
+        win = ibis.window(group_by=[clean[k] for k in keys], order_by=order)
+        ranked = clean.mutate(_n=ibis.row_number().over(win))
+        excluded.append((("+".join(keys), "duplicate key"), ranked.filter(ranked._n > 0)))
+        clean = ranked.filter(ranked._n == 0).drop("_n")
+    return clean, excluded
+
+
+@quiet
+def clean_tables(
+    tables: Mapping[str, ir.Table], as_of=None
+) -> tuple[dict[str, ir.Table], pd.DataFrame]:
+    """Quarantine rows that break the table contracts, in the database (DuckDB or Spark).
+
+    The same rules as :func:`validation_counts` (one definition), applied as filters: rows
+    with a missing, unparseable or unknown value, a value below the minimum or above the
+    maximum, a date in the future, a ``left > right`` column pair, an id missing from the
+    (clean) referenced table, or a repeated key (the first occurrence is kept, in the order
+    of all columns: deterministic on every engine) are left out and counted.
+
+    Parameters
+    ----------
+    tables
+        Table name -> Ibis table (raw strings from CSV or typed Parquet columns), e.g. from
+        :func:`imclab.engine.world_tables`. Tables without a contract pass through unchanged.
+    as_of
+        The moment after which dates are "in the future" (default: now; a date means the end
+        of that day, as in :func:`imclab.data.load_world`).
+
+    Returns
+    -------
+    clean : dict
+        Table name -> lazy Ibis table with typed columns (strings, ``float64``, ``int64``,
+        ``boolean``, ``date``, ``timestamp``) holding only the rows that passed.
+    excluded : pandas.DataFrame
+        ``table, column, reason, rows``: excluded rows per table and the first fault found
+        (columns in contract order, then references, then duplicate keys); each excluded row
+        is counted exactly once, so ``rows in - clean rows == excluded rows`` per table.
+
+    Raises
+    ------
+    DataError
+        A table misses a required column.
+    """
+    as_of = _when(as_of)
+    clean: dict[str, ir.Table] = {}
+    parts: list[pd.DataFrame] = []
+    # referenced tables first: ids are checked against the rows that passed there
+    for name in sorted(tables, key=lambda n: (n != "customers", n)):
+        if name not in SCHEMAS:
+            clean[name] = tables[name]
+            continue
+        clean[name], excluded = _clean_one(name, tables[name], as_of, clean)
+        for what, rows in excluded:
+            if what == "cells":
+                frame = rows.group_by(column="_column", reason="_reason").agg(rows=ibis._.count())
+                frame = frame.execute()
+            else:
+                frame = pd.DataFrame(
+                    [{"column": what[0], "reason": what[1], "rows": int(rows.count().execute())}]
+                )
+            parts.append(frame.assign(table=name))
+    cols = ["table", "column", "reason", "rows"]
+    out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    out = out[out["rows"] > 0].astype({"rows": "int64"})
+    out = out.sort_values(cols[:3], kind="mergesort").reset_index(drop=True)
+    return {name: clean[name] for name in tables}, out
 
 
 def _period(ts: ir.Value, freq: str) -> ir.DateValue:
@@ -404,3 +561,68 @@ def persona_features(
     view = f"_imclab_features_{suffix}"
     con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {query}')
     return con.table(view)
+
+
+@quiet
+def journeys_from_source(
+    engine: str | ibis.BaseBackend,
+    data_dir: str | Path,
+    *,
+    as_of=None,
+    tables: Mapping[str, str] | None = None,
+    **build_kwargs,
+):
+    """Read, quarantine and build customer journeys where the data lives (DuckDB or Spark).
+
+    ``customers``, ``touchpoints`` and ``conversions`` are read with
+    :func:`imclab.engine.world_tables`, cleaned with :func:`clean_tables` and passed to
+    :func:`imclab.attribution.build_journeys`; nothing but the unique paths and the counts
+    comes back to pandas.
+
+    Parameters
+    ----------
+    engine
+        ``"duckdb"`` or ``"spark"`` (see :func:`imclab.engine.connect`), or a backend from it.
+    data_dir
+        Anything :func:`imclab.engine.world_tables` accepts (a folder of Parquet/CSV files, a
+        lake folder URL, a catalog database).
+    as_of
+        The moment after which dates are "in the future" (see :func:`clean_tables`).
+    tables
+        Optional per-table overrides (see :func:`imclab.engine.world_tables`).
+    **build_kwargs
+        Passed to :func:`imclab.attribution.build_journeys` (``lookback_days``,
+        ``channel_groups``, ``start``, ``end``...).
+
+    Returns
+    -------
+    journeys : imclab.attribution.Journeys
+        As :func:`imclab.attribution.build_journeys` returns it.
+    excluded : pandas.DataFrame
+        Rows quarantined per table, column and reason (see :func:`clean_tables`).
+
+    Raises
+    ------
+    DataError
+        A table is missing, or misses a required column.
+    """
+    from imclab.attribution.journeys import _drop, _materialize, build_journeys
+    from imclab.engine import connect
+
+    con = engine if isinstance(engine, ibis.BaseBackend) else connect(engine)
+    names = ("customers", "touchpoints", "conversions")
+    raw = world_tables(con, data_dir, tables=tables, names=names)
+    absent = [n for n in names if n not in raw]
+    if absent:
+        raise DataError(f"{data_dir}: table(s) {', '.join(absent)} not found")
+    clean, excluded = clean_tables(raw, as_of=as_of)
+    # computed once: the journey query reads each cleaned table several times
+    stored = {n: _materialize(con, clean[n]) for n in ("touchpoints", "conversions")}
+    try:
+        journeys = build_journeys(
+            con, stored["touchpoints"][0], stored["conversions"][0], **build_kwargs
+        )
+    finally:
+        for _, name in stored.values():
+            _drop(con, name)
+    return journeys, excluded

@@ -8,7 +8,14 @@ import pytest
 
 from imclab.engine import connect, world_tables
 from imclab.errors import DataError, ParameterError
-from imclab.scale import kpi_aggregates, persona_features, sales_aggregates, validation_counts
+from imclab.scale import (
+    clean_tables,
+    journeys_from_source,
+    kpi_aggregates,
+    persona_features,
+    sales_aggregates,
+    validation_counts,
+)
 
 
 def test_validation_counts_find_the_sample_faults(sample_dir):
@@ -111,3 +118,83 @@ def test_persona_features_match_the_persona_module(small_world):
         np.testing.assert_allclose(
             got[col].astype(float), want[col].astype(float), rtol=1e-9, err_msg=col
         )
+
+
+def _fault_counts(sample_dir, tables):
+    faults = pd.read_csv(sample_dir / "truth" / "faults.csv")
+    return faults[faults["table"].isin(tables)].groupby("table").size().to_dict()
+
+
+def test_clean_tables_quarantine_the_sample_faults_once_each(sample_dir):
+    raw = world_tables(connect(), sample_dir, names=("customers", "touchpoints", "conversions"))
+    clean, excluded = clean_tables(raw, as_of="2025-12-31")
+    v = excluded.set_index(["table", "column", "reason"])["rows"]
+    assert v["touchpoints", "timestamp", "unparseable"] == 2
+    assert v["touchpoints", "channel", "unknown value"] == 1
+    assert v["touchpoints", "event_id", "duplicate key"] == 1
+    assert v["touchpoints", "customer_id", "not in customers.customer_id"] == 1
+    assert v["touchpoints", "cost", "below minimum"] == 1
+    assert v["conversions", "order_id", "duplicate key"] == 1
+    assert v["conversions", "revenue", "below minimum"] == 1
+    assert v["conversions", "timestamp", "in the future"] == 1
+    per_table = excluded.groupby("table")["rows"].sum().to_dict()
+    assert per_table == _fault_counts(sample_dir, ("touchpoints", "conversions", "customers"))
+    # nothing silently dropped: rows in = clean rows + excluded rows, per table
+    for name, table in raw.items():
+        assert table.count().execute() == clean[name].count().execute() + per_table.get(name, 0)
+    assert clean["touchpoints"].schema()["timestamp"].is_timestamp()
+    assert clean["conversions"].schema()["revenue"].is_floating()
+
+
+def test_clean_tables_count_each_row_once_for_its_first_fault():
+    import ibis
+
+    tp = pd.DataFrame(
+        {
+            "event_id": ["E1", "E1", "E2", "E3", "E4"],
+            "customer_id": ["C1", "C1", "C9", "C1", "C1"],
+            "timestamp": [
+                "2025-01-02T00:00:00",
+                "2025-01-01T00:00:00",
+                "2025-01-01T00:00:00",
+                "2025-13-01",
+                "2025-01-01T00:00:00",
+            ],  # fmt: skip
+            "channel": ["seo", "seo", "seo", "tiktok", "seo"],
+            "campaign": ["organic"] * 5,
+            "interaction": ["click"] * 5,
+            "cost": ["0", "0", "0", "-1", "1.5"],
+        }
+    )
+    from imclab.data.schemas import SCHEMAS
+
+    cu = pd.DataFrame({c: [""] for c in SCHEMAS["customers"].columns})  # profile left blank
+    cu[["customer_id", "signup_date"]] = [["C1", "2024-01-01"]]
+    tables = {"touchpoints": ibis.memtable(tp), "customers": ibis.memtable(cu)}
+    clean, excluded = clean_tables(tables, as_of="2025-06-30")
+    rows = {tuple(r[:3]): r[3] for r in excluded.itertuples(index=False)}
+    # E3 breaks three rules but is counted once, for its first column in contract order
+    assert rows == {
+        ("touchpoints", "timestamp", "unparseable"): 1,
+        ("touchpoints", "customer_id", "not in customers.customer_id"): 1,
+        ("touchpoints", "event_id", "duplicate key"): 1,
+    }
+    kept = clean["touchpoints"].execute().sort_values("event_id")
+    assert kept["event_id"].tolist() == ["E1", "E4"]
+    # of the two E1 rows, the first in the order of all columns (the earlier timestamp) is kept
+    assert kept["timestamp"].tolist() == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-01")]
+    assert kept["cost"].tolist() == [0.0, 1.5]
+
+
+def test_journeys_from_source_equal_journeys_from_the_loader(sample_dir):
+    from imclab.attribution import build_journeys
+    from imclab.data import load_world
+
+    journeys, excluded = journeys_from_source("duckdb", sample_dir, as_of="2025-12-31")
+    world = load_world(sample_dir, as_of="2025-12-31")
+    expected = build_journeys(None, world.tables["touchpoints"], world.tables["conversions"])
+    pd.testing.assert_frame_equal(journeys.paths, expected.paths)
+    pd.testing.assert_frame_equal(journeys.report, expected.report)
+    assert excluded.groupby("table")["rows"].sum().to_dict() == _fault_counts(
+        sample_dir, ("touchpoints", "conversions", "customers")
+    )
