@@ -49,6 +49,7 @@ from imclab.engine import connect
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
+from imclab.scale import journeys_from_source
 from imclab.simulate import load_truth
 
 plan = load_plan(campaign_file)
@@ -76,17 +77,24 @@ pd.Series(setup, name="value").to_frame()
 # as the path `(no touch)` and reported as their own row by every model.
 
 # %%
-journeys = attr.build_journeys(
-    connect(engine),
-    world.tables["touchpoints"],
-    world.tables["conversions"],
-    lookback_days=lookback_days,
-    interactions=interactions,
-    collapse_repeats=collapse_repeats,
-    channel_groups=groups,
-    half_life_days=half_life_days,
-    segments=personas,
-)
+journey_settings = {
+    "lookback_days": lookback_days,
+    "interactions": interactions,
+    "collapse_repeats": collapse_repeats,
+    "channel_groups": groups,
+    "half_life_days": half_life_days,
+    "segments": personas,
+}
+if engine == "spark":
+    # warehouse scale: Spark reads the tables, quarantines the rows the loader quarantined
+    # above (same contracts, counted in `excluded_rows`) and builds the journeys; only the
+    # unique paths come back
+    journeys, excluded_rows = journeys_from_source(engine, data_dir, **journey_settings)
+else:
+    journeys = attr.build_journeys(
+        connect(engine), world.tables["touchpoints"], world.tables["conversions"],
+        **journey_settings,
+    )  # fmt: skip
 paths = journeys.paths
 journeys.report.round(3)
 
