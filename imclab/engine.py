@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "engine_name",
     "quiet",
     "read_table",
+    "to_ibis",
     "world_tables",
 ]
 
@@ -64,6 +65,59 @@ def quiet(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def to_ibis(table: Any, name: str = "table", columns: Sequence[str] | None = None) -> ir.Table:
+    """Return ``table`` as an Ibis table: the one entry point of every engine-side reduction.
+
+    An Ibis table (DuckDB, Spark or any backend, e.g. from :func:`world_tables`) is returned
+    as is; a pandas DataFrame becomes an in-memory table that DuckDB runs (or the engine of
+    the other tables in the same expression). Each reduction is therefore written once, in
+    Ibis, and the pandas tables of :func:`imclab.data.load_world` and the warehouse tables of
+    :func:`imclab.warehouse.open_world` go through the same code.
+
+    Parameters
+    ----------
+    table
+        An Ibis table or a pandas DataFrame.
+    name
+        What to call the table in error messages (``touchpoints``).
+    columns
+        Columns the caller needs; only these are handed to the database (all when None).
+
+    Returns
+    -------
+    ibis.expr.types.Table
+
+    Raises
+    ------
+    DataError
+        A needed column is missing (the message names the table and the columns found).
+    ParameterError
+        ``table`` is neither an Ibis table nor a DataFrame.
+    """
+    import pandas as pd
+
+    if isinstance(table, ir.Table):
+        t = table
+    elif isinstance(table, pd.DataFrame):
+        keep = list(table.columns) if columns is None else [c for c in columns if c in table]
+        frame = table[keep].copy()
+        for c in frame.columns:
+            # categoricals (as the loader returns them) become plain strings for the database
+            if isinstance(frame[c].dtype, pd.CategoricalDtype):
+                frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+        t = ibis.memtable(frame.reset_index(drop=True))
+    else:
+        raise ParameterError(
+            f"{name}: expected an Ibis table or a pandas DataFrame, found {type(table).__name__}"
+        )
+    missing = [c for c in (columns or ()) if c not in t.columns]
+    if missing:
+        raise DataError(
+            f"{name}: missing column(s) {', '.join(missing)} (found {', '.join(t.columns)})"
+        )
+    return t
 
 
 def _check_engine(engine: str) -> str:

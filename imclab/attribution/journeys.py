@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from imclab.config import CHANNELS
+from imclab.engine import to_ibis
 from imclab.errors import DataError, ParameterError
 
 #: Path label of conversions with no counted touch in their lookback window.
@@ -101,29 +102,17 @@ def _connect(con):
 
 def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
     """Resolve a table given as an Ibis table, a table name in ``con`` or a pandas DataFrame."""
-    if isinstance(table, ir.Table):
-        t = table
-    elif isinstance(table, str):
+    if isinstance(table, str):
         try:
-            t = con.table(table)
+            table = con.table(table)
         except ibis.common.exceptions.TableNotFound:
             raise DataError(f"{name}: table '{table}' not found in the database") from None
-    elif isinstance(table, pd.DataFrame):
-        frame = table[[c for c in columns if c in table.columns]].copy()
-        for c in frame.columns:
-            # Categoricals (as the loader returns them) become plain strings for the database.
-            if isinstance(frame[c].dtype, pd.CategoricalDtype):
-                frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
-        t = ibis.memtable(frame)
-    else:
+    elif not isinstance(table, ir.Table | pd.DataFrame):
         raise ParameterError(
             f"{name}: expected an Ibis table, a table name or a pandas DataFrame, "
             f"found {type(table).__name__}"
         )
-    missing = [c for c in columns if c not in t.columns]
-    if missing:
-        raise DataError(f"{name}: missing column(s) {', '.join(missing)} (found {list(t.columns)})")
-    return t
+    return to_ibis(table, name, columns)
 
 
 def _materialize(con, expr: ir.Table) -> tuple[ir.Table, str]:
