@@ -884,9 +884,43 @@ def _to_pandas(
         order = np.argsort(ords, kind="stable")
         arrow, ords = arrow.take(order), ords[order]
     rows = ords if row_map is None else row_map[ords - 1]
+    box = [arrow.drop_columns(["_ord"])]
+    del arrow  # the box holds the only reference: columns are freed as they are converted
+    frame = arrow_to_frame(table, box, prefix="t_")
+    frame.index = pd.Index(rows, name="_row")
+    pyarrow_lib.default_memory_pool().release_unused()
+    return frame
+
+
+def arrow_to_frame(table: str, arrow: Any, prefix: str = "") -> pd.DataFrame:
+    """Convert an Arrow table of a brand-world table to pandas with the schema dtypes.
+
+    Categories become pandas Categoricals (the allowed values, else the sorted levels),
+    strings the schema's string dtype, dates and timestamps ``datetime64[ns]``. Columns are
+    released one by one while converting. Used by the loader and by
+    :func:`imclab.warehouse.open_world` (small tables collected from an engine).
+
+    Parameters
+    ----------
+    table
+        Table name (its contract in :data:`imclab.data.schemas.SCHEMAS` gives the dtypes).
+    arrow
+        ``pyarrow.Table`` holding the contract's columns (named ``prefix + column``), or a
+        one-item list holding it: the list is emptied, so each column's memory is released
+        as soon as it is converted.
+    prefix
+        Column name prefix in ``arrow``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The contract's columns in contract order.
+    """
+    if isinstance(arrow, list):
+        arrow = arrow.pop()
     columns: dict[str, Any] = {}
     for rule in column_rules(SCHEMAS[table]):
-        name = "t_" + rule.name
+        name = prefix + rule.name
         col = arrow.column(name)
         arrow = arrow.drop_columns([name])
         if rule.kind == "category":
@@ -910,11 +944,8 @@ def _to_pandas(
             series = col.to_pandas().astype(rule.dtype)
         del col
         columns[rule.name] = series.reset_index(drop=True)
-    frame = pd.DataFrame(columns, copy=False)
-    frame.index = pd.Index(rows, name="_row")
     del arrow
-    pyarrow_lib.default_memory_pool().release_unused()
-    return frame
+    return pd.DataFrame(columns, copy=False)
 
 
 def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
