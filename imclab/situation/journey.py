@@ -1,61 +1,31 @@
 """Customer-journey funnel from the event log: exposed, engaged, visited, converted, repeat.
 
-Per channel and per persona (when persona labels are given); the relational work runs in
-DuckDB SQL.
+Per channel and per persona (when persona labels are given); each customer's deepest stage
+and the counts per stage are computed where the events live (DuckDB or Spark, through Ibis).
 """
 
 from __future__ import annotations
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from imclab.config import CHANNELS, JOURNEY_STAGES
+from imclab.engine import quiet
 from imclab.errors import DataError, ParameterError
-from imclab.kpis import DateLike, in_window, plain, to_window, wilson_interval
+from imclab.kpis import DateLike, plain, to_window, wilson_interval
+from imclab.situation.sales import EventTable, _events_in_window
 
 JOURNEY_KEYS: tuple[str, ...] = ("channel", "persona")
 UNLABELLED = "(unlabelled)"
 """Persona shown for touched customers missing from the persona file."""
 
-_SQL = """
-WITH cohort AS (
-    SELECT {keys_select} customer_id,
-           min(timestamp) AS first_touch,
-           bool_or(interaction IN ('click', 'open')) AS engaged_here
-    FROM tp
-    GROUP BY ALL
-),
-seen AS (
-    SELECT c.*,
-           (SELECT count(*) FROM tp AS v
-             WHERE v.customer_id = c.customer_id AND v.interaction = 'visit'
-               AND v.timestamp >= c.first_touch) AS visits,
-           (SELECT count(*) FROM orders AS o
-             WHERE o.customer_id = c.customer_id AND o.timestamp >= c.first_touch) AS n_orders
-    FROM cohort AS c
-),
-deepest AS (
-    SELECT {keys_plain} customer_id,
-           CASE WHEN n_orders >= 2 THEN 4 WHEN n_orders = 1 THEN 3 WHEN visits > 0 THEN 2
-                WHEN engaged_here THEN 1 ELSE 0 END AS depth
-    FROM seen
-)
-SELECT {keys_plain}
-       count(*) AS exposed,
-       count(*) FILTER (WHERE depth >= 1) AS engaged,
-       count(*) FILTER (WHERE depth >= 2) AS visited,
-       count(*) FILTER (WHERE depth >= 3) AS converted,
-       count(*) FILTER (WHERE depth >= 4) AS repeat
-FROM deepest
-GROUP BY ALL
-ORDER BY ALL
-"""
 
-
+@quiet
 def journey_funnel(
-    touchpoints: pd.DataFrame,
-    conversions: pd.DataFrame,
+    touchpoints: EventTable,
+    conversions: EventTable,
     start: DateLike,
     end: DateLike,
     *,
@@ -72,12 +42,14 @@ def journey_funnel(
     ``engaged`` (a click or EDM open on the channel) or ``exposed``; a customer counts at
     every stage up to the deepest one, so the funnel never widens. ``conversion`` is the
     share of the previous stage that reached the stage, with a Wilson interval (NaN for
-    ``exposed``, the first stage).
+    ``exposed``, the first stage). The stages are counted where the tables live; only the
+    counts per group come back.
 
     Parameters
     ----------
     touchpoints, conversions
-        The event log and the orders.
+        The event log (``customer_id, timestamp, channel, interaction``) and the orders
+        (``customer_id, timestamp``): DataFrames or Ibis tables.
     start, end
         The window (touches and orders inside it).
     by
@@ -102,7 +74,8 @@ def journey_funnel(
     ParameterError
         For an unknown ``by`` key, or ``by="persona"`` without labels.
     DataError
-        When the persona labels lack ``customer_id`` or ``persona``.
+        When the persona labels lack ``customer_id`` or ``persona``, or an event table
+        lacks a column.
     """
     keys = (by,) if isinstance(by, str) else tuple(by)
     unknown = [k for k in keys if k not in JOURNEY_KEYS]
@@ -112,25 +85,75 @@ def journey_funnel(
         )
     if "persona" in keys and persona_labels is None:
         raise ParameterError("journey_funnel by='persona' needs persona_labels")
+    labels = _labels(persona_labels) if "persona" in keys else None
     lo, hi = to_window(start, end)
-    tp = plain(
-        touchpoints.loc[
-            in_window(touchpoints["timestamp"], lo, hi),
-            ["customer_id", "timestamp", "channel", "interaction"],
-        ]
+    tp = _events_in_window(
+        touchpoints, "touchpoints", ["customer_id", "timestamp", "channel", "interaction"], lo, hi
     )
-    orders = plain(
-        conversions.loc[in_window(conversions["timestamp"], lo, hi), ["customer_id", "timestamp"]]
+    tp = tp.mutate(
+        customer_id=tp.customer_id.cast("string"),
+        channel=tp.channel.cast("string"),
+        interaction=tp.interaction.cast("string"),
     )
-    if "persona" in keys:
-        labels = _labels(persona_labels)
-        tp["persona"] = tp["customer_id"].map(labels).fillna(UNLABELLED)
-    with duckdb.connect() as con:
-        con.register("tp", tp)
-        con.register("orders", orders)
-        keys_plain = "".join(f"{k}, " for k in keys)
-        counts = con.execute(_SQL.format(keys_select=keys_plain, keys_plain=keys_plain)).fetch_df()
-    return _long(counts, list(keys), min_customers, alpha)
+    orders = _events_in_window(conversions, "conversions", ["customer_id", "timestamp"], lo, hi)
+    orders = orders.mutate(customer_id=orders.customer_id.cast("string"))
+    if labels is not None:
+        text = labels.reset_index().map(lambda v: None if pd.isna(v) else str(v))
+        table = ibis.memtable(text, schema={"customer_id": "string", "persona": "string"})
+        joined = tp.left_join(table, tp.customer_id == table.customer_id)
+        tp = joined.select(
+            *[joined[c] for c in tp.columns], persona=joined.persona.fill_null(UNLABELLED)
+        )
+    counts = _stage_counts(tp, orders, list(keys)).execute()
+    for stage in JOURNEY_STAGES:
+        counts[stage] = counts[stage].fillna(0).astype("int64")
+    if keys:
+        counts = counts.sort_values(list(keys), kind="mergesort", na_position="last")
+    return _long(counts.reset_index(drop=True), list(keys), min_customers, alpha)
+
+
+def _stage_counts(tp: ir.Table, orders: ir.Table, keys: list[str]) -> ir.Table:
+    """Count customers reaching each stage per group (one row per group; one if no keys)."""
+    cohort = tp.group_by([*keys, "customer_id"]).agg(
+        first_touch=tp.timestamp.min(),
+        engaged_here=tp.interaction.isin(["click", "open"]).fill_null(False).any(),
+    )
+    # a visit (on any channel) after the first touch <=> the customer's last visit is after it
+    visits = (
+        tp.filter(tp.interaction == "visit")
+        .group_by("customer_id")
+        .agg(last_visit=ibis._.timestamp.max())
+    )
+    # 1+ (2+) orders after the first touch <=> the last (second-to-last) order is after it
+    latest = ibis.window(group_by="customer_id", order_by=ibis.desc("timestamp"))
+    ranked = orders.mutate(rank=ibis.row_number().over(latest))
+    bought = (
+        ranked.filter(ranked["rank"] < 2)
+        .group_by("customer_id")
+        .agg(
+            last_order=ibis._.timestamp.max(where=ibis._["rank"] == 0),
+            second_order=ibis._.timestamp.max(where=ibis._["rank"] == 1),
+        )
+    )
+    seen = cohort.left_join(visits, cohort.customer_id == visits.customer_id)
+    seen = seen.select(*cohort.columns, "last_visit")
+    seen = seen.left_join(bought, seen.customer_id == bought.customer_id)
+    first = seen.first_touch
+    depth = ibis.cases(
+        ((seen.second_order >= first).fill_null(False), 4),
+        ((seen.last_order >= first).fill_null(False), 3),
+        ((seen.last_visit >= first).fill_null(False), 2),
+        (seen.engaged_here.fill_null(False), 1),
+        else_=0,
+    )
+    deepest = seen.select(*keys, depth=depth)
+    reached = {
+        stage: (deepest.depth >= i).cast("int64").sum()
+        for i, stage in enumerate(JOURNEY_STAGES)
+        if i
+    }
+    stages = {JOURNEY_STAGES[0]: deepest.count(), **reached}
+    return deepest.group_by(keys).agg(**stages) if keys else deepest.aggregate(**stages)
 
 
 def _labels(persona_labels: pd.DataFrame | None) -> pd.Series:

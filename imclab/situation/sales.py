@@ -1,28 +1,81 @@
 """Market and sales: revenue and orders over time, STL trend and weekly seasonality, growth.
 
 Also share of voice and share of market (survey proxies when competitor data is missing).
+Orders per day are counted where the conversions live (DuckDB or Spark, through Ibis); the
+time-series steps work on that small daily table in pandas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import STL
 
+from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
-from imclab.kpis import DateLike, as_datetime, in_window, plain, to_window
+from imclab.kpis import DateLike, in_window, plain, to_window
+from imclab.scale import sales_aggregates
+
+EventTable = pd.DataFrame | ir.Table
+"""An event table: a pandas DataFrame (:func:`imclab.data.load_world`) or an Ibis table."""
 
 METRICS: tuple[str, ...] = ("revenue", "orders")
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def daily_sales(conversions: pd.DataFrame, start: DateLike, end: DateLike) -> pd.DataFrame:
+def _events_in_window(
+    table: EventTable, name: str, columns: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
+) -> ir.Table:
+    """Return the rows of an event table whose ``timestamp`` falls in the days ``start..end``.
+
+    The table goes through :func:`imclab.engine.to_ibis` (an Ibis table stays where it lives;
+    a DataFrame becomes an in-memory table); nothing is executed.
+
+    Parameters
+    ----------
+    table
+        The event table (pandas or Ibis) with a ``timestamp`` column among ``columns``.
+    name
+        Table name for error messages (``conversions``).
+    columns
+        Columns to keep (all must exist).
+    start, end
+        Window from :func:`imclab.kpis.to_window` (midnights, both days included).
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        ``columns`` of the rows with ``start <= timestamp < end + 1 day`` (``timestamp``
+        typed as a timestamp; unparseable or missing times are outside every window).
+
+    Raises
+    ------
+    DataError
+        A column is missing (the message names the table and the column).
+    """
+    t = to_ibis(table, name, columns=list(columns))
+    ts = t.timestamp if t.timestamp.type().is_timestamp() else t.timestamp.try_cast("timestamp")
+    lo = ibis.literal(start.to_pydatetime(), type="timestamp")
+    hi = ibis.literal((end + pd.Timedelta(days=1)).to_pydatetime(), type="timestamp")
+    t = t.select(*[ts.name("timestamp") if c == "timestamp" else t[c] for c in columns])
+    return t.filter((t.timestamp >= lo) & (t.timestamp < hi))
+
+
+@quiet
+def daily_sales(conversions: EventTable, start: DateLike, end: DateLike) -> pd.DataFrame:
     """Return orders and revenue per day, every day of the window (zeros included).
+
+    The orders are counted where the table lives (:func:`imclab.scale.sales_aggregates`);
+    only one row per day comes back.
 
     Parameters
     ----------
     conversions
-        The conversions table (``timestamp``, ``revenue``).
+        The conversions table (``timestamp``, ``revenue``): a DataFrame or an Ibis table.
     start, end
         The window (days, both included).
 
@@ -30,23 +83,29 @@ def daily_sales(conversions: pd.DataFrame, start: DateLike, end: DateLike) -> pd
     -------
     pandas.DataFrame
         Columns ``date, orders, revenue``.
+
+    Raises
+    ------
+    DataError
+        When ``timestamp`` or ``revenue`` is missing.
     """
     lo, hi = to_window(start, end)
-    rows = conversions.loc[in_window(conversions["timestamp"], lo, hi)]
-    day = as_datetime(rows["timestamp"]).dt.normalize()
-    grouped = (
-        rows.assign(date=day)
-        .groupby("date")
-        .agg(orders=("revenue", "size"), revenue=("revenue", "sum"))
-    )
-    out = grouped.reindex(pd.date_range(lo, hi, freq="D", name="date"), fill_value=0)
+    has_buyer = "customer_id" in conversions.columns
+    cols = ["timestamp", "revenue", *(["customer_id"] if has_buyer else [])]
+    rows = _events_in_window(conversions, "conversions", cols, lo, hi)
+    if not has_buyer:  # buyers are not shown here; sales_aggregates counts them
+        rows = rows.mutate(customer_id=ibis.null("string"))
+    per_day = sales_aggregates(rows, "day")
+    per_day["period"] = per_day["period"].astype("datetime64[ns]")
+    days = pd.date_range(lo, hi, freq="D", name="date")
+    out = per_day.set_index("period")[["orders", "revenue"]].reindex(days, fill_value=0)
     out["orders"] = out["orders"].astype(int)
     out["revenue"] = out["revenue"].astype(float)
     return out.reset_index()
 
 
 def sales_decomposition(
-    conversions: pd.DataFrame,
+    conversions: EventTable,
     start: DateLike,
     end: DateLike,
     metric: str = "revenue",
@@ -62,7 +121,7 @@ def sales_decomposition(
     Parameters
     ----------
     conversions
-        The conversions table.
+        The conversions table (a DataFrame or an Ibis table).
     start, end
         The window; at least two full seasonal periods of days are needed.
     metric
@@ -128,14 +187,14 @@ def weekly_seasonality(decomposition: pd.DataFrame) -> pd.DataFrame:
 
 
 def sales_growth(
-    conversions: pd.DataFrame, start: DateLike, end: DateLike, freq: str = "W"
+    conversions: EventTable, start: DateLike, end: DateLike, freq: str = "W"
 ) -> pd.DataFrame:
     """Return orders and revenue per period with period-over-period growth.
 
     Parameters
     ----------
     conversions
-        The conversions table.
+        The conversions table (a DataFrame or an Ibis table).
     start, end
         The window.
     freq
