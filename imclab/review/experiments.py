@@ -1,7 +1,10 @@
 """What caused the change: pre/post survey lift, A/B test read-outs and geo-holdout incrementality.
 
-Every function takes pandas DataFrames with data-dictionary columns and returns a DataFrame (or a
-small result object with ``summary()``); bad input gives a warning and a ``warning`` column entry.
+Every function takes tables with data-dictionary columns and returns a DataFrame (or a small
+result object with ``summary()``); bad input gives a warning and a ``warning`` column entry. The
+event tables (``customers``, ``conversions``) may be pandas DataFrames or Ibis tables (DuckDB,
+Spark): they are reduced where they live (:func:`imclab.engine.to_ibis`) and only per-customer
+or per-day results come back to pandas.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
@@ -21,6 +26,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
@@ -72,13 +78,28 @@ def _warn(message: str) -> str:
     return message
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+def _require(frame: pd.DataFrame | ir.Table, columns: Sequence[str], table: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
             f"{table}: missing column(s) {', '.join(missing)} "
             f"(found {', '.join(map(str, frame.columns)) or 'none'}; see data/README.md)"
         )
+
+
+def _timestamp(col: ir.Value) -> ir.TimestampValue:
+    """Return a timestamp column as an Ibis timestamp (text timestamps of raw CSV are cast)."""
+    return col if col.type().is_timestamp() else col.cast("timestamp")
+
+
+def _region_groups(customers: ir.Table, holdout: Sequence[str]) -> ir.Table:
+    """``customer_id, region, treated``: 0 in a holdout region, 1 elsewhere (also no region)."""
+    region = customers.region.cast("string")
+    return customers.select(
+        customer_id=customers.customer_id.cast("string"),
+        region=region,
+        treated=ibis.ifelse(region.isin(list(holdout)).fill_null(False), 0, 1),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -504,34 +525,62 @@ def _day(value: object, name: str) -> pd.Timestamp:
 
 
 def _customer_periods(
-    customers: pd.DataFrame,
-    conversions: pd.DataFrame,
+    customers: ir.Table,
+    conversions: ir.Table,
+    holdout: Sequence[str],
     periods: dict[str, tuple[pd.Timestamp, pd.Timestamp]],
 ) -> pd.DataFrame:
-    """Conversions per customer per week in each period, one row per customer and period."""
-    day = pd.to_datetime(conversions["timestamp"]).dt.normalize()
+    """Conversions per customer per week in each period, one row per customer and period.
+
+    The orders are counted per customer and period in the engine; one row per customer
+    (``customer_id, region, treated`` and a count per period) comes back.
+    """
+    conv = conversions.select(
+        customer_id=conversions.customer_id.cast("string"),
+        day=_timestamp(conversions.timestamp).date(),
+    )
+    lo = min(start for start, _ in periods.values())
+    hi = max(end for _, end in periods.values())
+    conv = conv.filter((conv.day >= lo.date()) & (conv.day <= hi.date()))
+    counts = conv.group_by("customer_id").agg(
+        **{
+            f"n_{name}": ((conv.day >= start.date()) & (conv.day <= end.date())).cast("int64").sum()
+            for name, (start, end) in periods.items()
+        }
+    )
+    groups = _region_groups(customers, holdout)
+    joined = groups.left_join(counts, "customer_id")
+    per_customer = (
+        joined.select(
+            "customer_id",
+            "region",
+            "treated",
+            **{f"n_{name}": joined[f"n_{name}"].fill_null(0) for name in periods},
+        )
+        .execute()
+        .sort_values("customer_id", kind="mergesort")
+    )
     parts = []
     for name, (start, end) in periods.items():
         weeks = ((end - start).days + 1) / 7
-        inside = conversions.loc[(day >= start) & (day <= end), "customer_id"]
-        counts = inside.value_counts().reindex(customers["customer_id"], fill_value=0)
         parts.append(
             pd.DataFrame(
                 {
-                    "customer_id": customers["customer_id"].to_numpy(),
-                    "region": customers["region"].to_numpy(),
-                    "treated": customers["_treated"].to_numpy(),
+                    "customer_id": per_customer["customer_id"].to_numpy(),
+                    "region": per_customer["region"].to_numpy(),
+                    "treated": per_customer["treated"].to_numpy(dtype="int64"),
                     "post": int(name == "post"),
-                    "y": counts.to_numpy() / weeks,
+                    "y": per_customer[f"n_{name}"].to_numpy(dtype="int64") / weeks,
                 }
             )
         )
     return pd.concat(parts, ignore_index=True)
 
 
+@quiet
 def holdout_did(
-    customers: pd.DataFrame,
-    conversions: pd.DataFrame,
+    customers: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     holdout_regions: Sequence[str],
     post_start: object,
     post_end: object,
@@ -549,9 +598,10 @@ def holdout_did(
     Parameters
     ----------
     customers
-        ``customers`` table (``customer_id``, ``region``).
+        ``customers`` table (``customer_id``, ``region``): a pandas DataFrame or an Ibis table
+        (DuckDB, Spark); the orders are counted per customer and period where it lives.
     conversions
-        ``conversions`` table (``customer_id``, ``timestamp``).
+        ``conversions`` table (``customer_id``, ``timestamp``), pandas or Ibis.
     holdout_regions
         Regions kept dark (the plan's ``holdout_regions``); the rest are treated.
     post_start, post_end
@@ -588,7 +638,10 @@ def holdout_did(
     holdout = list(holdout_regions)
     if not holdout:
         raise ParameterError("holdout_regions is empty: the plan keeps no region dark")
-    regions = sorted(customers["region"].astype(str).unique())
+    cust = to_ibis(customers, "customers", ["customer_id", "region"])
+    conv = to_ibis(conversions, "conversions", ["customer_id", "timestamp"])
+    found = cust.select(region=cust.region.cast("string")).distinct().execute()["region"]
+    regions = sorted(found.dropna())
     absent = [r for r in holdout if r not in regions]
     if absent:
         raise DataError(
@@ -598,8 +651,9 @@ def holdout_did(
     if set(regions) <= set(holdout):
         raise DataError("customers.region: every region is a holdout region; nothing is treated")
     post0, post1 = _day(post_start, "post_start"), _day(post_end, "post_end")
-    first = pd.to_datetime(conversions["timestamp"]).min()
-    pre0 = _day(pre_start if pre_start is not None else first, "pre_start")
+    if pre_start is None:
+        pre_start = _timestamp(conv.timestamp).min().execute()
+    pre0 = _day(pre_start, "pre_start")
     pre1 = _day(pre_end, "pre_end") if pre_end is not None else post0 - pd.Timedelta(days=1)
     if post1 < post0 or pre1 < pre0:
         raise ParameterError(
@@ -620,10 +674,9 @@ def holdout_did(
                 f"both groups (at least {_MIN_CLUSTERS}), so this interval and p-value are not "
                 "reliable (typically far too narrow); use cluster='customer' and the placebo"
             )
-    cust = customers[["customer_id", "region"]].copy()
-    cust["_treated"] = (~cust["region"].isin(holdout)).astype(int)
     periods = {"pre": (pre0, pre1), "post": (post0, post1)}
-    panel = _customer_periods(cust, conversions, periods)
+    panel = _customer_periods(cust, conv, holdout, periods)
+    treated = panel.loc[panel["post"] == 0, "treated"]
     model = smf.ols("y ~ treated * post", data=panel)
     if cluster == "hc":
         fit, cov = model.fit(cov_type="HC1"), "HC1"
@@ -647,8 +700,8 @@ def holdout_did(
         std_error=float(fit.bse[term]),
         p_value=float(fit.pvalues[term]),
         window_weeks=((post1 - post0).days + 1) / 7,
-        treated_customers=int(cust["_treated"].sum()),
-        holdout_customers=int((1 - cust["_treated"]).sum()),
+        treated_customers=int(treated.sum()),
+        holdout_customers=int((1 - treated).sum()),
         means=means,
         cov_type=cov,
         periods=periods,
@@ -657,8 +710,8 @@ def holdout_did(
 
 
 def placebo_did(
-    customers: pd.DataFrame,
-    conversions: pd.DataFrame,
+    customers: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     holdout_regions: Sequence[str],
     pre_start: object,
     pre_end: object,
@@ -702,9 +755,10 @@ def placebo_did(
     )
 
 
+@quiet
 def weekly_outcome(
-    customers: pd.DataFrame,
-    conversions: pd.DataFrame,
+    customers: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     holdout_regions: Sequence[str],
 ) -> pd.DataFrame:
     """Conversions per customer per week in the treated and holdout regions (for the DiD plot).
@@ -724,20 +778,29 @@ def weekly_outcome(
     """
     _require(customers, ["customer_id", "region"], "customers")
     _require(conversions, ["customer_id", "timestamp"], "conversions")
-    group = np.where(customers["region"].isin(list(holdout_regions)), "holdout", "treated")
-    sizes = pd.Series(group).value_counts()
-    lookup = pd.Series(group, index=customers["customer_id"].to_numpy())
-    ts = pd.to_datetime(conversions["timestamp"])
-    week = (ts.dt.normalize() - pd.to_timedelta(ts.dt.weekday, unit="D")).rename("week")
-    frame = pd.DataFrame({"week": week, "group": conversions["customer_id"].map(lookup).to_numpy()})
-    counts = frame.dropna().groupby(["week", "group"]).size()
+    groups = _region_groups(
+        to_ibis(customers, "customers", ["customer_id", "region"]), holdout_regions
+    ).select("customer_id", group=ibis.ifelse(ibis._.treated == 1, "treated", "holdout"))
+    conv = to_ibis(conversions, "conversions", ["customer_id", "timestamp"])
+    conv = conv.select(
+        customer_id=conv.customer_id.cast("string"), day=_timestamp(conv.timestamp).date()
+    )
+    sizes = groups.group_by("group").agg(n=ibis._.count()).execute().set_index("group")["n"]
+    # orders per day and group (no group: the buyer is not in customers; still dates the data)
+    joined = conv.left_join(groups, "customer_id")
+    daily = joined.group_by(day=joined.day, group=joined.group).agg(n=ibis._.count()).execute()
+    daily = daily.dropna(subset=["day"])
+    day = pd.to_datetime(daily["day"]).astype("datetime64[ns]")
+    week = (day - pd.to_timedelta(day.dt.weekday, unit="D")).rename("week")
+    known = daily["group"].notna()
+    counts = daily.loc[known, "n"].groupby([week[known], daily.loc[known, "group"]]).sum()
     index = pd.MultiIndex.from_product(
         [pd.date_range(week.min(), week.max(), freq="7D"), ["treated", "holdout"]],
         names=["week", "group"],
     )
     out = counts.reindex(index, fill_value=0).rename("conversions").reset_index()
     out["customers"] = out["group"].map(sizes).fillna(0).astype(int)
-    first, last = ts.min().normalize(), ts.max().normalize()
+    first, last = day.min(), day.max()
     lo = out["week"].where(out["week"] > first, first)
     hi = (out["week"] + pd.Timedelta(days=6)).where(out["week"] + pd.Timedelta(days=6) < last, last)
     out["days"] = (hi - lo).dt.days + 1
