@@ -1,16 +1,20 @@
 """Channel baseline before the campaign: CTR, CPC, CPM, conversion rate, CPA and ROAS.
 
 Rates carry Wilson intervals so the post-campaign review can tell a real change from noise.
+The event tables are reduced per channel where they live (DuckDB or Spark, through Ibis).
 """
 
 from __future__ import annotations
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from imclab.config import CHANNELS, PAID_CHANNELS
+from imclab.engine import quiet
 from imclab.kpis import DateLike, in_window, plain, to_window, wilson_interval
+from imclab.situation.sales import EventTable, _events_in_window
 
 BASELINE_COLUMNS: tuple[str, ...] = (
     "channel", "paid", "spend", "impressions", "clicks", "ctr", "ctr_low", "ctr_high", "cpc",
@@ -20,43 +24,12 @@ BASELINE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 """Columns of :func:`channel_baseline`."""
 
-_SQL = """
-WITH conv AS (
-    -- touched customers who ordered within the lookback after a touch on the channel
-    SELECT t.channel,
-           count(DISTINCT t.customer_id) AS touched_customers,
-           count(DISTINCT CASE WHEN EXISTS (
-               SELECT 1 FROM orders AS o
-               WHERE o.customer_id = t.customer_id AND o.timestamp >= t.timestamp
-                 AND o.timestamp < t.timestamp + to_days($lookback)
-           ) THEN t.customer_id END) AS converting_customers
-    FROM tp AS t
-    GROUP BY t.channel
-),
-last_touch AS (
-    -- each order's last touch at or before it, kept when within the lookback
-    SELECT o.order_id, o.revenue, t.channel, t.timestamp AS touch_time, o.timestamp
-    FROM orders AS o
-    ASOF LEFT JOIN tp AS t
-      ON o.customer_id = t.customer_id AND o.timestamp >= t.timestamp
-),
-credited AS (
-    SELECT channel, count(*) AS last_touch_orders, sum(revenue) AS last_touch_revenue
-    FROM last_touch
-    WHERE channel IS NOT NULL AND timestamp < touch_time + to_days($lookback)
-    GROUP BY channel
-)
-SELECT c.channel, c.touched_customers, c.converting_customers,
-       coalesce(k.last_touch_orders, 0) AS last_touch_orders,
-       coalesce(k.last_touch_revenue, 0) AS last_touch_revenue
-FROM conv AS c LEFT JOIN credited AS k USING (channel)
-"""
 
-
+@quiet
 def channel_baseline(
     spend: pd.DataFrame,
-    touchpoints: pd.DataFrame,
-    conversions: pd.DataFrame,
+    touchpoints: EventTable,
+    conversions: EventTable,
     start: DateLike,
     end: DateLike,
     *,
@@ -72,16 +45,24 @@ def channel_baseline(
       no clicks (TV) get no CTR or CPC.
     - **Conversion** (event log): ``conversion_rate`` = customers touched on the channel
       who ordered within ``lookback_days`` after such a touch / customers touched.
-    - **Cost of results**: orders are credited to their last touch within
-      ``lookback_days`` (DuckDB ASOF join), ``cpa = spend / last-touch orders`` and
+    - **Cost of results**: orders are credited to their last touch at or before the order
+      when it is within ``lookback_days`` (touches at the same moment: the channel first in
+      alphabetical order), ``cpa = spend / last-touch orders`` and
       ``roas = last-touch revenue / spend``. Last touch over-credits channels that sit
       next to the order (direct visits); it is a baseline to compare like with like later,
       not a causal estimate (the attribution notebook estimates contributions).
 
+    The event tables are reduced per channel where they live; only one row per channel
+    comes back.
+
     Parameters
     ----------
-    spend, touchpoints, conversions
-        The brand world's tables.
+    spend
+        The spend table (pandas, as the loader gives it).
+    touchpoints, conversions
+        The event log (``customer_id, timestamp, channel``, and ``campaign`` when
+        ``campaign`` is given) and the orders (``order_id, customer_id, timestamp,
+        revenue``): DataFrames or Ibis tables.
     start, end
         The baseline period (days, both included). Orders and touches inside it count.
     lookback_days
@@ -100,28 +81,17 @@ def channel_baseline(
         One row per channel of :data:`imclab.config.CHANNELS` (canonical order; channels
         with no activity in the period get a note), then any other channel found; columns
         :data:`BASELINE_COLUMNS`.
+
+    Raises
+    ------
+    DataError
+        When an event table lacks a column (the message names the table and the column).
     """
     lo, hi = to_window(start, end)
     media = plain(spend.loc[in_window(spend["date"], lo, hi)])
-    tp = plain(
-        touchpoints.loc[
-            in_window(touchpoints["timestamp"], lo, hi),
-            ["customer_id", "timestamp", "channel", "campaign"],
-        ]
-    )
     if campaign is not None:
         media = media.loc[media["campaign"] == campaign]
-        tp = tp.loc[tp["campaign"] == campaign]
-    orders = plain(
-        conversions.loc[
-            in_window(conversions["timestamp"], lo, hi),
-            ["order_id", "customer_id", "timestamp", "revenue"],
-        ]
-    )
-    with duckdb.connect() as con:
-        con.register("tp", tp.drop(columns="campaign"))
-        con.register("orders", orders)
-        tracked = con.execute(_SQL, {"lookback": int(lookback_days)}).fetch_df()
+    tracked = _tracked(touchpoints, conversions, lo, hi, int(lookback_days), campaign).execute()
     delivery = media.groupby("channel")[["spend", "impressions", "clicks"]].sum()
     present = set(delivery.index) | set(tracked["channel"])
     channels = list(CHANNELS) + sorted(present - set(CHANNELS))
@@ -131,6 +101,67 @@ def channel_baseline(
         .merge(tracked, on="channel", how="left")
     )
     return _finish(table, min_trials, alpha)
+
+
+def _tracked(
+    touchpoints: EventTable,
+    conversions: EventTable,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    lookback_days: int,
+    campaign: str | None,
+) -> ir.Table:
+    """Build the per-channel touched, converting and last-touch credited figures (Ibis)."""
+    cols = ["customer_id", "timestamp", "channel", *(["campaign"] if campaign is not None else [])]
+    tp = _events_in_window(touchpoints, "touchpoints", cols, lo, hi)
+    if campaign is not None:
+        tp = tp.filter(tp.campaign.cast("string") == campaign)
+    tp = tp.select(
+        customer_id=tp.customer_id.cast("string"),
+        touch_time=tp.timestamp,
+        channel=tp.channel.cast("string"),
+    )
+    cv = _events_in_window(
+        conversions, "conversions", ["order_id", "customer_id", "timestamp", "revenue"], lo, hi
+    )
+    orders = cv.select(
+        order_id=cv.order_id.cast("string"),
+        buyer=cv.customer_id.cast("string"),
+        order_time=cv.timestamp,
+        revenue=cv.revenue.try_cast("float64"),
+    )
+    # every (touch, order) of a customer with the order in [touch, touch + lookback)
+    pairs = tp.join(
+        orders,
+        [
+            tp.customer_id == orders.buyer,
+            orders.order_time >= tp.touch_time,
+            orders.order_time < tp.touch_time + ibis.interval(days=lookback_days),
+        ],
+    )
+    touched = tp.group_by("channel").agg(touched_customers=ibis._.customer_id.nunique())
+    converting = pairs.group_by("channel").agg(converting_customers=ibis._.customer_id.nunique())
+    # an order's last touch at or before it is within the lookback iff it is among the pairs
+    last = ibis.window(
+        group_by=["order_id", "buyer", "order_time"],
+        order_by=[ibis.desc("touch_time"), "channel"],
+    )
+    credited = (
+        pairs.mutate(rank=ibis.row_number().over(last))
+        .filter(ibis._["rank"] == 0)
+        .group_by("channel")
+        .agg(last_touch_orders=ibis._.count(), last_touch_revenue=ibis._.revenue.sum())
+    )
+    out = touched.left_join(converting, touched.channel == converting.channel)
+    out = out.select(*touched.columns, "converting_customers")
+    out = out.left_join(credited, out.channel == credited.channel)
+    return out.select(
+        "channel",
+        "touched_customers",
+        converting_customers=out.converting_customers.fill_null(0),
+        last_touch_orders=out.last_touch_orders.fill_null(0),
+        last_touch_revenue=out.last_touch_revenue.fill_null(0.0),
+    )
 
 
 def _finish(table: pd.DataFrame, min_trials: int, alpha: float) -> pd.DataFrame:
