@@ -100,6 +100,16 @@ def _connect(con):
     )
 
 
+def _backend(table) -> ibis.BaseBackend | None:
+    """The backend an Ibis table is bound to (None for pandas and in-memory tables)."""
+    if not isinstance(table, ir.Table):
+        return None
+    try:
+        return table._find_backend()
+    except Exception:  # noqa: BLE001 - a memtable has no backend of its own
+        return None
+
+
 def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
     """Resolve a table given as an Ibis table, a table name in ``con`` or a pandas DataFrame."""
     if isinstance(table, str):
@@ -199,8 +209,9 @@ def build_journeys(
     ----------
     con
         An Ibis backend (DuckDB or PySpark, e.g. from :func:`imclab.engine.connect`), a DuckDB
-        connection, a SparkSession, or None (a fresh in-memory DuckDB; pandas inputs are then
-        registered as in-memory tables).
+        connection, a SparkSession, or None: the backend of ``touchpoints``/``conversions``
+        when they are tables of one (e.g. from :func:`imclab.warehouse.open_world`), else a
+        fresh in-memory DuckDB (pandas inputs are then registered as in-memory tables).
     touchpoints, conversions
         The event tables (data-dictionary columns): Ibis tables, table names in ``con`` or
         pandas DataFrames. Only ``customer_id``, ``timestamp``, ``channel``, ``interaction``,
@@ -261,6 +272,8 @@ def _build(
     groups = dict(channel_groups or {})
     interactions = tuple(interactions)
     _check_params(lookback_days, interactions, half_life_days, groups, channels)
+    if con is None:  # the engine of the event tables when they live in one
+        con = next((_backend(t) for t in (touchpoints, conversions) if _backend(t)), None)
     con = _connect(con)
     tp = _table(con, touchpoints, "touchpoints",
                 ["event_id", "customer_id", "timestamp", "channel", "interaction"])  # fmt: skip

@@ -176,7 +176,9 @@ class ValidationReport:
 
     def summary(self) -> str:
         """Return a short plain-text account of the load (rows per table, faults, absences)."""
-        lines = [f"Data folder {self.source.name}/ (as of {self.as_of:%Y-%m-%d %H:%M:%S})"]
+        lines = [
+            f"Data folder {Path(str(self.source)).name}/ (as of {self.as_of:%Y-%m-%d %H:%M:%S})"
+        ]
         for r in self.tables.values():
             if not r.present:
                 lines.append(f"  {r.table}: absent (optional)")

@@ -1,0 +1,334 @@
+"""A brand world that stays where it lives: event tables as engine tables, small ones in pandas.
+
+:func:`open_world` is what every notebook calls. With the default engine (DuckDB) it is
+:func:`imclab.data.load_world`: the file-aware loader, every table validated into pandas and
+every quarantined row named by its file row. With ``engine="spark"`` (or ``lazy=True`` on
+DuckDB) it returns an :class:`EngineWorld` with the same attributes: the event tables
+(``customers``, ``touchpoints``, ``conversions``) are lazy Ibis tables cleaned in the engine by
+the same table contracts (:func:`imclab.scale.clean_tables`), the small tables (``spend``,
+``survey``, ``ab_tests``, ``creatives``) are collected to pandas with the loader's dtypes, and
+the validation report is built from counts run in the engine. The analysis functions take
+either form (:func:`imclab.engine.to_ibis`), so the notebooks are the same on both engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from imclab.data.load import (
+    TableReport,
+    ValidationReport,
+    World,
+    _requested,
+    arrow_to_frame,
+    load_world,
+)
+from imclab.data.quarantine import QUARANTINE_COLUMNS
+from imclab.data.schemas import (
+    OPTIONAL_TABLES,
+    REQUIRED_TABLES,
+    SCHEMAS,
+    column_rules,
+    date_columns,
+    key_columns,
+)
+from imclab.engine import DEFAULT_ENGINE, _check_engine, connect, engine_name, quiet, world_tables
+from imclab.errors import DataError, ParameterError
+
+__all__ = ["EVENT_TABLES", "SMALL_TABLES", "EngineWorld", "open_world"]
+
+#: Tables that grow with the customer base: kept in the engine, never collected whole.
+EVENT_TABLES: tuple[str, ...] = ("customers", "touchpoints", "conversions")
+#: Tables small enough to hand to pandas (days x channels, respondents, tests, creatives).
+SMALL_TABLES: tuple[str, ...] = ("spend", "survey", "ab_tests", "creatives")
+
+
+@dataclass
+class EngineWorld:
+    """A brand world read and validated by a query engine (see :func:`open_world`).
+
+    It has the attributes of :class:`imclab.data.World`, so notebooks and analysis functions
+    take either.
+
+    Attributes
+    ----------
+    tables
+        ``{table: table}``: the event tables (:data:`EVENT_TABLES`) as lazy Ibis tables of the
+        engine, the others as pandas DataFrames with the loader's dtypes.
+    report
+        The :class:`~imclab.data.load.ValidationReport` (counts run in the engine).
+    quarantine
+        Example rows that were left out (``file, row, column, value, reason``); at most
+        ``examples`` per table, column and reason, ``row`` empty (a warehouse table has no
+        file row numbers). The exact counts are in :attr:`excluded` and :attr:`report`.
+    excluded
+        ``table, column, reason, rows``: every excluded row counted once, by its first fault.
+    source
+        Where the tables were read from (folder, lake URL or catalog database).
+    engine
+        ``"duckdb"`` or ``"spark"``.
+    con
+        The Ibis backend that runs the queries.
+    """
+
+    tables: dict[str, Any]
+    report: ValidationReport
+    quarantine: pd.DataFrame
+    excluded: pd.DataFrame
+    source: Any
+    engine: str
+    con: ibis.BaseBackend = field(repr=False)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(
+            f"{name} {self.report.tables[name].rows_loaded:,}" for name in self.tables
+        )
+        n_rows = sum(r.rows_quarantined for r in self.report.tables.values())
+        return f"EngineWorld({self.engine}: {self.source}; {sizes}; {n_rows:,} rows quarantined)"
+
+    def table(self, name: str) -> Any:
+        """Return a table, or raise ``DataError`` naming the source when it is absent."""
+        if name not in self.tables:
+            raise DataError(f"{self.source}: table '{name}' was not loaded")
+        return self.tables[name]
+
+    customers = property(lambda self: self.table("customers"), doc="Customers (Ibis table).")
+    touchpoints = property(lambda self: self.table("touchpoints"), doc="Touches (Ibis table).")
+    conversions = property(lambda self: self.table("conversions"), doc="Orders (Ibis table).")
+    spend = property(lambda self: self.table("spend"), doc="Daily media spend (pandas).")
+    survey = property(lambda self: self.tables.get("survey"), doc="Survey or None (pandas).")
+    ab_tests = property(lambda self: self.tables.get("ab_tests"), doc="A/B tests or None.")
+    creatives = property(lambda self: self.tables.get("creatives"), doc="Creatives or None.")
+
+
+def _origin(source: Any, name: str, overrides: dict[str, str]) -> str:
+    """How a table is named in messages: its file name, URL or catalog name."""
+    if name in overrides:
+        return str(overrides[name])
+    folder = Path(str(source))
+    if "://" not in str(source) and folder.is_dir():
+        for ext in (".parquet", ".csv"):
+            for candidate in (folder / f"{name}{ext}", folder / name):
+                if candidate.exists():
+                    return candidate.name
+    if "://" in str(source):
+        return f"{str(source).rstrip('/')}/{name}.parquet"
+    return f"{source}.{name}"
+
+
+def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reason: str | None,
+              limit: int) -> pd.DataFrame:  # fmt: skip
+    """Up to ``limit`` excluded rows as quarantine lines, in a deterministic order."""
+    data = [c for c in rows.columns if not c.startswith("_")]
+    order = [e for c in data for e in (rows[c].isnull(), rows[c].cast("string"))]
+    picked = rows.order_by(order).limit(limit).execute()
+    if picked.empty:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    cols = picked["_column"] if column is None else pd.Series(column, index=picked.index)
+    why = picked["_reason"] if reason is None else pd.Series(reason, index=picked.index)
+    values = [
+        None if c not in picked.columns or pd.isna(picked.at[i, c]) else str(picked.at[i, c])
+        for i, c in zip(picked.index, cols, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "file": origin,
+            "row": pd.NA,
+            "column": cols.to_numpy(),
+            "value": values,
+            "reason": why.to_numpy(),
+        }  # fmt: skip
+    )
+
+
+def _small_frame(table: str, expr: ir.Table) -> pd.DataFrame:
+    """Collect a small clean table with the loader's dtypes, ordered by key then every column."""
+    rules_cols = [c for c in SCHEMAS[table].columns if c in expr.columns]
+    keys = [c for c in key_columns(SCHEMAS[table]) if c in rules_cols]
+    columns = [*keys, *(c for c in rules_cols if c not in keys)]
+    order = [e for c in columns for e in (expr[c].isnull(), expr[c])]
+    arrow = expr.select(*rules_cols).order_by(order).to_pyarrow()
+    return arrow_to_frame(table, [arrow])
+
+
+@quiet
+def _engine_world(
+    con: ibis.BaseBackend,
+    source: Any,
+    as_of: Any,
+    wanted: list[str],
+    overrides: dict[str, str],
+    examples: int,
+) -> EngineWorld:
+    from imclab.scale import _clean_one, _when
+
+    stamp = _when(as_of)
+    raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
+    missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
+    if missing:
+        raise DataError(
+            f"{source}: missing required table{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (expected {', '.join(REQUIRED_TABLES)}; optional: "
+            f"{', '.join(OPTIONAL_TABLES)})"
+        )
+    report = ValidationReport(source=source, as_of=stamp)
+    clean: dict[str, ir.Table] = {}
+    tables: dict[str, Any] = {}
+    counts: list[dict[str, Any]] = []
+    lines: list[pd.DataFrame] = []
+    # referenced tables first: ids are checked against the rows that passed there
+    for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
+        origin = _origin(source, name, overrides)
+        clean[name], excluded = _clean_one(name, raw[name], stamp, clean)
+        n_cells = 0  # rows refused by a per-cell check (before references and duplicates)
+        for what, rows in excluded:
+            if what == "cells":
+                grouped = rows.group_by(column="_column", reason="_reason").agg(rows=ibis._.count())
+                found = grouped.execute()
+                n_cells = int(found["rows"].sum())
+                for row in found.itertuples(index=False):
+                    counts.append({"table": name, "column": row.column, "reason": row.reason,
+                                   "rows": int(row.rows)})  # fmt: skip
+                if examples and len(found):
+                    lines.append(_examples(name, origin, rows, None, None, examples))
+            else:
+                n = int(rows.count().execute())
+                if n:
+                    counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
+                    if examples:
+                        lines.append(_examples(name, origin, rows, what[0], what[1], examples))
+        if name in SMALL_TABLES:
+            tables[name] = _small_frame(name, clean[name])
+            n_loaded = len(tables[name])
+        else:
+            tables[name] = clean[name]
+            n_loaded = None
+        n_read = int(raw[name].count().execute())
+        stats = clean[name].agg(
+            _n=clean[name].count(),
+            **{f"_min_{c}": clean[name][c].min() for c in date_columns(SCHEMAS[name])},
+            **{f"_max_{c}": clean[name][c].max() for c in date_columns(SCHEMAS[name])},
+        ).execute().iloc[0]  # fmt: skip
+        n_loaded = int(stats["_n"]) if n_loaded is None else n_loaded
+        dates = date_columns(SCHEMAS[name])
+        lows = [pd.Timestamp(stats[f"_min_{c}"]) for c in dates if pd.notna(stats[f"_min_{c}"])]
+        highs = [pd.Timestamp(stats[f"_max_{c}"]) for c in dates if pd.notna(stats[f"_max_{c}"])]
+        identity: dict[str, int] = {}
+        mine = [c for c in counts if c["table"] == name]
+        unknown_ids = sum(c["rows"] for c in mine if c["reason"] == "not in customers.customer_id")
+        refs = [r.references for r in column_rules(SCHEMAS[name])]
+        if "customers.customer_id" in refs and "customers" in clean:
+            # as the loader: rows that passed the cell checks, and those whose id is known
+            checked = n_read - n_cells
+            identity = {"identity_rows": checked, "identity_matched": checked - unknown_ids}
+        elif "customer_id" in clean[name].columns and "customers" in clean:
+            ids = clean["customers"].select(_id=clean["customers"].customer_id.cast("string"))
+            own = clean[name].select(_id=clean[name].customer_id.cast("string"))
+            matched = int(own.semi_join(ids.distinct(), "_id").count().execute())
+            identity = {"identity_rows": n_loaded, "identity_matched": matched}
+        report.tables[name] = TableReport(
+            table=name,
+            file=origin,
+            rows_read=n_read,
+            rows_loaded=n_loaded,
+            rows_quarantined=n_read - n_loaded,
+            faults=sum(c["rows"] for c in counts if c["table"] == name),
+            date_min=min(lows) if lows else None,
+            date_max=max(highs) if highs else None,
+            extra_columns=tuple(c for c in raw[name].columns if c not in SCHEMAS[name].columns),
+            **identity,
+        )
+    for name in wanted:  # absent optional tables, in data-dictionary order
+        report.tables.setdefault(name, TableReport(table=name))
+    report.tables = {name: report.tables[name] for name in wanted}
+    excluded_frame = pd.DataFrame(counts, columns=["table", "column", "reason", "rows"])
+    for row in excluded_frame.itertuples(index=False):
+        report.messages.append(
+            f"{_origin(source, row.table, overrides)}: column '{row.column}' "
+            f"({row.rows:,} row{'s' if row.rows != 1 else ''}): {row.reason}"
+        )
+    quarantine = (
+        pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
+    quarantine["row"] = quarantine["row"].astype("Int64")
+    return EngineWorld(
+        tables={name: tables[name] for name in wanted if name in tables},
+        report=report,
+        quarantine=quarantine[QUARANTINE_COLUMNS],
+        excluded=excluded_frame,
+        source=source,
+        engine=engine_name(con),
+        con=con,
+    )
+
+
+def open_world(
+    source: str | Path,
+    engine: str | ibis.BaseBackend = DEFAULT_ENGINE,
+    *,
+    as_of: Any = None,
+    tables: list[str] | tuple[str, ...] | None = None,
+    sources: dict[str, str] | None = None,
+    lazy: bool | None = None,
+    examples: int = 20,
+) -> World | EngineWorld:
+    """Open a brand world on an engine: what every notebook calls to get its tables.
+
+    Parameters
+    ----------
+    source
+        A folder of ``<table>.parquet``/``.csv`` files, a lake folder URL
+        (``s3://bucket/world``) or a catalog database (``lake.marketing``); see
+        :func:`imclab.engine.world_tables`. The DuckDB default reads folders only.
+    engine
+        ``"duckdb"`` (default) or ``"spark"``, or a backend from :func:`imclab.engine.connect`.
+    as_of
+        Events after this moment are quarantined as "in the future" (a date means the end of
+        that day; default: now).
+    tables
+        Open only these tables (``customers`` is added when a table references its ids).
+    sources
+        Per-table overrides for a warehouse (``{"touchpoints": "lake.web.events"}``).
+    lazy
+        Return an :class:`EngineWorld` (event tables stay in the engine). Default: True for
+        Spark or a backend, False for ``"duckdb"``, whose default is the file-aware loader
+        :func:`imclab.data.load_world` (everything in pandas, quarantine rows numbered).
+    examples
+        :class:`EngineWorld` only: example rows kept per table, column and reason.
+
+    Returns
+    -------
+    World or EngineWorld
+        The same attributes (``tables``, ``report``, ``quarantine``, ``source``).
+
+    Raises
+    ------
+    DataError
+        A required table is missing, or misses a required column.
+    ParameterError
+        An unknown engine or table name.
+    """
+    wanted = _requested(tables)
+    if isinstance(engine, ibis.BaseBackend):
+        con, lazy = engine, True if lazy is None else lazy
+        if not lazy:
+            raise ParameterError("lazy=False needs engine='duckdb', not a backend")
+    else:
+        name = _check_engine(engine)
+        lazy = (name != "duckdb") if lazy is None else bool(lazy)
+        if not lazy:
+            if name != "duckdb":
+                raise ParameterError(f"engine {name}: the tables stay in the engine (lazy=True)")
+            if sources:
+                raise ParameterError("sources: per-table overrides need lazy=True")
+            return load_world(source, as_of=as_of, tables=wanted)
+        con = connect(name)
+    if examples < 0:
+        raise ParameterError(f"examples: expected 0 or more, found {examples}")
+    return _engine_world(con, source, as_of, wanted, dict(sources or {}), int(examples))
