@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
+from imclab.engine import quiet
 from imclab.errors import DataError, ParameterError
 from imclab.situation.sales import (
     WEEKDAYS,
@@ -124,3 +126,46 @@ def test_share_of_market_from_purchase_intent():
     assert som["note"].str.contains("proxy").all()
     empty = share_of_market(None, ["Ours"], "2025-01-01", "2025-01-31")
     assert "no survey table" in empty["note"].iloc[0]
+
+
+@quiet
+def _duckdb_table(frame: pd.DataFrame, name: str = "conversions"):
+    """The same rows as a table of a DuckDB database (an Ibis table, not pandas)."""
+    con = ibis.duckdb.connect()
+    con.con.register("frame", frame)  # ibis 12's create_table(pandas) trips on duckdb 2.0
+    con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM frame")
+    return con.table(name)
+
+
+def test_ibis_tables_give_the_same_daily_sales_decomposition_and_growth():
+    orders = _orders_with_weekly_pattern(growth_per_day=1.0)
+    table = _duckdb_table(orders)
+    window = ("2025-01-08", "2025-03-02")
+    pd.testing.assert_frame_equal(daily_sales(table, *window), daily_sales(orders, *window))
+    for metric in ("orders", "revenue"):
+        expected = sales_decomposition(orders, *window, metric)
+        pd.testing.assert_frame_equal(sales_decomposition(table, *window, metric), expected)
+    pd.testing.assert_frame_equal(sales_growth(table, *window), sales_growth(orders, *window))
+
+
+def test_daily_sales_of_a_text_table_without_customer_id():
+    # a raw CSV read as text by the engine: times and amounts are parsed in the query
+    orders = pd.DataFrame(
+        {
+            "timestamp": ["2025-01-01 23:59:59", "2025-01-02 00:00:00", "2025-01-05 00:00:00"],
+            "revenue": ["10.5", "5", "7"],
+        }
+    )
+    daily = daily_sales(_duckdb_table(orders), "2025-01-01", "2025-01-04")
+    assert daily["date"].tolist() == list(pd.date_range("2025-01-01", "2025-01-04"))
+    assert daily["orders"].tolist() == [1, 1, 0, 0]  # the 5th is after the window
+    assert daily["revenue"].tolist() == [10.5, 5.0, 0.0, 0.0]
+    assert daily.dtypes.astype(str).tolist() == ["datetime64[ns]", "int64", "float64"]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_daily_sales_names_the_missing_column(engine):
+    orders = _orders_with_weekly_pattern().drop(columns="revenue")
+    table = orders if engine == "pandas" else _duckdb_table(orders)
+    with pytest.raises(DataError, match=r"conversions: missing column\(s\) revenue"):
+        daily_sales(table, "2025-01-06", "2025-01-20")
