@@ -5,10 +5,10 @@ channel of each customer's first touchpoint.
 
 Public functions
 ----------------
-- :func:`rfm_summary` (conversions -> frequency, recency, T, monetary_value per buyer; DuckDB SQL)
+- :func:`rfm_summary` (conversions -> frequency, recency, T, monetary_value per buyer)
 - :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``)
 - :func:`customer_lifetime_value` (conversions -> :class:`CLVResult` in one call)
-- :func:`first_touch_channel` (touchpoints -> channel of each customer's first touch; SQL)
+- :func:`first_touch_channel` (touchpoints -> channel of each customer's first touch)
 - :func:`clv_by_segment` (CLV table + labels -> count, mean, median, total per segment)
 - :func:`clv_by_persona`, :func:`clv_by_first_touch` (the two segmentations the review shows)
 - :func:`holdout_check` (calibration/holdout split: predicted vs actual repeat purchases)
@@ -25,6 +25,14 @@ observation, ``monetary_value`` = mean value of the repeat transactions (0 when 
 Customers without an order are outside the model (BG/NBD starts at the first purchase); they
 are counted in :attr:`CLVResult.notes`. Data start is treated as the start of each customer's
 history (customers who bought before it are seen from their first order in the data).
+
+Engines
+-------
+The event tables (``conversions``, ``touchpoints``, ``customers``) may be pandas DataFrames
+(:func:`imclab.data.load_world`) or Ibis tables on DuckDB or Spark
+(:func:`imclab.warehouse.open_world`): the orders are reduced to customer-days and customers
+where they live (:func:`imclab.engine.to_ibis`); only one row per customer comes back, the
+input of the models.
 """
 
 from __future__ import annotations
@@ -35,12 +43,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.special import hyp2f1
 from sklearn.base import BaseEstimator
 
+from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
@@ -100,7 +110,7 @@ def _check_freq(freq: str) -> float:
     return _UNIT_DAYS[freq]
 
 
-def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
+def _require(df: pd.DataFrame | ir.Table, table: str, columns: tuple[str, ...]) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(
@@ -109,18 +119,26 @@ def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
         )
 
 
+def _timestamp(col: ir.Value) -> ir.TimestampValue:
+    """Return a timestamp column as an Ibis timestamp (text timestamps of raw CSV are cast)."""
+    return col if col.type().is_timestamp() else col.cast("timestamp")
+
+
+@quiet
 def rfm_summary(
-    conversions: pd.DataFrame,
+    conversions: pd.DataFrame | ir.Table,
     observation_end: str | pd.Timestamp | None = None,
     freq: str = "W",
     observation_start: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Build the RFM summary (one row per buyer) from the conversions table, in DuckDB SQL.
+    """Build the RFM summary (one row per buyer) from the conversions table, in the engine.
 
     Parameters
     ----------
     conversions
-        Orders with ``customer_id``, ``timestamp`` (datetime64) and ``revenue``.
+        Orders with ``customer_id``, ``timestamp`` and ``revenue``: a pandas DataFrame or an
+        Ibis table (DuckDB, Spark); the orders are reduced to one row per buyer where they
+        live.
     observation_end
         Last day observed (inclusive); orders after it are ignored (and counted in
         ``df.attrs["orders_after_end"]``). Default: the day of the last order.
@@ -136,68 +154,114 @@ def rfm_summary(
         Indexed by ``customer_id`` (sorted): ``frequency``, ``recency``, ``T``,
         ``monetary_value`` (lifetimes conventions, see the module docstring), ``orders``,
         ``revenue`` (total in the window) and ``first_purchase`` (date).
+
+    Raises
+    ------
+    DataError
+        A missing column, an empty table, or rows with a missing or negative revenue, a
+        missing timestamp or customer (the message gives their count and the first rows).
     """
     unit = _check_freq(freq)
-    _require(conversions, "conversions", ("customer_id", "timestamp", "revenue"))
-    conv = conversions[["customer_id", "timestamp", "revenue"]]
-    conv = conv.assign(customer_id=conv["customer_id"].astype(object))
-    if conv.empty:
-        raise DataError("conversions: the table is empty; CLV needs at least one order")
-    ts = pd.to_datetime(conv["timestamp"])
-    bad = conv["revenue"].isna() | (conv["revenue"] < 0) | ts.isna() | conv["customer_id"].isna()
-    if bad.any():
-        where = ", ".join(map(str, conv.index[bad][:5]))
-        raise DataError(
-            f"conversions: {int(bad.sum())} row(s) with a missing or negative revenue, a "
-            f"missing timestamp or customer_id (index {where}); load the data with "
-            "imclab.data.load_world, which quarantines such rows"
-        )
-    end = (pd.Timestamp(observation_end) if observation_end is not None else ts.max()).normalize()
-    start = pd.Timestamp(observation_start).normalize() if observation_start is not None else None
-    con = duckdb.connect()
-    try:
-        con.register("conv", conv.assign(timestamp=ts))
-        rows = con.execute(
-            """
-            WITH days AS (
-                SELECT customer_id, CAST(timestamp AS DATE) AS day,
-                       SUM(revenue) AS value, COUNT(*) AS orders
-                FROM conv
-                WHERE CAST(timestamp AS DATE) <= CAST($end AS DATE)
-                  AND ($start IS NULL OR CAST(timestamp AS DATE) >= CAST($start AS DATE))
-                GROUP BY ALL
-            ), ranked AS (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS k
-                FROM days
-            )
-            SELECT customer_id,
-                   COUNT(*) - 1 AS frequency,
-                   date_diff('day', MIN(day), MAX(day)) / $unit AS recency,
-                   date_diff('day', MIN(day), CAST($end AS DATE)) / $unit AS "T",
-                   COALESCE(AVG(value) FILTER (WHERE k > 1), 0.0) AS monetary_value,
-                   SUM(orders) AS orders,
-                   SUM(value) AS revenue,
-                   MIN(day) AS first_purchase
-            FROM ranked
-            GROUP BY customer_id
-            ORDER BY customer_id
-            """,
-            {"end": end.date(), "start": None if start is None else start.date(), "unit": unit},
-        ).df()
-    finally:
-        con.close()
-    out = rows.set_index("customer_id").astype(
-        {"frequency": "int64", "orders": "int64", "recency": float, "T": float}
+    cols = ["customer_id", "timestamp", "revenue"]
+    _require(conversions, "conversions", tuple(cols))
+    if isinstance(conversions, pd.DataFrame):  # row positions, to name the index of bad rows
+        conversions = conversions[cols].assign(_row=np.arange(len(conversions)))
+        original_index, wanted = conversions.index, [*cols, "_row"]
+    else:
+        original_index, wanted = None, cols
+    conv = to_ibis(conversions, "conversions", wanted)
+    ts = _timestamp(conv.timestamp)
+    day = ts.date()
+    revenue = conv.revenue.cast("float64")
+    bad = (revenue.isnull() | revenue.isnan().fill_null(False) | (revenue < 0).fill_null(False)) | (
+        ts.isnull() | conv.customer_id.isnull()
     )
-    out["first_purchase"] = pd.to_datetime(out["first_purchase"])
-    day = ts.dt.normalize()
+    end = pd.Timestamp(observation_end).normalize() if observation_end is not None else None
+    start = pd.Timestamp(observation_start).normalize() if observation_start is not None else None
+    stats: dict[str, ir.Scalar] = {
+        "n": conv.count(),
+        "n_bad": bad.cast("int64").sum(),
+        "last": ts.max(),
+    }
+    if end is not None:
+        stats["after"] = (day > end.date()).fill_null(False).cast("int64").sum()
+    if start is not None:
+        stats["before"] = (day < start.date()).fill_null(False).cast("int64").sum()
+    row = conv.agg(**stats).execute().iloc[0]
+    if int(row["n"]) == 0:
+        raise DataError("conversions: the table is empty; CLV needs at least one order")
+    n_bad = int(row["n_bad"] or 0)
+    if n_bad:
+        raise DataError(
+            f"conversions: {n_bad} row(s) with a missing or negative revenue, a missing "
+            f"timestamp or customer_id ({_bad_rows(conv, bad, original_index)}); load the data "
+            "with imclab.data.load_world (or imclab.warehouse.open_world), which quarantines "
+            "such rows"
+        )
+    after = int(row["after"] or 0) if end is not None else 0
+    if end is None:
+        end = pd.Timestamp(row["last"]).normalize()
+    keep = day <= end.date()
+    if start is not None:
+        keep = keep & (day >= start.date())
+    days = (
+        conv.filter(keep)
+        .group_by(customer_id=conv.customer_id, day=day)
+        .agg(value=revenue.sum(), orders=ibis._.count())
+    )
+    days = days.mutate(k=ibis.row_number().over(group_by="customer_id", order_by="day"))
+    rows = (
+        days.group_by("customer_id")
+        .agg(
+            transactions=days.count(),
+            first=days.day.min(),
+            last=days.day.max(),
+            monetary_value=days.value.mean(where=days.k > 0),
+            orders=days.orders.sum(),
+            revenue=days.value.sum(),
+        )
+        .execute()
+        .sort_values("customer_id", kind="mergesort")
+    )
+    first = pd.to_datetime(rows["first"]).astype("datetime64[us]")
+    last = pd.to_datetime(rows["last"]).astype("datetime64[us]")
+    out = pd.DataFrame(
+        {
+            "frequency": rows["transactions"].to_numpy(dtype="int64") - 1,
+            "recency": (last - first).dt.days.to_numpy() / unit,
+            "T": (end - first).dt.days.to_numpy() / unit,
+            "monetary_value": rows["monetary_value"].astype(float).fillna(0.0).to_numpy(),
+            "orders": rows["orders"].to_numpy(dtype="int64"),
+            "revenue": rows["revenue"].to_numpy(dtype=float),
+            "first_purchase": first.to_numpy(),
+        },
+        index=pd.Index(rows["customer_id"].to_numpy(dtype=object), name="customer_id"),
+    )
     out.attrs.update(
         freq=freq,
         observation_end=end,
-        orders_after_end=int((day > end).sum()),
-        orders_before_start=int((day < start).sum()) if start is not None else 0,
+        orders_after_end=after,
+        orders_before_start=int(row["before"] or 0) if start is not None else 0,
     )
     return out
+
+
+def _bad_rows(conv: ir.Table, bad: ir.BooleanValue, index: pd.Index | None) -> str:
+    """Name the first rows that fail: index labels of a DataFrame, values of an Ibis table."""
+    if index is not None:
+        rows = conv.filter(bad).select("_row").order_by("_row").limit(5).execute()["_row"]
+        return "index " + ", ".join(map(str, index[rows.to_numpy(dtype="int64")]))
+    sample = (
+        conv.filter(bad)
+        .select("customer_id", "timestamp", "revenue")
+        .order_by(["customer_id", "timestamp"])
+        .limit(5)
+        .execute()
+    )
+    return "e.g. " + "; ".join(
+        f"customer_id {r.customer_id}, timestamp {r.timestamp}, revenue {r.revenue}"
+        for r in sample.itertuples(index=False)
+    )
 
 
 @dataclass
@@ -396,20 +460,21 @@ class CustomerValueModel(BaseEstimator):
 
 
 def customer_lifetime_value(
-    conversions: pd.DataFrame,
+    conversions: pd.DataFrame | ir.Table,
     observation_end: str | pd.Timestamp | None = None,
     horizon_months: int = 12,
     monthly_discount_rate: float = 0.01,
     margin: float = 1.0,
     freq: str = "W",
-    customers: pd.DataFrame | None = None,
+    customers: pd.DataFrame | ir.Table | None = None,
 ) -> CLVResult:
     """Fit BG/NBD + Gamma-Gamma on the orders and return every buyer's CLV.
 
     Parameters
     ----------
     conversions
-        Orders (``customer_id``, ``timestamp``, ``revenue``).
+        Orders (``customer_id``, ``timestamp``, ``revenue``), pandas or Ibis (see
+        :func:`rfm_summary`).
     observation_end
         Last observed day (default: the last order's day).
     horizon_months, monthly_discount_rate, margin
@@ -444,45 +509,55 @@ def customer_lifetime_value(
         "observation_end": str(rfm.attrs["observation_end"].date()),
     }
     if customers is not None:
-        _require(customers, "customers", ("customer_id",))
-        notes["customers_without_orders"] = int((~customers["customer_id"].isin(rfm.index)).sum())
+        notes["customers_without_orders"] = _customers_without_orders(customers, rfm.index)
     return CLVResult(customers=table, params=model.params_, notes=notes)
 
 
-def first_touch_channel(touchpoints: pd.DataFrame) -> pd.DataFrame:
+@quiet
+@quiet
+def _customers_without_orders(customers: pd.DataFrame | ir.Table, buyers: pd.Index) -> int:
+    """Count the customers (rows of ``customers``) whose id is not among ``buyers``."""
+    _require(customers, "customers", ("customer_id",))
+    cust = to_ibis(customers, "customers", ["customer_id"])
+    cust = cust.select(customer_id=cust.customer_id.cast("string"))
+    known = ibis.memtable(pd.DataFrame({"customer_id": buyers.astype(str)}))
+    return int(cust.anti_join(known, "customer_id").count().execute())
+
+
+@quiet
+def first_touch_channel(touchpoints: pd.DataFrame | ir.Table) -> pd.DataFrame:
     """Channel of each customer's first touchpoint (earliest timestamp, then ``event_id``).
 
     Parameters
     ----------
     touchpoints
-        The touchpoints table (``event_id``, ``customer_id``, ``timestamp``, ``channel``).
+        The touchpoints table (``event_id``, ``customer_id``, ``timestamp``, ``channel``): a
+        pandas DataFrame (categorical or text channel) or an Ibis table (DuckDB, Spark); the
+        first touch is found where it lives.
 
     Returns
     -------
     pandas.DataFrame
         ``customer_id``, ``first_touch_channel``, ``first_touch_time`` (sorted by customer).
     """
-    _require(touchpoints, "touchpoints", ("event_id", "customer_id", "timestamp", "channel"))
-    tp = touchpoints[["event_id", "customer_id", "timestamp", "channel"]]
-    tp = tp.assign(
-        event_id=tp["event_id"].astype(str),
-        customer_id=tp["customer_id"].astype(str),
-        channel=tp["channel"].astype(str),
-        timestamp=pd.to_datetime(tp["timestamp"]),
+    cols = ("event_id", "customer_id", "timestamp", "channel")
+    _require(touchpoints, "touchpoints", cols)
+    tp = to_ibis(touchpoints, "touchpoints", list(cols))
+    tp = tp.select(
+        event_id=tp.event_id.cast("string"),
+        customer_id=tp.customer_id.cast("string"),
+        channel=tp.channel.cast("string"),
+        ts=_timestamp(tp.timestamp),
     )
-    con = duckdb.connect()
-    try:
-        con.register("tp", tp)
-        return con.execute(
-            """
-            SELECT customer_id,
-                   arg_min(channel, (timestamp, event_id)) AS first_touch_channel,
-                   MIN(timestamp) AS first_touch_time
-            FROM tp GROUP BY customer_id ORDER BY customer_id
-            """
-        ).df()
-    finally:
-        con.close()
+    order = [tp.ts.isnull(), tp.ts, tp.event_id]
+    ranked = tp.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=order))
+    first = ranked.filter(ranked._k == 0).select(
+        "customer_id", first_touch_channel="channel", first_touch_time="ts"
+    )
+    out = first.execute().sort_values("customer_id", kind="mergesort", ignore_index=True)
+    out["first_touch_channel"] = out["first_touch_channel"].astype(object)
+    out["first_touch_time"] = pd.to_datetime(out["first_touch_time"]).astype("datetime64[ns]")
+    return out[["customer_id", "first_touch_channel", "first_touch_time"]]
 
 
 def clv_by_segment(
@@ -545,14 +620,21 @@ def clv_by_persona(clv: pd.DataFrame | CLVResult, personas: pd.DataFrame) -> pd.
     return clv_by_segment(clv, personas, "persona")
 
 
-def clv_by_first_touch(clv: pd.DataFrame | CLVResult, touchpoints: pd.DataFrame) -> pd.DataFrame:
-    """CLV per first-touch channel (buyers with no touchpoint are ``(no touch)``)."""
+def clv_by_first_touch(
+    clv: pd.DataFrame | CLVResult, touchpoints: pd.DataFrame | ir.Table
+) -> pd.DataFrame:
+    """CLV per first-touch channel (buyers with no touchpoint are ``(no touch)``).
+
+    ``touchpoints`` may be a pandas DataFrame (categorical or text ``channel``) or an Ibis
+    table; see :func:`first_touch_channel` and :func:`clv_by_segment`.
+    """
     first = first_touch_channel(touchpoints)
     return clv_by_segment(clv, first, "first_touch_channel", missing=NO_TOUCH)
 
 
+@quiet
 def holdout_check(
-    conversions: pd.DataFrame,
+    conversions: pd.DataFrame | ir.Table,
     calibration_end: str | pd.Timestamp,
     observation_end: str | pd.Timestamp | None = None,
     freq: str = "W",
@@ -572,8 +654,13 @@ def holdout_check(
     """
     unit = _check_freq(freq)
     cal_end = pd.Timestamp(calibration_end).normalize()
-    ts = pd.to_datetime(conversions["timestamp"]).dt.normalize()
-    end = pd.Timestamp(observation_end).normalize() if observation_end is not None else ts.max()
+    _require(conversions, "conversions", ("customer_id", "timestamp"))
+    conv = to_ibis(conversions, "conversions", ["customer_id", "timestamp"])
+    conv = conv.select("customer_id", day=_timestamp(conv.timestamp).date())
+    if observation_end is not None:
+        end = pd.Timestamp(observation_end).normalize()
+    else:
+        end = pd.Timestamp(conv.day.max().execute()).normalize()
     if cal_end >= end:
         raise ParameterError(
             f"holdout_check: calibration_end {cal_end.date()} must be before the observation "
@@ -583,13 +670,11 @@ def holdout_check(
     model = CustomerValueModel().fit(rfm[["frequency", "recency", "T"]])
     length = (end - cal_end).days / unit
     predicted = model.expected_purchases(rfm, length)
-    after = conversions.loc[(ts > cal_end) & (ts <= end), "customer_id"]
+    # holdout transactions: distinct order days per buyer after the calibration end
+    after = conv.filter((conv.day > cal_end.date()) & (conv.day <= end.date())).distinct()
     actual_days = (
-        pd.DataFrame({"customer_id": after, "day": ts[(ts > cal_end) & (ts <= end)]})
-        .drop_duplicates()
-        .groupby("customer_id")
-        .size()
-    )
+        after.group_by("customer_id").agg(n=ibis._.count()).execute().set_index("customer_id")
+    )["n"]
     frame = pd.DataFrame(
         {
             "bucket": np.where(rfm["frequency"] >= 3, "3+", rfm["frequency"].astype(str)),
