@@ -1,4 +1,6 @@
-"""Tests of the SQL feature derivation: known values on hand-made tables, invariants on a world."""
+"""Tests of the SQL feature derivation: known values on hand-made tables, invariants on a world,
+the same frame from a DuckDB connection, pandas tables and Ibis tables, and the Spark SQL text.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
+import sqlglot.expressions as sge
 
 from imclab.config import CHANNELS
-from imclab.errors import DataError
+from imclab.engine import connect, to_ibis, world_tables
+from imclab.errors import DataError, ParameterError
 from imclab.personas.features import (
     FEATURE_GROUPS,
+    TABLE_NAMES,
     customer_features,
     derive_features,
     feature_sql,
+    feature_table,
 )
 
 
@@ -127,3 +133,175 @@ def test_missing_table_is_named():
     con = duckdb.connect()
     with pytest.raises(DataError, match="table 'customers' is not registered"):
         derive_features(con)
+
+
+# --- one derivation, every input form -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_loaded(small_world):
+    from imclab.data.load import load_world
+
+    return load_world(small_world, tables=list(TABLE_NAMES))
+
+
+@pytest.fixture(scope="module")
+def small_parquet(small_loaded, tmp_path_factory):
+    """The loaded small world as Parquet files (typed columns, no categoricals)."""
+    out = tmp_path_factory.mktemp("features_parquet")
+    for name in TABLE_NAMES:
+        frame = small_loaded.table(name).copy()
+        for col in frame.columns:
+            if str(frame[col].dtype) in ("category", "string"):
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+        frame.to_parquet(out / f"{name}.parquet")
+    return out
+
+
+@pytest.mark.parametrize("as_of", [None, "2025-07-01"])
+def test_pandas_tables_give_exactly_the_connection_frame(small_loaded, as_of):
+    want = derive_features(small_loaded.duckdb(), as_of=as_of)
+    assert list(want.columns)[:2] == ["customer_id", "age"] and len(want) == 1200
+    assert want["converted"].dtype == "int32" and want["tenure_days"].dtype == "int64"
+    got = derive_features(small_loaded.tables, as_of=as_of)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # a world object (load_world, open_world) is read through its attributes
+    pd.testing.assert_frame_equal(derive_features(small_loaded, as_of=as_of), want,
+                                  check_exact=True)  # fmt: skip
+
+
+def test_ibis_duckdb_tables_give_the_same_frame(small_loaded, small_parquet):
+    want = derive_features(small_loaded.duckdb(), as_of="2025-07-01")
+    con = connect("duckdb", threads=1)
+    tabs = world_tables(con, small_parquet, names=TABLE_NAMES)
+    got = derive_features(tabs, as_of="2025-07-01")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # the temporary views the query read are dropped again
+    left = con.raw_sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert not [v for (v,) in left if v.startswith("_imclab_features")]
+    # an in-memory Ibis table mixed with DuckDB tables runs on that DuckDB
+    mixed = {**tabs, "customers": to_ibis(small_loaded.customers, "customers")}
+    pd.testing.assert_frame_equal(derive_features(mixed, as_of="2025-07-01"), want,
+                                  check_exact=True)  # fmt: skip
+
+
+def test_feature_table_is_lazy_on_the_engine(small_loaded, small_parquet):
+    import ibis.expr.types as ir
+
+    con = connect("duckdb", threads=1)
+    tabs = world_tables(con, small_parquet, names=TABLE_NAMES)
+    expr = feature_table(tabs, as_of="2025-07-01")
+    assert isinstance(expr, ir.Table)
+    n_converted = expr.filter(expr.converted == 1).count().execute()
+    want = derive_features(small_loaded.duckdb(), as_of="2025-07-01")
+    assert n_converted == int(want["converted"].sum()) > 0
+
+
+def test_customer_features_takes_ibis_tables_too(tiny):
+    customers, touches, orders = tiny
+    want = customer_features(customers, touches, orders, as_of="2025-03-31")
+    got = customer_features(
+        to_ibis(customers, "customers"), to_ibis(touches, "touchpoints"), orders,
+        as_of="2025-03-31",
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+# --- the SQL text ---------------------------------------------------------------------------------
+
+
+def test_spark_sql_has_no_decimal_literal_and_counts_calendar_days():
+    sql = feature_sql(as_of="2025-06-30", dialect="spark")
+    tree = sqlglot.parse_one(sql, read="spark")
+    decimals = [
+        lit for lit in tree.find_all(sge.Literal) if not lit.is_string and "." in str(lit.this)
+    ]
+    assert decimals, "the query has fractional constants (1.0, 7.0, prior touches)"
+    for lit in decimals:  # every one is pinned to DOUBLE: no DECIMAL(p, s) arithmetic on Spark
+        assert isinstance(lit.parent, sge.Cast), lit.parent.sql("spark")
+        assert lit.parent.to.is_type("double"), lit.parent.sql("spark")
+    diffs = list(tree.find_all(sge.DateDiff))
+    assert len(diffs) == 4  # touches per week, recency (two branches), tenure
+    for diff in diffs:  # dates on both sides: calendar days as DuckDB counts them
+        for arg in (diff.this, diff.expression):
+            # sqlglot reads Spark's DATEDIFF arguments as "to date" of what was written
+            arg = arg.this if isinstance(arg, sge.TsOrDsToDate) else arg
+            assert isinstance(arg, sge.Cast) and arg.to.is_type("date"), diff.sql("spark")
+    # DuckDB keeps the query as written (its results are the reference)
+    duck = feature_sql(as_of="2025-06-30")
+    assert "AS DOUBLE) AS DOUBLE" not in duck and "THEN 1.0 ELSE 0.0" in duck
+
+
+def test_spark_sql_means_what_the_duckdb_sql_means(tiny):
+    # the Spark text read back into DuckDB gives the same table on the hand-made tables
+    customers, touches, orders = tiny
+    con = duckdb.connect()
+    for name, frame in zip(TABLE_NAMES, tiny, strict=True):
+        con.register(name, frame)
+    spark_sql = feature_sql(as_of="2025-03-31", prior_touches=2, dialect="spark")
+    back = sqlglot.transpile(spark_sql, read="spark", write="duckdb")[0]
+    got = con.sql(back).df()
+    want = con.sql(feature_sql(as_of="2025-03-31", prior_touches=2)).df()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-12)
+    assert got.set_index("customer_id").loc["C1", "recency_days"] == 10
+
+
+def test_feature_sql_reads_named_tables():
+    sql = feature_sql(tables={"touchpoints": "lake.web.events"}, dialect="spark")
+    tree = sqlglot.parse_one(sql, read="spark")
+    froms = {".".join(filter(None, (t.catalog, t.db, t.name))) for t in tree.find_all(sge.Table)}
+    assert {"lake.web.events", "customers", "conversions"} <= froms
+    assert "touchpoints" not in froms
+    with pytest.raises(ParameterError, match=r"tables.touchpoints: expected a name"):
+        feature_sql(tables={"touchpoints": "events; DROP TABLE x"})
+    with pytest.raises(ParameterError, match="unknown table 'orders'"):
+        feature_sql(tables={"orders": "x"})
+
+
+def test_unreadable_as_of_is_refused():
+    with pytest.raises(ParameterError, match="as_of: expected a date"):
+        feature_sql(as_of="the end of June")
+
+
+# --- errors name the fault --------------------------------------------------------------------
+
+
+def test_missing_table_in_mapping_is_named(tiny):
+    customers, touches, _ = tiny
+    with pytest.raises(DataError, match=r"'conversions' missing from the tables given"):
+        derive_features({"customers": customers, "touchpoints": touches})
+
+
+def test_missing_column_of_an_ibis_table_is_named(tiny):
+    customers, touches, orders = tiny
+    tabs = {
+        "customers": to_ibis(customers, "customers"),
+        "touchpoints": to_ibis(touches.drop(columns="interaction"), "touchpoints"),
+        "conversions": to_ibis(orders, "conversions"),
+    }
+    with pytest.raises(DataError, match=r"table 'touchpoints': missing column\(s\) interaction"):
+        derive_features(tabs)
+
+
+def test_wrong_kind_of_table_is_named(tiny):
+    customers, touches, orders = tiny
+    with pytest.raises(ParameterError, match="table 'touchpoints': expected an Ibis table"):
+        derive_features({"customers": customers, "touchpoints": [1, 2], "conversions": orders})
+    with pytest.raises(ParameterError, match="expected a DuckDB connection, a mapping"):
+        derive_features("data/sample")
+
+
+def test_tables_on_two_engines_are_refused(tiny, small_parquet):
+    customers, _, orders = tiny
+    a = world_tables(connect("duckdb", threads=1), small_parquet, names=TABLE_NAMES)
+    b = world_tables(connect("duckdb", threads=1), small_parquet, names=TABLE_NAMES)
+    with pytest.raises(ParameterError, match="different engines"):
+        derive_features({**a, "conversions": b["conversions"]})
+
+
+def test_empty_customers_is_an_error(tiny):
+    customers, touches, orders = tiny
+    with pytest.raises(DataError, match="'customers' has no rows"):
+        derive_features(
+            {"customers": customers.iloc[:0], "touchpoints": touches, "conversions": orders}
+        )
