@@ -1,25 +1,37 @@
 """Compute the catalogue KPIs (:data:`imclab.config.KPIS`) from a brand world's tables.
 
 One computation per KPI, each citing its catalogue entry; shared by the situation analysis
-(baselines, SMART checks) and the post-campaign review (scorecard).
+(baselines, SMART checks) and the post-campaign review (scorecard). The event tables
+(``customers``, ``touchpoints``, ``conversions``) are reduced by Ibis expressions, so they may
+be pandas DataFrames (run by DuckDB) or Ibis tables of DuckDB or Spark; the small tables
+(``spend``, ``survey``) stay pandas.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from imclab.config import CHANNELS, KPIS, get_kpi
+from imclab.engine import quiet, to_ibis
 from imclab.errors import ParameterError
 
-Tables = Mapping[str, pd.DataFrame]
-"""A brand world as ``{table name: DataFrame}`` with data-dictionary columns."""
+Tables = Mapping[str, "pd.DataFrame | ir.Table"]
+"""A brand world as ``{table name: table}`` with data-dictionary columns: pandas DataFrames
+(:func:`imclab.data.load_world`), or Ibis tables for the event tables ``customers``,
+``touchpoints`` and ``conversions`` (:mod:`imclab.warehouse`,
+:func:`imclab.engine.world_tables`)."""
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
@@ -38,6 +50,17 @@ _DATE_COLUMNS: dict[str, str] = {
     "spend": "date",
     "customers": "signup_date",
 }
+
+EVENT_TABLES: tuple[str, ...] = ("customers", "touchpoints", "conversions")
+"""Tables reduced in the engine (Ibis); the others are small and stay pandas."""
+
+# the columns of each event table the KPIs read (those present are handed to the engine)
+_EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "touchpoints": ("customer_id", "timestamp", "channel", "campaign", "interaction"),
+    "conversions": ("customer_id", "timestamp", "revenue"),
+    "customers": ("customer_id", "signup_date"),
+}
+_STRING_COLUMNS = ("customer_id", "channel", "campaign", "interaction")
 
 
 @dataclass(frozen=True)
@@ -202,8 +225,126 @@ def wilson_interval(
 
 
 # --------------------------------------------------------------------------------------
+# Event tables in the engine
+# --------------------------------------------------------------------------------------
+_SHARED: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "imclab_kpis_shared", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_tables() -> Iterator[None]:
+    """Within the block, hand each event table to the engine once and remember table facts.
+
+    Every KPI call turns the pandas event tables it reads into in-memory Ibis tables; inside
+    this block that happens once per table (and row counts and date spans of Ibis tables are
+    queried once), which saves time when many KPIs or windows are computed on the same
+    tables (scorecards, SMART checks). The tables must not change inside the block. Blocks
+    nest (the outermost one counts).
+
+    Yields
+    ------
+    None
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _remember(key: tuple, anchor: object, build: Callable[[], Any]) -> Any:
+    """Return ``build()``, computed once per ``key`` inside :func:`shared_tables`."""
+    cache = _SHARED.get()
+    if cache is None:
+        return build()
+    full = (*key, id(anchor))
+    if full not in cache:
+        cache[full] = (anchor, build())  # keep the anchor alive so its id stays unique
+    return cache[full][1]
+
+
+def _as_ts(col: ir.Value) -> ir.TimestampValue:
+    return col if col.type().is_timestamp() else col.cast("timestamp")
+
+
+def _lit_ts(value: pd.Timestamp) -> ir.TimestampScalar:
+    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+
+
+def _event_table(tables: Tables, name: str) -> ir.Table:
+    """Return an event table as Ibis, with the columns the KPIs read (typed alike everywhere)."""
+    frame = tables[name]
+
+    def build() -> ir.Table:
+        present = [c for c in _EVENT_COLUMNS[name] if c in frame.columns]
+        t = to_ibis(frame, name, present)
+        out = {}
+        for c in present:
+            col = t[c]
+            if c in _STRING_COLUMNS:
+                col = col.cast("string")
+            elif c == "revenue":
+                col = col.cast("float64")
+            out[c] = col
+        return t.select(**out)
+
+    return _remember(("ibis", name), frame, build)
+
+
+def _is_empty(frame: pd.DataFrame | ir.Table) -> bool:
+    if isinstance(frame, pd.DataFrame):
+        return frame.empty
+    return _remember(
+        ("empty",), frame, lambda: int(frame.limit(1).count().execute()) == 0
+    )  # fmt: skip
+
+
+@quiet
+def date_range(
+    frame: pd.DataFrame | ir.Table, column: str, name: str = "table"
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Return the first and last day of a date column (an engine query for Ibis tables).
+
+    Parameters
+    ----------
+    frame
+        A pandas DataFrame or an Ibis table.
+    column
+        Its date or timestamp column.
+    name
+        The table's name, for error messages.
+
+    Returns
+    -------
+    tuple of pandas.Timestamp or None
+        ``(first day, last day)`` at midnight; None when the column is missing or has no
+        dates.
+    """
+    if column not in frame.columns:
+        return None
+
+    def build() -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        if column in _EVENT_COLUMNS.get(name, ()):
+            t = _event_table({name: frame}, name)  # the conversion the KPI queries share
+        else:
+            t = to_ibis(frame, name, [column])
+        ts = _as_ts(t[column])
+        row = t.aggregate(first=ts.min(), last=ts.max()).execute().iloc[0]
+        if pd.isna(row["first"]) or pd.isna(row["last"]):
+            return None
+        return pd.Timestamp(row["first"]).normalize(), pd.Timestamp(row["last"]).normalize()
+
+    return _remember(("span", column), frame, build)
+
+
+# --------------------------------------------------------------------------------------
 # Computability
 # --------------------------------------------------------------------------------------
+@quiet
 def kpi_computable(name: str, tables: Tables) -> Computability:
     """Say whether the tables hold every ``table.column`` a KPI requires.
 
@@ -212,7 +353,8 @@ def kpi_computable(name: str, tables: Tables) -> Computability:
     name
         Catalogue KPI name.
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: DataFrame or Ibis table}`` (an Ibis table's emptiness costs one small
+        query; inside :func:`shared_tables` one per table).
 
     Returns
     -------
@@ -236,7 +378,7 @@ def kpi_computable(name: str, tables: Tables) -> Computability:
                 missing_tables.append(table)
         elif column not in frame.columns:
             missing_columns.append(item)
-        elif frame.empty and table not in empty:
+        elif table not in empty and _is_empty(frame):
             empty.append(table)
     reasons = []
     if missing_tables:
@@ -257,6 +399,86 @@ def kpi_computable(name: str, tables: Tables) -> Computability:
 # --------------------------------------------------------------------------------------
 # Filters shared by the computations
 # --------------------------------------------------------------------------------------
+class _Batch:
+    """The windows (periods) one set of engine queries covers, and their small results.
+
+    Every reduction of an event table groups by the period index ``kpi_p`` (0 for a single
+    window), so a KPI's whole history is one query; the results are kept per query key and
+    read per period by the KPI functions.
+    """
+
+    def __init__(
+        self,
+        tables: Tables,
+        periods: list[tuple[pd.Timestamp, pd.Timestamp]],
+        customers: frozenset[str] | None,
+    ) -> None:
+        self.tables = tables
+        self.periods = periods
+        self.customers = customers
+        self._results: dict[tuple, Any] = {}
+
+    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
+        if key not in self._results:
+            self._results[key] = build()
+        return self._results[key]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """First instant after the last period."""
+        return self.periods[-1][1] + pd.Timedelta(days=1)
+
+    def persona(self) -> ir.Table:
+        """Return the persona's customers (an in-memory table joined to the event tables)."""
+
+        def build() -> ir.Table:
+            ids = sorted({str(c) for c in self.customers or () if not pd.isna(c)})
+            return ibis.memtable(
+                pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)}),
+                schema=ibis.schema({"customer_id": "string"}),
+            )
+
+        return self.get(("persona table",), build)
+
+    def calendar(self) -> ir.Table:
+        """Each day of the batch -> its period index ``kpi_p``."""
+
+        def build() -> ir.Table:
+            days, index = [], []
+            for i, (lo, hi) in enumerate(self.periods):
+                for day in pd.date_range(lo, hi, freq="D"):
+                    days.append(day.date())
+                    index.append(i)
+            return ibis.memtable(
+                pd.DataFrame({"kpi_day": days, "kpi_p": index}),
+                schema=ibis.schema({"kpi_day": "date", "kpi_p": "int64"}),
+            )
+
+        return self.get(("calendar table",), build)
+
+    def ends(self) -> ir.Table:
+        """Each period index -> the first instant after the period (``kpi_end``)."""
+
+        def build() -> ir.Table:
+            ends = [hi + pd.Timedelta(days=1) for _, hi in self.periods]
+            return ibis.memtable(
+                pd.DataFrame({"kpi_p": range(len(self.periods)), "kpi_end": ends}),
+                schema=ibis.schema({"kpi_p": "int64", "kpi_end": "timestamp"}),
+            )
+
+        return self.get(("ends table",), build)
+
+    def per_period(self, key: tuple, build: Callable[[], ir.Table]) -> pd.DataFrame:
+        """Run a ``kpi_p``-grouped query once; one row per period, counts 0 where none."""
+
+        def run() -> pd.DataFrame:
+            frame = build().execute().set_index("kpi_p")
+            frame = frame.reindex(range(len(self.periods)))
+            return frame.fillna(0)
+
+        return self.get(key, run)
+
+
 @dataclass(frozen=True)
 class _Scope:
     """The population a KPI is measured on."""
@@ -268,14 +490,21 @@ class _Scope:
     campaign: str | None
     customers: frozenset[str] | None  # persona members, None = everyone
     persona: str | None
+    batch: _Batch | None = field(default=None, compare=False, repr=False)
+    index: int = 0  # this window's period in the batch
 
     @property
     def days(self) -> int:
         return int((self.end - self.start).days) + 1
 
+    def stats(self, key: tuple, build: Callable[[], ir.Table]) -> pd.Series:
+        """Return this window's row of a per-period engine query (run once per batch)."""
+        assert self.batch is not None
+        return self.batch.per_period(key, build).loc[self.index]
+
 
 def _rows(tables: Tables, table: str, scope: _Scope, *, by_customer: bool = True) -> pd.DataFrame:
-    """Return a table's rows inside the window (and the persona's customers)."""
+    """Return a small (pandas) table's rows inside the window (and the persona's customers)."""
     frame = tables[table]
     mask = in_window(frame[_DATE_COLUMNS[table]], scope.start, scope.end)
     if by_customer and scope.customers is not None and "customer_id" in frame.columns:
@@ -283,34 +512,62 @@ def _rows(tables: Tables, table: str, scope: _Scope, *, by_customer: bool = True
     return frame.loc[mask]
 
 
-def _touched(tables: Tables, scope: _Scope) -> pd.Series:
-    """First touch time in the window per customer touched on ``scope.channel``."""
-    touches = _rows(tables, "touchpoints", scope)
-    touches = touches.loc[touches["channel"].astype(object) == scope.channel]
-    if scope.campaign is not None and "campaign" in touches.columns:
-        touches = touches.loc[touches["campaign"].astype(object) == scope.campaign]
-    first = as_datetime(touches["timestamp"]).groupby(touches["customer_id"].astype(object)).min()
-    return first
+def _events(scope: _Scope, table: str) -> ir.Table:
+    """Return an event table's rows inside the batch's periods (and the persona's customers).
+
+    Adds ``kpi_ts`` (the row's time) and ``kpi_p`` (its period index in the batch).
+    """
+    batch = scope.batch
+    assert batch is not None
+    t = _event_table(batch.tables, table)
+    t = t.mutate(kpi_ts=_as_ts(t[_DATE_COLUMNS[table]]))
+    t = t.filter(t.kpi_ts >= _lit_ts(batch.periods[0][0]), t.kpi_ts < _lit_ts(batch.end))
+    if batch.customers is not None and "customer_id" in t.columns:
+        t = t.semi_join(batch.persona(), "customer_id")
+    if len(batch.periods) == 1:
+        return t.mutate(kpi_p=ibis.literal(0, type="int64"))
+    t = t.mutate(kpi_day=t.kpi_ts.date()).join(batch.calendar(), "kpi_day")
+    return t.drop("kpi_day")
 
 
-def _orders(tables: Tables, scope: _Scope) -> tuple[pd.DataFrame, str]:
+def _touched(scope: _Scope) -> ir.Table:
+    """First touch time (``first_touch``) per period and customer touched on ``scope.channel``."""
+    t = _events(scope, "touchpoints")
+    t = t.filter(t.channel == scope.channel, t.customer_id.notnull())
+    if scope.campaign is not None and "campaign" in t.columns:
+        t = t.filter(t.campaign == scope.campaign)
+    return t.group_by("kpi_p", "customer_id").agg(first_touch=t.kpi_ts.min())
+
+
+def _orders(scope: _Scope) -> tuple[ir.Table, str]:
     """Orders in the window; with a channel, only those at/after the buyer's first touch."""
-    orders = _rows(tables, "conversions", scope)
+    orders = _events(scope, "conversions")
     if scope.channel is None:
         return orders, ""
-    if "touchpoints" not in tables:
+    assert scope.batch is not None
+    if "touchpoints" not in scope.batch.tables:
         raise _NotComputable(
             f"a channel filter ({scope.channel}) needs the touchpoints table to find the "
             "customers the channel reached"
         )
-    first = _touched(tables, scope)
-    when = orders["customer_id"].astype(object).map(first)
-    keep = when.notna() & (as_datetime(orders["timestamp"]) >= when)
+    joined = orders.join(_touched(scope), ["kpi_p", "customer_id"])
     note = (
         f"orders of customers touched on {scope.channel} in the window, placed at or after "
         "their first touch there (reach, not incrementality)"
     )
-    return orders.loc[keep], note
+    return joined.filter(joined.kpi_ts >= joined.first_touch), note
+
+
+def _order_stats(scope: _Scope) -> tuple[int, float, str]:
+    """``(orders, revenue, note)`` of :func:`_orders` in the window."""
+    orders, note = _orders(scope)
+
+    def build() -> ir.Table:
+        revenue = orders.revenue.sum() if "revenue" in orders.columns else ibis.literal(0.0)
+        return orders.group_by("kpi_p").agg(orders=orders.count(), revenue=revenue)
+
+    row = scope.stats(("orders", scope.channel, scope.campaign), build)
+    return int(row["orders"]), float(row["revenue"]), note
 
 
 def _spend(tables: Tables, scope: _Scope) -> tuple[float, str]:
@@ -408,17 +665,18 @@ def _nps(tables: Tables, scope: _Scope) -> _Result:
     )
 
 
-def _channel_touches(tables: Tables, scope: _Scope) -> pd.DataFrame:
-    touches = _rows(tables, "touchpoints", scope)
-    if scope.channel is not None:
-        touches = touches.loc[touches["channel"].astype(object) == scope.channel]
-    return touches
-
-
 def _traffic(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: count(touchpoints where interaction = 'visit').
-    touches = _channel_touches(tables, scope)
-    visits = int((touches["interaction"].astype(object) == "visit").sum())
+    touches = _events(scope, "touchpoints")
+    if scope.channel is not None:
+        touches = touches.filter(touches.channel == scope.channel)
+    row = scope.stats(
+        ("traffic", scope.channel),
+        lambda: touches.group_by("kpi_p").agg(
+            visits=touches.count(where=touches.interaction == "visit")
+        ),
+    )
+    visits = int(row["visits"])
     where = f" from {scope.channel}" if scope.channel else " from every channel"
     note = f"site visits{where}"
     if scope.campaign is not None:
@@ -458,13 +716,19 @@ def _open_rate(tables: Tables, scope: _Scope) -> _Result:
     # spend.csv (the data dictionary: impressions are sends for edm).
     if scope.channel not in (None, "edm"):
         raise _NotComputable(f"open rate is an EDM KPI; channel {scope.channel!r} has no opens")
-    touches = _rows(tables, "touchpoints", scope)
-    touches = touches.loc[touches["channel"].astype(object) == "edm"]
+    touches = _events(scope, "touchpoints")
+    touches = touches.filter(touches.channel == "edm")
     if scope.campaign is not None:
-        touches = touches.loc[touches["campaign"].astype(object) == scope.campaign]
-    kind = touches["interaction"].astype(object)
-    opens = float(kind.isin(["open", "click"]).sum())
-    sends = float((kind == "impression").sum())
+        touches = touches.filter(touches.campaign == scope.campaign)
+    kind = touches.interaction
+    row = scope.stats(
+        ("open_rate", scope.campaign),
+        lambda: touches.group_by("kpi_p").agg(
+            opens=touches.count(where=kind.isin(["open", "click"])),
+            sends=touches.count(where=kind == "impression"),
+        ),
+    )
+    opens, sends = float(row["opens"]), float(row["sends"])
     if sends > 0:
         note = "EDM opens (open or click touches) / sends in the event log"
         return opens / sends, opens, sends, int(sends), note
@@ -500,31 +764,43 @@ def _open_rate(tables: Tables, scope: _Scope) -> _Result:
 
 def _engagement_rate(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: customers with a click, open or visit / customers with any touch.
-    touches = _channel_touches(tables, scope)
+    touches = _events(scope, "touchpoints")
+    if scope.channel is not None:
+        touches = touches.filter(touches.channel == scope.channel)
     if scope.campaign is not None:
-        touches = touches.loc[touches["campaign"].astype(object) == scope.campaign]
-    who = touches["customer_id"].astype(object)
-    exposed = who.nunique()
-    engaged = who.loc[touches["interaction"].astype(object).isin(["click", "open", "visit"])]
-    k = float(engaged.nunique())
+        touches = touches.filter(touches.campaign == scope.campaign)
+    who = touches.customer_id
+    engaged = touches.interaction.isin(["click", "open", "visit"])
+    row = scope.stats(
+        ("engagement_rate", scope.channel, scope.campaign),
+        lambda: touches.group_by("kpi_p").agg(
+            exposed=who.nunique(), engaged=who.nunique(where=engaged)
+        ),
+    )
+    exposed, k = int(row["exposed"]), float(row["engaged"])
     value = _ratio(k, float(exposed), "the number of touched customers")
     return value, k, float(exposed), int(exposed), "customers engaged / customers touched"
 
 
-def _first_orders(tables: Tables, scope: _Scope) -> tuple[pd.Series, str]:
-    """Return the customers whose first order in the whole table falls in the window."""
-    all_orders = tables["conversions"]
-    ts = as_datetime(all_orders["timestamp"])
-    first = ts.groupby(all_orders["customer_id"].astype(object)).min()
-    orders, note = _orders(tables, scope)
-    firsts = orders.loc[
-        as_datetime(orders["timestamp"]) == orders["customer_id"].astype(object).map(first)
-    ]
-    new = firsts["customer_id"].astype(object).drop_duplicates()
-    history = ts.min()
+def _first_orders(tables: Tables, scope: _Scope) -> tuple[int, str]:
+    """Count the customers whose first order in the whole table falls in the window."""
+    every = _event_table(tables, "conversions")
+    history = date_range(tables["conversions"], "timestamp", "conversions")
+    ts = _as_ts(every.timestamp)
+    first = (
+        every.filter(every.customer_id.notnull()).group_by("customer_id").agg(first_order=ts.min())
+    )
+    orders, note = _orders(scope)
+
+    def build() -> ir.Table:
+        firsts = orders.join(first, "customer_id")
+        firsts = firsts.filter(firsts.kpi_ts == firsts.first_order)
+        return firsts.group_by("kpi_p").agg(new=firsts.customer_id.nunique())
+
+    new = int(scope.stats(("leads", scope.channel, scope.campaign), build)["new"])
+    since = history[0].date() if history is not None else "n/a"
     caveat = (
-        f"first order seen in conversions.csv (history from {history.date()}; earlier "
-        "orders are unknown)"
+        f"first order seen in conversions.csv (history from {since}; earlier orders are unknown)"
     )
     return new, f"{caveat}; {note}" if note else caveat
 
@@ -532,92 +808,95 @@ def _first_orders(tables: Tables, scope: _Scope) -> tuple[pd.Series, str]:
 def _leads(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: customers whose min(conversions.timestamp) is in the period.
     new, note = _first_orders(tables, scope)
-    return float(len(new)), math.nan, math.nan, len(new), note
+    return float(new), math.nan, math.nan, new, note
 
 
 def _conversions(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: count(conversions) in the period.
-    orders, note = _orders(tables, scope)
-    return float(len(orders)), math.nan, math.nan, len(orders), note or "orders in the window"
+    n, _, note = _order_stats(scope)
+    return float(n), math.nan, math.nan, n, note or "orders in the window"
 
 
 def _conversion_rate(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: customers with a visit and an order / customers with a visit, in the period.
-    touches = _rows(tables, "touchpoints", scope)
-    visitors = set(
-        touches.loc[touches["interaction"].astype(object) == "visit", "customer_id"].astype(object)
-    )
-    orders, note = _orders(tables, scope)
+    touches = _events(scope, "touchpoints")
+    visitors = touches.filter(touches.interaction == "visit", touches.customer_id.notnull())
+    visitors = visitors.select("kpi_p", "customer_id").distinct()
+    orders, note = _orders(scope)
     if scope.channel is not None:
-        visitors &= set(_touched(tables, scope).index)
-    buyers = set(orders["customer_id"].astype(object))
-    k = float(len(visitors & buyers))
-    value = _ratio(k, float(len(visitors)), "the number of site visitors")
+        visitors = visitors.semi_join(_touched(scope), ["kpi_p", "customer_id"])
+
+    def build() -> ir.Table:
+        buyers = orders.filter(orders.customer_id.notnull()).select("kpi_p", "customer_id")
+        buyers = buyers.distinct().mutate(bought=ibis.literal(1, type="int64"))
+        both = visitors.left_join(buyers, ["kpi_p", "customer_id"])
+        return both.group_by("kpi_p").agg(visitors=both.count(), k=both.bought.count())
+
+    row = scope.stats(("conversion_rate", scope.channel, scope.campaign), build)
+    k, n = float(row["k"]), int(row["visitors"])
+    value = _ratio(k, float(n), "the number of site visitors")
     base = "visitors who ordered / site visitors in the window"
-    return value, k, float(len(visitors)), len(visitors), f"{base}; {note}" if note else base
+    return value, k, float(n), n, f"{base}; {note}" if note else base
 
 
 def _cac(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: sum(spend.spend for the campaign) / leads.
     spend, spend_note = _spend(tables, scope)
     new, note = _first_orders(tables, scope)
-    value = _ratio(spend, float(len(new)), "the number of new customers")
-    return value, spend, float(len(new)), len(new), f"{spend_note}; new customers: {note}"
+    value = _ratio(spend, float(new), "the number of new customers")
+    return value, spend, float(new), new, f"{spend_note}; new customers: {note}"
 
 
 def _cpa(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: sum(spend.spend for the campaign) / conversions.
     spend, spend_note = _spend(tables, scope)
-    orders, note = _orders(tables, scope)
-    value = _ratio(spend, float(len(orders)), "the number of orders")
-    return (
-        value,
-        spend,
-        float(len(orders)),
-        len(orders),
-        "; ".join(filter(None, [spend_note, note])),
-    )
+    n, _, note = _order_stats(scope)
+    value = _ratio(spend, float(n), "the number of orders")
+    return value, spend, float(n), n, "; ".join(filter(None, [spend_note, note]))
 
 
 def _revenue(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: sum(conversions.revenue) in the period.
-    orders, note = _orders(tables, scope)
-    total = float(orders["revenue"].sum())
-    return total, math.nan, math.nan, len(orders), note or f"{len(orders)} orders"
+    n, total, note = _order_stats(scope)
+    return total, math.nan, math.nan, n, note or f"{n} orders"
 
 
 def _aov(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: revenue / conversions.
-    orders, note = _orders(tables, scope)
-    total = float(orders["revenue"].sum())
-    value = _ratio(total, float(len(orders)), "the number of orders")
-    return value, total, float(len(orders)), len(orders), note or "revenue per order"
+    n, total, note = _order_stats(scope)
+    value = _ratio(total, float(n), "the number of orders")
+    return value, total, float(n), n, note or "revenue per order"
 
 
 def _roi(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: (revenue - sum(spend.spend)) / sum(spend.spend).
     spend, spend_note = _spend(tables, scope)
-    orders, note = _orders(tables, scope)
-    revenue = float(orders["revenue"].sum())
+    n, revenue, note = _order_stats(scope)
     extra = note or "all revenue in the window (not only incremental)"
-    return (revenue - spend) / spend, revenue - spend, spend, len(orders), f"{spend_note}; {extra}"
+    return (revenue - spend) / spend, revenue - spend, spend, n, f"{spend_note}; {extra}"
 
 
 def _roas(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: revenue / sum(spend.spend).
     spend, spend_note = _spend(tables, scope)
-    orders, note = _orders(tables, scope)
-    revenue = float(orders["revenue"].sum())
+    n, revenue, note = _order_stats(scope)
     extra = note or "all revenue in the window (not only incremental)"
-    return revenue / spend, revenue, spend, len(orders), f"{spend_note}; {extra}"
+    return revenue / spend, revenue, spend, n, f"{spend_note}; {extra}"
 
 
 def _retention_rate(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: buyers with >= 2 orders / buyers with >= 1 order, in the period.
-    orders, note = _orders(tables, scope)
-    counts = orders.groupby(orders["customer_id"].astype(object)).size()
-    buyers = len(counts)
-    k = float((counts >= 2).sum())
+    orders, note = _orders(scope)
+
+    def build() -> ir.Table:
+        known = orders.filter(orders.customer_id.notnull())
+        counts = known.group_by("kpi_p", "customer_id").agg(k=known.count())
+        return counts.group_by("kpi_p").agg(
+            buyers=counts.count(), repeat=counts.count(where=counts.k >= 2)
+        )
+
+    row = scope.stats(("retention_rate", scope.channel, scope.campaign), build)
+    buyers, k = int(row["buyers"]), float(row["repeat"])
     value = _ratio(k, float(buyers), "the number of buyers")
     base = "buyers with 2+ orders in the window / buyers"
     return value, k, float(buyers), buyers, f"{base}; {note}" if note else base
@@ -627,18 +906,36 @@ def _clv(tables: Tables, scope: _Scope) -> _Result:
     # Catalogue: revenue in the period x 365 / period days / customers signed up by its end.
     # Per customer of the base (not per buyer of the window), so it does not grow as the
     # window shrinks: a shorter window has fewer buyers but the same customer base.
-    orders, note = _orders(tables, scope)
-    revenue = float(orders["revenue"].sum())
-    customers = tables["customers"]
-    signed = as_datetime(customers["signup_date"]) < scope.end + pd.Timedelta(days=1)
-    ids = customers.loc[signed, "customer_id"].astype(object)
-    if scope.customers is not None:
-        ids = ids.loc[ids.isin(scope.customers)]
+    _, revenue, note = _order_stats(scope)
+    batch = scope.batch
+    assert batch is not None
+    customers = _event_table(tables, "customers")
+    customers = customers.filter(customers.customer_id.notnull())
+    if batch.customers is not None:
+        customers = customers.semi_join(batch.persona(), "customer_id")
+    signup = _as_ts(customers.signup_date)
+    signed = customers.group_by("customer_id").agg(signup=signup.min())
     what = "customers signed up by the window end"
     if scope.channel is not None:
-        ids = ids.loc[ids.isin(_touched(tables, scope).index)]
+
+        def build() -> ir.Table:
+            touched = _touched(scope).select("kpi_p", "customer_id")
+            base = touched.join(signed, "customer_id").join(batch.ends(), "kpi_p")
+            base = base.filter(base.signup < base.kpi_end)
+            return base.group_by("kpi_p").agg(base=base.count())
+
+        base = int(scope.stats(("clv_base", scope.channel, scope.campaign), build)["base"])
         what += f" and touched on {scope.channel} in the window"
-    base = int(ids.nunique())
+    else:
+
+        def daily() -> pd.DataFrame:
+            # customers by signup day (a small result), counted up to each window's end
+            known = signed.filter(signed.signup < _lit_ts(batch.end))
+            per_day = known.group_by(day=known.signup.date()).agg(n=known.count()).execute()
+            return per_day.assign(day=pd.to_datetime(per_day["day"]))
+
+        per_day = batch.get(("clv_signups",), daily)
+        base = int(per_day.loc[per_day["day"] <= scope.end, "n"].sum())
     annual = revenue * 365.0 / scope.days
     value = _ratio(annual, float(base), f"the number of {what}")
     text = (
@@ -682,6 +979,7 @@ SCALES_WITH_WINDOW: tuple[str, ...] = ("traffic", "leads", "conversions", "reven
 # --------------------------------------------------------------------------------------
 # Public entry points
 # --------------------------------------------------------------------------------------
+@quiet
 def compute_kpi(
     name: str,
     tables: Tables,
@@ -715,12 +1013,16 @@ def compute_kpi(
       customer signed up by the window end (not per buyer, so windows of different length
       compare).
 
+    The event tables are reduced in the engine (one Ibis query per reduction: DuckDB for
+    pandas tables, the tables' own engine for Ibis tables); only the sums and counts come back.
+
     Parameters
     ----------
     name
         Catalogue KPI name.
     tables
-        ``{table name: DataFrame}`` with data-dictionary columns.
+        ``{table name: table}`` with data-dictionary columns: pandas DataFrames, or Ibis
+        tables (DuckDB, Spark) for ``customers``, ``touchpoints`` and ``conversions``.
     start, end
         The window (days, both included).
     brand
@@ -749,23 +1051,64 @@ def compute_kpi(
         For a bad window, unknown channel, a brand KPI without ``brand``, or a persona
         without labels.
     """
-    kpi = get_kpi(name)
+    with shared_tables():
+        return _compute_kpis(
+            [name],
+            tables,
+            start,
+            end,
+            brand=brand,
+            channel=channel,
+            campaign=campaign,
+            persona_labels=persona_labels,
+            persona=persona,
+        )[0]
+
+
+def _compute_kpis(
+    names: list[str] | tuple[str, ...],
+    tables: Tables,
+    start: DateLike,
+    end: DateLike,
+    *,
+    brand: str | None = None,
+    channel: str | None = None,
+    campaign: str | None = None,
+    persona_labels: pd.DataFrame | None = None,
+    persona: str | None = None,
+) -> list[KPIValue]:
+    """Compute KPIs on one window; the engine queries they share run once."""
+    kpis = [get_kpi(name) for name in names]
     lo, hi = to_window(start, end)
     if channel is not None and channel not in CHANNELS:
         raise ParameterError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
     customers = _persona_customers(persona_labels, persona)
-    scope = _Scope(lo, hi, brand, channel, campaign, customers, persona)
-    if kpi.tier == "brand" and brand is None:
-        raise ParameterError(f"{name} is a brand KPI: pass brand= (e.g. the plan's brand)")
-    check = kpi_computable(name, tables)
-    if not check:
-        return KPIValue(name, math.nan, math.nan, math.nan, 0, lo, hi, check.reason)
+    batch = _Batch(tables, [(lo, hi)], customers)
+    out = []
+    for name, kpi in zip(names, kpis, strict=True):
+        if kpi.tier == "brand" and brand is None:
+            raise ParameterError(f"{name} is a brand KPI: pass brand= (e.g. the plan's brand)")
+        check = kpi_computable(name, tables)
+        if not check:
+            out.append(KPIValue(name, math.nan, math.nan, math.nan, 0, lo, hi, check.reason))
+            continue
+        scope = _Scope(lo, hi, brand, channel, campaign, customers, persona, batch, 0)
+        out.append(_measure(name, tables, scope))
+    return out
+
+
+def _measure(name: str, tables: Tables, scope: _Scope) -> KPIValue:
+    """Run one KPI's computation on a scope (checks done), turning "not computable" into NaN."""
+    lo, hi = scope.start, scope.end
     notes = []
-    if kpi.tier == "brand" and channel is not None:
-        notes.append(f"channel {channel} ignored: the survey is not split by channel")
-        scope = _Scope(lo, hi, brand, None, campaign, customers, persona)
-    if customers is not None:
-        notes.append(f"persona {persona!r} ({len(customers)} labelled customers)")
+    if KPIS[name].tier == "brand" and scope.channel is not None:
+        notes.append(f"channel {scope.channel} ignored: the survey is not split by channel")
+        scope = _Scope(
+            lo, hi, scope.brand, None, scope.campaign, scope.customers, scope.persona,
+            scope.batch, scope.index,
+        )  # fmt: skip
+    if scope.customers is not None:
+        notes.append(f"persona {scope.persona!r} ({len(scope.customers)} labelled customers)")
     try:
         value, num, den, n, note = KPI_FUNCTIONS[name](tables, scope)
     except _NotComputable as exc:
@@ -799,6 +1142,7 @@ def _persona_customers(labels: pd.DataFrame | None, persona: str | None) -> froz
     return frozenset(labels.loc[names == persona, "customer_id"].astype(object))
 
 
+@quiet
 def kpi_table(
     tables: Tables,
     start: DateLike,
@@ -808,10 +1152,12 @@ def kpi_table(
 ) -> pd.DataFrame:
     """Compute several KPIs on one window: one row per KPI.
 
+    KPIs that reduce the same rows share one engine query (orders and revenue, for example).
+
     Parameters
     ----------
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}`` (see :func:`compute_kpi`).
     start, end
         The window.
     names
@@ -824,9 +1170,11 @@ def kpi_table(
     pandas.DataFrame
         Columns ``kpi, label, tier, unit, value, numerator, denominator, n, note``.
     """
+    names = list(names or tuple(KPIS))
+    with shared_tables():
+        results = _compute_kpis(names, tables, start, end, **scope)  # type: ignore[arg-type]
     rows = []
-    for name in names or tuple(KPIS):
-        res = compute_kpi(name, tables, start, end, **scope)  # type: ignore[arg-type]
+    for name, res in zip(names, results, strict=True):
         kpi = KPIS[name]
         rows.append(
             {
@@ -844,6 +1192,7 @@ def kpi_table(
     return pd.DataFrame(rows, columns=list(rows[0]))
 
 
+@quiet
 def kpi_series(
     name: str,
     tables: Tables,
@@ -855,12 +1204,15 @@ def kpi_series(
 ) -> pd.DataFrame:
     """Return a KPI's history: one value per period (per survey wave for brand KPIs).
 
+    The periods of a behavioural KPI are measured together: each reduction of an event
+    table is one engine query grouped by period, not one query per period.
+
     Parameters
     ----------
     name
         Catalogue KPI name.
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}`` (see :func:`compute_kpi`).
     freq
         pandas period frequency (``"W"`` weeks ending Sunday, ``"D"``, ``"M"``); ignored for
         brand KPIs, which have one value per survey wave.
@@ -877,6 +1229,18 @@ def kpi_series(
         weeks); ``growth`` is the relative change from the previous full period (NaN for
         partial periods and after a gap).
     """
+    with shared_tables():
+        return _kpi_series(name, tables, freq, start, end, scope)
+
+
+def _kpi_series(
+    name: str,
+    tables: Tables,
+    freq: str,
+    start: DateLike | None,
+    end: DateLike | None,
+    scope: dict[str, Any],
+) -> pd.DataFrame:
     kpi = get_kpi(name)
     check = kpi_computable(name, tables)
     columns = ["period", "start", "end", "days", "partial", "value", "numerator"]
@@ -900,10 +1264,11 @@ def kpi_series(
             .sort_values()
         )
         for wave, day in waves.items():
-            res = compute_kpi(name, tables, day, day, **scope)  # type: ignore[arg-type]
+            res = compute_kpi(name, tables, day, day, **scope)
             rows.append((wave, day, day, 1, False, res))
     else:
         data_lo, data_hi = _span(kpi.tables, tables, None, None)
+        periods = []
         for period in pd.period_range(lo, hi, freq=freq):
             p_lo = max(period.start_time.normalize(), lo)
             p_hi = min(period.end_time.normalize(), hi)
@@ -913,8 +1278,13 @@ def kpi_series(
             partial = bool(
                 first_day < max(lo, data_lo) or last_day > min(hi, data_hi) or p_lo > p_hi
             )
-            res = compute_kpi(name, tables, p_lo, p_hi, **scope)  # type: ignore[arg-type]
-            rows.append((str(period), p_lo, p_hi, days, partial, res))
+            periods.append((str(period), p_lo, p_hi, days, partial))
+        rows = [
+            (label, p_lo, p_hi, days, partial, res)
+            for (label, p_lo, p_hi, days, partial), res in zip(
+                periods, _measure_periods(name, tables, periods, scope), strict=True
+            )
+        ]
     out = pd.DataFrame(
         [
             {
@@ -939,6 +1309,30 @@ def kpi_series(
     return out
 
 
+def _measure_periods(
+    name: str, tables: Tables, periods: list[tuple], scope: dict[str, Any]
+) -> list[KPIValue]:
+    """Measure a behavioural KPI on consecutive periods (each reduction grouped by period)."""
+    brand = scope.get("brand")
+    channel = scope.get("channel")
+    campaign = scope.get("campaign")
+    persona = scope.get("persona")
+    unknown = set(scope) - {"brand", "channel", "campaign", "persona_labels", "persona"}
+    if unknown:
+        raise TypeError(f"kpi_series() got unexpected keyword argument(s) {sorted(unknown)}")
+    if channel is not None and channel not in CHANNELS:
+        raise ParameterError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
+    customers = _persona_customers(scope.get("persona_labels"), persona)  # type: ignore[arg-type]
+    windows = [to_window(p_lo, p_hi) for _, p_lo, p_hi, _, _ in periods]
+    batch = _Batch(tables, windows, customers)
+    return [
+        _measure(
+            name, tables, _Scope(lo, hi, brand, channel, campaign, customers, persona, batch, i)
+        )  # type: ignore[arg-type]
+        for i, (lo, hi) in enumerate(windows)
+    ]
+
+
 def _span(
     table_names: tuple[str, ...],
     tables: Tables,
@@ -947,14 +1341,16 @@ def _span(
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Return the history window: the given bounds, else the span of the tables."""
     firsts, lasts = [], []
-    for table in table_names:
-        column = _DATE_COLUMNS.get(table)
-        frame = tables.get(table)
-        if column is None or frame is None or column not in frame.columns or frame.empty:
-            continue
-        ts = as_datetime(frame[column])
-        firsts.append(ts.min().normalize())
-        lasts.append(ts.max().normalize())
+    if start is None or end is None:
+        for table in table_names:
+            column = _DATE_COLUMNS.get(table)
+            frame = tables.get(table)
+            if column is None or frame is None:
+                continue
+            span = date_range(frame, column, table)
+            if span is not None:
+                firsts.append(span[0])
+                lasts.append(span[1])
     if start is None and not firsts:
         raise ParameterError(f"no dates in tables {', '.join(table_names)} to build a history")
     lo = pd.Timestamp(start).normalize() if start is not None else min(firsts)
