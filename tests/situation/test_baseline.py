@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
 from imclab.config import CHANNELS
+from imclab.engine import quiet
+from imclab.errors import DataError
 from imclab.situation.baseline import BASELINE_COLUMNS, baseline_cpa_median, channel_baseline
 
 T = pd.Timestamp
@@ -79,3 +82,80 @@ def test_campaign_filter_and_median_cpa():
     assert rows["touched_customers"].sum() == 0
     full = channel_baseline(*_world(), "2025-01-01", "2025-03-02")
     assert baseline_cpa_median(full) == pytest.approx(80.0)
+
+
+@quiet
+def _duckdb_tables(**frames: pd.DataFrame) -> dict:
+    """The same rows as tables of one DuckDB database (Ibis tables, not pandas)."""
+    con = ibis.duckdb.connect()
+    for name, frame in frames.items():
+        con.con.register("frame", frame)  # ibis 12's create_table(pandas) trips on duckdb 2.0
+        con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        con.con.unregister("frame")
+    return {name: con.table(name) for name in frames}
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"lookback_days": 2}, {"campaign": "always_on"}, {"campaign": "spring_launch"}]
+)
+def test_ibis_tables_give_the_same_baseline(kw):
+    spend, touches, orders = _world()
+    tables = _duckdb_tables(touchpoints=touches, conversions=orders)
+    expected = channel_baseline(spend, touches, orders, "2025-01-01", "2025-03-02", **kw)
+    got = channel_baseline(spend, tables["touchpoints"], tables["conversions"], "2025-01-01",
+                           "2025-03-02", **kw)  # fmt: skip
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def _edges():
+    touches = pd.DataFrame(
+        [
+            ("A", T("2025-01-05 10:00"), "social"),
+            ("B", T("2025-01-05 10:00"), "social"),
+            ("C", T("2025-01-05 10:00"), "social"),
+            ("D", T("2025-01-05 10:00"), "social"),
+            ("D", T("2025-01-05 10:00"), "paid_search"),  # same moment as D's social touch
+        ],
+        columns=["customer_id", "timestamp", "channel"],
+    ).assign(campaign="always_on")
+    orders = pd.DataFrame(
+        [
+            ("O1", "A", T("2025-01-05 10:00"), 10.0),  # at the very moment of the touch
+            ("O2", "A", T("2025-01-08 10:00"), 20.0),  # a second order on the same touch
+            ("O3", "B", T("2025-01-12 10:00"), 40.0),  # exactly 7 days later: outside
+            ("O4", "C", T("2025-01-12 09:59"), 80.0),  # just inside 7 days
+            ("O5", "D", T("2025-01-06 10:00"), 160.0),  # tie: paid_search before social
+        ],
+        columns=["order_id", "customer_id", "timestamp", "revenue"],
+    )
+    return _world()[0].iloc[:0], touches, orders  # no spend rows
+
+
+def test_lookback_edges_repeat_orders_and_simultaneous_touches():
+    spend, touches, orders = _edges()
+    tables = _duckdb_tables(touchpoints=touches, conversions=orders)
+    for tp, cv in ((touches, orders), (tables["touchpoints"], tables["conversions"])):
+        rows = channel_baseline(spend, tp, cv, "2025-01-01", "2025-01-31", lookback_days=7)
+        rows = rows.set_index("channel")
+        assert rows.loc["social", "touched_customers"] == 4
+        assert rows.loc["social", "converting_customers"] == 3  # A, C, D (not B)
+        assert rows.loc["paid_search", "converting_customers"] == 1
+        # A's two orders, C's order; D's order goes to the alphabetically first channel
+        assert rows.loc["social", "last_touch_orders"] == 3
+        assert rows.loc["social", "last_touch_revenue"] == pytest.approx(110.0)
+        assert rows.loc["paid_search", "last_touch_orders"] == 1
+        assert rows.loc["paid_search", "last_touch_revenue"] == pytest.approx(160.0)
+
+
+@pytest.mark.parametrize(
+    "table, column, kw",
+    [("conversions", "order_id", {}), ("touchpoints", "campaign", {"campaign": "always_on"})],
+)
+def test_missing_event_columns_are_named(table, column, kw):
+    spend, touches, orders = _world()
+    frames = {"touchpoints": touches, "conversions": orders}
+    frames[table] = frames[table].drop(columns=column)
+    for source in (frames, _duckdb_tables(**frames)):
+        with pytest.raises(DataError, match=rf"{table}: missing column\(s\) {column}"):
+            channel_baseline(spend, source["touchpoints"], source["conversions"], "2025-01-01",
+                             "2025-03-02", **kw)  # fmt: skip
