@@ -227,7 +227,7 @@ def _engine_world(
             # as the loader: rows that passed the cell checks, and those whose id is known
             checked = n_read - n_cells
             identity = {"identity_rows": checked, "identity_matched": checked - unknown_ids}
-        elif "customer_id" in clean[name].columns and "customers" in clean:
+        elif name != "customers" and "customer_id" in clean[name].columns and "customers" in clean:
             ids = clean["customers"].select(_id=clean["customers"].customer_id.cast("string"))
             own = clean[name].select(_id=clean[name].customer_id.cast("string"))
             matched = int(own.semi_join(ids.distinct(), "_id").count().execute())

@@ -1,18 +1,24 @@
 """Data-audit tables for the single customer view: volumes, coverage, gaps, duplicates, silos.
 
-Pure functions of a loaded :class:`~imclab.data.load.World` (or its quarantine) that return
-DataFrames; the aggregations run in DuckDB SQL over the clean tables.
+Pure functions of a loaded :class:`~imclab.data.load.World` or an engine world
+(:func:`imclab.warehouse.open_world`) that return DataFrames; the aggregations are Ibis
+expressions run where the tables live (DuckDB for pandas tables, or the world's engine).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from imclab.data.load import World
-from imclab.data.schemas import SCHEMAS, date_columns, key_columns
+from imclab.data.schemas import SCHEMAS, column_rules, date_columns, key_columns
+from imclab.engine import to_ibis
 
 __all__ = [
     "date_coverage",
@@ -25,6 +31,10 @@ __all__ = [
 ]
 
 MISSING_REASON = "missing required value"
+
+#: A loaded :class:`~imclab.data.load.World` or an engine world
+#: (:class:`imclab.warehouse.EngineWorld`: event tables stay in the engine).
+AnyWorld = Any
 # Single-column surrogate ids: a row identical to another except for its id is a suspected
 # double record (tracking fired twice, an order exported twice).
 _SURROGATE_IDS = {
@@ -35,12 +45,26 @@ _SURROGATE_IDS = {
 }
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _table(world: AnyWorld, table: str) -> ir.Table:
+    """Return a world's table as Ibis (engine tables as they are, pandas ones in DuckDB)."""
+    return to_ibis(world.tables[table], table)
 
 
-def _con(world: World) -> duckdb.DuckDBPyConnection:
-    return world.duckdb()
+def _excluded_rows(world: AnyWorld, reason: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
+    """Excluded rows per table and column for the reasons ``reason`` selects.
+
+    The loader's quarantine has one line per fault (distinct rows are counted); an engine
+    world counts every excluded row once, by its first fault (``world.excluded``).
+    """
+    excluded = getattr(world, "excluded", None)
+    if excluded is not None:
+        picked = excluded[reason(excluded["reason"])]
+        return picked.groupby(["table", "column"], as_index=False)["rows"].sum()
+    quarantine = world.quarantine[reason(world.quarantine["reason"])]
+    files = {r.file: t for t, r in world.report.tables.items() if r.file}
+    frame = quarantine.groupby(["file", "column"], as_index=False)["row"].nunique()
+    frame.insert(0, "table", frame["file"].map(files))
+    return frame.rename(columns={"row": "rows"})[["table", "column", "rows"]]
 
 
 def rows_per_table(world: World) -> pd.DataFrame:
@@ -81,22 +105,23 @@ def date_coverage(world: World) -> pd.DataFrame:
         counts calendar days from ``first`` to ``last`` inclusive; a gap in an event log
         (``days_without_rows``) often means a tracking outage.
     """
-    con = _con(world)
     parts = []
     for table in world.tables:
         cols = date_columns(SCHEMAS[table])
-        if not cols or world.tables[table].empty:
+        if not cols:
             continue
-        col = _ident(cols[0])
-        parts.append(
-            f"SELECT '{table}' AS table, '{cols[0]}' AS column, "
-            f"CAST(min({col}) AS DATE) AS first, CAST(max({col}) AS DATE) AS last, "
-            f"count(DISTINCT CAST({col} AS DATE)) AS days_with_rows FROM {table}"
-        )
+        t = _table(world, table)
+        day = t[cols[0]].cast("timestamp").date()
+        row = t.agg(first=day.min(), last=day.max(), days_with_rows=day.nunique(), n=t.count())
+        row = row.execute().iloc[0]
+        if not row["n"]:
+            continue
+        parts.append({"table": table, "column": cols[0], "first": row["first"],
+                      "last": row["last"], "days_with_rows": row["days_with_rows"]})  # fmt: skip
     columns = ["table", "column", "first", "last", "days", "days_with_rows", "days_without_rows"]
     if not parts:
         return pd.DataFrame(columns=columns)
-    frame = con.sql(" UNION ALL ".join(parts)).df()
+    frame = pd.DataFrame(parts)
     frame["first"] = pd.to_datetime(frame["first"])
     frame["last"] = pd.to_datetime(frame["last"])
     frame["days"] = (frame["last"] - frame["first"]).dt.days + 1
@@ -122,18 +147,18 @@ def missing_values(world: World) -> pd.DataFrame:
         ``missing_loaded == 0`` (their empty cells are quarantined and counted in
         ``missing_quarantined``); ``share_missing`` is the sum over ``rows_read``.
     """
-    con = _con(world)
-    quarantined = world.quarantine[world.quarantine["reason"] == MISSING_REASON]
-    counts = quarantined.groupby(["file", "column"])["row"].nunique()
+    quarantined = _excluded_rows(world, lambda r: r == MISSING_REASON)
+    counts = quarantined.set_index(["table", "column"])["rows"]
     rows = []
     for table in world.tables:
         schema = SCHEMAS[table]
         names = list(schema.columns)
-        selects = ", ".join(f"count(*) - count({_ident(c)})" for c in names)
-        missing = con.execute(f"SELECT {selects} FROM {table}").fetchall()[0]
+        t = _table(world, table)
+        missing = t.agg(**{f"m{i}": t[c].isnull().cast("int64").sum() for i, c in enumerate(names)})
+        missing = [0 if pd.isna(v) else v for v in missing.execute().iloc[0]]
         report = world.report.tables[table]
         for name, n_missing in zip(names, missing, strict=True):
-            n_quarantined = int(counts.get((report.file, name), 0))
+            n_quarantined = int(counts.get((table, name), 0))
             rows.append(
                 {
                     "table": table,
@@ -166,24 +191,23 @@ def duplicates(world: World) -> pd.DataFrame:
         natural key compare every column, so they have none). Such rows are kept: two
         identical touches can be real, but many of them suggest double tracking.
     """
-    con = _con(world)
-    dup_rows = world.quarantine[world.quarantine["reason"].str.startswith("duplicate")]
-    dup_counts = dup_rows.groupby("file")["row"].nunique()
+    dup_counts = _excluded_rows(world, lambda r: r.str.startswith("duplicate"))
+    dup_counts = dup_counts.groupby("table")["rows"].sum()
     rows = []
-    for table, frame in world.tables.items():
+    for table in world.tables:
         names = [c for c in SCHEMAS[table].columns if c != _SURROGATE_IDS.get(table)]
-        cols = ", ".join(_ident(c) for c in names)
-        exact = con.execute(
-            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {table} "
-            f"GROUP BY {cols})"
-        ).fetchall()[0][0]
-        report = world.report.tables[table]
+        t = _table(world, table)
+        groups = t.group_by(names).agg(n=t.count())
+        summary = groups.agg(exact=(groups.n - 1).sum(), loaded=groups.n.sum()).execute()
+        exact = summary["exact"].iloc[0]
+        exact = 0 if pd.isna(exact) else exact
+        loaded = world.report.tables[table].rows_loaded
         rows.append(
             {
                 "table": table,
                 "key": ", ".join(key_columns(SCHEMAS[table])),
-                "rows_loaded": len(frame),
-                "duplicate_keys": int(dup_counts.get(report.file, 0)),
+                "rows_loaded": int(loaded),
+                "duplicate_keys": int(dup_counts.get(table, 0)),
                 "exact_duplicates": int(exact),
             }
         )
@@ -204,12 +228,21 @@ def quarantine_reasons(world_or_quarantine: World | pd.DataFrame) -> pd.DataFram
         ``table, file, column, reason, rows`` (distinct rows), largest first; empty with these
         columns when nothing was quarantined.
     """
+    columns = ["table", "file", "column", "reason", "rows"]
+    excluded = getattr(world_or_quarantine, "excluded", None)
+    if excluded is not None:  # an engine world: exact counts, the quarantine holds examples
+        files = {t: r.file for t, r in world_or_quarantine.report.tables.items()}
+        summary = excluded.assign(file=excluded["table"].map(files))[columns]
+        summary = summary.astype({"rows": "int64"}).sort_values(
+            ["rows", "file", "column", "reason"], ascending=[False, True, True, True],
+            kind="mergesort",
+        )  # fmt: skip
+        return summary.reset_index(drop=True)
     frame = (
         world_or_quarantine
         if isinstance(world_or_quarantine, pd.DataFrame)
         else world_or_quarantine.quarantine
     )
-    columns = ["table", "file", "column", "reason", "rows"]
     if frame.empty:
         return pd.DataFrame(columns=columns).astype({"rows": "int64"})
     con = duckdb.connect()
@@ -278,27 +311,36 @@ def weekly_events(world: World, table: str = "touchpoints") -> pd.DataFrame:
         sorted by channel (canonical order) then week. ``full_week`` is False for the first
         and last week when the data starts or ends mid-week (their counts are partial).
     """
-    frame = world.table(table)
-    date_col = _ident(date_columns(SCHEMAS[table])[0])
-    con = _con(world)
-    weekly = con.sql(
-        f"WITH w AS (SELECT CAST(date_trunc('week', {date_col}) AS DATE) AS week, "
-        f"CAST(channel AS VARCHAR) AS channel FROM {table}), "
-        "weeks AS (SELECT CAST(unnest(generate_series(min(week), max(week), INTERVAL 7 DAY)) "
-        "AS DATE) AS week FROM w), "
-        "channels AS (SELECT DISTINCT channel FROM w) "
-        "SELECT weeks.week, channels.channel, count(w.week) AS events "
-        "FROM weeks CROSS JOIN channels "
-        "LEFT JOIN w ON w.week = weeks.week AND w.channel = channels.channel "
-        "GROUP BY ALL"
-    ).df()
-    weekly["week"] = pd.to_datetime(weekly["week"])
-    weekly["events"] = weekly["events"].astype("int64")
-    dates = frame[date_columns(SCHEMAS[table])[0]]
-    first, last = dates.min().normalize(), dates.max().normalize()
+    column = date_columns(SCHEMAS[table])[0]
+    t = to_ibis(world.table(table), table, [column, "channel"])
+    day = t[column].cast("timestamp").date()
+    counts = (
+        t.select(
+            week=t[column].cast("timestamp").truncate("W").date(), channel=t.channel.cast("string")
+        )  # fmt: skip
+        .group_by(["week", "channel"])
+        .agg(events=ibis._.count())
+        .execute()
+    )
+    span = t.agg(first=day.min(), last=day.max()).execute().iloc[0]
+    columns = ["week", "channel", "events", "full_week"]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    counts["week"] = pd.to_datetime(counts["week"])
+    weeks = pd.date_range(counts["week"].min(), counts["week"].max(), freq="7D")
+    allowed = next(r.allowed for r in column_rules(SCHEMAS[table]) if r.name == "channel")
+    known = list(allowed) if allowed is not None else sorted(counts["channel"].unique())
+    categories = [c for c in known if c in set(counts["channel"])]
+    grid = pd.MultiIndex.from_product([categories, weeks], names=["channel", "week"])
+    weekly = (
+        counts.set_index(["channel", "week"])["events"]
+        .reindex(grid, fill_value=0)
+        .astype("int64")
+        .reset_index()
+    )
+    first, last = pd.Timestamp(span["first"]), pd.Timestamp(span["last"])
     weekly["full_week"] = (weekly["week"] >= first) & (
         weekly["week"] + pd.Timedelta(days=6) <= last
     )
-    categories = [c for c in frame["channel"].cat.categories if c in set(weekly["channel"])]
     weekly["channel"] = pd.Categorical(weekly["channel"], categories=categories)
-    return weekly.sort_values(["channel", "week"]).reset_index(drop=True)
+    return weekly[columns].sort_values(["channel", "week"]).reset_index(drop=True)

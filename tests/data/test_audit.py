@@ -141,3 +141,37 @@ def test_audit_on_the_sample_world(sample_dir):
     assert (dup["touchpoints"], dup["conversions"], dup.sum()) == (1, 1, 2)
     reasons = audit.quarantine_reasons(world)
     assert reasons["rows"].sum() == 10
+
+
+@pytest.fixture(scope="module")
+def engine_world(sample_dir):
+    """The sample opened on DuckDB as an engine: event tables stay Ibis tables."""
+    from imclab.warehouse import open_world
+
+    return open_world(sample_dir, lazy=True, as_of="2025-06-30")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rows_per_table",
+        "date_coverage",
+        "missing_values",
+        "duplicates",
+        "identity_match",
+        "weekly_events",
+    ],
+)
+def test_engine_world_audit_equals_loaded_world(engine_world, name):
+    loaded = load_world(engine_world.source, as_of="2025-06-30", tables=list(engine_world.tables))
+    pd.testing.assert_frame_equal(getattr(audit, name)(engine_world), getattr(audit, name)(loaded))
+
+
+def test_engine_world_quarantine_reasons_count_every_excluded_row(engine_world, sample_dir):
+    reasons = audit.quarantine_reasons(engine_world)
+    faults = pd.read_csv(sample_dir / "truth" / "faults.csv")
+    assert reasons["rows"].sum() == len(faults)
+    assert reasons.groupby("table")["rows"].sum().to_dict() == (
+        faults.groupby("table").size().to_dict()
+    )
+    assert list(reasons["rows"]) == sorted(reasons["rows"], reverse=True)
