@@ -8,7 +8,8 @@ Public functions
 ----------------
 - :func:`daily_spend` (spend table -> ``date, channel, spend``, campaigns summed, zero-filled)
 - :func:`daily_credit` (touchpoints + conversions -> ``date, channel, conversions``: a simple
-  documented daily attribution in DuckDB SQL; any ``date, channel, conversions`` frame works)
+  documented daily attribution run where the event tables live (pandas through DuckDB, or
+  Ibis tables on DuckDB or Spark); any ``date, channel, conversions`` frame works)
 - :func:`response_data` (daily spend + daily credit -> the table :class:`ResponseCurves` fits)
 - :class:`ResponseCurves` (sklearn-style: ``fit(data)``, ``params_``, ``draws_``,
   ``response()``, ``marginal()``, ``curve_frame()``; ``ResponseCurves.from_params(frame)``)
@@ -54,7 +55,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, minimize
@@ -62,6 +64,7 @@ from scipy.signal import lfilter
 from sklearn.base import BaseEstimator
 
 from imclab.config import PAID_CHANNELS
+from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.review.experiments import ReviewWarning
 
@@ -91,7 +94,7 @@ def _warn(message: str) -> None:
     warnings.warn(message, ReviewWarning, stacklevel=3)
 
 
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+def _require(df: pd.DataFrame | ir.Table, table: str, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(
@@ -174,15 +177,57 @@ def daily_spend(
     return out[["date", "channel", "spend"]]
 
 
+def _timestamp(col: ir.Value) -> ir.TimestampValue:
+    return col if col.type().is_timestamp() else col.cast("timestamp")
+
+
+def _credited_touches(tp: ir.Table, cv: ir.Table, lookback_days: float) -> ir.Table:
+    """Assign each touch to the conversion it credits (the rule of the attribution journeys).
+
+    The rule and the computation are those of :mod:`imclab.attribution.journeys` (one sort of
+    each customer's events). ``tp`` has ``customer_id, ts, event_id, channel``; ``cv`` has
+    ``customer_id, ts, order_id`` (rows without customer or timestamp are left out). A touch
+    belongs to the customer's first conversion at or after it (ties: the touch first, then
+    the lowest order id), so it credits at most one conversion and never one before the
+    previous order; it counts when it lies within ``lookback_days`` of that conversion.
+    Returns the touches that count: ``customer_id, conv_no`` (the journey), ``conv_ts``,
+    ``ts``, ``event_id``, ``channel`` and ``lag_s`` (seconds before the conversion).
+    """
+    ev_t = tp.select("customer_id", "ts", "event_id", "channel", kind=ibis.literal(0, type="int8"))
+    ev_c = cv.select(
+        "customer_id",
+        "ts",
+        event_id=cv.order_id,
+        channel=ibis.null("string"),
+        kind=ibis.literal(1, type="int8"),
+    )
+    ev = ev_t.union(ev_c)
+    order = ["ts", "kind", "event_id"]
+    before = ibis.window(group_by="customer_id", order_by=order, rows=(None, 0))
+    ahead = ibis.window(group_by="customer_id", order_by=order, rows=(0, None))
+    is_conv = ev.kind == 1
+    ev = ev.mutate(
+        conv_no=is_conv.cast("int64").sum().over(before) + 1,
+        conv_ts=ibis.ifelse(is_conv, ev.ts, ibis.null("timestamp")).min().over(ahead),
+    )
+    t = ev.filter((ev.kind == 0) & ev.conv_ts.notnull())
+    t = t.select(
+        "customer_id", "conv_no", "conv_ts", "ts", "event_id", "channel",
+        lag_s=t.conv_ts.epoch_seconds() - t.ts.epoch_seconds(),
+    )  # fmt: skip
+    return t.filter(t.lag_s <= lookback_days * 86_400.0)
+
+
+@quiet
 def daily_credit(
-    touchpoints: pd.DataFrame,
-    conversions: pd.DataFrame,
+    touchpoints: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     model: str = "linear",
     lookback_days: int = 30,
     half_life_days: float = 7.0,
     interactions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Credit each order to the channels that touched the buyer before it; sum per day (SQL).
+    """Credit each order to the channels that touched the buyer before it; sum per day.
 
     A conversion's touches are the buyer's touches in the ``lookback_days`` before it (a touch
     at the order's timestamp counts) and after the buyer's previous order, as in
@@ -190,96 +235,93 @@ def daily_credit(
     ``linear`` (equally per touch), ``last_touch``, ``first_touch`` or ``time_decay`` (weight
     halving every ``half_life_days`` before the order). Credit is dated on the order's day.
 
+    Parameters
+    ----------
+    touchpoints
+        ``event_id, customer_id, timestamp, channel`` (and ``interaction`` when
+        ``interactions`` is given): a pandas DataFrame or an Ibis table (DuckDB, Spark).
+    conversions
+        ``order_id, customer_id, timestamp``: pandas or Ibis. Both are reduced where they
+        live; only the daily credit per channel comes back.
+    model
+        One of :data:`CREDIT_MODELS`.
+    lookback_days
+        Length of a conversion's lookback window in days.
+    half_life_days
+        Half-life of the ``time_decay`` weights.
+    interactions
+        Interaction types that count (default: every touch).
+
     Returns
     -------
     pandas.DataFrame
-        ``date``, ``channel``, ``conversions`` (fractional credit), sorted; orders without a
-        touch are counted in ``df.attrs["orders_without_touch"]`` (they credit no channel).
+        ``date``, ``channel``, ``conversions`` (fractional credit, rounded to 9 decimals),
+        sorted by date and channel; orders without a touch are counted in
+        ``df.attrs["orders_without_touch"]`` (they credit no channel).
     """
     if model not in CREDIT_MODELS:
         raise ParameterError(f"daily_credit: model must be one of {CREDIT_MODELS}, got {model!r}")
     if lookback_days < 1:
         raise ParameterError(f"daily_credit: lookback_days must be >= 1, got {lookback_days}")
-    _require(touchpoints, "touchpoints", ("event_id", "customer_id", "timestamp", "channel"))
-    _require(conversions, "conversions", ("order_id", "customer_id", "timestamp"))
-    tp = touchpoints[["event_id", "customer_id", "timestamp", "channel"]].assign(
-        event_id=touchpoints["event_id"].astype(str),
-        customer_id=touchpoints["customer_id"].astype(str),
-        channel=touchpoints["channel"].astype(str),
-        timestamp=pd.to_datetime(touchpoints["timestamp"]),
-        interaction=touchpoints["interaction"] if "interaction" in touchpoints else "any",
-    )
+    tp_cols = ["event_id", "customer_id", "timestamp", "channel"]
     if interactions is not None:
-        tp = tp[tp["interaction"].isin(list(interactions))]
-    conv = conversions[["order_id", "customer_id", "timestamp"]].assign(
-        order_id=conversions["order_id"].astype(str),
-        customer_id=conversions["customer_id"].astype(str),
-        timestamp=pd.to_datetime(conversions["timestamp"]),
+        tp_cols.append("interaction")
+    _require(touchpoints, "touchpoints", tp_cols)
+    _require(conversions, "conversions", ("order_id", "customer_id", "timestamp"))
+    raw_tp = to_ibis(touchpoints, "touchpoints", tp_cols)
+    raw_cv = to_ibis(conversions, "conversions", ["order_id", "customer_id", "timestamp"])
+    if interactions is not None:
+        raw_tp = raw_tp.filter(raw_tp.interaction.cast("string").isin(list(interactions)))
+    tp = raw_tp.select(
+        customer_id=raw_tp.customer_id.cast("string"),
+        ts=_timestamp(raw_tp.timestamp),
+        event_id=raw_tp.event_id.cast("string"),
+        channel=raw_tp.channel.cast("string"),
     )
+    cv = raw_cv.select(
+        customer_id=raw_cv.customer_id.cast("string"),
+        ts=_timestamp(raw_cv.timestamp),
+        order_id=raw_cv.order_id.cast("string"),
+    )
+    tp = tp.filter(tp.customer_id.notnull() & tp.ts.notnull())
+    cv = cv.filter(cv.customer_id.notnull() & cv.ts.notnull())
+    t = _credited_touches(tp, cv, float(lookback_days))
+    journey = ["customer_id", "conv_no"]
+    t = t.mutate(
+        k_first=ibis.row_number().over(group_by=journey, order_by=["ts", "event_id"]),
+        k_last=ibis.row_number().over(
+            group_by=journey, order_by=[ibis.desc("ts"), ibis.desc("event_id")]
+        ),
+    )
+    one, zero = ibis.literal(1.0, type="float64"), ibis.literal(0.0, type="float64")
     weight = {
-        "linear": "1.0",
-        "last_touch": "CASE WHEN k_last = 1 THEN 1.0 ELSE 0.0 END",
-        "first_touch": "CASE WHEN k_first = 1 THEN 1.0 ELSE 0.0 END",
-        "time_decay": "pow(0.5, date_diff('second', tts, ts) / 86400.0 / $half_life)",
-    }[model]
-    con = duckdb.connect()
-    try:
-        con.register("tp", tp)
-        con.register("conv", conv)
-        params = {"lookback": int(lookback_days)}
-        if model == "time_decay":
-            params["half_life"] = float(half_life_days)
-        credit = con.execute(
-            f"""
-            WITH orders AS (
-                SELECT order_id, customer_id, timestamp AS ts,
-                       LAG(timestamp) OVER (PARTITION BY customer_id
-                                            ORDER BY timestamp, order_id) AS prev_ts
-                FROM conv
-            ), j AS (
-                SELECT o.order_id, o.ts, t.channel, t.timestamp AS tts, t.event_id
-                FROM orders o JOIN tp t ON t.customer_id = o.customer_id
-                 AND t.timestamp <= o.ts
-                 AND t.timestamp >= o.ts - to_days(CAST($lookback AS INTEGER))
-                 AND (o.prev_ts IS NULL OR t.timestamp > o.prev_ts)
-            ), ranked AS (
-                SELECT *,
-                       ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY tts, event_id) AS k_first,
-                       ROW_NUMBER() OVER (PARTITION BY order_id
-                                          ORDER BY tts DESC, event_id DESC) AS k_last
-                FROM j
-            ), weighted AS (
-                SELECT order_id, ts, channel, {weight} AS w FROM ranked
-            ), shares AS (
-                SELECT ts, channel, w / SUM(w) OVER (PARTITION BY order_id) AS share
-                FROM weighted
-            )
-            -- rounded: DuckDB sums in parallel, so the last bits would vary between runs
-            SELECT CAST(ts AS DATE) AS date, channel, ROUND(SUM(share), 9) AS conversions
-            FROM shares
-            GROUP BY ALL
-            HAVING SUM(share) > 0
-            ORDER BY date, channel
-            """,
-            params,
-        ).df()
-        touched = con.execute(
-            f"""
-            SELECT COUNT(DISTINCT o.order_id) FROM (
-                SELECT order_id, customer_id, timestamp AS ts,
-                       LAG(timestamp) OVER (PARTITION BY customer_id
-                                            ORDER BY timestamp, order_id) AS prev_ts
-                FROM conv) o
-            JOIN tp t ON t.customer_id = o.customer_id AND t.timestamp <= o.ts
-             AND t.timestamp >= o.ts - to_days(CAST({int(lookback_days)} AS INTEGER))
-             AND (o.prev_ts IS NULL OR t.timestamp > o.prev_ts)
-            """
-        ).fetchone()[0]
-    finally:
-        con.close()
-    credit["date"] = pd.to_datetime(credit["date"])
-    credit["channel"] = credit["channel"].astype(str)
-    credit.attrs["orders_without_touch"] = int(len(conv) - touched)
+        "linear": lambda: one,
+        "last_touch": lambda: ibis.ifelse(t.k_last == 0, one, zero),
+        "first_touch": lambda: ibis.ifelse(t.k_first == 0, one, zero),
+        "time_decay": lambda: ibis.literal(0.5, type="float64").pow(
+            t.lag_s.cast("float64") / 86_400.0 / float(half_life_days)
+        ),
+    }[model]()
+    t = t.mutate(w=weight)
+    t = t.mutate(share=t.w / t.w.sum().over(group_by=journey))
+    # one row per touched order has k_first == 0: their sum counts the orders with a touch
+    per_day = t.group_by(date=t.conv_ts.date(), channel=t.channel).agg(
+        credit=t.share.sum(), orders=(t.k_first == 0).cast("int64").sum()
+    )
+    frame = per_day.execute()
+    touched = int(frame["orders"].sum())
+    n_orders = int(raw_cv.count().execute())
+    frame = frame[frame["credit"] > 0]
+    credit = pd.DataFrame(
+        {
+            "date": pd.to_datetime(frame["date"]).astype("datetime64[us]").to_numpy(),
+            "channel": frame["channel"].astype(str).to_numpy(dtype=object),
+            # rounded: engines sum in parallel, so the last bits would vary between runs
+            "conversions": frame["credit"].astype(float).round(9).to_numpy(),
+        }
+    )
+    credit = credit.sort_values(["date", "channel"], kind="mergesort", ignore_index=True)
+    credit.attrs["orders_without_touch"] = n_orders - touched
     credit.attrs["model"] = model
     return credit
 
