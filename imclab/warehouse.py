@@ -277,6 +277,7 @@ def open_world(
     sources: dict[str, str] | None = None,
     lazy: bool | None = None,
     examples: int = 20,
+    strict: bool = False,
 ) -> World | EngineWorld:
     """Open a brand world on an engine: what every notebook calls to get its tables.
 
@@ -301,6 +302,8 @@ def open_world(
         :func:`imclab.data.load_world` (everything in pandas, quarantine rows numbered).
     examples
         :class:`EngineWorld` only: example rows kept per table, column and reason.
+    strict
+        Raise :class:`~imclab.errors.DataError` naming the faults instead of quarantining.
 
     Returns
     -------
@@ -327,8 +330,15 @@ def open_world(
                 raise ParameterError(f"engine {name}: the tables stay in the engine (lazy=True)")
             if sources:
                 raise ParameterError("sources: per-table overrides need lazy=True")
-            return load_world(source, as_of=as_of, tables=wanted)
+            return load_world(source, strict=strict, as_of=as_of, tables=wanted)
         con = connect(name)
     if examples < 0:
         raise ParameterError(f"examples: expected 0 or more, found {examples}")
-    return _engine_world(con, source, as_of, wanted, dict(sources or {}), int(examples))
+    world = _engine_world(con, source, as_of, wanted, dict(sources or {}), int(examples))
+    if strict and len(world.excluded):
+        n_rows = int(world.excluded["rows"].sum())
+        raise DataError(
+            f"{source}: {n_rows:,} row{'s' if n_rows != 1 else ''} break the data contract "
+            "(strict=True):\n  " + "\n  ".join(world.report.messages)
+        )
+    return world

@@ -101,3 +101,8 @@ def test_missing_required_table_names_it(sample_dir, tmp_path):
 def test_bad_parameters_are_named(sample_dir, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         open_world(sample_dir, **kwargs)
+
+
+def test_strict_raises_naming_the_faults(sample_dir):
+    with pytest.raises(DataError, match=r"10 rows break the data contract[\s\S]*'cost'"):
+        open_world(sample_dir, lazy=True, as_of=AS_OF, strict=True, examples=0)
