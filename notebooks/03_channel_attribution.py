@@ -32,7 +32,7 @@ half_life_days: float = 7.0  # time-decay model: a touch's weight halves every t
 position_weights: list = [0.4, 0.2, 0.4]  # position-based model: first, middle, last weights
 bootstrap_samples: int = 100  # resamples for the Markov and Shapley confidence intervals
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
-engine: str = "duckdb"  # engine for the journey step: duckdb, or spark for warehouse scale
+engine: str = "duckdb"  # where the tables are read and journeys built: duckdb, or spark
 
 # %% [markdown]
 # Derived values: the campaign plan (its `channel_groups` map channels to groups), the
@@ -44,16 +44,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import imclab.attribution as attr
-from imclab.data.load import load_world
-from imclab.engine import connect
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
-from imclab.scale import journeys_from_source
 from imclab.simulate import load_truth
+from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
-world = load_world(data_dir, tables=["touchpoints", "conversions", "spend"])
+world = open_world(data_dir, engine, tables=["touchpoints", "conversions", "spend"])
 truth = load_truth(data_dir)
 groups = dict(plan.channel_groups)
 personas = (
@@ -85,16 +83,11 @@ journey_settings = {
     "half_life_days": half_life_days,
     "segments": personas,
 }
-if engine == "spark":
-    # warehouse scale: Spark reads the tables, quarantines the rows the loader quarantined
-    # above (same contracts, counted in `excluded_rows`) and builds the journeys; only the
-    # unique paths come back
-    journeys, excluded_rows = journeys_from_source(engine, data_dir, **journey_settings)
-else:
-    journeys = attr.build_journeys(
-        connect(engine), world.tables["touchpoints"], world.tables["conversions"],
-        **journey_settings,
-    )  # fmt: skip
+# the journeys are built where the tables live (DuckDB, or Spark at warehouse scale); only
+# the unique paths and the counts come back
+journeys = attr.build_journeys(
+    None, world.tables["touchpoints"], world.tables["conversions"], **journey_settings
+)
 paths = journeys.paths
 journeys.report.round(3)
 
