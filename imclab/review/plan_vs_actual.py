@@ -2,16 +2,21 @@
 
 Budgets come from the campaign plan; actual spend from ``spend.csv`` (campaign rows only);
 attributed conversions and revenue from any :mod:`imclab.attribution` model's credit table.
+The event tables (``touchpoints``, ``conversions``) may be pandas DataFrames or Ibis tables on
+DuckDB or Spark: they are counted, and their journeys built, where they live.
 """
 
 from __future__ import annotations
 
 import warnings
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from imclab.config import CHANNELS
+from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.plan import CampaignPlan
 from imclab.review.experiments import ReviewWarning
@@ -33,7 +38,7 @@ OUTSIDE_PHASES = "(outside phases)"
 """Phase label of campaign spend dated outside every phase of the plan."""
 
 
-def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
+def _require(frame: pd.DataFrame | ir.Table, columns: list[str], table: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
@@ -143,10 +148,11 @@ def budget_vs_actual(plan: CampaignPlan, spend: pd.DataFrame, by: str = "phase")
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
 
 
+@quiet
 def channel_activity(
     plan: CampaignPlan,
     spend: pd.DataFrame,
-    touchpoints: pd.DataFrame | None = None,
+    touchpoints: pd.DataFrame | ir.Table | None = None,
 ) -> pd.DataFrame:
     """Return the weeks each channel actually ran for the campaign.
 
@@ -160,7 +166,9 @@ def channel_activity(
     spend
         The ``spend`` table.
     touchpoints
-        Optional ``touchpoints`` table (for unpaid channels).
+        Optional ``touchpoints`` table (for unpaid channels): a pandas DataFrame or an Ibis
+        table (DuckDB, Spark); the campaign's touches are counted per channel and day where
+        it lives.
 
     Returns
     -------
@@ -173,12 +181,10 @@ def channel_activity(
     weeks = rows["date"] - pd.to_timedelta(rows["date"].dt.weekday, unit="D")
     paid = rows.groupby([rows["channel"], weeks.rename("week")])["spend"].sum().rename("spend")
     parts = [paid]
-    if touchpoints is not None and len(touchpoints):
-        _require(touchpoints, ["timestamp", "channel", "campaign"], "touchpoints")
-        t = touchpoints.loc[touchpoints["campaign"].astype(object) == plan.name]
-        day = pd.to_datetime(t["timestamp"]).dt.normalize()
-        week = (day - pd.to_timedelta(day.dt.weekday, unit="D")).rename("week")
-        parts.append(t.groupby([t["channel"].astype(object), week]).size().rename("touches"))
+    if touchpoints is not None and not (
+        isinstance(touchpoints, pd.DataFrame) and touchpoints.empty
+    ):
+        parts.append(_campaign_touches(plan, touchpoints))
     out = pd.concat(parts, axis=1).reset_index()
     out.columns = ["channel", "week", *out.columns[2:]]
     for col in ("spend", "touches"):
@@ -188,6 +194,26 @@ def channel_activity(
     out["_c"] = _order(out["channel"])
     out = out.sort_values(["_c", "week"]).drop(columns="_c").reset_index(drop=True)
     return out[["channel", "week", "spend", "touches"]]
+
+
+def _campaign_touches(plan: CampaignPlan, touchpoints: pd.DataFrame | ir.Table) -> pd.Series:
+    """Touches tagged with the campaign per channel and week (counted per day in the engine)."""
+    cols = ["timestamp", "channel", "campaign"]
+    _require(touchpoints, cols, "touchpoints")
+    tp = to_ibis(touchpoints, "touchpoints", cols)
+    mine = tp.filter(tp.campaign.cast("string") == plan.name)
+    ts = mine.timestamp
+    ts = ts if ts.type().is_timestamp() else ts.cast("timestamp")
+    daily = (
+        mine.group_by(channel=mine.channel.cast("string"), day=ts.date())
+        .agg(n=ibis._.count())
+        .execute()
+        .dropna(subset=["day"])
+    )
+    day = pd.to_datetime(daily["day"]).astype("datetime64[ns]")
+    week = (day - pd.to_timedelta(day.dt.weekday, unit="D")).rename("week")
+    channel = daily["channel"].astype(object).rename("channel")
+    return daily["n"].astype("int64").groupby([channel, week]).sum().rename("touches")
 
 
 def activity_spans(activity: pd.DataFrame) -> pd.DataFrame:
@@ -261,9 +287,17 @@ ATTRIBUTION_MODELS: tuple[str, ...] = (
 """Model names :func:`attributed_credit` accepts (functions of :mod:`imclab.attribution`)."""
 
 
+def _backend(*tables: pd.DataFrame | ir.Table):
+    """Return the engine holding the Ibis tables among ``tables`` (None: pandas only)."""
+    for table in tables:
+        if isinstance(table, ir.Table):
+            return ibis.get_backend(table)
+    return None
+
+
 def attributed_credit(
-    touchpoints: pd.DataFrame,
-    conversions: pd.DataFrame,
+    touchpoints: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     model: str,
     start: object = None,
     end: object = None,
@@ -274,7 +308,9 @@ def attributed_credit(
     Parameters
     ----------
     touchpoints, conversions
-        The event tables.
+        The event tables: pandas DataFrames (journeys built in an in-memory DuckDB) or Ibis
+        tables (journeys built by their engine, DuckDB or Spark, with
+        :func:`imclab.attribution.build_journeys`; only the unique paths come back).
     model
         One of :data:`ATTRIBUTION_MODELS`.
     start, end
@@ -304,7 +340,7 @@ def attributed_credit(
         )
         return None
     journeys = attribution.build_journeys(
-        None,
+        _backend(touchpoints, conversions),
         touchpoints,
         conversions,
         lookback_days=lookback_days,
@@ -317,8 +353,8 @@ def attributed_credit(
 def channel_cost_trend(
     plan: CampaignPlan,
     spend: pd.DataFrame,
-    touchpoints: pd.DataFrame,
-    conversions: pd.DataFrame,
+    touchpoints: pd.DataFrame | ir.Table,
+    conversions: pd.DataFrame | ir.Table,
     model: str = "markov",
     tolerance: float = 0.10,
 ) -> pd.DataFrame:
@@ -329,7 +365,7 @@ def channel_cost_trend(
     plan
         The campaign plan (phases, campaign name).
     spend, touchpoints, conversions
-        The tables.
+        The tables (the event tables pandas or Ibis, see :func:`attributed_credit`).
     model
         Attribution model (see :func:`attributed_credit`).
     tolerance
