@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -268,3 +269,89 @@ def test_did_region_clusters_warn_with_one_holdout_region(sample):
         warnings.simplefilter("error", ReviewWarning)
         by_customer = holdout_did(*args, cluster="customer")
     assert by_region.std_error < by_customer.std_error
+
+
+# -- the same reductions on Ibis tables (DuckDB): identical results, small results only -------
+@pytest.fixture(scope="module")
+def duck(sample):
+    """The sample's customers and conversions as DuckDB tables, and the sizes of the results
+    the database hands back (a whole event table must never come back)."""
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    con = ibis.duckdb.connect()
+    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tables = {
+            n: con.create_table(n, to_ibis(sample[n], n)) for n in ("customers", "conversions")
+        }
+    returned: list[int] = []
+    execute = con.execute
+
+    def spy(expr, *args, **kwargs):
+        out = execute(expr, *args, **kwargs)
+        returned.append(len(out) if hasattr(out, "__len__") else 1)
+        return out
+
+    con.execute = spy
+    return tables, returned
+
+
+def test_did_and_placebo_on_duckdb_tables_equal_the_pandas_results(sample, duck):
+    tables, returned = duck
+    returned.clear()
+    for run in (
+        lambda cust, conv: holdout_did(cust, conv, ["west"], *CAMPAIGN),
+        lambda cust, conv: holdout_did(cust, conv, ["west"], *CAMPAIGN, cluster="hc"),
+        lambda cust, conv: placebo_did(cust, conv, ["west"], *PRE),
+    ):
+        pd_fit = run(sample["customers"], sample["conversions"])
+        db_fit = run(tables["customers"], tables["conversions"])
+        for attr in ("estimate", "ci_low", "ci_high", "std_error", "p_value"):
+            assert getattr(db_fit, attr) == pytest.approx(getattr(pd_fit, attr), rel=1e-12)
+        assert (db_fit.treated_customers, db_fit.holdout_customers) == (3939, 1061)
+        pd.testing.assert_frame_equal(db_fit.means, pd_fit.means, rtol=1e-12)
+        assert db_fit.periods == pd_fit.periods
+    # regions, the first order's time, then one row per customer (the model's input)
+    assert sorted(set(returned)) == [1, 5, len(sample["customers"])]
+
+
+def test_did_default_pre_period_and_errors_on_duckdb_tables(sample, duck):
+    tables, _ = duck
+    did = holdout_did(tables["customers"], tables["conversions"], ["west"], *CAMPAIGN)
+    first = sample["conversions"]["timestamp"].min().normalize()
+    assert did.periods["pre"] == (first, pd.Timestamp(CAMPAIGN[0]) - pd.Timedelta(days=1))
+    with pytest.raises(DataError, match="holdout region\\(s\\) mars have no customers"):
+        holdout_did(tables["customers"], tables["conversions"], ["mars"], *CAMPAIGN)
+    with pytest.raises(DataError, match="customers: missing column\\(s\\) region"):
+        holdout_did(tables["customers"].drop("region"), tables["conversions"], ["west"],
+                    *CAMPAIGN)  # fmt: skip
+
+
+def test_weekly_outcome_on_duckdb_tables_equals_pandas(sample, duck):
+    tables, returned = duck
+    returned.clear()
+    expected = weekly_outcome(sample["customers"], sample["conversions"], ["west"])
+    got = weekly_outcome(tables["customers"], tables["conversions"], ["west"])
+    pd.testing.assert_frame_equal(got, expected)
+    assert max(returned) < 400  # per day and group, not per order
+
+
+def test_weekly_outcome_orders_of_unknown_buyers_date_the_data_but_are_not_counted():
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "region": ["west", "east"]})
+    conversions = pd.DataFrame(
+        {"customer_id": ["a", "b", "b", "zz"],
+         "timestamp": pd.to_datetime(["2025-01-07 10:00", "2025-01-08 00:00", "2025-01-14 00:00",
+                                      "2025-01-20 23:00"])}
+    )  # fmt: skip
+    weekly = weekly_outcome(customers, conversions, ["west"]).set_index(["week", "group"])
+    monday = pd.Timestamp("2025-01-06")
+    assert weekly.loc[(monday, "holdout"), "conversions"] == 1
+    assert weekly.loc[(monday, "treated"), "conversions"] == 1
+    assert weekly.loc[(monday + pd.Timedelta(days=7), "treated"), "conversions"] == 1
+    # zz's order is on no group's row but ends the data: the third week has 1 day inside
+    third = weekly.loc[(monday + pd.Timedelta(days=14), "treated")]
+    assert third["conversions"] == 0 and third["days"] == 1
+    assert weekly.loc[(monday, "treated"), "days"] == 6  # the data start on Tuesday
+    assert weekly["conversions"].sum() == 3
