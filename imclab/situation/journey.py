@@ -106,7 +106,7 @@ def journey_funnel(
         )
     counts = _stage_counts(tp, orders, list(keys)).execute()
     for stage in JOURNEY_STAGES:
-        counts[stage] = counts[stage].fillna(0).astype("int64")
+        counts[stage] = counts[stage].astype("int64")
     if keys:
         counts = counts.sort_values(list(keys), kind="mergesort", na_position="last")
     return _long(counts.reset_index(drop=True), list(keys), min_customers, alpha)
@@ -148,7 +148,7 @@ def _stage_counts(tp: ir.Table, orders: ir.Table, keys: list[str]) -> ir.Table:
     )
     deepest = seen.select(*keys, depth=depth)
     reached = {
-        stage: (deepest.depth >= i).cast("int64").sum()
+        stage: (deepest.depth >= i).cast("int64").sum().fill_null(0)  # 0, not NULL, if empty
         for i, stage in enumerate(JOURNEY_STAGES)
         if i
     }

@@ -90,7 +90,7 @@ def daily_sales(conversions: EventTable, start: DateLike, end: DateLike) -> pd.D
         When ``timestamp`` or ``revenue`` is missing.
     """
     lo, hi = to_window(start, end)
-    has_buyer = "customer_id" in conversions.columns
+    has_buyer = "customer_id" in getattr(conversions, "columns", ())
     cols = ["timestamp", "revenue", *(["customer_id"] if has_buyer else [])]
     rows = _events_in_window(conversions, "conversions", cols, lo, hi)
     if not has_buyer:  # buyers are not shown here; sales_aggregates counts them
