@@ -240,3 +240,113 @@ def test_bad_input_messages(conversions):
     model = C.CustomerValueModel().fit(rfm)
     with pytest.raises(ParameterError, match="monthly_discount_rate must be in"):
         model.clv(rfm, monthly_discount_rate=1.5)
+
+
+# -- the same reductions on Ibis tables (DuckDB): identical results, one row per customer at most
+@pytest.fixture(scope="module")
+def duck(world):
+    """The sample's event tables as DuckDB tables, and the sizes of the results handed back."""
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    con = ibis.duckdb.connect()
+    names = ("customers", "touchpoints", "conversions")
+    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tables = {n: con.create_table(n, to_ibis(world.table(n), n)) for n in names}
+    returned: list[int] = []
+    execute = con.execute
+
+    def spy(expr, *args, **kwargs):
+        out = execute(expr, *args, **kwargs)
+        returned.append(len(out) if hasattr(out, "__len__") else 1)
+        return out
+
+    con.execute = spy
+    return tables, returned
+
+
+def test_rfm_summary_on_duckdb_tables_equals_pandas(conversions, duck):
+    tables, returned = duck
+    returned.clear()
+    for kwargs in (
+        {"observation_end": "2025-06-30", "freq": "D"},
+        {"observation_end": "2025-05-31", "observation_start": "2025-02-01"},
+        {},
+    ):
+        expected = C.rfm_summary(conversions, **kwargs)
+        got = C.rfm_summary(tables["conversions"], **kwargs)
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-12)
+        assert got.attrs == expected.attrs
+    windowed = C.rfm_summary(tables["conversions"], "2025-05-31", observation_start="2025-02-01")
+    assert windowed.attrs["orders_after_end"] > 0 and windowed.attrs["orders_before_start"] > 0
+    assert max(returned) == len(expected) < len(conversions)  # per buyer, never per order
+
+
+def test_first_touch_on_duckdb_and_categorical_tables_equals_text_channels(world, result, duck):
+    tables, returned = duck
+    text = world.touchpoints.astype({"channel": str})
+    assert isinstance(world.touchpoints["channel"].dtype, pd.CategoricalDtype)
+    expected = C.first_touch_channel(text)
+    returned.clear()
+    pd.testing.assert_frame_equal(C.first_touch_channel(tables["touchpoints"]), expected)
+    assert max(returned) == len(expected) <= len(world.customers)
+    pd.testing.assert_frame_equal(C.first_touch_channel(world.touchpoints), expected)
+    by_text = C.clv_by_first_touch(result, text)
+    for touchpoints in (world.touchpoints, tables["touchpoints"]):
+        pd.testing.assert_frame_equal(C.clv_by_first_touch(result, touchpoints), by_text)
+
+
+def test_first_touch_without_touches_is_no_touch_for_every_input():
+    clv = pd.DataFrame(
+        {"customer_id": ["a", "b"], "clv": [10.0, 30.0], "expected_purchases": [1.0, 2.0]}
+    )
+    tp = pd.DataFrame(
+        {"event_id": ["E1", "E2"], "customer_id": ["a", "z"],
+         "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+         "channel": pd.Categorical(["tv", "seo"], categories=["seo", "tv", "edm"])}
+    )  # fmt: skip
+    out = C.clv_by_first_touch(clv, tp).set_index("first_touch_channel")
+    assert out.loc["tv", "buyers"] == 1 and out.loc[C.NO_TOUCH, "total_clv"] == 30.0
+    assert out["share_of_clv"].sum() == pytest.approx(1.0)
+
+
+def test_clv_notes_and_holdout_check_on_duckdb_tables_equal_pandas(world, conversions, duck):
+    tables, _ = duck
+    expected = C.customer_lifetime_value(
+        conversions, observation_end="2025-06-30", customers=world.customers
+    )
+    got = C.customer_lifetime_value(
+        tables["conversions"], observation_end="2025-06-30", customers=tables["customers"]
+    )
+    assert got.notes == expected.notes
+    assert expected.notes["customers_without_orders"] == len(world.customers) - len(
+        expected.customers
+    )
+    pd.testing.assert_frame_equal(got.customers, expected.customers, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        C.holdout_check(tables["conversions"], "2025-04-30"),
+        C.holdout_check(conversions, "2025-04-30"),
+        rtol=1e-9,
+    )
+
+
+def test_bad_rows_are_named_by_index_in_pandas_and_by_customer_in_a_database(conversions):
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    broken = conversions.copy()
+    broken.loc[broken.index[[4, 9]], "revenue"] = -1.0
+    with pytest.raises(DataError, match="2 row\\(s\\) with a missing or negative.*index 4, 9"):
+        C.rfm_summary(broken)
+    con = ibis.duckdb.connect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        table = con.create_table("conversions", to_ibis(broken, "conversions"))
+        who = broken.loc[broken.index[4], "customer_id"]
+        with pytest.raises(DataError, match=f"2 row\\(s\\) .*customer_id {who}.*revenue -1.0"):
+            C.rfm_summary(table)
+        with pytest.raises(DataError, match="conversions: missing column.*revenue"):
+            C.rfm_summary(table.drop("revenue"))
