@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from imclab.config import KPIS, get_kpi
 from imclab.errors import ParameterError
-from imclab.kpis import SCALES_WITH_WINDOW, compute_kpi
+from imclab.kpis import EVENT_TABLES, SCALES_WITH_WINDOW, compute_kpi, date_range, shared_tables
 from imclab.plan import CampaignPlan
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
     "scorecard",
 ]
 
-Tables = Mapping[str, pd.DataFrame]
+Tables = Mapping[str, Any]
 
 STATUSES: tuple[str, ...] = ("met", "on track", "at risk", "missed", "no data")
 """Objective statuses. Before the deadline an objective not yet met is "on track" when it keeps
@@ -133,6 +134,7 @@ def _persona_labels(
     return {"persona_labels": labels, "persona": persona}, ""
 
 
+@shared_tables()
 def scorecard(
     plan: CampaignPlan,
     tables: Tables,
@@ -150,7 +152,8 @@ def scorecard(
     plan
         The campaign plan (its ``objectives``).
     tables
-        ``{table name: DataFrame}`` with data-dictionary columns.
+        ``{table name: table}`` with data-dictionary columns (pandas, or Ibis event tables:
+        see :func:`imclab.kpis.compute_kpi`).
     review_date
         The day of the review.
     persona_labels
@@ -220,6 +223,7 @@ def scorecard(
     return pd.DataFrame(rows)
 
 
+@shared_tables()
 def kpi_tiers(
     plan: CampaignPlan,
     tables: Tables,
@@ -246,7 +250,7 @@ def kpi_tiers(
     plan
         The campaign plan.
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}`` (pandas, or Ibis event tables).
     review_date
         Day of the review (last day of the brand KPIs' "during" window).
     names
@@ -332,15 +336,23 @@ def kpi_tiers(
 
 
 def _first_day(tables: Tables) -> pd.Timestamp | None:
+    """First day of the orders, touches and spend (an engine min for the event tables)."""
     days = []
     for table, column in (("conversions", "timestamp"), ("touchpoints", "timestamp"),
                           ("spend", "date")):  # fmt: skip
         frame = tables.get(table)
-        if frame is not None and len(frame) and column in frame.columns:
+        if frame is None or column not in frame.columns:
+            continue
+        if table in EVENT_TABLES:
+            span = date_range(frame, column, table)  # empty tables give None
+            if span is not None:
+                days.append(span[0])
+        elif len(frame):
             days.append(pd.to_datetime(frame[column]).min().normalize())
     return min(days) if days else None
 
 
+@shared_tables()
 def campaign_totals(plan: CampaignPlan, tables: Tables) -> dict[str, float]:
     """Headline value-tier numbers of the campaign window (through :func:`compute_kpi`).
 
@@ -349,7 +361,7 @@ def campaign_totals(plan: CampaignPlan, tables: Tables) -> dict[str, float]:
     plan
         The campaign plan (window and campaign name).
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}`` (pandas, or Ibis event tables).
 
     Returns
     -------

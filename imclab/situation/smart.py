@@ -21,6 +21,7 @@ from imclab.kpis import (
     compute_kpi,
     kpi_computable,
     kpi_series,
+    shared_tables,
     to_window,
 )
 
@@ -45,6 +46,7 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.2f}"
 
 
+@shared_tables()
 def objective_baselines(
     plan: Any,
     tables: Tables,
@@ -65,7 +67,8 @@ def objective_baselines(
     plan
         A :class:`imclab.plan.CampaignPlan`.
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}``: pandas DataFrames, or Ibis tables for the event tables
+        (the KPIs are reduced in their engine; see :func:`imclab.kpis.compute_kpi`).
     baseline_start, baseline_end
         The comparison period (before the campaign).
     persona_labels
@@ -128,6 +131,7 @@ def _scope(plan: Any, objective: Any, labels: pd.DataFrame | None) -> tuple[dict
     return scope, note
 
 
+@shared_tables()
 def smart_check(
     plan: Any,
     tables: Tables,
@@ -166,7 +170,8 @@ def smart_check(
     plan
         A :class:`imclab.plan.CampaignPlan`.
     tables
-        ``{table name: DataFrame}``.
+        ``{table name: table}``: pandas DataFrames, or Ibis tables for the event tables
+        (the KPIs are reduced in their engine; see :func:`imclab.kpis.compute_kpi`).
     baseline_start, baseline_end
         The comparison period.
     history_start, history_end
