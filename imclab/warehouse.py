@@ -166,10 +166,14 @@ def _engine_world(
     overrides: dict[str, str],
     examples: int,
 ) -> EngineWorld:
+    from imclab.attribution.journeys import _drop, _materialize
     from imclab.scale import _clean_one, _when
 
     stamp = _when(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
+    # read once: every count below and the clean table read the raw rows
+    stored = {name: _materialize(con, table) for name, table in raw.items()}
+    raw = {name: table for name, (table, _) in stored.items()}
     missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
     if missing:
         raise DataError(
@@ -185,7 +189,9 @@ def _engine_world(
     # referenced tables first: ids are checked against the rows that passed there
     for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
         origin = _origin(source, name, overrides)
-        clean[name], excluded = _clean_one(name, raw[name], stamp, clean)
+        typed, excluded = _clean_one(name, raw[name], stamp, clean)
+        # computed once: the analyses query the clean event tables many times
+        clean[name] = _materialize(con, typed)[0]
         n_cells = 0  # rows refused by a per-cell check (before references and duplicates)
         for what, rows in excluded:
             if what == "cells":
@@ -244,10 +250,29 @@ def _engine_world(
             extra_columns=tuple(c for c in raw[name].columns if c not in SCHEMAS[name].columns),
             **identity,
         )
+    for _, stored_name in stored.values():  # free the raw copies (the clean ones are stored)
+        if con.name == "pyspark":  # a Spark view reads its source view: keep it, uncached
+            con._session.catalog.uncacheTable(stored_name)
+        else:
+            _drop(con, stored_name)
     for name in wanted:  # absent optional tables, in data-dictionary order
         report.tables.setdefault(name, TableReport(table=name))
     report.tables = {name: report.tables[name] for name in wanted}
     excluded_frame = pd.DataFrame(counts, columns=["table", "column", "reason", "rows"])
+    # a stable order on every engine: tables as asked, columns in contract order, then reason
+    position = {
+        (t, c): (wanted.index(t), i) for t in wanted for i, c in enumerate(SCHEMAS[t].columns)
+    }
+    excluded_frame["_pos"] = [
+        position.get((t, c), (wanted.index(t), len(position)))
+        for t, c in zip(excluded_frame["table"], excluded_frame["column"], strict=True)
+    ]
+    excluded_frame = (
+        excluded_frame.sort_values(["_pos", "reason"], kind="mergesort")
+        .drop(columns="_pos")
+        .reset_index(drop=True)
+        .astype({"rows": "int64"})
+    )
     for row in excluded_frame.itertuples(index=False):
         report.messages.append(
             f"{_origin(source, row.table, overrides)}: column '{row.column}' "
@@ -256,6 +281,9 @@ def _engine_world(
     quarantine = (
         pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )
+    quarantine = quarantine.sort_values(  # the same order as the counts
+        ["file", "column", "reason", "value"], kind="mergesort", na_position="last"
+    ).reset_index(drop=True)
     quarantine["row"] = quarantine["row"].astype("Int64")
     return EngineWorld(
         tables={name: tables[name] for name in wanted if name in tables},
