@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 
+import ibis
 import pandas as pd
 import pytest
 
 from imclab.config import KPI_TIERS, KPIS
+from imclab.engine import quiet
+from imclab.kpis import plain
 from imclab.plan import load_plan, parse_plan
 from imclab.review.scorecard import (
+    _first_day,
     campaign_totals,
     kpi_scope,
     kpi_tiers,
@@ -238,3 +242,50 @@ def test_kpi_tiers_compare_windows_of_equal_length():
         "before": (first, START - pd.Timedelta(days=1)),
         "during": (START, START + pd.Timedelta(days=39)),
     }
+
+
+@quiet
+def _in_duckdb(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
+    """The event tables as tables of a DuckDB database (Ibis tables); spend, survey stay pandas."""
+    con = ibis.duckdb.connect()
+    out: dict[str, object] = dict(tables)
+    for name in ("customers", "touchpoints", "conversions"):
+        if name in tables:
+            con.con.register(f"{name}_frame", plain(tables[name]))  # ibis 12 + duckdb 2
+            con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+            out[name] = con.table(name)
+    return out
+
+
+def test_scorecard_tiers_and_totals_are_the_same_from_ibis_tables(tiny):
+    plan = _plan([*OBJECTIVES, {**OBJECTIVES[1], "id": "rev_p", "persona": "busy professionals"}])
+    labels = pd.DataFrame({"customer_id": ["C2"], "persona": ["busy professionals"]})
+    duck = _in_duckdb(tiny)
+    assert isinstance(duck["conversions"], ibis.expr.types.Table)
+    card = scorecard(plan, duck, "2025-06-30", persona_labels=labels)
+    pd.testing.assert_frame_equal(
+        card, scorecard(plan, tiny, "2025-06-30", persona_labels=labels), rtol=1e-12
+    )
+    assert card.set_index("id").loc["rev_p", "actual"] == pytest.approx(120.0)
+    tiers = kpi_tiers(plan, duck, "2025-06-30")
+    pd.testing.assert_frame_equal(tiers, kpi_tiers(plan, tiny, "2025-06-30"), rtol=1e-12)
+    # the first day of data (an engine min over the Ibis tables) sets the 30-day windows
+    assert tiers.attrs["windows"]["before"] == (
+        pd.Timestamp("2025-02-01"),
+        START - pd.Timedelta(days=1),
+    )
+    totals = campaign_totals(plan, duck)
+    assert totals == pytest.approx(campaign_totals(plan, tiny))
+    assert totals["revenue"] == pytest.approx(200.0)
+
+
+def test_first_day_reads_ibis_tables_and_skips_empty_ones(tiny):
+    duck = _in_duckdb(tiny)
+    assert _first_day(duck) == pd.Timestamp("2025-02-01")
+    later = dict(tiny)
+    later["spend"] = tiny["spend"].iloc[1:]
+    later["conversions"] = tiny["conversions"].iloc[1:]  # from 2025-03-10
+    assert _first_day(_in_duckdb(later)) == pd.Timestamp("2025-03-05")  # spend's first day
+    empty = {**_in_duckdb(later), "conversions": duck["conversions"].limit(0)}
+    assert _first_day(empty) == pd.Timestamp("2025-03-05")
+    assert _first_day({}) is None

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
+import ibis
 import pandas as pd
 import pytest
 
+from imclab.engine import quiet
+from imclab.kpis import plain
 from imclab.plan import parse_plan
 from imclab.situation.smart import objective_baselines, smart_check, smart_matrix, smart_warnings
 
@@ -167,3 +170,38 @@ def test_unvalidated_objectives_fail_specific_relevant_and_time_bound():
     assert status == "fail" and "'nobody' is not a target persona" in reason
     status, reason = _status(check, "bad", "T")
     assert status == "fail" and "outside the campaign" in reason
+
+
+@quiet
+def _in_duckdb(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
+    """The event tables as tables of a DuckDB database (Ibis tables); the survey stays pandas."""
+    con = ibis.duckdb.connect()
+    out: dict[str, object] = dict(tables)
+    for name in ("touchpoints", "conversions"):
+        con.con.register(f"{name}_frame", plain(tables[name]))  # ibis 12 + duckdb 2
+        con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+        out[name] = con.table(name)
+    return out
+
+
+def test_smart_check_is_the_same_from_ibis_tables():
+    plan = _plan(
+        _objective("easy", "revenue", 2940, 3100),
+        _objective("hard", "revenue", 2940, 4000, persona="young"),
+        _objective("aw", "awareness", 0.35, 0.5),
+        _objective("open", "open_rate", 0.2, 0.25, channel="edm"),
+    )
+    labels = pd.DataFrame({"customer_id": [f"C{i}" for i in range(0, 56, 2)], "persona": "young"})
+    tables = _tables()
+    duck = _in_duckdb(tables)
+    check = smart_check(plan, duck, *BASELINE, persona_labels=labels)
+    pd.testing.assert_frame_equal(
+        check, smart_check(plan, tables, *BASELINE, persona_labels=labels)
+    )
+    assert _status(check, "easy", "A") == _status(smart_check(plan, tables, *BASELINE), "easy", "A")
+    assert "seen in 4 of 7" in _status(check, "easy", "A")[1]
+    base = objective_baselines(plan, duck, *BASELINE, persona_labels=labels).set_index("objective")
+    assert base.loc["easy", "data_baseline"] == pytest.approx(2940.0)
+    # the persona holds customers C0, C2, ..: 4 orders in even weeks (100 each), 3 in odd
+    # weeks (110 each) -> 4 x 400 + 4 x 330 = 2920 in 56 days, x 28 / 56
+    assert base.loc["hard", "data_baseline"] == pytest.approx(1460.0)
