@@ -402,8 +402,15 @@ def _query(con: ibis.BaseBackend, sql: str, suffix: str) -> tuple[ir.Table, str 
         # ibis 12's DuckDB ``sql()`` calls a method duckdb 2.0 removed: a view is equivalent.
         view = f"_imclab_features_{suffix}"
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {sql}')
-        return con.table(view), view
-    return con.sql(sql, dialect=_DIALECTS.get(con.name, con.name)), None
+        t, made = con.table(view), view
+    else:
+        t, made = con.sql(sql, dialect=_DIALECTS.get(con.name, con.name)), None
+    # one schema on every engine (DuckDB gives 0/1 flags as DECIMAL, Spark day counts as int32)
+    types = {
+        c: "string" if c == "customer_id" or c in _TEXT else _INTEGERS.get(c, "float64")
+        for c in t.columns
+    }
+    return t.cast(types), made
 
 
 @quiet

@@ -192,6 +192,9 @@ def test_feature_table_is_lazy_on_the_engine(small_loaded, small_parquet):
     tabs = world_tables(con, small_parquet, names=TABLE_NAMES)
     expr = feature_table(tabs, as_of="2025-07-01")
     assert isinstance(expr, ir.Table)
+    # one schema on every engine: DuckDB's DECIMAL 0/1 flags come out as float64
+    assert expr.schema()["loyalty_member"].is_float64()
+    assert expr.schema()["tenure_days"].is_int64() and expr.schema()["gender"].is_string()
     n_converted = expr.filter(expr.converted == 1).count().execute()
     want = derive_features(small_loaded.duckdb(), as_of="2025-07-01")
     assert n_converted == int(want["converted"].sum()) > 0
