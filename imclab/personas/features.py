@@ -104,7 +104,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "touchpoints": ("customer_id", "timestamp", "channel", "interaction"),
     "conversions": ("customer_id", "timestamp", "revenue"),
 }
-_REQUIRED = REQUIRED_COLUMNS
 
 #: Text columns of the result (missing values are None, as DuckDB returns them).
 _TEXT = ("gender", "city_tier", "device", "income_band", "region")
