@@ -33,30 +33,32 @@ baseline_end: str = ""  # last day of the baseline (empty: the day before the ca
 persona_file: str = ""  # customer_id,persona CSV to split the journey by persona (empty: none)
 lookback_days: int = 30  # an order counts for a channel touched this many days before it
 min_respondents: int = 30  # fewest survey respondents per brand and wave for an interval
+engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
 # %% [markdown]
 # Derived values: the plan, the validated tables, the windows and the brands compared.
 # The baseline period defaults to everything before the campaign start: the "before"
-# against which the post-campaign review will judge the campaign.
+# against which the post-campaign review will judge the campaign. With `engine="spark"` the
+# event tables stay in Spark and every table below is aggregated there.
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
 import imclab.situation as sit
-from imclab.data.load import load_world
 from imclab.kpis import kpi_table
 from imclab.plan import load_plan
 from imclab.plotting import situation as plots
 from imclab.report.headlines import record_headlines
+from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
 plan = load_plan(campaign_file)
-world = load_world(data_dir)
+world = open_world(data_dir, engine)
 tables = world.tables
 orders = tables["conversions"]
-start = pd.Timestamp(analysis_start or orders["timestamp"].min()).normalize()
-end = pd.Timestamp(analysis_end or orders["timestamp"].max()).normalize()
+start = pd.Timestamp(analysis_start or world.report.tables["conversions"].date_min).normalize()
+end = pd.Timestamp(analysis_end or world.report.tables["conversions"].date_max).normalize()
 base_start = pd.Timestamp(baseline_start or start)
 base_end = pd.Timestamp(baseline_end or pd.Timestamp(plan.start) - pd.Timedelta(days=1))
 brands = [plan.brand, *(competitors or plan.competitors)]

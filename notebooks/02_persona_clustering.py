@@ -33,17 +33,18 @@ n_bootstrap: int = 5  # bootstrap resamples per k for the stability check
 sample_size: int = 2000  # customers in the evaluation sample and in each resample
 stability_threshold: float = 0.75  # personas with a lower mean Jaccard are flagged unreliable
 random_state: int = 0  # seed of every random step
+engine: str = "duckdb"  # where the features are derived: duckdb, or spark (warehouse)
 
 # %% [markdown]
 # Derived values: the plan, the validated tables (rows that break the data dictionary are
 # quarantined by the loader, see notebook 00) and the customer feature table, derived in
-# one SQL query over customers, touchpoints and orders.
+# one SQL query over customers, touchpoints and orders, run where the tables live (DuckDB,
+# or Spark with `engine="spark"`: only the per-customer features come back).
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from imclab.data.load import load_world
 from imclab.personas import (
     Personas,
     derive_features,
@@ -56,17 +57,18 @@ from imclab.plan import load_plan
 from imclab.plotting import personas as plots
 from imclab.report.headlines import record_headlines
 from imclab.simulate import load_truth
+from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
 pd.set_option("display.width", 200)
 plan = load_plan(campaign_file)
-world = load_world(data_dir, tables=["customers", "touchpoints", "conversions"])
-features = derive_features(world.duckdb(), as_of=as_of or None)
+world = open_world(data_dir, engine, tables=["customers", "touchpoints", "conversions"])
+features = derive_features(world.tables, as_of=as_of or None)
 setup = {
     "campaign": f"{plan.title} ({plan.start} .. {plan.end})",
     "customers": len(features),
-    "touches used": len(world.touchpoints),
-    "orders used": len(world.conversions),
+    "touches used": world.report.tables["touchpoints"].rows_loaded,
+    "orders used": world.report.tables["conversions"].rows_loaded,
     "rows quarantined by the loader": int(
         world.report.to_frame().set_index("table")["rows_quarantined"].sum()
     ),
