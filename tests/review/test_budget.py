@@ -436,3 +436,109 @@ def test_bounds_around_the_actual_allocation():
     assert bounds_around(actual, 0.5, 2.0) == {"social": (500.0, 2000.0), "tv": (0.0, 0.0)}
     with pytest.raises(ParameterError, match="low=1.5"):
         bounds_around(actual, 1.5, 2.0)
+
+
+# --------------------------------------------------------------------------------------
+# daily_credit where the data lives: the journeys' rule, Ibis tables (DuckDB) as input
+# --------------------------------------------------------------------------------------
+def _duckdb_tables(**frames):
+    """Frames -> DuckDB tables, and the sizes of the results the database hands back."""
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    con = ibis.duckdb.connect()
+    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tables = {n: con.create_table(n, to_ibis(f, n)) for n, f in frames.items()}
+    returned: list[int] = []
+    execute = con.execute
+
+    def spy(expr, *args, **kwargs):
+        out = execute(expr, *args, **kwargs)
+        returned.append(len(out) if hasattr(out, "__len__") else 1)
+        return out
+
+    con.execute = spy
+    return tables, returned
+
+
+def test_daily_credit_on_duckdb_tables_equals_pandas(sample_world):
+    tp, conv = sample_world.touchpoints, sample_world.conversions
+    tables, returned = _duckdb_tables(touchpoints=tp, conversions=conv)
+    runs = [(m, {}) for m in B.CREDIT_MODELS]
+    runs.append(("time_decay", {"lookback_days": 7, "interactions": ["click", "visit"]}))
+    for model, kwargs in runs:
+        expected = B.daily_credit(tp, conv, model, **kwargs)
+        got = B.daily_credit(tables["touchpoints"], tables["conversions"], model, **kwargs)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=1e-9)
+        assert got.attrs == expected.attrs
+    # per order day and channel (and a count): never the touches or the orders
+    days = conv["timestamp"].dt.normalize().nunique()
+    assert max(returned) <= days * tp["channel"].nunique() < len(tp)
+
+
+def test_daily_credit_follows_the_journeys_of_the_attribution_models(sample_world):
+    import imclab.attribution as attribution
+
+    tp, conv = sample_world.touchpoints, sample_world.conversions
+    journeys = attribution.build_journeys(None, tp, conv, lookback_days=30)
+    no_touch = journeys.count("conversions with no touch in the window")
+    for model in ("linear", "first_touch", "last_touch"):
+        credit = B.daily_credit(tp, conv, model, lookback_days=30)
+        assert credit.attrs["orders_without_touch"] == no_touch
+        by_channel = credit.groupby("channel")["conversions"].sum()
+        ref = getattr(attribution, model)(journeys.paths).set_index("channel")["conversions"]
+        ref = ref.drop(attribution.NO_TOUCH)
+        np.testing.assert_allclose(by_channel[ref.index], ref, atol=1e-6, err_msg=model)
+
+
+def test_daily_credit_ties_and_window_edges():
+    tp = pd.DataFrame(
+        {
+            "event_id": ["E1", "E2", "E3", "E4"],
+            "customer_id": ["a", "a", "a", "b"],
+            "timestamp": pd.to_datetime(
+                ["2025-01-01 12:00", "2025-01-31 12:00", "2025-02-10 08:00", "2025-01-01 00:00"]
+            ),
+            "channel": ["tv", "seo", "edm", "social"],
+        }
+    )
+    conv = pd.DataFrame(
+        {
+            # O2 and O1 at E2's very time: E1 (exactly 30 days before) and E2 credit O1, the
+            # lower order id; O2 has no touch after O1; E4 is 30 days and 1 second before O3
+            "order_id": ["O2", "O1", "O3", "O4"],
+            "customer_id": ["a", "a", "b", "a"],
+            "timestamp": pd.to_datetime(
+                [
+                    "2025-01-31 12:00:00",
+                    "2025-01-31 12:00:00",
+                    "2025-02-01 00:00:01",
+                    "2025-02-10 08:00:00",
+                ]
+            ),  # fmt: skip
+        }
+    )
+    for inputs in ((tp, conv), tuple(_duckdb_tables(tp=tp, cv=conv)[0].values())):
+        credit = B.daily_credit(*inputs, "linear", lookback_days=30)
+        got = credit.set_index(["date", "channel"])["conversions"].to_dict()
+        assert got == {
+            (pd.Timestamp("2025-01-31"), "seo"): 0.5,
+            (pd.Timestamp("2025-01-31"), "tv"): 0.5,
+            (pd.Timestamp("2025-02-10"), "edm"): 1.0,
+        }
+        assert credit.attrs["orders_without_touch"] == 2  # O2 and O3
+
+
+def test_daily_credit_interactions_need_the_interaction_column():
+    tp = pd.DataFrame(
+        {"event_id": ["E1"], "customer_id": ["a"], "timestamp": pd.to_datetime(["2025-01-01"]),
+         "channel": ["tv"]}
+    )  # fmt: skip
+    conv = pd.DataFrame(
+        {"order_id": ["O1"], "customer_id": ["a"], "timestamp": pd.to_datetime(["2025-01-02"])}
+    )
+    assert B.daily_credit(tp, conv)["conversions"].tolist() == [1.0]
+    with pytest.raises(DataError, match="touchpoints: missing column.*interaction"):
+        B.daily_credit(tp, conv, interactions=["click"])
