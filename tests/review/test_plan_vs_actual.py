@@ -148,3 +148,66 @@ def test_attribution_credit_and_cost_trend_on_sample(plan, sample):
     for _, part in trend.groupby("channel"):
         cpc = part["cost_per_conversion"].to_numpy()
         assert part["rising"].iloc[0] == bool(len(cpc) >= 2 and cpc[-1] > 1.1 * cpc[0])
+
+
+# -- event tables in a database (DuckDB through Ibis): identical results, built where they live --
+@pytest.fixture(scope="module")
+def duck(sample):
+    """The sample's touchpoints and conversions as DuckDB tables, and the sizes of the results
+    the database hands back."""
+    import warnings
+
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    con = ibis.duckdb.connect()
+    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tables = {
+            n: con.create_table(n, to_ibis(sample[n], n)) for n in ("touchpoints", "conversions")
+        }
+    returned: list[int] = []
+    execute = con.execute
+
+    def spy(expr, *args, **kwargs):
+        out = execute(expr, *args, **kwargs)
+        returned.append(len(out) if hasattr(out, "__len__") else 1)
+        return out
+
+    con.execute = spy
+    return tables, returned
+
+
+def test_channel_activity_on_duckdb_touchpoints_equals_pandas(plan, sample, duck):
+    tables, returned = duck
+    expected = channel_activity(plan, sample["spend"], sample["touchpoints"])
+    returned.clear()
+    got = channel_activity(plan, sample["spend"], tables["touchpoints"])
+    pd.testing.assert_frame_equal(got, expected)
+    campaign = sample["touchpoints"]["campaign"] == plan.name
+    assert got["touches"].sum() == campaign.sum() > 0
+    assert len(returned) == 1 and returned[0] < campaign.sum() / 10  # one query, per day
+
+
+def test_attribution_runs_on_the_engine_of_the_event_tables(plan, sample, duck):
+    tables, returned = duck
+    expected = attributed_credit(
+        sample["touchpoints"], sample["conversions"], "markov", plan.start, plan.end
+    )
+    returned.clear()
+    got = attributed_credit(
+        tables["touchpoints"], tables["conversions"], "markov", plan.start, plan.end
+    )
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    assert returned  # the journeys were built by the tables' own DuckDB
+    assert max(returned) < len(sample["touchpoints"]) / 10  # unique paths and counts
+    trend = channel_cost_trend(
+        plan, sample["spend"], tables["touchpoints"], tables["conversions"], model="last_touch"
+    )
+    pd.testing.assert_frame_equal(
+        trend,
+        channel_cost_trend(plan, sample["spend"], sample["touchpoints"], sample["conversions"],
+                           model="last_touch"),
+        check_exact=False, rtol=1e-9,
+    )  # fmt: skip
