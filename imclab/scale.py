@@ -11,15 +11,12 @@ reads, cleans and builds journeys without passing the events through pandas.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-import sqlglot
-import sqlglot.expressions as sge
 
 from imclab.config import CHANNELS
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
@@ -485,23 +482,6 @@ def _tidy_periods(frame: pd.DataFrame, keys: list[str], cols: list[str]) -> pd.D
     return frame[[*keys, *cols]]
 
 
-def _portable(tree: sge.Expression) -> sge.Expression:
-    """Pin the two constructs whose meaning differs between DuckDB and Spark.
-
-    ``1.0`` is a DECIMAL on both (Spark then rounds ratios to its decimal scale): make every
-    decimal literal a DOUBLE. ``DATE_DIFF('day', a, b)`` counts day boundaries in DuckDB but
-    whole 24-hour periods in Spark: compare the dates (both then count calendar days).
-    """
-    for lit in list(tree.find_all(sge.Literal)):
-        if not lit.is_string and "." in str(lit.this):
-            lit.replace(sge.Cast(this=lit.copy(), to=sge.DataType.build("DOUBLE")))
-    for diff in list(tree.find_all(sge.DateDiff)):
-        if str(diff.text("unit")).lower() in ("day", "'day'", ""):
-            for arg in ("this", "expression"):
-                diff.set(arg, sge.Cast(this=diff.args[arg].copy(), to=sge.DataType.build("DATE")))
-    return tree
-
-
 @quiet
 def persona_features(
     con: ibis.BaseBackend,
@@ -511,56 +491,34 @@ def persona_features(
     as_of: str | None = None,
     channels: tuple[str, ...] = CHANNELS,
 ) -> ir.Table:
-    """Run the persona feature derivation (:func:`~imclab.personas.features.feature_sql`).
+    """Run the persona feature derivation where the tables live (lazy, one row per customer).
 
-    The feature query is written once in portable SQL; it is transpiled to the backend's
-    dialect with ``sqlglot`` and pointed at the given tables.
+    The query is :func:`imclab.personas.features.feature_sql`, written once and pinned to
+    mean the same on DuckDB and Spark; see :func:`imclab.personas.features.feature_table`.
 
     Parameters
     ----------
     con
-        Backend from :func:`imclab.engine.connect`.
+        Backend from :func:`imclab.engine.connect` (the tables' own engine runs the query).
     customers, touchpoints, conversions
-        Tables of ``con`` with data-dictionary columns.
+        Tables with data-dictionary columns.
     as_of, channels
         See :func:`imclab.personas.features.feature_sql`.
 
     Returns
     -------
     ibis.expr.types.Table
-        One row per customer (lazy). It is per customer, not small: sample it
-        (``.sample(0.01)``) or aggregate it in the database before ``.execute()`` on
-        very large worlds.
+        One row per customer (lazy). It is per customer, not small: sample it or aggregate
+        it in the database before ``.execute()`` on very large worlds.
     """
-    from imclab.personas.features import feature_sql
+    from imclab.personas.features import feature_table
 
-    dialect = "spark" if con.name == "pyspark" else "duckdb"
-    sql = feature_sql(as_of, channels, dialect="duckdb")
-    suffix = uuid.uuid4().hex[:10]
-    names = {}
-    for name, table in (
-        ("customers", customers),
-        ("touchpoints", touchpoints),
-        ("conversions", conversions),
-    ):
-        view = f"_imclab_{name}_{suffix}"
-        if con.name == "pyspark":  # always a session-scoped temporary view
-            con.create_view(view, table, overwrite=True)
-        else:  # temporary: never written into a database file
-            con._run_pre_execute_hooks(table)  # registers in-memory (pandas) tables
-            con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {con.compile(table)}')
-        names[name] = view
-    tree = _portable(sqlglot.parse_one(sql, read="duckdb"))
-    for node in tree.find_all(sge.Table):
-        if node.name in names and not node.args.get("db"):
-            node.set("this", sge.to_identifier(names[node.name]))
-    query = tree.sql(dialect=dialect)
-    if con.name == "pyspark":
-        return con.sql(query, dialect=dialect)
-    # ibis 12's DuckDB ``sql()`` calls a method duckdb 2.0 removed: a view is equivalent.
-    view = f"_imclab_features_{suffix}"
-    con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS {query}')
-    return con.table(view)
+    del con  # the engine of the tables runs the query
+    return feature_table(
+        {"customers": customers, "touchpoints": touchpoints, "conversions": conversions},
+        as_of=as_of,
+        channels=channels,
+    )
 
 
 @quiet
