@@ -101,7 +101,7 @@ def _connect(con):
 
 
 def _backend(table) -> ibis.BaseBackend | None:
-    """The backend an Ibis table is bound to (None for pandas and in-memory tables)."""
+    """Return the backend an Ibis table is bound to (None for pandas and in-memory tables)."""
     if not isinstance(table, ir.Table):
         return None
     try:
@@ -163,6 +163,62 @@ def _group_expr(channel: ir.StringValue, groups: Mapping[str, str]) -> ir.String
     if not groups:
         return channel
     return channel.cases(*[(k, v) for k, v in sorted(groups.items())], else_=channel)
+
+
+def event_stream(
+    touches: ir.Table, conversions: ir.Table, channel_groups: Mapping[str, str] | None = None
+) -> ir.Table:
+    """Annotate each customer's touches and conversions in one sort (the journey rule).
+
+    A touch belongs to the customer's first conversion at or after it (ties: the touch
+    first, then the lowest order id); after the last conversion it belongs to a
+    non-converting journey anchored at the customer's last event. Used by
+    :func:`build_journeys` and by :func:`imclab.review.budget.daily_credit`, so the rule is
+    written once.
+
+    Parameters
+    ----------
+    touches
+        ``customer_id, ts, event_id, channel`` (typed: string ids, timestamp ``ts``).
+    conversions
+        ``customer_id, ts, order_id``.
+    channel_groups
+        Map channel -> group; grouped touches carry the group as their channel.
+
+    Returns
+    -------
+    ibis.expr.types.Table
+        ``customer_id, ts, event_id, channel, kind`` (0 touch, 1 conversion) plus
+        ``conv_no`` (the journey: conversions before the event + 1), ``seq`` (position in
+        the customer's stream), ``next_conv`` (the timestamp of the conversion the event
+        belongs to, NULL after the last one), ``last_ts`` (the customer's last event) and
+        the previous event's ``prev_kind``, ``prev_channel``, ``prev_ts``.
+    """
+    tp, cv = touches, conversions
+    grouped = _group_expr(tp.channel, dict(channel_groups or {}))
+    ev_t = tp.select(
+        "customer_id", "ts", "event_id", channel=grouped, kind=ibis.literal(0, type="int8")
+    )
+    ev_c = cv.select(
+        "customer_id", "ts", event_id=cv.order_id, channel=ibis.null("string"),
+        kind=ibis.literal(1, type="int8"),
+    )  # fmt: skip
+    ev = ev_t.union(ev_c)
+    order = ["ts", "kind", "event_id"]
+    cum = ibis.window(group_by="customer_id", order_by=order, rows=(None, 0))
+    ahead = ibis.window(group_by="customer_id", order_by=order, rows=(0, None))
+    whole = ibis.window(group_by="customer_id", order_by=order, rows=(None, None))
+    seq_w = ibis.window(group_by="customer_id", order_by=order)
+    is_conv = ev.kind == 1
+    return ev.mutate(
+        conv_no=is_conv.cast("int64").sum().over(cum) + 1,
+        seq=ibis.row_number().over(seq_w),
+        next_conv=ibis.ifelse(is_conv, ev.ts, ibis.null("timestamp")).min().over(ahead),
+        last_ts=ev.ts.max().over(whole),
+        prev_kind=ev.kind.lag().over(seq_w),
+        prev_channel=ev.channel.lag().over(seq_w),
+        prev_ts=ev.ts.lag().over(seq_w),
+    )
 
 
 def _check_params(lookback_days, interactions, half_life_days, channel_groups, channels):
@@ -386,30 +442,7 @@ def _build(
     # strictly before it + 1; the journey's anchor is that conversion's timestamp (the minimum
     # conversion timestamp at or after the touch) or, after the last conversion, the
     # customer's last event. All windows share one partitioning and ordering.
-    ev_t = tp.select(
-        "customer_id", "ts", "event_id", channel=_group_expr(tp.channel, groups),
-        kind=ibis.literal(0, type="int8"),
-    )  # fmt: skip
-    ev_c = cv.select(
-        "customer_id", "ts", event_id=cv.order_id, channel=ibis.null("string"),
-        kind=ibis.literal(1, type="int8"),
-    )  # fmt: skip
-    ev = ev_t.union(ev_c)
-    order = ["ts", "kind", "event_id"]
-    cum = ibis.window(group_by="customer_id", order_by=order, rows=(None, 0))
-    ahead = ibis.window(group_by="customer_id", order_by=order, rows=(0, None))
-    whole = ibis.window(group_by="customer_id", order_by=order, rows=(None, None))
-    seq_w = ibis.window(group_by="customer_id", order_by=order)
-    is_conv = ev.kind == 1
-    ev = ev.mutate(
-        conv_no=is_conv.cast("int64").sum().over(cum) + 1,
-        seq=ibis.row_number().over(seq_w),
-        next_conv=ibis.ifelse(is_conv, ev.ts, ibis.null("timestamp")).min().over(ahead),
-        last_ts=ev.ts.max().over(whole),
-        prev_kind=ev.kind.lag().over(seq_w),
-        prev_channel=ev.channel.lag().over(seq_w),
-        prev_ts=ev.ts.lag().over(seq_w),
-    )
+    ev = event_stream(tp, cv, groups)
     t = ev.filter(ev.kind == 0)
     converted = t.next_conv.notnull()
     anchor_s = ibis.ifelse(converted, t.next_conv, t.last_ts).epoch_seconds()

@@ -193,23 +193,9 @@ def _credited_touches(tp: ir.Table, cv: ir.Table, lookback_days: float) -> ir.Ta
     Returns the touches that count: ``customer_id, conv_no`` (the journey), ``conv_ts``,
     ``ts``, ``event_id``, ``channel`` and ``lag_s`` (seconds before the conversion).
     """
-    ev_t = tp.select("customer_id", "ts", "event_id", "channel", kind=ibis.literal(0, type="int8"))
-    ev_c = cv.select(
-        "customer_id",
-        "ts",
-        event_id=cv.order_id,
-        channel=ibis.null("string"),
-        kind=ibis.literal(1, type="int8"),
-    )
-    ev = ev_t.union(ev_c)
-    order = ["ts", "kind", "event_id"]
-    before = ibis.window(group_by="customer_id", order_by=order, rows=(None, 0))
-    ahead = ibis.window(group_by="customer_id", order_by=order, rows=(0, None))
-    is_conv = ev.kind == 1
-    ev = ev.mutate(
-        conv_no=is_conv.cast("int64").sum().over(before) + 1,
-        conv_ts=ibis.ifelse(is_conv, ev.ts, ibis.null("timestamp")).min().over(ahead),
-    )
+    from imclab.attribution.journeys import event_stream
+
+    ev = event_stream(tp, cv).rename(conv_ts="next_conv")
     t = ev.filter((ev.kind == 0) & ev.conv_ts.notnull())
     t = t.select(
         "customer_id", "conv_no", "conv_ts", "ts", "event_id", "channel",
