@@ -29,31 +29,33 @@ next_budget: float = 60000.0  # media budget of the next campaign to allocate
 channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend limits
 bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
+engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
 # %% [markdown]
 # Derived values: the plan, the validated tables as of the review date (later events are
 # quarantined as "in the future"), the simulator's ground truth when the data is simulated
-# and, when given, each customer's persona.
+# and, when given, each customer's persona. With `engine="spark"` the event tables stay in
+# Spark: every table below is aggregated there and only the results come back.
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from imclab.data.load import load_world
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
 from imclab.simulate import load_truth
+from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
-world = load_world(data_dir, as_of=f"{review_date} 23:59:59")
+world = open_world(data_dir, engine, as_of=f"{review_date} 23:59:59")
 tables = world.tables
 truth = load_truth(data_dir)
 personas = pd.read_csv(persona_file) if persona_file else None
 pd.set_option("display.max_colwidth", None)  # findings and notes are sentences: show them whole
-pre_start = min(tables["conversions"]["timestamp"]).normalize()
+pre_start = world.report.tables["conversions"].date_min.normalize()
 pre_end = pd.Timestamp(plan.start) - pd.Timedelta(days=1)
 {
     "campaign": plan.name,
@@ -286,8 +288,7 @@ value = clv.customer_lifetime_value(
 pd.Series(value.notes)
 
 # %%
-# channel as text: clv_by_first_touch cannot yet add its "(no touch)" row to a categorical
-clv.clv_by_first_touch(value, tables["touchpoints"].astype({"channel": str})).round(2)
+clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
 
 # %% [markdown]
 # ## Where next campaign's money should go
