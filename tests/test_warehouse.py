@@ -106,3 +106,13 @@ def test_bad_parameters_are_named(sample_dir, kwargs, message):
 def test_strict_raises_naming_the_faults(sample_dir):
     with pytest.raises(DataError, match=r"10 rows break the data contract[\s\S]*'cost'"):
         open_world(sample_dir, lazy=True, as_of=AS_OF, strict=True, examples=0)
+
+
+def test_engine_quarantine_is_written_with_empty_row_numbers(worlds, tmp_path):
+    from imclab.data import write_quarantine
+
+    _, lazy = worlds
+    write_quarantine(lazy, tmp_path)
+    written = pd.read_csv(tmp_path / "quarantine.csv")
+    assert len(written) == len(lazy.quarantine) and written["row"].isna().all()
+    assert set(written["file"]) == {"touchpoints.csv", "conversions.csv", "spend.csv"}

@@ -48,10 +48,11 @@ def as_quarantine(faults: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A copy with exactly :data:`QUARANTINE_COLUMNS`, ``row`` as int64.
+        A copy with exactly :data:`QUARANTINE_COLUMNS`, ``row`` as int64 (nullable ``Int64``
+        when some rows have no number: example rows of a warehouse table).
     """
     frame = faults.reindex(columns=QUARANTINE_COLUMNS).copy()
-    frame["row"] = frame["row"].astype("int64")
+    frame["row"] = frame["row"].astype("Int64" if frame["row"].isna().any() else "int64")
     return frame.reset_index(drop=True)
 
 
