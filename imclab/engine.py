@@ -50,7 +50,10 @@ TABLES: tuple[str, ...] = (
     "customers", "touchpoints", "conversions", "spend", "survey", "ab_tests", "creatives",
 )  # fmt: skip
 
-_SPARK_DEFAULTS = {"spark.sql.session.timeZone": "UTC"}
+_SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",  # no progress bars in notebook outputs
+}
 
 
 def quiet(func: Callable) -> Callable:

@@ -171,7 +171,8 @@ def _engine_world(
 
     stamp = _when(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
-    # read once: every count below and the clean table read the raw rows
+    # read once: every count below and the clean table read the raw rows (stored, not
+    # views: on Spark the lineage is cut, so each later query is planned on the stored rows)
     stored = {name: _materialize(con, table) for name, table in raw.items()}
     raw = {name: table for name, (table, _) in stored.items()}
     missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
@@ -251,10 +252,7 @@ def _engine_world(
             **identity,
         )
     for _, stored_name in stored.values():  # free the raw copies (the clean ones are stored)
-        if con.name == "pyspark":  # a Spark view reads its source view: keep it, uncached
-            con._session.catalog.uncacheTable(stored_name)
-        else:
-            _drop(con, stored_name)
+        _drop(con, stored_name)
     for name in wanted:  # absent optional tables, in data-dictionary order
         report.tables.setdefault(name, TableReport(table=name))
     report.tables = {name: report.tables[name] for name in wanted}

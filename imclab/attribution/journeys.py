@@ -128,22 +128,23 @@ def _table(con, table, name: str, columns: Sequence[str]) -> ir.Table:
 def _materialize(con, expr: ir.Table) -> tuple[ir.Table, str]:
     """Store an intermediate result (computed once, read several times).
 
-    DuckDB: a temporary table. Spark: a cached temporary view (ibis' PySpark backend has no
-    temporary tables).
+    DuckDB: a temporary table. Spark: a temporary view of a local checkpoint (computed now,
+    kept by the executors), so later queries neither recompute nor re-plan the expression:
+    Spark's optimizer would otherwise inline the whole lineage into every query reading it.
     """
     name = f"_imclab_journeys_{uuid.uuid4().hex[:12]}"
     if con.name == "pyspark":
-        view = con.create_view(name, expr, overwrite=True)
-        con._session.catalog.cacheTable(name)
-        return view, name
+        con.create_view(name, expr, overwrite=True)
+        stored = con._session.table(name).localCheckpoint(eager=True)
+        stored.createOrReplaceTempView(name)
+        return con.table(name), name
     return con.create_table(name, expr, temp=True), name
 
 
 def _drop(con, name: str) -> None:
     """Drop a temporary table (ibis 12's ``drop_table`` fails with duckdb 2.0: raw SQL fallback)."""
     if con.name == "pyspark":
-        con._session.catalog.uncacheTable(name)
-        con._session.catalog.dropTempView(name)
+        con._session.catalog.dropTempView(name)  # also frees the checkpoint's blocks
         return
     try:
         con.drop_table(name, force=True)
