@@ -181,3 +181,15 @@ def test_strip_hook_cleans_a_dirty_notebook_and_keeps_outputs(tmp_path):
     assert nb.cells[0].metadata["tags"] == ["parameters"]  # papermill still finds it
     assert nb.cells[2].outputs[0]["data"]["text/plain"] == "2"  # nbval's expected output
     assert "execution" not in nb.cells[2].metadata and "ExecuteTime" not in nb.cells[2].metadata
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_runs_on_either_engine(path):
+    """Each notebook declares ``engine`` and opens its data with ``open_world`` (issue 8)."""
+    nb = nbformat.read(path, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'^engine: str = "duckdb"', params.source, re.M), path.name
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "open_world(data_dir, engine" in code, f"{path.name}: open the world on the engine"
+    assert "load_world(" not in code, f"{path.name}: load_world bypasses the engine setting"
+    assert 'engine == "spark"' not in code, f"{path.name}: one code path for every engine"
