@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -159,11 +160,18 @@ def _spark_session(master: str | None, config: Mapping[str, Any]):
         return active
     builder = SparkSession.builder.appName("imclab")
     master = master or os.environ.get("IMCLAB_SPARK_MASTER")
+    if not master and not _spark_master_configured():
+        master = "local[*]"
+    settings = dict(_SPARK_DEFAULTS)
     if master:
         builder = builder.master(master)
-    elif not _spark_master_configured():
-        builder = builder.master("local[*]")
-    for key, value in {**_SPARK_DEFAULTS, **config}.items():
+        local = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]|local", master.strip())
+        if local:  # one machine: a shuffle partition per core, not Spark's cluster default 200
+            cores = local.group(1) if local.lastindex else "1"
+            settings["spark.sql.shuffle.partitions"] = (
+                str(os.cpu_count() or 1) if cores in (None, "*") else cores
+            )
+    for key, value in {**settings, **config}.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()
 

@@ -246,7 +246,9 @@ def _clean_one(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, i
     reason = ibis.coalesce(*reasons, none) if reasons else none
     column = ibis.cases(*columns, else_=none) if columns else none
     staged = t.mutate(_column=column, _reason=reason)
-    excluded = [("cells", staged.filter(staged._reason.notnull()))]
+    # every row with its first cell fault (NULL when it passed): counting it by reason gives
+    # the rows read and the rows refused by a cell check in one pass
+    excluded = [("cells", staged)]
     kept = staged.filter(staged._reason.isnull())
     typed = {}
     for rule in rules:
@@ -330,7 +332,7 @@ def clean_tables(
         for what, rows in excluded:
             if what == "cells":
                 frame = rows.group_by(column="_column", reason="_reason").agg(rows=ibis._.count())
-                frame = frame.execute()
+                frame = frame.execute().dropna(subset=["reason"])
             else:
                 frame = pd.DataFrame(
                     [{"column": what[0], "reason": what[1], "rows": int(rows.count().execute())}]

@@ -166,15 +166,11 @@ def _engine_world(
     overrides: dict[str, str],
     examples: int,
 ) -> EngineWorld:
-    from imclab.attribution.journeys import _drop, _materialize
+    from imclab.attribution.journeys import _materialize
     from imclab.scale import _clean_one, _when
 
     stamp = _when(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
-    # read once: every count below and the clean table read the raw rows (stored, not
-    # views: on Spark the lineage is cut, so each later query is planned on the stored rows)
-    stored = {name: _materialize(con, table) for name, table in raw.items()}
-    raw = {name: table for name, (table, _) in stored.items()}
     missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
     if missing:
         raise DataError(
@@ -192,40 +188,48 @@ def _engine_world(
         origin = _origin(source, name, overrides)
         typed, excluded = _clean_one(name, raw[name], stamp, clean)
         # computed once: the analyses query the clean event tables many times
-        clean[name] = _materialize(con, typed)[0]
-        n_cells = 0  # rows refused by a per-cell check (before references and duplicates)
+        clean[name] = typed if name in SMALL_TABLES else _materialize(con, typed)[0]
+        dates = date_columns(SCHEMAS[name])
+        if name in SMALL_TABLES:  # collected: its facts come from the frame
+            tables[name] = _small_frame(name, clean[name])
+            n_loaded = len(tables[name])
+            lows = [tables[name][c].min() for c in dates]
+            highs = [tables[name][c].max() for c in dates]
+        else:
+            tables[name] = clean[name]
+            stats = clean[name].agg(
+                _n=clean[name].count(),
+                **{f"_min_{c}": clean[name][c].min() for c in dates},
+                **{f"_max_{c}": clean[name][c].max() for c in dates},
+            ).execute().iloc[0]  # fmt: skip
+            n_loaded = int(stats["_n"])
+            lows = [stats[f"_min_{c}"] for c in dates]
+            highs = [stats[f"_max_{c}"] for c in dates]
+        lows = [pd.Timestamp(v) for v in lows if pd.notna(v)]
+        highs = [pd.Timestamp(v) for v in highs if pd.notna(v)]
+        n_read = n_cells = 0
         for what, rows in excluded:
-            if what == "cells":
+            if what == "cells":  # every row, with its first cell fault or NULL
                 grouped = rows.group_by(column="_column", reason="_reason").agg(rows=ibis._.count())
                 found = grouped.execute()
+                n_read = int(found["rows"].sum())
+                found = found.dropna(subset=["reason"])
                 n_cells = int(found["rows"].sum())
                 for row in found.itertuples(index=False):
                     counts.append({"table": name, "column": row.column, "reason": row.reason,
                                    "rows": int(row.rows)})  # fmt: skip
                 if examples and len(found):
-                    lines.append(_examples(name, origin, rows, None, None, examples))
+                    bad = rows.filter(rows._reason.notnull())
+                    lines.append(_examples(name, origin, bad, None, None, examples))
+                continue
+            if what[1] == "duplicate key":  # the last check: what it removed is the rest
+                n = n_read - n_loaded - sum(c["rows"] for c in counts if c["table"] == name)
             else:
                 n = int(rows.count().execute())
-                if n:
-                    counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
-                    if examples:
-                        lines.append(_examples(name, origin, rows, what[0], what[1], examples))
-        if name in SMALL_TABLES:
-            tables[name] = _small_frame(name, clean[name])
-            n_loaded = len(tables[name])
-        else:
-            tables[name] = clean[name]
-            n_loaded = None
-        n_read = int(raw[name].count().execute())
-        stats = clean[name].agg(
-            _n=clean[name].count(),
-            **{f"_min_{c}": clean[name][c].min() for c in date_columns(SCHEMAS[name])},
-            **{f"_max_{c}": clean[name][c].max() for c in date_columns(SCHEMAS[name])},
-        ).execute().iloc[0]  # fmt: skip
-        n_loaded = int(stats["_n"]) if n_loaded is None else n_loaded
-        dates = date_columns(SCHEMAS[name])
-        lows = [pd.Timestamp(stats[f"_min_{c}"]) for c in dates if pd.notna(stats[f"_min_{c}"])]
-        highs = [pd.Timestamp(stats[f"_max_{c}"]) for c in dates if pd.notna(stats[f"_max_{c}"])]
+            if n:
+                counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
+                if examples:
+                    lines.append(_examples(name, origin, rows, what[0], what[1], examples))
         identity: dict[str, int] = {}
         mine = [c for c in counts if c["table"] == name]
         unknown_ids = sum(c["rows"] for c in mine if c["reason"] == "not in customers.customer_id")
@@ -251,8 +255,6 @@ def _engine_world(
             extra_columns=tuple(c for c in raw[name].columns if c not in SCHEMAS[name].columns),
             **identity,
         )
-    for _, stored_name in stored.values():  # free the raw copies (the clean ones are stored)
-        _drop(con, stored_name)
     for name in wanted:  # absent optional tables, in data-dictionary order
         report.tables.setdefault(name, TableReport(table=name))
     report.tables = {name: report.tables[name] for name in wanted}
