@@ -20,7 +20,7 @@ import pandas as pd
 
 from imclab.config import CHANNELS
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
-from imclab.engine import quiet, world_tables
+from imclab.engine import quiet
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
@@ -534,8 +534,8 @@ def journeys_from_source(
 ):
     """Read, quarantine and build customer journeys where the data lives (DuckDB or Spark).
 
-    ``customers``, ``touchpoints`` and ``conversions`` are read with
-    :func:`imclab.engine.world_tables`, cleaned with :func:`clean_tables` and passed to
+    ``customers``, ``touchpoints`` and ``conversions`` are opened in the engine with
+    :func:`imclab.warehouse.open_world` (cleaned by the table contracts) and passed to
     :func:`imclab.attribution.build_journeys`; nothing but the unique paths and the counts
     comes back to pandas.
 
@@ -549,7 +549,7 @@ def journeys_from_source(
     as_of
         The moment after which dates are "in the future" (see :func:`clean_tables`).
     tables
-        Optional per-table overrides (see :func:`imclab.engine.world_tables`).
+        Optional per-table overrides (``sources`` of :func:`imclab.warehouse.open_world`).
     **build_kwargs
         Passed to :func:`imclab.attribution.build_journeys` (``lookback_days``,
         ``channel_groups``, ``start``, ``end``...).
@@ -559,30 +559,24 @@ def journeys_from_source(
     journeys : imclab.attribution.Journeys
         As :func:`imclab.attribution.build_journeys` returns it.
     excluded : pandas.DataFrame
-        Rows quarantined per table, column and reason (see :func:`clean_tables`).
+        Rows quarantined per table, column and reason (``EngineWorld.excluded``).
 
     Raises
     ------
     DataError
         A table is missing, or misses a required column.
     """
-    from imclab.attribution.journeys import _drop, _materialize, build_journeys
-    from imclab.engine import connect
+    from imclab.attribution.journeys import build_journeys
+    from imclab.warehouse import open_world
 
-    con = engine if isinstance(engine, ibis.BaseBackend) else connect(engine)
-    names = ("customers", "touchpoints", "conversions")
-    raw = world_tables(con, data_dir, tables=tables, names=names)
-    absent = [n for n in names if n not in raw]
-    if absent:
-        raise DataError(f"{data_dir}: table(s) {', '.join(absent)} not found")
-    clean, excluded = clean_tables(raw, as_of=as_of)
-    # computed once: the journey query reads each cleaned table several times
-    stored = {n: _materialize(con, clean[n]) for n in ("touchpoints", "conversions")}
-    try:
-        journeys = build_journeys(
-            con, stored["touchpoints"][0], stored["conversions"][0], **build_kwargs
-        )
-    finally:
-        for _, name in stored.values():
-            _drop(con, name)
-    return journeys, excluded
+    world = open_world(
+        data_dir,
+        engine,
+        as_of=as_of,
+        tables=["customers", "touchpoints", "conversions"],
+        sources=tables,
+        lazy=True,
+        examples=0,
+    )
+    journeys = build_journeys(None, world.touchpoints, world.conversions, **build_kwargs)
+    return journeys, world.excluded
