@@ -32,3 +32,42 @@ def small_world(tmp_path_factory) -> Path:
     return simulate_world(
         tmp_path_factory.mktemp("small_world"), seed=7, n_customers=1200, chunk_size=500
     )
+
+
+class EngineTables(dict):
+    """Table name -> Ibis table of one DuckDB database; ``returned`` holds the row count of
+    every result the database handed back (a whole event table must never come back)."""
+
+    returned: list[int]
+
+
+@pytest.fixture(scope="session")
+def duckdb_tables():
+    """Factory: ``duckdb_tables(touchpoints=frame, ...)`` puts pandas frames in a DuckDB
+    database and returns them as Ibis tables (typed columns, no categoricals), the way a
+    warehouse world hands them to the analysis functions."""
+    import warnings
+
+    import ibis
+
+    from imclab.engine import to_ibis
+
+    def make(**frames) -> EngineTables:
+        con = ibis.duckdb.connect()
+        with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tables = EngineTables(
+                {n: con.create_table(n, to_ibis(f, n), temp=True) for n, f in frames.items()}
+            )
+        tables.returned = []
+        execute = con.execute
+
+        def spy(expr, *args, **kwargs):
+            out = execute(expr, *args, **kwargs)
+            tables.returned.append(len(out) if hasattr(out, "__len__") else 1)
+            return out
+
+        con.execute = spy
+        return tables
+
+    return make

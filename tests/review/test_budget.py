@@ -441,31 +441,10 @@ def test_bounds_around_the_actual_allocation():
 # --------------------------------------------------------------------------------------
 # daily_credit where the data lives: the journeys' rule, Ibis tables (DuckDB) as input
 # --------------------------------------------------------------------------------------
-def _duckdb_tables(**frames):
-    """Frames -> DuckDB tables, and the sizes of the results the database hands back."""
-    import ibis
-
-    from imclab.engine import to_ibis
-
-    con = ibis.duckdb.connect()
-    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
-        tables = {n: con.create_table(n, to_ibis(f, n)) for n, f in frames.items()}
-    returned: list[int] = []
-    execute = con.execute
-
-    def spy(expr, *args, **kwargs):
-        out = execute(expr, *args, **kwargs)
-        returned.append(len(out) if hasattr(out, "__len__") else 1)
-        return out
-
-    con.execute = spy
-    return tables, returned
-
-
-def test_daily_credit_on_duckdb_tables_equals_pandas(sample_world):
+def test_daily_credit_on_duckdb_tables_equals_pandas(sample_world, duckdb_tables):
     tp, conv = sample_world.touchpoints, sample_world.conversions
-    tables, returned = _duckdb_tables(touchpoints=tp, conversions=conv)
+    tables = duckdb_tables(touchpoints=tp, conversions=conv)
+    returned = tables.returned
     runs = [(m, {}) for m in B.CREDIT_MODELS]
     runs.append(("time_decay", {"lookback_days": 7, "interactions": ["click", "visit"]}))
     for model, kwargs in runs:
@@ -493,7 +472,7 @@ def test_daily_credit_follows_the_journeys_of_the_attribution_models(sample_worl
         np.testing.assert_allclose(by_channel[ref.index], ref, atol=1e-6, err_msg=model)
 
 
-def test_daily_credit_ties_and_window_edges():
+def test_daily_credit_ties_and_window_edges(duckdb_tables):
     tp = pd.DataFrame(
         {
             "event_id": ["E1", "E2", "E3", "E4"],
@@ -520,7 +499,7 @@ def test_daily_credit_ties_and_window_edges():
             ),  # fmt: skip
         }
     )
-    for inputs in ((tp, conv), tuple(_duckdb_tables(tp=tp, cv=conv)[0].values())):
+    for inputs in ((tp, conv), tuple(duckdb_tables(tp=tp, cv=conv).values())):
         credit = B.daily_credit(*inputs, "linear", lookback_days=30)
         got = credit.set_index(["date", "channel"])["conversions"].to_dict()
         assert got == {

@@ -244,27 +244,11 @@ def test_bad_input_messages(conversions):
 
 # -- the same reductions on Ibis tables (DuckDB): identical results, one row per customer at most
 @pytest.fixture(scope="module")
-def duck(world):
+def duck(world, duckdb_tables):
     """The sample's event tables as DuckDB tables, and the sizes of the results handed back."""
-    import ibis
-
-    from imclab.engine import to_ibis
-
-    con = ibis.duckdb.connect()
     names = ("customers", "touchpoints", "conversions")
-    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
-        tables = {n: con.create_table(n, to_ibis(world.table(n), n)) for n in names}
-    returned: list[int] = []
-    execute = con.execute
-
-    def spy(expr, *args, **kwargs):
-        out = execute(expr, *args, **kwargs)
-        returned.append(len(out) if hasattr(out, "__len__") else 1)
-        return out
-
-    con.execute = spy
-    return tables, returned
+    tables = duckdb_tables(**{n: world.table(n) for n in names})
+    return tables, tables.returned
 
 
 def test_rfm_summary_on_duckdb_tables_equals_pandas(conversions, duck):

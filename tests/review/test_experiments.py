@@ -263,7 +263,6 @@ def test_did_region_clusters_warn_with_one_holdout_region(sample):
     args = (sample["customers"], sample["conversions"], ["west"], *CAMPAIGN)
     with pytest.warns(ReviewWarning, match="not reliable"):
         by_region = holdout_did(*args, cluster="region")
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReviewWarning)
@@ -273,29 +272,11 @@ def test_did_region_clusters_warn_with_one_holdout_region(sample):
 
 # -- the same reductions on Ibis tables (DuckDB): identical results, small results only -------
 @pytest.fixture(scope="module")
-def duck(sample):
+def duck(sample, duckdb_tables):
     """The sample's customers and conversions as DuckDB tables, and the sizes of the results
     the database hands back (a whole event table must never come back)."""
-    import ibis
-
-    from imclab.engine import to_ibis
-
-    con = ibis.duckdb.connect()
-    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
-        tables = {
-            n: con.create_table(n, to_ibis(sample[n], n)) for n in ("customers", "conversions")
-        }
-    returned: list[int] = []
-    execute = con.execute
-
-    def spy(expr, *args, **kwargs):
-        out = execute(expr, *args, **kwargs)
-        returned.append(len(out) if hasattr(out, "__len__") else 1)
-        return out
-
-    con.execute = spy
-    return tables, returned
+    tables = duckdb_tables(**{n: sample[n] for n in ("customers", "conversions")})
+    return tables, tables.returned
 
 
 def test_did_and_placebo_on_duckdb_tables_equal_the_pandas_results(sample, duck):

@@ -152,31 +152,11 @@ def test_attribution_credit_and_cost_trend_on_sample(plan, sample):
 
 # -- event tables in a database (DuckDB through Ibis): identical results, built where they live --
 @pytest.fixture(scope="module")
-def duck(sample):
+def duck(sample, duckdb_tables):
     """The sample's touchpoints and conversions as DuckDB tables, and the sizes of the results
     the database hands back."""
-    import warnings
-
-    import ibis
-
-    from imclab.engine import to_ibis
-
-    con = ibis.duckdb.connect()
-    with warnings.catch_warnings():  # ibis 12 calls a method duckdb 2.0 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
-        tables = {
-            n: con.create_table(n, to_ibis(sample[n], n)) for n in ("touchpoints", "conversions")
-        }
-    returned: list[int] = []
-    execute = con.execute
-
-    def spy(expr, *args, **kwargs):
-        out = execute(expr, *args, **kwargs)
-        returned.append(len(out) if hasattr(out, "__len__") else 1)
-        return out
-
-    con.execute = spy
-    return tables, returned
+    tables = duckdb_tables(**{n: sample[n] for n in ("touchpoints", "conversions")})
+    return tables, tables.returned
 
 
 def test_channel_activity_on_duckdb_touchpoints_equals_pandas(plan, sample, duck):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
 from imclab.config import CHANNELS
-from imclab.engine import quiet
 from imclab.errors import DataError
 from imclab.situation.baseline import BASELINE_COLUMNS, baseline_cpa_median, channel_baseline
 
@@ -84,23 +82,12 @@ def test_campaign_filter_and_median_cpa():
     assert baseline_cpa_median(full) == pytest.approx(80.0)
 
 
-@quiet
-def _duckdb_tables(**frames: pd.DataFrame) -> dict:
-    """The same rows as tables of one DuckDB database (Ibis tables, not pandas)."""
-    con = ibis.duckdb.connect()
-    for name, frame in frames.items():
-        con.con.register("frame", frame)  # ibis 12's create_table(pandas) trips on duckdb 2.0
-        con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM frame")
-        con.con.unregister("frame")
-    return {name: con.table(name) for name in frames}
-
-
 @pytest.mark.parametrize(
     "kw", [{}, {"lookback_days": 2}, {"campaign": "always_on"}, {"campaign": "spring_launch"}]
 )
-def test_ibis_tables_give_the_same_baseline(kw):
+def test_ibis_tables_give_the_same_baseline(kw, duckdb_tables):
     spend, touches, orders = _world()
-    tables = _duckdb_tables(touchpoints=touches, conversions=orders)
+    tables = duckdb_tables(touchpoints=touches, conversions=orders)
     expected = channel_baseline(spend, touches, orders, "2025-01-01", "2025-03-02", **kw)
     got = channel_baseline(spend, tables["touchpoints"], tables["conversions"], "2025-01-01",
                            "2025-03-02", **kw)  # fmt: skip
@@ -131,9 +118,9 @@ def _edges():
     return _world()[0].iloc[:0], touches, orders  # no spend rows
 
 
-def test_lookback_edges_repeat_orders_and_simultaneous_touches():
+def test_lookback_edges_repeat_orders_and_simultaneous_touches(duckdb_tables):
     spend, touches, orders = _edges()
-    tables = _duckdb_tables(touchpoints=touches, conversions=orders)
+    tables = duckdb_tables(touchpoints=touches, conversions=orders)
     for tp, cv in ((touches, orders), (tables["touchpoints"], tables["conversions"])):
         rows = channel_baseline(spend, tp, cv, "2025-01-01", "2025-01-31", lookback_days=7)
         rows = rows.set_index("channel")
@@ -151,11 +138,11 @@ def test_lookback_edges_repeat_orders_and_simultaneous_touches():
     "table, column, kw",
     [("conversions", "order_id", {}), ("touchpoints", "campaign", {"campaign": "always_on"})],
 )
-def test_missing_event_columns_are_named(table, column, kw):
+def test_missing_event_columns_are_named(table, column, kw, duckdb_tables):
     spend, touches, orders = _world()
     frames = {"touchpoints": touches, "conversions": orders}
     frames[table] = frames[table].drop(columns=column)
-    for source in (frames, _duckdb_tables(**frames)):
+    for source in (frames, duckdb_tables(**frames)):
         with pytest.raises(DataError, match=rf"{table}: missing column\(s\) {column}"):
             channel_baseline(spend, source["touchpoints"], source["conversions"], "2025-01-01",
                              "2025-03-02", **kw)  # fmt: skip

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
 from imclab.config import CHANNELS, JOURNEY_STAGES
-from imclab.engine import quiet
 from imclab.errors import DataError, ParameterError
 from imclab.situation.journey import UNLABELLED, journey_funnel
 
@@ -91,23 +89,12 @@ def test_bad_parameters_and_labels():
                        persona_labels=bad)  # fmt: skip
 
 
-@quiet
-def _duckdb_tables(**frames: pd.DataFrame) -> dict:
-    """The same rows as tables of one DuckDB database (Ibis tables, not pandas)."""
-    con = ibis.duckdb.connect()
-    for name, frame in frames.items():
-        con.con.register("frame", frame)  # ibis 12's create_table(pandas) trips on duckdb 2.0
-        con.raw_sql(f"CREATE TABLE {name} AS SELECT * FROM frame")
-        con.con.unregister("frame")
-    return {name: con.table(name) for name in frames}
-
-
 @pytest.mark.parametrize("by", [(), "channel", "persona", ("channel", "persona")])
-def test_ibis_tables_give_the_same_funnel(by):
+def test_ibis_tables_give_the_same_funnel(by, duckdb_tables):
     touches, orders = _log()
     # a second touch of D after its order, and E's second order on the first touch's day
     touches.loc[len(touches)] = ("D", T("2025-03-04 10:00"), "seo", "visit")
-    tables = _duckdb_tables(touchpoints=touches, conversions=orders)
+    tables = duckdb_tables(touchpoints=touches, conversions=orders)
     labels = pd.DataFrame({"customer_id": ["A", "C", "E"], "persona": ["p1", "p2", "p2"]})
     kw = {"by": by, "persona_labels": labels, "min_customers": 2}
     expected = journey_funnel(touches, orders, "2025-03-01", "2025-03-31", **kw)
@@ -133,11 +120,11 @@ def test_loader_categoricals_and_late_visits_and_orders():
 
 @pytest.mark.parametrize("table, column", [("touchpoints", "interaction"),
                                            ("conversions", "timestamp")])  # fmt: skip
-def test_missing_event_columns_are_named(table, column):
+def test_missing_event_columns_are_named(table, column, duckdb_tables):
     touches, orders = _log()
     frames = {"touchpoints": touches, "conversions": orders}
     frames[table] = frames[table].drop(columns=column)
-    tables = _duckdb_tables(**frames)
+    tables = duckdb_tables(**frames)
     for source in (frames, tables):
         with pytest.raises(DataError, match=rf"{table}: missing column\(s\) {column}"):
             journey_funnel(source["touchpoints"], source["conversions"], "2025-03-01",
