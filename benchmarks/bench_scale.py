@@ -25,14 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DATA, world  # noqa: E402
+from common import BENCH_DATA, run_measured, world  # noqa: E402
 
 SOURCE_CUSTOMERS = 1_000_000
 DUCKDB_MEMORY = "6GB"
@@ -110,54 +108,21 @@ print(json.dumps({"seconds": round(seconds, 1), "touches_in_file": j.count("touc
 """.replace("SPARK_MEM", SPARK_DRIVER_MEMORY)
 
 
-def _dir_bytes(folder: Path) -> int:
-    total = 0
-    for f in folder.rglob("*"):
-        try:
-            total += f.stat().st_size if f.is_file() else 0
-        except OSError:  # a spill file removed while we looked
-            pass
-    return total
-
-
 def run_one(folder: Path, engine: str, duckdb_memory: str = DUCKDB_MEMORY) -> dict:
     """Run path aggregation in a child process; return its figures and peak tree memory."""
-    import psutil
-
     spill = BENCH_DATA / f"spill_{engine}"
     spill.mkdir(exist_ok=True)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(folder), engine, str(spill), duckdb_memory],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    run = run_measured(
+        [sys.executable, "-c", CHILD, str(folder), engine, str(spill), duckdb_memory], spill
     )
-    root = psutil.Process(proc.pid)
-    peak = spilled = 0
-    while proc.poll() is None:
-        spilled = max(spilled, _dir_bytes(spill))
-        try:
-            procs = [root, *root.children(recursive=True)]
-            rss = 0
-            for p in procs:
-                try:
-                    rss += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
-            peak = max(peak, rss)
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.2)
-    out = proc.stdout.read()
-    if proc.returncode != 0:
-        return {"engine": engine, "error": f"exit code {proc.returncode}"}
-    res = json.loads(out.strip().splitlines()[-1])
+    if run["returncode"] != 0:
+        return {"engine": engine, "error": f"exit code {run['returncode']}"}
+    res = json.loads(run["stdout"].strip().splitlines()[-1])
     res.update(
         engine=engine,
-        process_s=round(time.perf_counter() - t0, 1),
-        peak_rss_gib=round(peak / 1024**3, 2),
-        peak_spill_gib=round(spilled / 1024**3, 2),
+        process_s=round(run["seconds"], 1),
+        peak_rss_gib=round(run["peak_rss"] / 1024**3, 2),
+        peak_spill_gib=round(run["peak_spill"] / 1024**3, 2),
     )
     if engine == "duckdb":
         res["duckdb_memory_limit"] = duckdb_memory

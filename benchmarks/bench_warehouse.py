@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DATA, world  # noqa: E402
+from common import BENCH_DATA, run_measured, world  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -68,39 +66,16 @@ print(json.dumps({
 
 def run_one(folder: Path, engine: str) -> dict:
     """Run the steps in a child process; return its figures and the peak tree memory."""
-    import psutil
-
     spill = BENCH_DATA / f"spill_{engine}"
     spill.mkdir(exist_ok=True)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(folder), engine, str(spill)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = 0
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    rss += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
-            peak = max(peak, rss)
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.2)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        return {"engine": engine, "error": err.strip().splitlines()[-1:]}
-    res = json.loads(out.strip().splitlines()[-1])
+    run = run_measured([sys.executable, "-c", CHILD, str(folder), engine, str(spill)])
+    if run["returncode"] != 0:
+        return {"engine": engine, "error": run["stderr"].strip().splitlines()[-1:]}
+    res = json.loads(run["stdout"].strip().splitlines()[-1])
     res.update(
         engine=engine,
-        process_s=round(time.perf_counter() - t0, 1),
-        peak_rss_gib=round(peak / 1024**3, 2),
+        process_s=round(run["seconds"], 1),
+        peak_rss_gib=round(run["peak_rss"] / 1024**3, 2),
     )
     return res
 

@@ -63,3 +63,58 @@ def timed(label: str, results: dict):
     t0 = time.perf_counter()
     yield
     results[label] = round(time.perf_counter() - t0, 2)
+
+
+def _dir_bytes(folder: Path) -> int:
+    total = 0
+    for f in folder.rglob("*"):
+        try:
+            total += f.stat().st_size if f.is_file() else 0
+        except OSError:  # a spill file removed while we looked
+            pass
+    return total
+
+
+def run_measured(args: list[str], spill: Path | None = None) -> dict:
+    """Run a child process; sample the resident memory of its whole tree every 0.2 s.
+
+    Returns ``returncode``, ``stdout``, ``stderr``, ``seconds`` (wall clock), ``peak_rss``
+    (bytes: the child, its database threads and any JVM it starts) and ``peak_spill`` (bytes
+    in ``spill`` when given).
+    """
+    import psutil
+
+    # files, not pipes: a chatty child (a JVM's log) would block on a full pipe while we wait
+    out_file, err_file = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=out_file, stderr=err_file, text=True)
+    root = psutil.Process(proc.pid)
+    peak = spilled = 0
+    while proc.poll() is None:
+        if spill is not None:
+            spilled = max(spilled, _dir_bytes(spill))
+        try:
+            rss = 0
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            peak = max(peak, rss)
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.2)
+    proc.wait()
+    out_file.seek(0)
+    err_file.seek(0)
+    out, err = out_file.read(), err_file.read()
+    out_file.close()
+    err_file.close()
+    return {
+        "returncode": proc.returncode,
+        "stdout": out,
+        "stderr": err,
+        "seconds": time.perf_counter() - t0,
+        "peak_rss": peak,
+        "peak_spill": spilled,
+    }
