@@ -36,7 +36,10 @@ __all__ = [
 #: Fault kinds counted per column, in the order a cell is checked (a cell gets the first).
 FAULTS: tuple[str, ...] = (
     "missing required value",
+    "text too long",
     "unparseable",
+    "time zone offset",
+    "implausible date",
     "unknown value",
     "below minimum",
     "above maximum",
@@ -76,16 +79,30 @@ def _typed(col: ir.Value, kind: str) -> ir.Value:
 
 def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
     """Return the first fault of a cell (NULL when fine) and the faults the rule can give."""
+    from imclab.data.load import _MAX_DATE, _MIN_DATE, _TZ_PATTERN  # the loader's bounds
+
     blank = _blank(col)
     typed = _typed(col, rule.kind)
     cases: list[tuple[ir.BooleanValue, str]] = []
     if not rule.nullable:
         cases.append((blank, "missing required value"))
+    text = col.cast("string") if not col.type().is_string() else col
+    if rule.max_length is not None:
+        cases.append((~blank & (text.length() > int(rule.max_length)), "text too long"))
     not_parsed = ~blank & typed.isnull()
     if rule.kind == "int":
         not_parsed = not_parsed | (~blank & (typed.floor() != typed).fill_null(False))
     if rule.kind in _TYPES:
         cases.append((not_parsed, "unparseable"))
+    if rule.kind == "timestamp" and col.type().is_string():
+        # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer text can carry an offset
+        offset = ~blank & (text.length() > 19) & text.re_search(_TZ_PATTERN)
+        cases.append((offset, "time zone offset"))
+    if rule.kind in ("date", "timestamp"):
+        lo = ibis.literal(pd.Timestamp(_MIN_DATE).to_pydatetime(), type="timestamp")
+        hi = ibis.literal(pd.Timestamp(_MAX_DATE).to_pydatetime(), type="timestamp")
+        stamp = typed.cast("timestamp")
+        cases.append((((stamp < lo) | (stamp > hi)).fill_null(False), "implausible date"))
     if rule.allowed is not None:
         values = [str(v) for v in rule.allowed]
         txt = col.cast("string").strip() if rule.kind in ("category", "string") else None

@@ -116,3 +116,22 @@ def test_engine_quarantine_is_written_with_empty_row_numbers(worlds, tmp_path):
     written = pd.read_csv(tmp_path / "quarantine.csv")
     assert len(written) == len(lazy.quarantine) and written["row"].isna().all()
     assert set(written["file"]) == {"touchpoints.csv", "conversions.csv", "spend.csv"}
+
+
+def test_engine_checks_every_rule_of_the_loader(sample_dir, tmp_path):
+    """Time zone offsets and implausible dates are refused by the engine as by the loader."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for name in ("customers", "conversions", "spend"):
+        shutil.copy(sample_dir / f"{name}.csv", folder)
+    text = (sample_dir / "touchpoints.csv").read_text(encoding="utf-8")
+    text += (
+        "E900000001,C005000,2025-06-13T12:21:55+02:00,social,always_on,click,0.5\n"
+        "E900000002,C005000,1850-06-13T12:21:55,social,always_on,click,0.5\n"
+    )
+    (folder / "touchpoints.csv").write_text(text, encoding="utf-8")
+    loaded = load_world(folder, as_of=AS_OF)
+    lazy = open_world(folder, lazy=True, as_of=AS_OF)
+    pd.testing.assert_frame_equal(lazy.report.to_frame(), loaded.report.to_frame())
+    reasons = set(lazy.excluded.query("table == 'touchpoints'")["reason"])
+    assert {"time zone offset", "implausible date"} <= reasons
