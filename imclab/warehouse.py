@@ -147,6 +147,34 @@ def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reaso
     )
 
 
+def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of) -> tuple:
+    """Return ``(column, reason)`` worded as the loader words it (one vocabulary for both).
+
+    ``label`` is the engine's rule name (:data:`imclab.scale.FAULTS`, ``not in ...``,
+    ``duplicate key``). An id missing from the clean customers is called unknown even when
+    its customer row exists but was itself quarantined (the loader tells the two apart).
+    """
+    from imclab.data import load as L
+
+    codes = {
+        "missing required value": L._MISSING, "text too long": L._TOO_LONG,
+        "unparseable": L._PARSE, "time zone offset": L._TZ, "implausible date": L._RANGE_DATE,
+        "unknown value": L._ALLOWED, "below minimum": L._BOUNDS, "above maximum": L._BOUNDS,
+        "in the future": L._FUTURE,
+    }  # fmt: skip
+    rules = {r.name: r for r in column_rules(SCHEMAS[table])}
+    if label in codes and column in rules:
+        return column, L._cell_sql(rules[column], stamp).reasons[codes[label]][0]
+    if label.startswith("not in "):
+        ref_table = label.removeprefix("not in ").split(".")[0]
+        return column, f"unknown customer ({column} not in {file_of(ref_table)})"
+    if label == "duplicate key":
+        keys = key_columns(SCHEMAS[table])
+        word = "duplicate key" if len(keys) > 1 else "duplicate"
+        return ", ".join(keys), f"{word} {', '.join(keys)} (the first occurrence is kept)"
+    return column, label
+
+
 def _small_frame(table: str, expr: ir.Table) -> pd.DataFrame:
     """Collect a small clean table with the loader's dtypes, ordered by key then every column."""
     rules_cols = [c for c in SCHEMAS[table].columns if c in expr.columns]
@@ -258,6 +286,12 @@ def _engine_world(
     for name in wanted:  # absent optional tables, in data-dictionary order
         report.tables.setdefault(name, TableReport(table=name))
     report.tables = {name: report.tables[name] for name in wanted}
+
+    def file_of(table: str) -> str:
+        return _origin(source, table, overrides)
+
+    for c in counts:  # the loader's words for every reason
+        c["column"], c["reason"] = _describe(c["table"], c["column"], c["reason"], stamp, file_of)
     excluded_frame = pd.DataFrame(counts, columns=["table", "column", "reason", "rows"])
     # a stable order on every engine: tables as asked, columns in contract order, then reason
     position = {
@@ -278,6 +312,15 @@ def _engine_world(
             f"{_origin(source, row.table, overrides)}: column '{row.column}' "
             f"({row.rows:,} row{'s' if row.rows != 1 else ''}): {row.reason}"
         )
+    tables_of = {_origin(source, t, overrides): t for t in wanted}
+    for frame in lines:
+        if len(frame):
+            described = [
+                _describe(tables_of[f], c, r, stamp, file_of)
+                for f, c, r in zip(frame["file"], frame["column"], frame["reason"], strict=True)
+            ]
+            frame["column"] = [c for c, _ in described]
+            frame["reason"] = [r for _, r in described]
     quarantine = (
         pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )

@@ -3,7 +3,7 @@
 Each notebook is executed by papermill with one parameter changed, ``engine="spark"``: the
 event tables then stay in a local Spark session, every aggregation runs there, and the
 outputs are compared cell by cell with the committed ones (the nbval expected results,
-computed on DuckDB), after the nbval sanitizers. Only the cells listed in ``ENGINE_CELLS``
+computed on DuckDB), after the nbval sanitizers. Only the cell listed in ``ENGINE_CELLS``
 may differ, for the documented reason.
 """
 
@@ -21,10 +21,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 #: Cells whose output legitimately depends on the engine (source prefix -> why).
 ENGINE_CELLS: dict[str, dict[str, str]] = {
     "00_data_audit": {
-        "reasons = audit.quarantine_reasons(world)": (
-            "the engine's reason labels are the contract rule names (below minimum) rather "
-            "than the loader's sentences (negative value)"
-        ),
         "world.quarantine.head(20)": "a warehouse table has no file row numbers",
     },
 }
