@@ -37,6 +37,7 @@ __all__ = [
     "TABLES",
     "connect",
     "engine_name",
+    "locate_table",
     "quiet",
     "read_table",
     "to_ibis",
@@ -308,6 +309,29 @@ def read_table(con: ibis.BaseBackend, source: str | Path) -> ir.Table:
         raise DataError(f"table '{text}' not found in the {engine_name(con)} catalog") from exc
 
 
+def locate_table(
+    source: str | Path, name: str, tables: Mapping[str, str] | None = None
+) -> str | Path | None:
+    """Return where table ``name`` of a brand world is: the one rule of :func:`world_tables`.
+
+    An override in ``tables`` first; in a folder, ``<name>.parquet`` then ``<name>.csv`` (a
+    file or a folder of part files; None when the folder has neither); in a lake folder URL,
+    ``<url>/<name>.parquet``; otherwise the catalog name ``<source>.<name>``.
+    """
+    if tables and name in tables:
+        return tables[name]
+    folder = Path(str(source))
+    if "://" not in str(source) and folder.is_dir():
+        for ext in (".parquet", ".csv"):
+            for candidate in (folder / f"{name}{ext}", folder / name):
+                if candidate.exists() and _file_format(candidate) is not None:
+                    return candidate
+        return None
+    if "://" in str(source):  # a lake folder: s3://bucket/world/<table>.parquet
+        return f"{str(source).rstrip('/')}/{name}.parquet"
+    return f"{source}.{name}"  # a catalog database: lake.marketing.<table>
+
+
 @quiet
 def world_tables(
     con: ibis.BaseBackend,
@@ -339,24 +363,13 @@ def world_tables(
     """
     out: dict[str, ir.Table] = {}
     overrides = dict(tables or {})
-    folder = Path(str(source))
     for name in names:
-        if name in overrides:
-            out[name] = read_table(con, overrides[name])
+        target = locate_table(source, name, overrides)
+        if target is None:  # a folder without this table
             continue
-        if "://" not in str(source) and folder.is_dir():
-            for ext in (".parquet", ".csv"):
-                for candidate in (folder / f"{name}{ext}", folder / name):
-                    if candidate.exists() and _file_format(candidate) is not None:
-                        out[name] = read_table(con, candidate)
-                        break
-                if name in out:
-                    break
+        if isinstance(target, Path) or name in overrides:
+            out[name] = read_table(con, target)
             continue
-        if "://" in str(source):  # a lake folder: s3://bucket/world/<table>.parquet
-            target = f"{str(source).rstrip('/')}/{name}.parquet"
-        else:  # a catalog database: lake.marketing.<table>
-            target = f"{source}.{name}"
         try:
             out[name] = read_table(con, target)
         except Exception:  # noqa: BLE001 - a table the source does not hold is left out

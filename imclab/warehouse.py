@@ -38,7 +38,15 @@ from imclab.data.schemas import (
     date_columns,
     key_columns,
 )
-from imclab.engine import DEFAULT_ENGINE, _check_engine, connect, engine_name, quiet, world_tables
+from imclab.engine import (
+    DEFAULT_ENGINE,
+    _check_engine,
+    connect,
+    engine_name,
+    locate_table,
+    quiet,
+    world_tables,
+)
 from imclab.errors import DataError, ParameterError
 
 __all__ = ["EVENT_TABLES", "SMALL_TABLES", "EngineWorld", "open_world"]
@@ -109,17 +117,8 @@ class EngineWorld:
 
 def _origin(source: Any, name: str, overrides: dict[str, str]) -> str:
     """How a table is named in messages: its file name, URL or catalog name."""
-    if name in overrides:
-        return str(overrides[name])
-    folder = Path(str(source))
-    if "://" not in str(source) and folder.is_dir():
-        for ext in (".parquet", ".csv"):
-            for candidate in (folder / f"{name}{ext}", folder / name):
-                if candidate.exists():
-                    return candidate.name
-    if "://" in str(source):
-        return f"{str(source).rstrip('/')}/{name}.parquet"
-    return f"{source}.{name}"
+    target = locate_table(source, name, overrides)
+    return target.name if isinstance(target, Path) else str(target)
 
 
 def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reason: str | None,
