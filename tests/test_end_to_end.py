@@ -98,7 +98,7 @@ def test_later_notebooks_get_the_persona_labels_of_the_run(report):
 
     labels = pd.read_csv(report / "personas.csv")
     assert len(labels) == 5000 and labels["customer_id"].is_unique
-    for name in ("03_channel_attribution", "04_post_campaign_review"):
+    for name in ("03_channel_attribution", "05_post_campaign_review"):
         nb = json.loads((report / f"{name}.ipynb").read_text(encoding="utf-8"))
         tags = [c["metadata"].get("tags", []) for c in nb["cells"]]
         injected = nb["cells"][next(i for i, t in enumerate(tags) if "injected-parameters" in t)]

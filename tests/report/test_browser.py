@@ -73,7 +73,7 @@ def report(tmp_path_factory, write_notebook, write_plan):
         markdown="# Data audit\n\nWhat to look at: 客户 rows quarantined 🎯",
     )
     write_notebook(
-        nbs / "04_post_campaign_review.ipynb",
+        nbs / "05_post_campaign_review.ipynb",
         [
             "import json\nfrom imclab.report.headlines import record_headlines\n"
             f"review = json.loads({json.dumps(json.dumps(REVIEW))})\n"
@@ -96,7 +96,7 @@ def report(tmp_path_factory, write_notebook, write_plan):
 
 def test_every_page_opens_without_errors_requests_or_broken_images(report):
     folder, pages = report
-    assert list(pages) == ["index.html", "00_data_audit.html", "04_post_campaign_review.html"]
+    assert list(pages) == ["index.html", "00_data_audit.html", "05_post_campaign_review.html"]
     for page in pages.values():
         assert page.problems() == [], page.path.name
         assert page.dialogs == []  # the <script> in the title never ran
@@ -104,7 +104,7 @@ def test_every_page_opens_without_errors_requests_or_broken_images(report):
 
 def test_every_figure_loads(report):
     _, pages = report
-    for name in ("00_data_audit.html", "04_post_campaign_review.html"):
+    for name in ("00_data_audit.html", "05_post_campaign_review.html"):
         images = pages[name].images
         assert len(images) == 1, name
         assert images[0]["src"].startswith("data:image/png;base64,")
@@ -150,7 +150,7 @@ def test_kpi_tiles_show_the_recorded_headlines(report):
 
 def test_headline_numbers_match_the_notebook_outputs(report):
     _, pages = report
-    review_page = pages["04_post_campaign_review.html"].text
+    review_page = pages["05_post_campaign_review.html"].text
     match = re.search(r"roi = ([0-9.]+) \| cac = ([0-9.]+)", review_page)
     assert match, review_page[:500]
     tiles = pages["index.html"].headlines
@@ -169,7 +169,7 @@ def test_lessons_and_hostile_text_render_intact_and_inert(report):
     assert index.scripts == 0
     assert "HIGH Objective new_customers missed: 1,310 against a target of 1,500." in index.text
     assert 'Creative "<b>Glow</b>" ran off-message on display.' in index.text
-    review = pages["04_post_campaign_review.html"]
+    review = pages["05_post_campaign_review.html"]
     assert "<script>alert(1)</script> 春 🌸" in review.text  # a table cell, as text
     assert 'say "hi"' in review.text
     assert "Markdown" not in pages["00_data_audit.html"].text
@@ -179,7 +179,7 @@ def test_lessons_and_hostile_text_render_intact_and_inert(report):
 def test_pages_link_to_each_other_and_hide_code(report):
     folder, pages = report
     links = pages["index.html"].links
-    for name in ("00_data_audit.html", "04_post_campaign_review.html"):
+    for name in ("00_data_audit.html", "05_post_campaign_review.html"):
         assert name in links
         assert (folder / name).is_file()
         assert "index.html" in pages[name].links
@@ -192,7 +192,7 @@ def test_screenshots_and_printout_are_saved(report):
     shots = folder / "screenshots"
     assert sorted(p.name for p in shots.iterdir()) == [
         "00_data_audit.png",
-        "04_post_campaign_review.png",
+        "05_post_campaign_review.png",
         "index.pdf",
         "index.png",
     ]

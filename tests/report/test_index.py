@@ -132,7 +132,7 @@ def test_without_headlines_the_page_says_so(plan):
 SUITE = [
     NotebookEntry("00_data_audit", "ok", "00_data_audit.html"),
     NotebookEntry("03_channel_attribution", "ok", "03_channel_attribution.html"),
-    NotebookEntry("04_post_campaign_review", "ok", "04_post_campaign_review.html"),
+    NotebookEntry("05_post_campaign_review", "ok", "05_post_campaign_review.html"),
 ]
 REVIEW = {
     "objectives_met": 1,
@@ -212,7 +212,7 @@ def test_kpi_tiles_from_the_review(plan):
 
 def test_tiles_say_why_a_number_is_missing(plan):
     # --only 00: the review was not run, so no tile may show a number (or a stale one).
-    only_audit = [SUITE[0], NotebookEntry("04_post_campaign_review", "not run")]
+    only_audit = [SUITE[0], NotebookEntry("05_post_campaign_review", "not run")]
     page = render_index(plan, only_audit, {"data_audit": {"customers": 5000}})
     tiles = _tiles(page)  # tiles showing a number
     missing = re.findall(
@@ -221,7 +221,7 @@ def test_tiles_say_why_a_number_is_missing(plan):
         page,
     )
     assert tiles == {}
-    reason = "04_post_campaign_review was not run for this report"
+    reason = "05_post_campaign_review was not run for this report"
     n = len(plan.objectives)
     assert missing == [
         ("objectives", f"{reason} ({n} planned)"),
@@ -233,8 +233,8 @@ def test_tiles_say_why_a_number_is_missing(plan):
     ]
     assert f"No lessons in this report: {reason}." in page
     assert "data-value" not in page
-    failed = [SUITE[0], NotebookEntry("04_post_campaign_review", "failed", None, "boom")]
-    assert "04_post_campaign_review failed before recording it" in render_index(plan, failed, {})
+    failed = [SUITE[0], NotebookEntry("05_post_campaign_review", "failed", None, "boom")]
+    assert "05_post_campaign_review failed before recording it" in render_index(plan, failed, {})
     assert "no post_campaign_review notebook in this report" in render_index(plan, SUITE[:1], {})
 
 
@@ -245,7 +245,7 @@ def test_partial_review_headlines_keep_the_other_tiles(plan):
     tiles = _tiles(page)
     assert list(tiles) == ["roi"]
     assert tiles["roi"]["css"] == "good"
-    assert "Not available: 04_post_campaign_review did not record it" in page  # roas, cac
+    assert "Not available: 05_post_campaign_review did not record it" in page  # roas, cac
     assert "Not available: the data has no holdout regions to compare with." in page
     assert (
         "Not available: no holdout estimate, campaign spend or order value to compute it from."

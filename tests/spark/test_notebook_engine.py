@@ -29,7 +29,7 @@ NOTEBOOKS = [
     "01_situation_analysis",
     "02_persona_clustering",
     "03_channel_attribution",
-    "04_post_campaign_review",
+    "05_post_campaign_review",
 ]
 
 
