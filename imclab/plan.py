@@ -572,15 +572,28 @@ class ChannelRules(_Model):
 
 
 class TableColumns(_Model):
-    """How one table of the user's export maps onto the data dictionary (see ``data/README.md``).
+    r"""How one table of the user's export maps onto the data dictionary (see ``data/README.md``).
 
     ``rename`` maps imclab column -> the user's column; ``transforms`` imclab column -> a
     :data:`TRANSFORMS` name; ``values`` imclab column -> {user value: imclab value};
     ``constants`` fills a column the export lacks; ``row_ids`` makes a key column from a
     prefix and the data row number; ``channel`` derives the channel from rules.
+
+    How the file is written (``imclab validate`` sniffs these and proposes the lines):
+    ``delimiter`` (``","`` default, ``";"``, ``"\t"`` or ``tab``, ``"|"``), ``decimal``
+    (``"."`` default or ``","``: numbers such as ``1.234,50``), ``date_format`` (a strftime
+    pattern for dates and timestamps that are not ISO 8601, e.g. ``"%d/%m/%Y %H:%M"``),
+    ``encoding`` (``utf-8`` default; e.g. ``cp1252`` or ``latin-1`` for older Excel exports)
+    and ``duplicates`` (``drop``, the default: a row that repeats an earlier row of the file
+    exactly is quarantined as a duplicate, also when ``row_ids`` numbers the rows; ``keep``).
     """
 
     file: str | None = None
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    date_format: str | None = None
+    encoding: str | None = None
+    duplicates: Literal["drop", "keep"] = "drop"
     rename: dict[str, Text] = Field(default_factory=dict)
     transforms: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -630,6 +643,71 @@ class ColumnsSpec(_Model):
     def tables(self) -> dict[str, TableColumns]:
         """``{table: TableColumns}`` of the mapped tables, in plan order."""
         return dict(self.__pydantic_extra__ or {})
+
+
+DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+"""Names a plan may give a delimiter instead of the character itself."""
+
+
+def resolve_delimiter(value: str | None) -> str:
+    """Return the one-character delimiter of a ``columns.<table>.delimiter`` (default ``,``)."""
+    if value is None:
+        return ","
+    return DELIMITER_ALIASES.get(value.strip().lower(), value)
+
+
+def _format_faults(spec: TableColumns) -> list[tuple[tuple[str | int, ...], str]]:
+    """Check the file-format options of a table mapping (delimiter, encoding, date format)."""
+    import codecs
+
+    faults: list[tuple[tuple[str | int, ...], str]] = []
+    if spec.delimiter is not None:
+        delim = resolve_delimiter(spec.delimiter)
+        if len(delim) != 1 or delim in '"\r\n':
+            faults.append(
+                (
+                    ("delimiter",),
+                    f"{spec.delimiter!r} is not a one-character delimiter; use ',', ';', "
+                    "'\\t' (or tab) or '|'",
+                )
+            )
+        elif spec.decimal == "," and delim == ",":
+            faults.append((("decimal",), "decimal ',' needs another delimiter than ','"))
+    if spec.encoding is not None:
+        try:
+            codecs.lookup(spec.encoding)
+        except LookupError:
+            faults.append(
+                (
+                    ("encoding",),
+                    f"{spec.encoding!r} is not a text encoding Python knows; e.g. utf-8, "
+                    "cp1252, latin-1, utf-16",
+                )
+            )
+    if spec.date_format is not None:
+        fmt = spec.date_format
+        if not any(code in fmt for code in ("%d", "%m", "%Y", "%y", "%b", "%B")):
+            faults.append(
+                (
+                    ("date_format",),
+                    f"{fmt!r} is not a strftime date pattern; e.g. '%d/%m/%Y' or '%d.%m.%Y %H:%M'",
+                )
+            )
+    for column, mapping in spec.values.items():
+        seen: dict[str, tuple[str, str]] = {}
+        for label, value in mapping.items():
+            key = str(label).strip().lower()
+            if key in seen and seen[key][1] != value:
+                faults.append(
+                    (
+                        ("values", column, label),
+                        f"{label!r} and {seen[key][0]!r} are the same label (values are "
+                        f"compared trimmed and case-blind) but map to {value!r} and "
+                        f"{seen[key][1]!r}; keep one",
+                    )
+                )
+            seen.setdefault(key, (str(label), value))
+    return faults
 
 
 def _table_faults(table: str, spec: TableColumns) -> list[tuple[tuple[str | int, ...], str]]:
@@ -686,6 +764,7 @@ def _table_faults(table: str, spec: TableColumns) -> list[tuple[tuple[str | int,
                             f"channels: {', '.join(CHANNELS)}",
                         )
                     )
+    faults += _format_faults(spec)
     if spec.file is not None and (
         "/" in spec.file or "\\" in spec.file or not spec.file.endswith((".csv", ".parquet"))
     ):

@@ -19,6 +19,7 @@ import pandas as pd
 from imclab.config import closest_match_hint
 from imclab.data.mapping import _hint, _plan_table, apply_mapping, source_file, table_header
 from imclab.data.schemas import OPTIONAL_TABLES, REQUIRED_TABLES, SCHEMAS, TABLES
+from imclab.data.sniff import format_advice
 from imclab.errors import DataError, ImclabError, PlanError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERRORS", "EXIT_QUARANTINE", "ValidationResult", "validate_data"]
@@ -135,7 +136,12 @@ def _check_columns(
     table: str, path: Path, spec: Any, errors: list[str], notes: list[str]
 ) -> tuple[str, str]:
     """Compare a file's header with the table (or its mapping); return missing, unexpected."""
-    header = table_header(path)
+    from imclab.plan import resolve_delimiter
+
+    if spec is not None:
+        header = table_header(path, resolve_delimiter(spec.delimiter), spec.encoding)
+    else:
+        header = table_header(path)
     columns = list(SCHEMAS[table].columns)
     if spec is not None:
         faults = _plan_table(table, spec, header, path.name).faults
@@ -187,6 +193,7 @@ def validate_data(
         command's exit status.
     """
     from imclab.data import load_world
+    from imclab.data.load import REFERENCES_CUSTOMERS
     from imclab.data.mapping import mapped_sources
     from imclab.plan import load_plan, plan_path
 
@@ -226,6 +233,11 @@ def validate_data(
             else:
                 rows[table] = _row(table, status="absent")
             continue
+        advice = format_advice(path, table, mapped.get(table))
+        if advice is not None:  # the header and every row would be misread: say why once
+            errors.append(advice)
+            rows[table] = _row(table, file=path.name, status="error")
+            continue
         try:
             n_errors = len(errors)
             missing, unexpected = _check_columns(table, path, mapped.get(table), errors, notes)
@@ -254,8 +266,17 @@ def validate_data(
 
     quarantine = None
     messages: list[str] = []
-    if not errors:
-        wanted = [t for t in TABLES if t not in empty_optional]
+    # Every table that read is checked, also when another one failed (a table that
+    # references customers needs them).
+    failed = {t for t, row in rows.items() if row["status"] == "error"}
+    wanted = [t for t in TABLES if t not in empty_optional and t not in failed]
+    if "customers" in failed:
+        blocked = [t for t in wanted if t in REFERENCES_CUSTOMERS]
+        wanted = [t for t in wanted if t not in blocked]
+        if blocked:
+            notes.append(f"{', '.join(blocked)} not checked: they refer to customers, which failed")
+    plan_failed = campaign is not None and plan is None
+    if wanted and not plan_failed and not (failed & set(mapped)):
         with tempfile.TemporaryDirectory(prefix="imclab-validate-") as tmp:
             try:
                 source = apply_mapping(folder, columns, Path(tmp) / "mapped") if mapped else folder
@@ -277,6 +298,7 @@ def validate_data(
                         date_max=rep.date_max,
                         status="quarantined" if rep.rows_quarantined else "ok",
                     )
+                errors.extend(_all_quarantined(world, names))
                 quarantine = world.quarantine.copy()
                 if names and len(quarantine):
                     quarantine["file"] = quarantine["file"].map(lambda f: names.get(f, f))
@@ -289,6 +311,25 @@ def validate_data(
     for col in ("date_min", "date_max"):
         frame[col] = pd.to_datetime(frame[col])
     return ValidationResult(folder, plan_file, frame, errors, notes, quarantine, messages)
+
+
+def _all_quarantined(world: Any, names: dict[str, str]) -> list[str]:
+    """Return an error per table whose every row was quarantined, with the most frequent reason."""
+    out = []
+    for table, rep in world.report.tables.items():
+        if not rep.present or not rep.rows_read or rep.rows_loaded:
+            continue
+        faults = world.quarantine[world.quarantine["file"] == rep.file]
+        file = names.get(rep.file or "", rep.file or table)
+        cause = ""
+        if len(faults):
+            top = faults.groupby(["column", "reason"], sort=True).size().idxmax()
+            cause = f"; the most frequent reason: column '{top[0]}': {top[1]}"
+        out.append(
+            f"{file}: every row ({rep.rows_read:,}) was quarantined, so the table is unusable"
+            f"{cause}"
+        )
+    return out
 
 
 def _data_rows(path: Path) -> int:

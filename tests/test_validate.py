@@ -84,8 +84,10 @@ def test_misnamed_and_unexpected_columns_get_suggestions(world):
     assert _rows(result, "touchpoints")["missing_columns"] == "timestamp"
     assert _rows(result, "touchpoints")["unexpected_columns"] == "time_stamp"
     assert _rows(result, "touchpoints")["status"] == "error"
-    # errors stop before loading: no counts are claimed
-    assert pd.isna(_rows(result, "customers")["rows_read"])
+    # the failed table claims no counts; every other table is still checked
+    assert pd.isna(_rows(result, "touchpoints")["rows_read"])
+    assert _rows(result, "customers")["rows_read"] == 1200
+    assert _rows(result, "customers")["status"] == "ok"
 
 
 def test_missing_files_and_plan_errors_are_all_reported(world, tmp_path, repo_root):

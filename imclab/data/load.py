@@ -54,6 +54,17 @@ _MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE, _TOO_LONG = rang
 MAX_LINE_BYTES = 1_000_000
 _TOO_LONG_MARKER = b"imclab: record too long"
 _SCAN_CHUNK = 16 * 1024 * 1024
+# The plan's columns: feature that fixes a value the loader cannot parse (messages only).
+_FIXES = {
+    "int": "; a decimal comma or thousands dot? set decimal: ',' for this file in the plan's "
+    "columns: section",
+    "float": "; a decimal comma? set decimal: ',' for this file in the plan's columns: section",
+    "date": "; another date format? set date_format (e.g. '%d/%m/%Y') for this file in the "
+    "plan's columns: section",
+    "timestamp": "; another date format? set date_format (e.g. '%d/%m/%Y %H:%M') for this file "
+    "in the plan's columns: section",
+}
+
 _KIND_WORDS = {
     "int": "an integer",
     "float": "a number",
@@ -375,7 +386,10 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
     if rule.kind in _KIND_WORDS:
         words = _KIND_WORDS[rule.kind]
         whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
-        reasons[_PARSE] = (f"cannot parse as {words}", f"cannot parse {{values}} as {words}")
+        reasons[_PARSE] = (
+            f"cannot parse as {words}",
+            f"cannot parse {{values}} as {words}{_FIXES.get(rule.kind, '')}",
+        )
     if rule.kind == "timestamp":
         # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer values can carry an offset.
         whens.append(
@@ -403,7 +417,9 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
         expected = ", ".join(str(v) for v in rule.allowed)
         reasons[_ALLOWED] = (
             f"unknown {rule.name} (expected one of: {expected})",
-            f"unknown {rule.name} {{values}} (expected one of: {expected})",
+            f"unknown {rule.name} {{values}} (expected one of: {expected}; map your labels "
+            f"with values: {{your label: imclab value}} for {rule.name} in the plan's "
+            "columns: section, which compares labels trimmed and case-blind)",
         )
     lo, hi = rule.min_value, rule.max_value
     if lo is not None or hi is not None:
@@ -1031,6 +1047,10 @@ def _as_of(as_of: str | date | datetime | pd.Timestamp | None) -> pd.Timestamp:
     return stamp
 
 
+REFERENCES_CUSTOMERS = ("touchpoints", "conversions", "survey")
+"""Tables whose ids reference customers: they cannot be checked without them."""
+
+
 def _requested(tables: list[str] | tuple[str, ...] | None) -> list[str]:
     if tables is None:
         return list(TABLES)
@@ -1041,8 +1061,7 @@ def _requested(tables: list[str] | tuple[str, ...] | None) -> list[str]:
             f"(expected some of: {', '.join(TABLES)})"
         )
     wanted = set(tables)
-    # A table whose ids reference customers cannot be checked without them.
-    if wanted & {"touchpoints", "conversions", "survey"}:
+    if wanted & set(REFERENCES_CUSTOMERS):
         wanted.add("customers")
     return [t for t in TABLES if t in wanted]
 

@@ -137,13 +137,22 @@ def source_file(data_dir: str | Path, table: str, columns_spec: Any = None) -> P
     return found[0] if found else None
 
 
-def table_header(path: str | Path) -> list[str]:
+def table_header(path: str | Path, delimiter: str = ",", encoding: str | None = None) -> list[str]:
     """Return the column names of a CSV (first line) or Parquet file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    delimiter, encoding
+        How the CSV is written (``columns.<table>.delimiter`` / ``encoding``; default
+        comma-separated UTF-8).
 
     Raises
     ------
     DataError
-        The file is empty, its header is not UTF-8, or the Parquet file cannot be read.
+        The file is empty, its header is not text in the encoding, or the Parquet file cannot
+        be read.
     """
     path = Path(path)
     if path.suffix == ".parquet":
@@ -152,18 +161,72 @@ def table_header(path: str | Path) -> list[str]:
                 return list(con.sql(f"SELECT * FROM read_parquet({_lit(str(path))})").columns)
         except duckdb.Error as exc:
             raise DataError(f"{path.name}: cannot read the Parquet file ({exc})") from exc
-    with path.open("rb") as handle:
-        first = handle.readline()
-    try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name}: the header row is not UTF-8 text ({exc.reason})") from exc
-    header = next(csv.reader([line.rstrip("\r\n")]), None) if line.strip() else None
+    codec = _codec(encoding)
+    if codec.startswith("utf-16"):
+        with path.open(encoding=codec, newline="") as text:
+            line = text.readline()
+    else:
+        with path.open("rb") as handle:
+            first = handle.readline()
+        try:
+            line = first.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path.name}: the header row is not {codec} text ({exc.reason}); if the file "
+                "was saved by older Excel, set its encoding in the plan (columns.<table>."
+                "encoding: cp1252); imclab validate names the likely encoding"
+            ) from exc
+    line = line.lstrip("\ufeff")
+    header = (
+        next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), None) if line.strip() else None
+    )
     if not header:
         raise DataError(
             f"{path.name}: the file is empty (expected a header row naming the columns)"
         )
     return [h.strip() for h in header]
+
+
+def _codec(encoding: str | None) -> str:
+    """Return the Python codec of ``columns.<table>.encoding`` (default UTF-8, BOM optional)."""
+    if encoding is None or encoding.strip().lower().replace("_", "-") in ("utf-8", "utf8"):
+        return "utf-8-sig"
+    return encoding
+
+
+def _utf8_copy(path: Path, encoding: str | None, dest: Path) -> Path:
+    """Return ``path``, or a UTF-8 copy of it in ``dest`` when the plan names another encoding.
+
+    The copy keeps every line as it is (only the bytes of the text change), so the row numbers
+    of messages stay the user's file's.
+    """
+    codec = _codec(encoding)
+    if codec == "utf-8-sig" or path.suffix != ".csv":
+        return path
+    try:
+        with (
+            path.open(encoding=codec, newline="") as src,
+            dest.open("w", encoding="utf-8", newline="") as out,
+        ):
+            shutil.copyfileobj(src, out, 1 << 20)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path.name}: the file is not {encoding} text ({exc.reason} at byte {exc.start}); "
+            "check columns.<table>.encoding (imclab validate names the likely encoding)"
+        ) from exc
+    return dest
+
+
+def _numeric_sql(expr: str) -> str:
+    """Read a number with a decimal comma (``1.234,50``) as ``1234.50``; other text as is."""
+    clean = f"replace(replace(trim({expr}), '.', ''), ',', '.')"
+    return f"CASE WHEN TRY_CAST({clean} AS DOUBLE) IS NOT NULL THEN {clean} ELSE {expr} END"
+
+
+def _date_sql(expr: str, fmt: str, kind: str) -> str:
+    """Read a date or timestamp in the plan's ``date_format`` as ISO 8601; other text as is."""
+    out = "%Y-%m-%d" if kind == "date" else "%Y-%m-%dT%H:%M:%S"
+    return f"COALESCE(strftime(try_strptime(trim({expr}), {_lit(fmt)}), {_lit(out)}), {expr})"
 
 
 @dataclass(frozen=True)
@@ -177,7 +240,10 @@ class _Plan:
 
 def _plan_table(table: str, spec: Any, header: list[str], file: str) -> _Plan:
     """Build ``<expr> AS <imclab column>`` for every column the user's file can provide."""
+    from imclab.data.schemas import column_rules
+
     where = f"columns.{table}"
+    kinds = {rule.name: rule.kind for rule in column_rules(SCHEMAS[table])}
     select: list[str] = []
     names: list[str] = []
     faults: list[str] = []
@@ -185,7 +251,9 @@ def _plan_table(table: str, spec: Any, header: list[str], file: str) -> _Plan:
         if name in spec.constants:
             expr = _lit(spec.constants[name])
         elif name in spec.row_ids:
-            expr = f"{_lit(spec.row_ids[name])} || CAST(_row AS VARCHAR)"
+            # _first: the first row this row repeats exactly (itself when it is no copy).
+            number = "_first" if spec.duplicates == "drop" else "_row"
+            expr = f"{_lit(spec.row_ids[name])} || CAST({number} AS VARCHAR)"
         elif name == "channel" and spec.channel is not None:
             expr = _channel_sql(spec.channel, header, file, where, faults)
         else:
@@ -204,13 +272,19 @@ def _plan_table(table: str, spec: Any, header: list[str], file: str) -> _Plan:
                     )
                 continue
             expr = _ident(source)
+            if spec.decimal == "," and kinds[name] in ("int", "float"):
+                expr = _numeric_sql(expr)
             if name in spec.transforms:
                 expr = _TRANSFORM_SQL[spec.transforms[name]].format(x=expr)
+            elif spec.date_format and kinds[name] in ("date", "timestamp"):
+                expr = _date_sql(expr, spec.date_format, kinds[name])
             if name in spec.values:
+                # Labels compare trimmed and case-blind, as the channel rules do.
                 whens = " ".join(
-                    f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in spec.values[name].items()
+                    f"WHEN {_lit(str(k).strip().lower())} THEN {_lit(v)}"
+                    for k, v in spec.values[name].items()
                 )
-                expr = f"CASE {expr} {whens} ELSE {expr} END"
+                expr = f"CASE lower(trim({expr})) {whens} ELSE {expr} END"
         select.append(f"{expr} AS {_ident(name)}")
         names.append(_ident(name))
     return _Plan(select, names, faults)
@@ -244,7 +318,7 @@ def _channel_sql(rules: Any, header: list[str], file: str, where: str, faults: l
     return f"CASE {' '.join(whens)} ELSE {fallback} END" if whens else fallback
 
 
-def _read_sql(path: Path, header: list[str], tag: str) -> str:
+def _read_sql(path: Path, header: list[str], tag: str, delimiter: str = ",") -> str:
     """All-VARCHAR read of the user's file with the 1-based accepted-record ordinal ``_ord``."""
     if path.suffix == ".parquet":
         cols = ", ".join(f"CAST({_ident(h)} AS VARCHAR) AS {_ident(h)}" for h in header)
@@ -255,7 +329,7 @@ def _read_sql(path: Path, header: list[str], tag: str) -> str:
     spec = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header)
     return (
         f"SELECT row_number() OVER () AS _ord, * FROM read_csv({_lit(str(path))}, "
-        f"columns={{{spec}}}, header=true, delim=',', quote='\"', escape='\"', "
+        f"columns={{{spec}}}, header=true, delim={_lit(delimiter)}, quote='\"', escape='\"', "
         f"auto_detect=false, all_varchar=true, store_rejects=true, rejects_table='rej_{tag}', "
         f"rejects_scan='rejscan_{tag}')"
     )
@@ -264,18 +338,26 @@ def _read_sql(path: Path, header: list[str], tag: str) -> str:
 def _map_table(
     con: duckdb.DuckDBPyConnection, path: Path, table: str, spec: Any, out: Path
 ) -> dict[str, Any]:
-    header = table_header(path)
+    from imclab.plan import resolve_delimiter
+
+    delimiter = resolve_delimiter(spec.delimiter)
+    source = path
+    path = _utf8_copy(path, spec.encoding, out.with_name(f".{table}.utf8.csv"))
+    try:
+        header = table_header(path, delimiter)
+    except DataError as exc:
+        raise DataError(str(exc).replace(path.name, source.name)) from exc
     duplicates = sorted({h for h in header if header.count(h) > 1 and h})
     if duplicates:
         raise DataError(
-            f"{path.name}: column(s) {', '.join(duplicates)} appear twice in the header"
+            f"{source.name}: column(s) {', '.join(duplicates)} appear twice in the header"
         )
-    plan = _plan_table(table, spec, header, path.name)
+    plan = _plan_table(table, spec, header, source.name)
     if plan.faults:
         raise DataError("\n".join(plan.faults))
     tag = f"map_{table}"
     try:
-        con.execute(f"CREATE TEMP TABLE src_{table} AS {_read_sql(path, header, tag)}")
+        con.execute(f"CREATE TEMP TABLE src_{table} AS {_read_sql(path, header, tag, delimiter)}")
         if path.suffix == ".csv":
             rejected = [
                 int(r[0])
@@ -300,6 +382,9 @@ def _map_table(
         else:
             con.execute(f"CREATE TEMP TABLE rows_{table} (_ord BIGINT)")
             body = f"SELECT s._ord AS _row, s.* FROM src_{table} s"
+        partition = ", ".join(_ident(h) for h in header)
+        body = f"SELECT min(_row) OVER (PARTITION BY {partition}) AS _first, * FROM ({body})"
+        n_copies = con.execute(f"SELECT count(*) FROM ({body}) WHERE _row <> _first").fetchall()
         mapped = f"SELECT _row, {', '.join(plan.select)} FROM ({body})"
         names = plan.names
         empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {n}" for n in names)
@@ -313,9 +398,17 @@ def _map_table(
         con.execute(f"DROP TABLE rows_{table}")
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        raise DataError(f"{path.name}: cannot map the file ({first})") from exc
+        raise DataError(f"{source.name}: cannot map the file ({first})") from exc
     unused = [h for h in header if h not in _used_columns(table, spec)]
-    return {"source": path.name, "malformed_rows": rejected, "unmapped_columns": unused}
+    if path != source:
+        path.unlink()
+    return {
+        "source": source.name,
+        "malformed_rows": rejected,
+        "unmapped_columns": unused,
+        "exact_duplicates": int(n_copies[0][0]),
+        "duplicates": spec.duplicates,
+    }
 
 
 def _used_columns(table: str, spec: Any) -> set[str]:

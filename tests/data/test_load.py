@@ -159,7 +159,8 @@ def test_unparseable_timestamps_message_names_file_column_rows(make_world, valid
     no_row_lost(world)
     assert world.report.messages == [
         "touchpoints.csv: column 'timestamp' rows 6, 8 (2 rows): cannot parse '2024-13-01' as "
-        "a timestamp (expected ISO 8601)"
+        "a timestamp (expected ISO 8601); another date format? set date_format (e.g. "
+        "'%d/%m/%Y %H:%M') for this file in the plan's columns: section"
     ]
     lines = lines_of(world, "touchpoints.csv")
     assert lines.to_dict("records") == [
