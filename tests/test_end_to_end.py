@@ -74,6 +74,29 @@ def test_index_shows_the_recorded_headlines(report):
         assert lesson.split("] ", 1)[1] in index
 
 
+def test_every_headline_reads_as_words_with_a_unit(report):
+    """A reader sees labels, units and formats, never internal keys or raw reprs."""
+    from imclab.report.headlines import HEADLINES
+
+    recorded = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((report / "headlines").glob("*.json"))
+    }
+    for section, values in recorded.items():
+        missing = sorted(set(values) - set(HEADLINES.get(section, {})))
+        assert not missing, f"{section}: add a label and unit to HEADLINES for {missing}"
+    page = (report / "index.html").read_text(encoding="utf-8")
+    detail = _text(report / "index.html")
+    detail = detail[detail.index("All headline numbers") :]
+    for key in ("rows_read", "smart_letters_failed", "best_model_mae", "k reason"):
+        assert key not in detail
+    assert "{'" not in detail and "NaN" not in detail and " nan " not in detail
+    assert "100.0 %" in detail  # every touchpoint of the sample has a customer
+    # sentences are text, not big number tiles
+    values = re.findall(r'<div class="value">(.*?)</div>', page)
+    assert all(len(html.unescape(v)) <= 24 for v in values), values
+
+
 def test_quarantine_file_lists_every_refused_row(report, sample_dir):
     import pandas as pd
 

@@ -117,8 +117,31 @@ def test_write_index_reads_recorded_headlines(plan, tmp_path):
     page = path.read_text(encoding="utf-8")
     sections = re.findall(r'<h3 id="headlines-([a-z_]+)">', page)
     assert sections == ["data_audit", "attribution"]  # suite order, not alphabetical
-    assert '<div class="value">paid_search</div><div class="label">top channel</div>' in page
-    assert '<div class="value">0</div><div class="label">quarantined rows</div>' in page
+    # names are text, numbers tiles; an unlisted key reads as words
+    assert "<dt>Top channel</dt><dd>paid_search</dd>" in page
+    assert '<div class="value">0</div><div class="label">Quarantined rows</div>' in page
+
+
+def test_headlines_get_their_label_unit_and_format(plan):
+    headlines = {
+        "data_audit": {"touchpoint_match_rate": 1.0, "rows_read": 123456,
+                       "missing_optional_tables": [], "quarantine_by_table": {"touchpoints": 7}},
+        "situation": {"baseline_median_cpa": 12.5, "revenue_trend_change": -0.0001,
+                      "biggest_funnel_leak": None},
+        "personas": {"k_reason": "k = 5: the most reproducible number of personas"},
+    }  # fmt: skip
+    page = render_index(plan, ENTRIES, headlines)
+    detail = page[page.index('<section id="headlines">') :]
+    assert '<div class="value">100.0 %</div><div class="label">Touchpoints matched' in detail
+    assert '<div class="value">123,456</div><div class="label">Rows read</div>' in detail
+    assert '<div class="value">12.50 EUR</div>' in detail
+    assert '<div class="value">0.0 %</div><div class="label">Revenue trend change' in detail
+    assert "-0.0" not in detail
+    assert "<dt>Optional tables not provided</dt><dd>none</dd>" in detail
+    assert "<td>Touchpoints</td>" in detail or "<td>touchpoints</td>" in detail
+    # a sentence is text, not a number tile; a figure without data is named, not shown
+    assert "<dt>Why this number of personas</dt><dd>k = 5: the most" in detail
+    assert "Not available (no data for them): Biggest brand-funnel leak" in detail
 
 
 def test_without_headlines_the_page_says_so(plan):
@@ -205,7 +228,7 @@ def test_kpi_tiles_from_the_review(plan):
     ]
     # the tile keys are not repeated below; other review numbers are
     detail = page[page.index('<section id="headlines">') :]
-    assert "extra number" in detail and "objectives met" not in detail and "lessons" not in detail
+    assert "Extra number" in detail and "Objectives met" not in detail and "Lessons" not in detail
     assert page.index('id="results"') < page.index('id="lessons"') < page.index('id="notebooks"')
     assert page.index('id="notebooks"') < page.index('id="campaign"')
 
