@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: imclab
 #     language: python
@@ -232,8 +237,10 @@ plt.show()
 # %% [markdown]
 # ## 7. Hand-off to the other notebooks
 # The persona of every customer goes to `personas.csv` in the report folder (columns
-# `customer_id`, `persona` = the persona name, `persona_id`); the attribution and review
-# notebooks split their results by it when the runner passes the file. `predict` assigns
+# `customer_id`, `persona` = the persona name, `persona_id`, and `target` = the plan's
+# persona this persona matches best, if any); the attribution and review notebooks split
+# their results by it when the runner passes the file, and the scorecard measures a persona
+# objective of the plan on the persona that matches it. `predict` assigns
 # new customers to the same personas (checked here on the training customers).
 
 # %%
@@ -246,6 +253,7 @@ labels = pd.DataFrame(
 )
 largest = cards.sort_values("customers", ascending=False, kind="mergesort").iloc[0]
 best = match[match["best"]]
+labels["target"] = labels["persona"].map(dict(zip(best["name"], best["target"], strict=True)))
 headlines = {
     "k": int(model.k_),
     "k_reason": model.choice_reason_,

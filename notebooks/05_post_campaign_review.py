@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: imclab
 #     language: python
@@ -24,7 +29,7 @@ data_dir: str = "../data/sample"  # brand-world tables
 report_dir: str = ""  # where to write report files (empty: nowhere)
 review_date: str = "2025-06-30"  # day of the review: objectives due later are "on track"/"at risk"
 attribution_model: str = "markov"  # model crediting conversions to channels for ROI by channel
-roi_threshold: float = 1.0  # flag channels whose ROI, (revenue - cost) / cost, is below this
+roi_threshold: float = 0.0  # flag channels whose ROI, (revenue - cost) / cost, is below this
 next_budget: float = 60000.0  # media budget of the next campaign to allocate
 channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend limits
 bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual

@@ -43,6 +43,14 @@ def _num(value: float, unit: str = "") -> str:
     return f"{value:.3g}"
 
 
+def _progress(share: float) -> str:
+    """``42 %``; never ``-0 %`` (a change that rounds to nothing has no sign)."""
+    if not np.isfinite(share):
+        return "n/a"
+    text = f"{share:.0%}"
+    return "0%" if text in ("-0%", "0%") else text
+
+
 def _objective_lessons(scorecard: pd.DataFrame) -> list[dict[str, str]]:
     out = []
     for row in scorecard.itertuples(index=False):
@@ -56,7 +64,8 @@ def _objective_lessons(scorecard: pd.DataFrame) -> list[dict[str, str]]:
                     "finding": (
                         f"Objective {row.id} missed: {row.label} reached {_num(row.actual, unit)} "
                         f"against a target of {_num(row.target, unit)} (baseline "
-                        f"{_num(row.baseline, unit)}; {row.progress:.0%} of the planned change)"
+                        f"{_num(row.baseline, unit)}; {_progress(row.progress)} of the planned "
+                        "change)"
                     ),
                     "evidence": evidence,
                 }
@@ -85,6 +94,13 @@ def _objective_lessons(scorecard: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
+def _roi_words(roi: float, threshold: float) -> str:
+    """Say what an ROI below the threshold means (ROI = (revenue - cost) / cost; 0 = break-even)."""
+    if roi < 0:
+        return "it lost money: its attributed revenue is below its cost"
+    return f"below the threshold of {threshold:g}, though above break-even"
+
+
 def _channel_lessons(
     channel_roi: pd.DataFrame | None, cost_trend: pd.DataFrame | None, roi_threshold: float
 ) -> list[dict[str, str]]:
@@ -111,8 +127,8 @@ def _channel_lessons(
                         "area": "channels",
                         "finding": (
                             f"{_label(row.channel)} returned an ROI of {row.roi:.2f} "
-                            f"(below {roi_threshold:g}): {row.revenue:,.0f} attributed revenue "
-                            f"on {row.cost:,.0f} spend"
+                            f"({_roi_words(row.roi, roi_threshold)}): {row.revenue:,.0f} "
+                            f"attributed revenue on {row.cost:,.0f} spend"
                         ),
                         "evidence": f"Table: channel ROI{model}",
                     }
@@ -308,7 +324,7 @@ def lessons_learned(
     consistency: pd.DataFrame | None = None,
     validation: pd.DataFrame | None = None,
     budget: pd.DataFrame | None = None,
-    roi_threshold: float = 1.0,
+    roi_threshold: float = 0.0,
     budget_tolerance: float = 0.15,
 ) -> pd.DataFrame:
     """Generate the review's findings from its tables, most severe first.
@@ -338,7 +354,7 @@ def lessons_learned(
     budget
         :func:`imclab.review.plan_vs_actual.budget_vs_actual` with ``by="channel"``.
     roi_threshold
-        Channels with an ROI below this are flagged.
+        Channels with an ROI below this are flagged (0: those that lost money).
     budget_tolerance
         Channels whose spend differs from budget by more than this share are listed.
 

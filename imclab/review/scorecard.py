@@ -129,9 +129,21 @@ def _persona_labels(
         return {}, ""
     if labels is None:
         return {}, f"measured on everyone: no persona labels given for {persona!r}"
-    if persona not in set(labels["persona"].astype(object)):
-        return {}, f"measured on everyone: persona {persona!r} is not in the persona labels"
-    return {"persona_labels": labels, "persona": persona}, ""
+    found = set(labels["persona"].astype(object))
+    if persona in found:
+        return {"persona_labels": labels, "persona": persona}, ""
+    # The persona notebook matches each plan persona to the found persona it resembles most.
+    if "target" in labels.columns and persona in set(labels["target"].astype(object)):
+        matched = labels.assign(persona=labels["target"])
+        names = sorted(set(labels.loc[labels["target"] == persona, "persona"].astype(str)))
+        return {"persona_labels": matched, "persona": persona}, (
+            f"persona {persona!r} measured on the found persona {', '.join(names)} (its best match)"
+        )
+    return {}, (
+        f"measured on everyone: persona {persona!r} matches none of the found personas "
+        f"({', '.join(sorted(map(str, found)))}); run 02_persona_clustering in the same run "
+        "(it matches the plan's personas to the found ones), or name one of these in the plan"
+    )
 
 
 @shared_tables()

@@ -56,6 +56,12 @@ def test_missed_objective_says_by_how_much():
     assert "cac" not in text  # met objectives are not lessons
 
 
+def test_a_change_that_rounds_to_nothing_has_no_sign():
+    flat = SCORECARD.iloc[[0]].assign(progress=-0.001)
+    (finding,) = lessons_learned(scorecard=flat)["finding"]
+    assert "; 0% of the planned change" in finding and "-0%" not in finding
+
+
 def test_channel_roi_below_threshold_and_rising_cost():
     roi = pd.DataFrame(
         {"channel": ["social", "tv", "edm", "display"], "cost": [100.0, 200.0, 50.0, 0.0],
@@ -65,18 +71,22 @@ def test_channel_roi_below_threshold_and_rising_cost():
         {"channel": ["social", "social", "edm", "edm"], "phase": ["launch", "sustain"] * 2,
          "cost_per_conversion": [10.0, 15.0, 5.0, 5.0], "rising": [True, True, False, False]}
     )  # fmt: skip
+    # default threshold 0 (break-even): only the channel that lost money is flagged
     lessons = lessons_learned(channel_roi=roi, cost_trend=trend)
     by_text = dict(zip(lessons["finding"], lessons["severity"], strict=True))
-    assert (
-        by_text[
-            "TV / offline returned an ROI of -0.25 (below 1): 150 attributed revenue on 200 spend"
-        ]
-        == "high"
-    )  # noqa: E501
-    assert (
-        by_text["EDM (email) returned an ROI of 0.60 (below 1): 80 attributed revenue on 50 spend"]
-        == "medium"
-    )  # noqa: E501
+    lost = (
+        "TV / offline returned an ROI of -0.25 (it lost money: its attributed revenue is below "
+        "its cost): 150 attributed revenue on 200 spend"
+    )
+    assert by_text[lost] == "high"
+    assert not any("EDM (email) returned" in t for t in by_text)  # made money: not flagged
+    stricter = lessons_learned(channel_roi=roi, roi_threshold=1.0)
+    texts = dict(zip(stricter["finding"], stricter["severity"], strict=True))
+    edm = (
+        "EDM (email) returned an ROI of 0.60 (below the threshold of 1, though above "
+        "break-even): 80 attributed revenue on 50 spend"
+    )
+    assert texts[edm] == "medium"
     rose = "Paid social: cost per attributed conversion rose from 10.00 (launch) to 15.00"
     assert by_text[rose + " (sustain)"] == "medium"  # noqa: E501
     assert by_text["Display / programmatic had a budget but no campaign spend"] == "low"

@@ -159,6 +159,22 @@ def test_scorecard_persona_without_labels_is_noted(tiny):
     assert card.loc[0, "actual"] == pytest.approx(120.0)  # C2's order only
 
 
+def test_scorecard_persona_of_the_plan_is_measured_on_its_matched_persona(tiny):
+    objectives = [{**OBJECTIVES[1], "persona": "busy professionals"}]
+    # the persona notebook found "desktop regulars" and matched the plan persona to it
+    labels = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "persona": ["bargain hunters", "desktop regulars"],
+         "target": [None, "busy professionals"]}
+    )  # fmt: skip
+    card = scorecard(_plan(objectives), tiny, "2025-06-30", persona_labels=labels)
+    assert card.loc[0, "actual"] == pytest.approx(120.0)  # C2's order only
+    assert "measured on the found persona desktop regulars" in card.loc[0, "note"]
+    unmatched = labels.assign(target=None)
+    card = scorecard(_plan(objectives), tiny, "2025-06-30", persona_labels=unmatched)
+    note = card.loc[0, "note"]
+    assert "matches none of the found personas (bargain hunters, desktop regulars)" in note
+
+
 def test_kpi_tiers_cover_the_catalogue(tiny):
     tiers = kpi_tiers(_plan(OBJECTIVES), tiny, "2025-06-30")
     assert list(tiers["kpi"]) == list(KPIS)
