@@ -223,14 +223,18 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> int:
     from imclab import config
+    from imclab.plan import plan_path
     from imclab.report.runner import run_campaign
 
+    # Reports go to the analyst's project (the plan's campaigns/ parent, or the current
+    # folder), not to the folder the package was installed from.
+    root = config.project_dir(plan_path(args.plan))
     with _sigterm_interrupts():
         result = run_campaign(
             args.plan,
             notebooks_dir=config.NOTEBOOKS_DIR,
             data_dir=args.data or config.SAMPLE_DATA_DIR,
-            root=config.REPO_ROOT,
+            root=root,
             report_dir=args.out,
             only=args.only,
             engine=args.engine,

@@ -26,6 +26,37 @@ REPORTS_DIR: Path = REPO_ROOT / "reports"
 CAMPAIGNS_DIR: Path = REPO_ROOT / "campaigns"
 SAMPLE_DATA_DIR: Path = REPO_ROOT / "data" / "sample"
 
+
+
+def project_dir(plan_file: str | Path | None = None) -> Path:
+    """Return the analyst's project folder, where ``campaigns/``, ``data/`` and ``reports/`` live.
+
+    A plan inside a ``campaigns/`` folder belongs to that folder's parent; otherwise the
+    nearest folder from the current directory upwards that holds ``campaigns/``, else the
+    current directory. Never the folder the package was installed from, unless the analyst
+    works there (``imclab init`` run from another clone writes into that clone).
+
+    Parameters
+    ----------
+    plan_file
+        The campaign plan being run, if any.
+
+    Returns
+    -------
+    Path
+        An absolute folder.
+    """
+    if plan_file is not None:
+        folder = Path(plan_file).resolve().parent
+        if folder.name == "campaigns":
+            return folder.parent
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "campaigns").is_dir():
+            return folder
+    return cwd
+
+
 DEFAULT_CAMPAIGN: str = "spring_launch"
 """Name of the bundled sample campaign (``campaigns/spring_launch.yaml``)."""
 

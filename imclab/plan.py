@@ -1340,9 +1340,12 @@ def plan_path(plan: str | Path) -> Path:
     Path
         The path (not checked for existence).
     """
+    from imclab.config import project_dir
+
     text = str(plan)
     if isinstance(plan, str) and _SLUG.fullmatch(text) and not Path(text).exists():
-        return CAMPAIGNS_DIR / f"{text}.yaml"
+        own = project_dir() / "campaigns" / f"{text}.yaml"  # the analyst's project first
+        return own if own.is_file() else CAMPAIGNS_DIR / f"{text}.yaml"
     return Path(plan)
 
 

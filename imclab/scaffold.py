@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imclab.config import CAMPAIGNS_DIR, REPO_ROOT
+from imclab.config import project_dir
 from imclab.data.schemas import OPTIONAL_TABLES, SCHEMAS, TABLES
 from imclab.errors import ParameterError
 
@@ -233,8 +233,9 @@ def init_campaign(
         The name is not a safe name, or the plan file already exists (never overwritten).
     """
     _check_name(name)
-    campaigns = Path(campaigns_dir) if campaigns_dir is not None else CAMPAIGNS_DIR
-    data = Path(data_dir) if data_dir is not None else REPO_ROOT / "data" / name
+    project = project_dir()
+    campaigns = Path(campaigns_dir) if campaigns_dir is not None else project / "campaigns"
+    data = Path(data_dir) if data_dir is not None else project / "data" / name
     plan_file = campaigns / f"{name}.yaml"
     if plan_file.exists():
         raise ParameterError(

@@ -212,3 +212,16 @@ def test_campaigns_readme_documents_every_kpi(repo_root):
     for name, kpi in KPIS.items():
         assert documented[name] == (kpi.label, kpi.tier, kpi.unit, kpi.direction), name
     assert f"{config.POST_CAMPAIGN_WINDOW_DAYS} days after the campaign" in text
+
+
+def test_project_dir_is_the_plans_project_or_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "campaigns").mkdir()
+    plan = tmp_path / "campaigns" / "x.yaml"
+    assert config.project_dir(plan) == tmp_path.resolve()
+    elsewhere = tmp_path / "loose" / "x.yaml"
+    monkeypatch.chdir(tmp_path / "campaigns")
+    assert config.project_dir(elsewhere) == tmp_path.resolve()  # nearest with campaigns/
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    assert config.project_dir() in (empty.resolve(), *empty.resolve().parents)

@@ -78,12 +78,24 @@ def test_csv_header_follows_the_schema():
 
 
 def test_cli_init_prints_the_next_commands(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("imclab.scaffold.CAMPAIGNS_DIR", tmp_path / "campaigns")
+    monkeypatch.chdir(tmp_path)  # another folder than the package's repository
     assert main(["init", "acme", "--data", "mydata"]) == 0
+    assert (tmp_path / "campaigns" / "acme.yaml").is_file()
     out = capsys.readouterr().out
     assert "imclab validate mydata --campaign campaigns/acme.yaml" in out
     assert "imclab run campaigns/acme.yaml --data mydata" in out
     assert (tmp_path / "mydata" / "touchpoints.csv").is_file()
     assert main(["init", "acme"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_init_writes_into_the_project_of_the_current_folder(tmp_path, monkeypatch, repo_root):
+    project = tmp_path / "clone"
+    (project / "campaigns").mkdir(parents=True)
+    work = project / "notebooks"
+    work.mkdir()
+    monkeypatch.chdir(work)  # inside the project, below its root
+    result = init_campaign("acme")
+    assert result.plan_file == project / "campaigns" / "acme.yaml"
+    assert result.data_dir == project / "data" / "acme"
+    assert not (repo_root / "campaigns" / "acme.yaml").exists()
