@@ -27,7 +27,6 @@ CAMPAIGNS_DIR: Path = REPO_ROOT / "campaigns"
 SAMPLE_DATA_DIR: Path = REPO_ROOT / "data" / "sample"
 
 
-
 def project_dir(plan_file: str | Path | None = None) -> Path:
     """Return the analyst's project folder, where ``campaigns/``, ``data/`` and ``reports/`` live.
 

@@ -59,7 +59,9 @@ def plot_rows_per_table(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
     ax.set_xlabel("share of rows read")
     ax.set_ylabel("")
     ax.set_title("Rows per table: loaded vs quarantined")
-    ax.legend(loc="lower left", frameon=True)
+    # Below the axis: inside, the legend covers the bars of the last tables.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 / max(len(data), 1) - 0.12),
+              ncol=2, frameon=False)  # fmt: skip
     return ax
 
 

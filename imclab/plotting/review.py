@@ -67,6 +67,9 @@ def plot_scorecard(scorecard: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
                     va="center", fontsize=9)  # fmt: skip
     ax.set_yticks(y, scorecard["id"])
     ax.invert_yaxis()
+    # Room right of the longest bar (or the target line) for its status label.
+    right = max(1.0, float(progress.max(initial=0.0)))
+    ax.set_xlim(min(0.0, float(progress.min(initial=0.0))) - 0.05, right * 1.3)
     ax.set_xlabel("share of the planned change achieved (1 = target)")
     ax.set_title("Objectives: progress from baseline to target")
     return ax

@@ -48,6 +48,17 @@ def test_rows_per_table_stacked_bars():
     assert "75 loaded / 25 quarantined" in [t.get_text() for t in ax.texts]
 
 
+def test_rows_per_table_legend_covers_no_bar():
+    tables = ["customers", "touchpoints", "conversions", "spend", "survey", "creatives"]
+    rows = pd.DataFrame({"table": tables, "rows_read": [10] * 6, "rows_loaded": [10] * 5 + [7],
+                         "rows_quarantined": [0] * 5 + [3]})  # fmt: skip
+    ax = plot_rows_per_table(rows)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    for bar in ax.patches:
+        assert not legend.overlaps(bar.get_window_extent())
+
+
 def test_date_coverage_one_segment_per_table_and_window():
     coverage = pd.DataFrame(
         {

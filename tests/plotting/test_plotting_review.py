@@ -38,6 +38,17 @@ def test_scorecard_bars_coloured_by_status():
     assert [t.get_text() for t in ax.texts] == ["met", "missed", "no data"]
 
 
+def test_scorecard_status_labels_stay_inside_the_axes():
+    card = pd.DataFrame({"id": ["a", "b"], "progress": [3.4, -0.6], "status": ["met", "missed"]})
+    ax = plot_scorecard(card)
+    fig = ax.figure
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    for text in ax.texts:
+        extent = text.get_window_extent()
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+
+
 def test_budget_bars_leave_out_total():
     budget = pd.DataFrame({"channel": ["social", "tv", "total"], "planned": [10.0, 20.0, 30.0],
                            "actual": [12.0, 0.0, 12.0]})  # fmt: skip
