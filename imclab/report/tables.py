@@ -1,0 +1,195 @@
+"""Tables as a reader sees them: percent, currency and thousands, text left, "–" for missing.
+
+Every notebook shows its tables through :func:`present`. The result prints as plain aligned
+text (what nbval compares and a terminal shows) and renders in JupyterLab and the HTML report
+as a table without the meaningless pandas index, text columns left-aligned and numbers
+right-aligned, with the formats applied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["MISSING", "Table", "format_value", "present"]
+
+MISSING = "–"
+"""What a missing value reads as."""
+
+_FORMATS = ("percent", "currency", "count", "number", "ratio", "text")
+
+
+def format_value(value: Any, kind: str, currency: str = "", digits: int = 2) -> str:
+    """Format one value: ``12.3 %``, ``1,234.50 EUR``, ``12,345``, ``2.35×``, ``–``.
+
+    Parameters
+    ----------
+    value
+        A number, text, date or missing value.
+    kind
+        ``percent`` (a share 0..1), ``currency``, ``count``, ``number``, ``ratio`` or
+        ``text``.
+    currency
+        Currency code appended to ``currency`` values.
+    digits
+        Decimals of ``number``, ``currency`` and ``ratio`` (``percent`` shows one).
+
+    Returns
+    -------
+    str
+        The text; never ``nan`` or ``-0``.
+    """
+    if value is None or value is pd.NaT:
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    if isinstance(value, bool) or kind == "text" or not isinstance(value, (int, float)):
+        try:
+            if pd.isna(value):
+                return MISSING
+        except (TypeError, ValueError):
+            pass
+        return "yes" if value is True else "no" if value is False else str(value)
+    number = float(value)
+    if math.isinf(number):
+        return "∞" if number > 0 else "-∞"
+    if kind == "percent":
+        text = f"{number * 100:,.1f} %"
+    elif kind == "currency":
+        text = f"{number:,.{digits}f} {currency}".rstrip()
+    elif kind == "count":
+        text = f"{number:,.0f}"
+    elif kind == "ratio":
+        text = f"{number:,.{digits}f}×"
+    else:
+        text = f"{number:,.{digits}f}" if abs(number) < 1e15 else f"{number:.3g}"
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
+@dataclass(frozen=True)
+class Table:
+    """A formatted table: plain text in ``repr``, a styled HTML table in notebooks.
+
+    Attributes
+    ----------
+    text
+        The formatted cells (strings), columns renamed to their labels.
+    numeric
+        The labels of the columns that hold numbers (right-aligned).
+    caption
+        Optional caption shown above the HTML table.
+    """
+
+    text: pd.DataFrame
+    numeric: tuple[str, ...]
+    caption: str = ""
+
+    def __repr__(self) -> str:
+        if self.text.empty:
+            return f"{self.caption}\n(no rows)" if self.caption else "(no rows)"
+        body = self.text.to_string(index=False, justify="left")
+        return f"{self.caption}\n{body}" if self.caption else body
+
+    def _repr_html_(self) -> str:
+        styler = self.text.style.hide(axis="index")
+        text_cols = [c for c in self.text.columns if c not in self.numeric]
+        if text_cols:
+            styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+        if self.numeric:
+            styler = styler.set_properties(
+                subset=list(self.numeric),
+                **{"text-align": "right", "font-variant-numeric": "tabular-nums"},
+            )
+        styler = styler.set_table_styles([{"selector": "th", "props": "text-align: left;"}])
+        if self.caption:
+            styler = styler.set_caption(self.caption)
+        return styler.to_html()
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def present(
+    frame: pd.DataFrame | pd.Series,
+    *,
+    percent: Iterable[str] = (),
+    currency: Iterable[str] = (),
+    count: Iterable[str] = (),
+    ratio: Iterable[str] = (),
+    currency_code: str = "",
+    digits: int = 2,
+    labels: Mapping[str, str] | None = None,
+    index: bool | None = None,
+    caption: str = "",
+) -> Table:
+    """Format a result table for reading.
+
+    Parameters
+    ----------
+    frame
+        The table (a Series becomes one row per entry).
+    percent, currency, count, ratio
+        Columns holding shares (0..1), money, whole counts and ratios. Other numeric columns
+        show ``digits`` decimals (integers with thousands separators); text stays as is.
+    currency_code
+        Appended to currency values (the plan's ``currency``).
+    digits
+        Decimals of other numbers, currency and ratios.
+    labels
+        ``{column: label}`` to rename columns for the reader.
+    index
+        Keep the index as the first column(s): default only when it is named (a
+        ``RangeIndex`` means nothing to a reader).
+    caption
+        Shown above the table.
+
+    Returns
+    -------
+    Table
+        Prints as aligned text; renders as an HTML table in notebooks and reports.
+
+    Raises
+    ------
+    KeyError
+        A column named in ``percent``, ``currency``, ``count`` or ``ratio`` is not in the
+        table (a typo would otherwise silently leave it unformatted).
+    """
+    data = frame.to_frame() if isinstance(frame, pd.Series) else frame
+    keep_index = index if index is not None else any(n is not None for n in data.index.names)
+    if keep_index:
+        data = data.reset_index()
+    kinds: dict[str, str] = {}
+    for kind, columns in (
+        ("percent", percent),
+        ("currency", currency),
+        ("count", count),
+        ("ratio", ratio),
+    ):
+        for column in columns:
+            if column not in data.columns:
+                raise KeyError(f"present(): no column {column!r}; columns: {list(data.columns)}")
+            kinds[column] = kind
+    out = {}
+    numeric = []
+    for column in data.columns:
+        series = data[column]
+        kind = kinds.get(column)
+        if kind is None:
+            if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+                kind = "text"
+            elif pd.api.types.is_integer_dtype(series):
+                kind = "count"
+            else:
+                kind = "number"
+        label = str((labels or {}).get(column, column))
+        if kind != "text":
+            numeric.append(label)
+        out[label] = [format_value(v, kind, currency_code, digits) for v in series.tolist()]
+    text = pd.DataFrame(out, columns=list(out))
+    return Table(text=text, numeric=tuple(numeric), caption=caption)

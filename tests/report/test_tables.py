@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imclab.report.tables import MISSING, format_value, present
+
+
+def test_values_read_in_their_unit():
+    assert format_value(0.1234, "percent") == "12.3 %"
+    assert format_value(1234.5, "currency", "EUR") == "1,234.50 EUR"
+    assert format_value(12345.0, "count") == "12,345"
+    assert format_value(2.345, "ratio") == "2.35×"  # half to even is fine: 2.345 -> 2.35
+    assert format_value(np.nan, "number") == MISSING
+    assert format_value(None, "text") == MISSING
+    assert format_value(pd.NaT, "text") == MISSING
+    assert format_value(-0.0001, "percent") == "0.0 %"  # never "-0.0 %"
+    assert format_value(-0.004, "currency", "EUR") == "0.00 EUR"
+    assert format_value(-0.5, "number") == "-0.50"
+    assert format_value(pd.Timestamp("2025-03-03"), "text") == "2025-03-03"
+    assert format_value(True, "text") == "yes"
+
+
+def test_present_formats_columns_hides_a_meaningless_index_and_keeps_a_named_one():
+    frame = pd.DataFrame(
+        {"channel": ["social", "tv"], "share": [0.25, np.nan], "spend": [1500.0, 20000.0],
+         "orders": [1200, 35], "roas": [3.456, 0.8]}
+    )  # fmt: skip
+    table = present(
+        frame, percent=["share"], currency=["spend"], ratio=["roas"], currency_code="EUR"
+    )
+    assert table.text.to_dict("list") == {
+        "channel": ["social", "tv"],
+        "share": ["25.0 %", MISSING],
+        "spend": ["1,500.00 EUR", "20,000.00 EUR"],
+        "orders": ["1,200", "35"],
+        "roas": ["3.46×", "0.80×"],
+    }
+    assert table.numeric == ("share", "spend", "orders", "roas")
+    text = repr(table)
+    assert "NaN" not in text and "nan" not in text
+    assert text.splitlines()[0].split()[0] == "channel"  # no index column
+    named = present(frame.set_index("channel"), percent=["share"])
+    assert list(named.text.columns)[0] == "channel"
+
+
+def test_html_aligns_text_left_numbers_right_without_index():
+    table = present(pd.DataFrame({"name": ["a"], "n": [1]}), labels={"n": "customers"})
+    html = table._repr_html_()
+    assert "customers" in html and ">a<" in html
+    assert "text-align: left" in html and "text-align: right" in html
+    assert "row_heading" not in html  # the index is hidden
+
+
+def test_a_misspelt_format_column_is_an_error():
+    with pytest.raises(KeyError, match="no column 'shares'"):
+        present(pd.DataFrame({"share": [0.1]}), percent=["shares"])
