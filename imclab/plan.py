@@ -413,13 +413,16 @@ class Objective(_Model):
     """A SMART objective: a catalogue KPI, its baseline, target and deadline.
 
     ``funnel_stage`` defaults to the KPI's stage; ``persona`` and ``channel`` narrow the
-    population the KPI is measured on (e.g. ``open_rate`` on ``edm``).
+    population the KPI is measured on (e.g. ``open_rate`` on ``edm``). ``baseline`` may be
+    ``history:<campaign>.<kpi>``: the KPI an earlier campaign reached, read from the run
+    history when the plan is loaded (``baseline_from`` then says where it came from).
     """
 
     id: Slug
     kpi: KpiName
     description: Text
     baseline: Number
+    baseline_from: str | None = None
     target: Number
     deadline: IsoDate
     funnel_stage: Stage | None = None
@@ -1386,4 +1389,40 @@ def load_plan(path: str | Path) -> CampaignPlan:
     except UnicodeDecodeError as exc:
         raise PlanError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     data, root = _read_yaml(text, source)
-    return _validate(data, source, root)
+    return _validate(_history_baselines(data, file, source), source, root)
+
+
+_HISTORY_REF = re.compile(r"history:([a-z0-9][a-z0-9_-]*)\.([a-z_]+)")
+
+
+def _history_baselines(data: Any, file: Path, source: str) -> Any:
+    """Replace ``baseline: history:<campaign>.<kpi>`` by the number the run history holds."""
+    from imclab.config import project_dir
+    from imclab.report.history import lookup
+
+    objectives = data.get("objectives") if isinstance(data, Mapping) else None
+    if not isinstance(objectives, list):
+        return data
+    reports = project_dir(file) / "reports"
+    faults: list[tuple[str, str]] = []
+    resolved = []
+    for i, objective in enumerate(objectives):
+        ref = objective.get("baseline") if isinstance(objective, Mapping) else None
+        if not (isinstance(ref, str) and ref.strip().startswith("history:")):
+            resolved.append(objective)
+            continue
+        match = _HISTORY_REF.fullmatch(ref.strip())
+        where = f"objectives[{i}].baseline"
+        if match is None:
+            faults.append((where, f"{ref!r}: expected history:<campaign>.<kpi>, e.g. "
+                                  "history:spring_launch.roas"))  # fmt: skip
+            continue
+        try:
+            value = lookup(reports, match.group(1), match.group(2))
+        except PlanError as exc:
+            faults.append((where, str(exc)))
+            continue
+        resolved.append({**objective, "baseline": value, "baseline_from": ref.strip()})
+    if faults:
+        raise PlanValidationError(source, faults)
+    return {**data, "objectives": resolved}

@@ -119,6 +119,7 @@ HEADLINES: dict[str, dict[str, Headline]] = {
         "incremental_roi": Headline("Incremental ROI (holdout)", "ratio"),
         "incremental_roas": Headline("Incremental ROAS (holdout)", "ratio"),
         "lessons": Headline("Lessons", "text"),
+        "objectives": Headline("Objectives: measured outcome", "text"),
     },
 }
 """Every headline the suite's notebooks record, by section (the end-to-end test checks it)."""

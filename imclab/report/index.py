@@ -126,9 +126,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .tile .value { font-size: 1.35rem; font-weight: 650; font-variant-numeric: tabular-nums;
                overflow-wrap: break-word; }
 .tile .label { color: var(--muted); font-size: .85rem; overflow-wrap: normal; hyphens: auto; }
-dl.facts { display: grid; grid-template-columns: minmax(12rem, max-content) 1fr; gap: .3rem 1rem; }
-dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; }
+#history tr.this td { font-weight: 650; }
 .status { display: inline-block; padding: .05rem .55rem; border-radius: 1rem;
           font-size: .85rem; font-weight: 600; color: #fff; }
 span.status-ok { background: var(--ok); }
@@ -176,6 +174,7 @@ def render_index(
     notebooks: Sequence[NotebookEntry],
     headlines: Mapping[str, Mapping[str, Any]] | None = None,
     details: Mapping[str, str] | None = None,
+    history: Any = None,
 ) -> str:
     """Render the report's ``index.html``.
 
@@ -191,6 +190,9 @@ def render_index(
     details
         Extra "how this report was made" facts (label to text), e.g. plan file and data
         folder, shown as given (escaped).
+    history
+        The run history (:func:`imclab.report.history.read_history`): with earlier
+        campaigns in it, the page compares this campaign with them.
 
     Returns
     -------
@@ -231,6 +233,7 @@ def render_index(
         "<main>",
         _results_section(plan, headlines, notebooks),
         _lessons_section(headlines, notebooks),
+        _history_section(plan, history),
         _notebooks_section(notebooks),
         _campaign_section(plan, details or {}),
         _objectives_section(plan),
@@ -249,12 +252,13 @@ def write_index(
     notebooks: Sequence[NotebookEntry],
     report_dir: str | Path,
     details: Mapping[str, str] | None = None,
+    history: Any = None,
 ) -> Path:
     """Write ``report_dir/index.html`` with the headlines recorded in ``report_dir``.
 
     Parameters
     ----------
-    plan, notebooks, details
+    plan, notebooks, details, history
         See `render_index`.
     report_dir
         The report folder; its ``headlines/*.json`` files are read.
@@ -265,7 +269,7 @@ def write_index(
         The written ``index.html``.
     """
     path = Path(report_dir) / "index.html"
-    page = render_index(plan, notebooks, read_headlines(report_dir), details)
+    page = render_index(plan, notebooks, read_headlines(report_dir), details, history)
     path.write_text(page, encoding="utf-8")
     return path
 
@@ -300,10 +304,51 @@ def _banner(notebooks: Sequence[NotebookEntry]) -> str:
 
 _CONTENTS = (
     '<nav class="contents" aria-label="Contents"><a href="#results">Results</a>'
-    '<a href="#lessons">Lessons learned</a><a href="#notebooks">Notebook reports</a>'
+    '<a href="#lessons">Lessons learned</a><a href="#history">Earlier campaigns</a>'
+    '<a href="#notebooks">Notebook reports</a>'
     '<a href="#campaign">Campaign</a><a href="#objectives">Objectives</a>'
     '<a href="#headlines">All headline numbers</a></nav>'
 )
+
+
+def _history_section(plan: Any, history: Any) -> str:
+    """Show this campaign beside the earlier ones of the run history (same KPI definitions)."""
+    from imclab.report.history import compare_campaigns
+
+    head = '<section id="history">\n<h2>Earlier campaigns</h2>\n'
+    if history is None or len(history) == 0 or set(history["campaign"]) <= {plan.name}:
+        return (
+            head + '<p class="empty">No earlier campaign in the run history yet: each complete '
+            "imclab run stores its numbers in reports/history.parquet, and the next campaign's "
+            "report compares itself with them here.</p>\n</section>"
+        )
+    table = compare_campaigns(history)
+    shown = [c for c in table.columns if c not in ("campaign", "title", "start", "end", "currency")]
+    units = {"budget": "currency", "roi": "ratio", "roas": "ratio", "cac": "currency",
+             "conversions": "count"}  # fmt: skip
+    labels = {"budget": "Budget", "objectives met": "Objectives met", "roi": "ROI",
+              "roas": "ROAS", "cac": "Cost per new customer",
+              "conversions": "Orders attributed"}  # fmt: skip
+    header = "".join(f'<th class="num">{_text(labels.get(c, c))}</th>' for c in shown)
+    rows = []
+    for record in table.to_dict("records"):
+        cells = "".join(
+            f'<td class="num">'
+            f"{_text(format_headline(record[c], units.get(c, 'text'), record['currency']))}</td>"  # type: ignore[arg-type]
+            for c in shown
+        )
+        mark = ' class="this"' if record["campaign"] == plan.name else ""
+        rows.append(
+            f"<tr{mark}><td>{_text(record['title'])}</td>"
+            f"<td>{_text(record['start'])} – {_text(record['end'])}</td>{cells}</tr>"
+        )
+    return (
+        head + "<p>KPIs of every campaign in the run history, measured with the same "
+        "definitions; this campaign in bold.</p>\n<table>\n<thead><tr><th>Campaign</th>"
+        f"<th>Dates</th>{header}</tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n</section>"
+    )
 
 
 def _short_name(stem: str) -> str:

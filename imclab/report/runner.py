@@ -23,6 +23,8 @@ import nbformat
 from papermill.exceptions import PapermillExecutionError
 
 from imclab.errors import DataError, ImclabError, ParameterError
+from imclab.report.headlines import read_headlines
+from imclab.report.history import append_run, read_history
 from imclab.report.html import write_notebook_html
 from imclab.report.index import NotebookEntry, write_index
 from imclab.report.notebook_io import (
@@ -443,7 +445,14 @@ def _execute_run(
     )
     if engine:
         details["Engine"] = engine
-    write_index(run.plan, entries, tmp, details)
+    # A complete run stores its numbers in the run history (reports/history.parquet); a
+    # partial one (--only) or a failed one shows the history without changing it.
+    reports = report.parent
+    if failure is None and all(entry.status == "ok" for entry in entries):
+        history = append_run(reports, run.plan, read_headlines(tmp), run.data_dir)
+    else:
+        history = read_history(reports)
+    write_index(run.plan, entries, tmp, details, history)
 
     failed_dir = _failed_dir(report)
     if failure is not None:

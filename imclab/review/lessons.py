@@ -468,13 +468,16 @@ def review_headlines(
     -------
     dict
         ``objectives_met, objectives_total, roi, roas, cac, incremental_lift,
-        incremental_roi, incremental_roas, lessons``. ``roi`` and ``roas`` are the catalogue
-        KPIs: ALL revenue in the window (organic orders included) over the campaign's media
-        spend. ``incremental_lift`` is ``{estimate, ci_low, ci_high, unit, relative, level}``
-        per treated customer in the campaign window; ``incremental_roas`` and
-        ``incremental_roi`` (:func:`incremental_return`: holdout incremental conversions x
-        AOV over campaign spend) are ``{estimate, ci_low, ci_high, level, unit}``. Each is
-        None without a holdout (or spend/AOV); ``lessons`` holds the finding sentences.
+        incremental_roi, incremental_roas, lessons, objectives``. ``roi`` and ``roas`` are
+        the catalogue KPIs: ALL revenue in the window (organic orders included) over the
+        campaign's media spend. ``incremental_lift`` is
+        ``{estimate, ci_low, ci_high, unit, relative, level}`` per treated customer in the
+        campaign window; ``incremental_roas`` and ``incremental_roi``
+        (:func:`incremental_return`: holdout incremental conversions x AOV over campaign
+        spend) are ``{estimate, ci_low, ci_high, level, unit}``. Each is
+        None without a holdout (or spend/AOV); ``lessons`` holds the finding sentences;
+        ``objectives`` one ``{id, kpi, actual, target, status}`` per objective (the run
+        history keeps them, so later plans can take their baselines from them).
     """
     lift = roi_inc = roas_inc = None
     if did is not None:
@@ -519,4 +522,14 @@ def review_headlines(
         "incremental_roi": roi_inc,
         "incremental_roas": roas_inc,
         "lessons": [f"[{r.severity}] {r.finding}" for r in lessons.itertuples(index=False)],
+        "objectives": [
+            {
+                "id": r.id,
+                "kpi": r.kpi,
+                "actual": _clean(r.actual),
+                "target": _clean(r.target),
+                "status": r.status,
+            }
+            for r in scorecard.itertuples(index=False)
+        ],  # fmt: skip
     }

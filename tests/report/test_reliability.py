@@ -182,7 +182,11 @@ def test_two_campaigns_at_once_do_not_interfere(project, write_plan):
     assert max(starts) < min(ends), "the two runs did not overlap; the test proves nothing"
 
     reports = project / "reports"
-    assert sorted(p.name for p in reports.iterdir()) == ["alpha", "beta"]
+    assert sorted(p.name for p in reports.iterdir()) == ["alpha", "beta", "history.parquet"]
+    # both runs finished at about the same time: the run history holds both, none lost
+    from imclab.report.history import read_history
+
+    assert sorted(set(read_history(reports)["campaign"])) == ["alpha", "beta"]
     for name in ("alpha", "beta"):
         headlines = json.loads((reports / name / "headlines" / "review.json").read_text())
         assert headlines["campaign"] == name

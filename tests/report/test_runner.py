@@ -116,7 +116,8 @@ def test_success_publishes_the_report_and_replaces_the_previous_one(success):
 def test_success_leaves_no_temporary_backup_failed_folder_or_lock(success):
     root, _ = success
     reports = root / "reports"
-    assert sorted(p.name for p in reports.iterdir()) == ["demo"]  # stale lock taken over
+    # stale lock taken over; the run history (history.parquet) is kept beside the reports
+    assert sorted(p.name for p in reports.iterdir()) == ["demo", "history.parquet"]
 
 
 def test_report_folder_is_readable_not_private(success):
@@ -192,7 +193,7 @@ def test_index_links_statuses_headlines_and_escaping(success):
     assert "<script" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; 春季发布 🌸" in page
     assert '<div class="value">1,234</div>' in page
-    assert '<div class="value">品牌 🎉</div><div class="label">名称</div>' in page
+    assert "<dt>名称</dt><dd>品牌 🎉</dd>" in page  # text is shown as text, not a number tile
     assert "<dd>campaigns/demo.yaml</dd>" in page
     assert "<dd>spark</dd>" in page
 

@@ -30,6 +30,7 @@ def _did(estimate, low, high, weeks=12.0):
 SCORECARD = pd.DataFrame(
     {
         "id": ["rev", "cac", "open", "aware"],
+        "kpi": ["revenue", "cac", "open_rate", "awareness"],
         "label": ["Revenue", "CAC", "Email open rate", "Aided awareness"],
         "unit": ["currency", "currency", "share", "share"],
         "baseline": [100.0, 60.0, 0.2, 0.3],
@@ -149,6 +150,11 @@ def test_headlines_round_trip(tmp_path):
     lift = values["incremental_lift"]
     assert lift["estimate"] == pytest.approx(0.24) and lift["ci_low"] == pytest.approx(0.12)
     assert values["lessons"][0].startswith("[high] Objective rev missed")
+    # every objective's outcome, for the run history (later baselines come from it)
+    assert values["objectives"][0] == {
+        "id": "rev", "kpi": "revenue", "actual": 175.0, "target": 250.0, "status": "missed"
+    }  # fmt: skip
+    assert values["objectives"][2]["actual"] is None  # no data: never a NaN
     record_headlines(tmp_path, "review", values)
     stored = read_headlines(tmp_path)["review"]
     assert stored == json.loads(json.dumps(values))
