@@ -528,7 +528,7 @@ class AdditiveHazard:
 
     @staticmethod
     def _campaign(panel: Panel, k, beta) -> float:
-        """Expected campaign-caused orders of treated customers in the window."""
+        """Return the expected campaign-caused orders of treated customers in the window."""
         return float(beta @ panel.window_campaign_exposure @ k)
 
 
