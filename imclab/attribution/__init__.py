@@ -39,6 +39,7 @@ from imclab.attribution.journeys import (
 from imclab.attribution.markov import markov, removal_effects, transition_matrix
 from imclab.attribution.navigational import drop_navigational, shares_before_after
 from imclab.attribution.recommend import (
+    assess,
     check_recommendation,
     evidence_table,
     read_mmm,
@@ -48,6 +49,7 @@ from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley, s
 
 __all__ = [
     "AdditiveHazard",
+    "assess",
     "build_panel",
     "check_recommendation",
     "drop_navigational",
