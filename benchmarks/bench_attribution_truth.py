@@ -59,6 +59,7 @@ def score_world(folder: Path, n_boot: int = 30) -> dict:
         "scores_before": scores_before.round(4).to_dict("records"),
         "check": check,
         "hazard_campaign_conversions": a.hazard.campaign_conversions_,
+        "path_models_imply": attr.touched_window_conversions(panel),
         "holdout_incremental": a.holdout.incremental_conversions if a.holdout else None,
         "true_campaign_in_window": truth["holdout"]["campaign_incremental_conversions_in_window"],
     }

@@ -42,6 +42,7 @@ from imclab.attribution.recommend import (
     assess,
     check_recommendation,
     evidence_table,
+    mmm_comparison,
     read_mmm,
     recommend,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "drop_navigational",
     "evidence_table",
     "heldout_loglik",
+    "mmm_comparison",
     "read_mmm",
     "recommend",
     "shares_before_after",

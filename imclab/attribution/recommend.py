@@ -84,6 +84,29 @@ def read_mmm(mmm_file: str | Path) -> pd.Series | None:
     return contrib / contrib.sum()
 
 
+def mmm_comparison(results: pd.DataFrame, mmm: pd.Series) -> pd.DataFrame:
+    """Every model's channel shares beside the marketing-mix model's contribution shares.
+
+    Parameters
+    ----------
+    results
+        Stacked tidy results (``channel, model, share``).
+    mmm
+        :func:`read_mmm` shares by channel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``channel`` (the union), one column per model and ``mmm`` (0 where absent).
+    """
+    table = results.pivot_table(index="channel", columns="model", values="share", sort=False)
+    table = table[list(pd.unique(results["model"]))]
+    table = table.reindex(sorted(set(table.index) | set(mmm.index))).fillna(0.0)
+    table["mmm"] = mmm.reindex(table.index).fillna(0.0)
+    table.columns.name = None
+    return table
+
+
 def evidence_table(
     results: pd.DataFrame,
     *,

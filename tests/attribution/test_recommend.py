@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imclab.attribution import check_recommendation, evidence_table, read_mmm, recommend
+from imclab.attribution import (
+    check_recommendation,
+    evidence_table,
+    mmm_comparison,
+    read_mmm,
+    recommend,
+)
 from imclab.attribution.recommend import FALLBACK
 from imclab.errors import DataError
 
@@ -105,3 +111,11 @@ def test_read_mmm(tmp_path):
     f.write_text("channel,credit\na,1\n")
     with pytest.raises(DataError, match="mmm.csv: missing column.*contribution"):
         read_mmm(f)
+
+
+def test_mmm_comparison_puts_the_mmm_beside_every_model():
+    table = mmm_comparison(RESULTS, pd.Series({"a": 0.5, "d": 0.5}))
+    assert list(table.index) == ["a", "b", "c", "d"]
+    assert list(table.columns) == ["last_non_direct", "markov_1", "additive_hazard", "mmm"]
+    assert table.loc["d", "markov_1"] == 0.0 and table.loc["b", "mmm"] == 0.0
+    assert table["mmm"].sum() == pytest.approx(1.0)
