@@ -204,12 +204,13 @@ def build_panel(
     """
     if not half_lives or min(half_lives) <= 0:
         raise ParameterError(f"half_lives: expected positive days, found {list(half_lives)}")
-    tc, oc, cu = _counts(
-        touchpoints, conversions, customers, interactions, navigational_channels, campaign
-    )
+    grp = dict(channel_groups or {})
+    # a navigational name may be a channel or a group: drop every channel that maps to one
+    nav = set(navigational_channels)
+    nav |= {c for c, g in grp.items() if g in nav}
+    tc, oc, cu = _counts(touchpoints, conversions, customers, interactions, sorted(nav), campaign)
     if oc.empty:
         raise DataError("conversions: no orders; the hazard model has nothing to explain")
-    grp = dict(channel_groups or {})
     tc["channel"] = tc["channel"].map(lambda c: grp.get(c, c))
     days_seen = pd.concat([tc["day"], oc["day"]])
     d0, d1 = pd.Timestamp(days_seen.min()), pd.Timestamp(days_seen.max())

@@ -150,3 +150,12 @@ def test_simulated_world_beats_the_path_models(small_world):
     s = scores.set_index("model")
     assert s.loc["additive_hazard", "rank"] == 1
     assert s.loc["additive_hazard", "spearman"] >= 0.7
+
+
+def test_a_navigational_group_drops_every_channel_in_it(only_a):
+    tp, cv, cu, _ = only_a
+    panel = build_panel(
+        tp, cv, cu, interactions=["click"], navigational_channels=["brand"],
+        channel_groups={"nav": "brand", "b": "brand"},
+    )  # fmt: skip
+    assert set(panel.features["channel"]) == {"a"}
