@@ -278,13 +278,20 @@ def build_panel(
     t_camp = tc["campaign"].to_numpy(bool)
     o_ci = pos.get_indexer(oc["customer_id"])
     o_day = (pd.to_datetime(oc["day"]) - d0).dt.days.to_numpy()
+    value = oc.assign(customer=o_ci, day=o_day).groupby(["customer", "day"])["value"].sum()
+    # sorted by customer, so each chunk is a slice (found by binary search)
+    t_order = np.lexsort((t_feat, t_ci))
+    t_ci, t_day, t_feat = t_ci[t_order], t_day[t_order], t_feat[t_order]
+    t_n, t_camp = t_n[t_order], t_camp[t_order]
+    o_order = np.argsort(o_ci, kind="stable")
+    o_ci, o_day = o_ci[o_order], o_day[o_order]
     decays = [0.5 ** (1.0 / h) for h in half_lives]
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         m = hi - lo
         orders = np.zeros((m, n_days))
-        sel = (o_ci >= lo) & (o_ci < hi)
-        np.add.at(orders, (o_ci[sel] - lo, o_day[sel]), 1.0)
+        oa, ob = np.searchsorted(o_ci, [lo, hi])
+        np.add.at(orders, (o_ci[oa:ob] - lo, o_day[oa:ob]), 1.0)
         day_idx = np.arange(n_days)[None, :]
         risk = day_idx >= entry[lo:hi, None]
         # days since the previous order -> recency bin (0: none or older than the last bin)
@@ -314,15 +321,17 @@ def build_panel(
         )
         x_ev = np.zeros((len(ev_ci), J))
         cx_ev = np.zeros((len(ev_ci), J))
-        tsel = (t_ci >= lo) & (t_ci < hi)
+        ta, tb = np.searchsorted(t_ci, [lo, hi])
+        c_ci, c_day, c_feat = t_ci[ta:tb] - lo, t_day[ta:tb], t_feat[ta:tb]
+        c_n, c_camp = t_n[ta:tb], t_camp[ta:tb]
         win_mask = risk & in_window[None, :] & treated[lo:hi, None]
         for f in range(len(base_feats)):
-            fs = tsel & (t_feat == f)
+            fs = c_feat == f
             raw = np.zeros((m, n_days))
-            np.add.at(raw, (t_ci[fs] - lo, t_day[fs]), t_n[fs])
+            np.add.at(raw, (c_ci[fs], c_day[fs]), c_n[fs])
             craw = np.zeros((m, n_days))
-            cs = fs & t_camp
-            np.add.at(craw, (t_ci[cs] - lo, t_day[cs]), t_n[cs])
+            cs = fs & c_camp
+            np.add.at(craw, (c_ci[cs], c_day[cs]), c_n[cs])
             for hk, lam in enumerate(decays):
                 j = f * len(half_lives) + hk
                 # x(d) = lam * x(d-1) + raw(d-1): a touch counts from the next day on
@@ -338,7 +347,6 @@ def build_panel(
         ev_x.append(x_ev)
         ev_cx.append(cx_ev)
     events = pd.concat(ev_rows, ignore_index=True)
-    value = oc.assign(customer=o_ci, day=o_day).groupby(["customer", "day"])["value"].sum()
     events["value"] = value.reindex(
         pd.MultiIndex.from_frame(events[["customer", "day"]])
     ).to_numpy()
