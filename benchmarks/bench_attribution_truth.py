@@ -26,7 +26,6 @@ NAVIGATIONAL = ["direct"]
 def score_world(folder: Path, n_boot: int = 30) -> dict:
     """Run the pipeline on one world; return the truth scores and the recommendation."""
     import imclab.attribution as attr
-    from imclab.attribution.recommend import assess
     from imclab.plan import load_plan
     from imclab.simulate import load_truth
     from imclab.warehouse import open_world
@@ -46,7 +45,7 @@ def score_world(folder: Path, n_boot: int = 30) -> dict:
         navigational_channels=NAVIGATIONAL, campaign=plan.name, campaign_window=window,
         holdout_regions=plan.holdout_regions,
     )  # fmt: skip
-    a = assess(
+    a = attr.assess(
         results, ci, panel, customers=t["customers"], conversions=t["conversions"],
         holdout_regions=plan.holdout_regions, campaign_window=window, mmm=None, n_boot=n_boot,
     )  # fmt: skip

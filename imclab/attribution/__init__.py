@@ -38,7 +38,7 @@ from imclab.attribution.journeys import (
 )
 from imclab.attribution.markov import markov, removal_effects, transition_matrix
 from imclab.attribution.navigational import drop_navigational, shares_before_after
-from imclab.attribution.recommend import (
+from imclab.attribution.recommendation import (
     assess,
     check_recommendation,
     evidence_table,

@@ -27,6 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from imclab.attribution.hazard import (
+    MODEL,
+    AdditiveHazard,
+    Panel,
+    heldout_loglik,
+    touched_window_conversions,
+)
 from imclab.errors import DataError
 
 #: Mean bootstrap interval width (share points) above which a model is called unstable.
@@ -285,7 +292,7 @@ def check_recommendation(rec: Recommendation, scores: pd.DataFrame) -> pd.DataFr
 class Assessment:
     """Everything :func:`assess` fitted and concluded (see its return value)."""
 
-    hazard: object
+    hazard: AdditiveHazard
     heldout: pd.DataFrame
     holdout: object | None
     results: pd.DataFrame
@@ -297,7 +304,7 @@ class Assessment:
 def assess(
     results: pd.DataFrame,
     intervals: pd.DataFrame,
-    panel,
+    panel: Panel,
     *,
     customers,
     conversions,
@@ -334,12 +341,7 @@ def assess(
         (cross-validated log-likelihoods), ``holdout`` (``DidResult`` or None), ``results``
         and ``intervals`` with the hazard model added, ``evidence``, ``recommendation``.
     """
-    from imclab.attribution.hazard import (
-        MODEL,
-        AdditiveHazard,
-        heldout_loglik,
-        touched_window_conversions,
-    )
+    # imported here: imclab.review imports the attribution package (journeys) itself
     from imclab.review.experiments import holdout_did
 
     hz = AdditiveHazard(n_boot=n_boot).fit(panel)

@@ -13,7 +13,7 @@ from imclab.attribution import (
     read_mmm,
     recommend,
 )
-from imclab.attribution.recommend import FALLBACK
+from imclab.attribution.recommendation import FALLBACK
 from imclab.errors import DataError
 
 
