@@ -205,9 +205,9 @@ def build_panel(
     if not half_lives or min(half_lives) <= 0:
         raise ParameterError(f"half_lives: expected positive days, found {list(half_lives)}")
     grp = dict(channel_groups or {})
-    # a navigational name may be a channel or a group: drop every channel that maps to one
-    nav = set(navigational_channels)
-    nav |= {c for c, g in grp.items() if g in nav}
+    # named as the journeys name them: an ungrouped channel, or a group (all its channels)
+    nav = {c for c in navigational_channels if c not in grp}
+    nav |= {c for c, g in grp.items() if g in set(navigational_channels)}
     tc, oc, cu = _counts(touchpoints, conversions, customers, interactions, sorted(nav), campaign)
     if oc.empty:
         raise DataError("conversions: no orders; the hazard model has nothing to explain")

@@ -159,3 +159,13 @@ def test_a_navigational_group_drops_every_channel_in_it(only_a):
         channel_groups={"nav": "brand", "b": "brand"},
     )  # fmt: skip
     assert set(panel.features["channel"]) == {"a"}
+
+
+def test_a_grouped_channel_is_named_by_its_group_as_in_the_paths(only_a):
+    tp, cv, cu, _ = only_a
+    panel = build_panel(
+        tp, cv, cu, interactions=["click"], navigational_channels=["nav"],
+        channel_groups={"nav": "owned", "b": "owned"},
+    )  # fmt: skip
+    # "nav" is not a channel of the paths (they say "owned"): nothing is dropped
+    assert set(panel.features["channel"]) == {"a", "owned"}
