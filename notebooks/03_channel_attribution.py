@@ -122,9 +122,9 @@ navigational_paths.report
 
 # %% [markdown]
 # ## 2. Top paths
-# The most frequent converting paths, with how many journeys on the same path did not
-# convert. Short paths ending in `direct` are typical: many buyers type the shop's address
-# minutes before ordering.
+# The most frequent converting paths (navigational touches removed), with how many journeys
+# on the same path did not convert. Single-touch paths dominate: most buyers were touched by
+# one channel in the lookback window, so most of the arbitration is between few channels.
 
 # %%
 top = attr.top_paths(paths, n=15)
@@ -210,6 +210,7 @@ interactive.explore(
     markov_order=markov_order,
     position_weights=tuple(position_weights),
     channel_groups=groups,
+    navigational_channels=navigational,
 )
 
 # %% [markdown]
@@ -346,7 +347,7 @@ plt.show()
 (
     "no mmm_file given: run notebook 04 and pass its channel contributions to compare"
     if mmm is None
-    else assessment.evidence[["model", "mmm_spearman"]].round(3)
+    else attr.mmm_comparison(assessment.results, mmm).round(3)
 )
 
 # %% [markdown]
