@@ -119,3 +119,40 @@ def test_mmm_comparison_puts_the_mmm_beside_every_model():
     assert list(table.columns) == ["last_non_direct", "markov_1", "additive_hazard", "mmm"]
     assert table.loc["d", "markov_1"] == 0.0 and table.loc["b", "mmm"] == 0.0
     assert table["mmm"].sum() == pytest.approx(1.0)
+
+
+def test_assess_recommends_from_the_evidence_on_a_simulated_world(small_world):
+    """The notebook's entry point on a world of another seed and size than the sample."""
+    import imclab.attribution as attr
+    from imclab.data.load import load_world
+    from imclab.plan import load_plan
+    from imclab.simulate import load_truth
+
+    plan = load_plan("campaigns/spring_launch.yaml")
+    w = load_world(small_world)
+    nav = ["direct"]
+    j = attr.build_journeys(None, w.touchpoints, w.conversions)
+    paths = attr.drop_navigational(j.paths, nav, collapse_repeats=False).paths
+    results = attr.run_models(paths)
+    ci = attr.bootstrap_shares(paths, n_boot=10)
+    window = (plan.start, plan.end)
+    panel = attr.build_panel(
+        w.touchpoints, w.conversions, w.customers, interactions=["impression", "click", "open",
+        "visit"], navigational_channels=nav, campaign=plan.name, campaign_window=window,
+        holdout_regions=plan.holdout_regions,
+    )  # fmt: skip
+    a = attr.assess(
+        results, ci, panel, customers=w.customers, conversions=w.conversions,
+        holdout_regions=plan.holdout_regions, campaign_window=window, mmm=None, n_boot=10,
+    )  # fmt: skip
+    ev = a.evidence.set_index("model")
+    assert ev.loc["additive_hazard", "counterfactual"]
+    assert ev["holdout_ok"].notna().all()  # the plan has a holdout: every model is checked
+    assert set(a.results["model"]) == set(results["model"]) | {"additive_hazard"}
+    scores = attr.score_models(a.results, load_truth(small_world)["channels"], exclude=nav)
+    check = attr.check_recommendation(a.recommendation, scores).iloc[0]
+    assert check["recommended"] == a.recommendation.model
+    assert check["right"] == (check["mae"] <= check["truth_best_mae"] + 0.005)
+    # 1,200 customers only: the evidence still points to the model closest to the truth
+    assert a.recommendation.model == "additive_hazard" and check["right"]
+    assert check["spearman"] >= 0.8
