@@ -285,6 +285,12 @@ panel = attr.build_panel(
     campaign_window=campaign_window,
     holdout_regions=plan.holdout_regions,
 )
+panel.report
+
+# %% [markdown]
+# The fit, with the share of each channel and its interval:
+
+# %%
 assessment = attr.assess(
     results,
     ci,

@@ -75,6 +75,9 @@ class Panel:
         Label of each stratum.
     customers
         Customers followed.
+    report
+        ``item, count``: what went in and what was left out (orders before a customer's
+        sign-up date are not at risk and are counted, not used).
     """
 
     features: pd.DataFrame
@@ -88,6 +91,7 @@ class Panel:
     group_exposure: np.ndarray
     strata: list[str]
     customers: int
+    report: pd.DataFrame
 
 
 def _day(col):
@@ -286,6 +290,7 @@ def build_panel(
     o_order = np.argsort(o_ci, kind="stable")
     o_ci, o_day = o_ci[o_order], o_day[o_order]
     decays = [0.5 ** (1.0 / h) for h in half_lives]
+    before_signup = 0
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         m = hi - lo
@@ -305,6 +310,7 @@ def build_panel(
         g = group_of[lo:hi]
         cell = (g[:, None] * S + strat[None, :]) * R + rec
         at_risk += np.bincount(cell[risk], minlength=groups * S * R).reshape(groups, S, R)
+        before_signup += int(orders[~risk].sum())
         ev_ci, ev_d = np.nonzero(orders * risk)
         ev_rows.append(
             pd.DataFrame(
@@ -362,6 +368,26 @@ def build_panel(
         group_exposure=exposure,
         strata=strata,
         customers=n,
+        report=pd.DataFrame(
+            {
+                "item": [
+                    "customers followed",
+                    "customer-days at risk",
+                    "touches counted (navigational and other kinds left out)",
+                    "orders on days at risk",
+                    "orders before the customer's sign-up date (not used)",
+                    "exposure features (channel x kind x half-life)",
+                ],
+                "count": [
+                    n,
+                    int(at_risk.sum()),
+                    int(tc["n"].sum()),
+                    int(events["orders"].sum()),
+                    before_signup,
+                    J,
+                ],
+            }
+        ),
     )
 
 

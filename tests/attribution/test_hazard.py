@@ -169,3 +169,14 @@ def test_a_grouped_channel_is_named_by_its_group_as_in_the_paths(only_a):
     )  # fmt: skip
     # "nav" is not a channel of the paths (they say "owned"): nothing is dropped
     assert set(panel.features["channel"]) == {"a", "owned"}
+
+
+def test_orders_before_sign_up_are_counted_not_used(only_a):
+    tp, cv, cu, _ = only_a
+    late = cu.assign(signup_date=np.where(np.arange(len(cu)) < 100, "2025-03-01", "2024-01-01"))
+    panel = _panel(tp, cv, late)
+    rep = panel.report.set_index("item")["count"]
+    early = cv["customer_id"].isin(late["customer_id"][:100]) & (cv["timestamp"] < "2025-03-01")
+    assert rep["orders before the customer's sign-up date (not used)"] == early.sum() > 0
+    assert rep["orders on days at risk"] + early.sum() == len(cv)
+    assert rep["customers followed"] == len(cu)
