@@ -104,6 +104,7 @@ class AttributionExplorer(_Interactive):
     touchpoints: pd.DataFrame = field(repr=False, default=None)
     conversions: pd.DataFrame = field(repr=False, default=None)
     channel_groups: Mapping[str, str] | None = None
+    navigational_channels: Sequence[str] = ()
     results: pd.DataFrame = field(init=False, default_factory=pd.DataFrame)
     journeys: Any = field(init=False, default=None)
     _cache: dict[tuple, Any] = field(init=False, default_factory=dict, repr=False)
@@ -122,7 +123,7 @@ class AttributionExplorer(_Interactive):
 
     def update(self, change: Any = None) -> pd.DataFrame:
         """Rebuild journeys if needed, rerun the models, refresh ``table`` and the output."""
-        from imclab.attribution import NO_TOUCH, build_journeys, run_models
+        from imclab.attribution import NO_TOUCH, build_journeys, drop_navigational, run_models
 
         p = self.parameters()
         if not p["interactions"]:
@@ -146,8 +147,11 @@ class AttributionExplorer(_Interactive):
                 channel_groups=self.channel_groups,
             )
         self.journeys = self._cache[key]
+        paths = drop_navigational(
+            self.journeys.paths, self.navigational_channels, collapse_repeats=False
+        ).paths
         self.results = run_models(
-            self.journeys.paths,
+            paths,
             markov_order=p["markov_order"],
             position_weights=p["position_weights"],
         )
@@ -172,6 +176,7 @@ def attribution_explorer(
     markov_order: int = 1,
     position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4),
     channel_groups: Mapping[str, str] | None = None,
+    navigational_channels: Sequence[str] = (),
 ) -> AttributionExplorer:
     """Build a widget comparing attribution models while the lookback and parameters change.
 
@@ -183,6 +188,9 @@ def attribution_explorer(
         Initial journey settings (see :func:`imclab.attribution.build_journeys`).
     markov_order, position_weights
         Initial model settings (see :func:`imclab.attribution.run_models`).
+    navigational_channels
+        Channels removed from every journey (:func:`imclab.attribution.drop_navigational`),
+        as in the notebook.
 
     Returns
     -------
@@ -192,7 +200,10 @@ def attribution_explorer(
     if not 0 <= position_weights[0] <= 1 or not 0 <= position_weights[2] <= 1:
         raise ParameterError(f"position_weights: expected shares in 0..1, got {position_weights}")
     ex = AttributionExplorer(
-        touchpoints=touchpoints, conversions=conversions, channel_groups=channel_groups
+        touchpoints=touchpoints,
+        conversions=conversions,
+        channel_groups=channel_groups,
+        navigational_channels=tuple(navigational_channels),
     )
     style = {"description_width": "initial"}
     ex.controls = {

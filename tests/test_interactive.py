@@ -70,6 +70,17 @@ def test_attribution_explorer_recomputes_on_every_control(events):
     assert "markov_2" in ex.table.columns and "markov_1" not in ex.table.columns
 
 
+def test_attribution_explorer_drops_navigational_channels(events):
+    tp, conv = events
+    ex = attribution_explorer(tp, conv, navigational_channels=["direct"])
+    assert "direct" not in ex.table.index
+    np.testing.assert_allclose(ex.table.sum(), 1.0, atol=0.01)
+    # last touch then equals last non-direct, as in the notebook
+    pd.testing.assert_series_equal(
+        ex.table["last_touch"], ex.table["last_non_direct"], check_names=False
+    )
+
+
 def test_attribution_explorer_explains_impossible_settings(events):
     tp, conv = events
     ex = attribution_explorer(tp, conv)

@@ -14,6 +14,12 @@ from imclab.attribution.evaluate import (
     score_models,
     true_shares,
 )
+from imclab.attribution.hazard import (
+    AdditiveHazard,
+    build_panel,
+    heldout_loglik,
+    touched_window_conversions,
+)
 from imclab.attribution.heuristics import (
     first_touch,
     last_non_direct,
@@ -31,9 +37,30 @@ from imclab.attribution.journeys import (
     top_paths,
 )
 from imclab.attribution.markov import markov, removal_effects, transition_matrix
+from imclab.attribution.navigational import drop_navigational, shares_before_after
+from imclab.attribution.recommendation import (
+    assess,
+    check_recommendation,
+    evidence_table,
+    mmm_comparison,
+    read_mmm,
+    recommend,
+)
 from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley, shapley_simplified
 
 __all__ = [
+    "AdditiveHazard",
+    "assess",
+    "build_panel",
+    "check_recommendation",
+    "drop_navigational",
+    "evidence_table",
+    "heldout_loglik",
+    "mmm_comparison",
+    "read_mmm",
+    "recommend",
+    "shares_before_after",
+    "touched_window_conversions",
     "HEURISTICS",
     "MAX_CHANNELS",
     "NO_TOUCH",

@@ -101,7 +101,9 @@ def by_segment(paths: pd.DataFrame, model: Callable[..., pd.DataFrame], **kwargs
 
 
 def true_shares(
-    truth_channels: pd.DataFrame, channel_groups: Mapping[str, str] | None = None
+    truth_channels: pd.DataFrame,
+    channel_groups: Mapping[str, str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> pd.Series:
     """Return the true share of touch-caused conversions per channel (or channel group).
 
@@ -111,6 +113,10 @@ def true_shares(
         ``load_truth(data_dir)["channels"]`` (``channel``, ``true_conversions``).
     channel_groups
         The same grouping the journeys used.
+    exclude
+        Channels (or groups) the models treat as non-channels (the plan's navigational
+        channels): left out of the truth too, and the other shares renormalised, so a model
+        is not charged for a channel it was told to ignore.
 
     Returns
     -------
@@ -120,6 +126,7 @@ def true_shares(
     t = truth_channels[truth_channels["channel"] != "(baseline)"].copy()
     groups = dict(channel_groups or {})
     t["channel"] = t["channel"].map(lambda c: groups.get(c, c))
+    t = t[~t["channel"].isin(list(exclude))]
     conv = t.groupby("channel")["true_conversions"].sum()
     return (conv / conv.sum()).rename("true_share")
 
@@ -128,6 +135,7 @@ def compare_with_truth(
     results: pd.DataFrame,
     truth_channels: pd.DataFrame,
     channel_groups: Mapping[str, str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Put every model's channel shares next to the true shares.
 
@@ -139,6 +147,8 @@ def compare_with_truth(
         ``load_truth(data_dir)["channels"]``.
     channel_groups
         The grouping the journeys used.
+    exclude
+        Navigational channels, left out of the truth and of the models' shares.
 
     Returns
     -------
@@ -146,8 +156,8 @@ def compare_with_truth(
         ``model, channel, share, true_share, error`` for the union of channels (a channel a
         model never credits has share 0).
     """
-    truth = true_shares(truth_channels, channel_groups)
-    res = results[results["channel"] != NO_TOUCH]
+    truth = true_shares(truth_channels, channel_groups, exclude)
+    res = results[(results["channel"] != NO_TOUCH) & ~results["channel"].isin(list(exclude))]
     channels = sorted(set(truth.index) | set(res["channel"]))
     rows = []
     for model, part in res.groupby("model", sort=False):
@@ -164,6 +174,7 @@ def score_models(
     results: pd.DataFrame,
     truth_channels: pd.DataFrame,
     channel_groups: Mapping[str, str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Score each model's channel shares against the true shares.
 
@@ -175,6 +186,8 @@ def score_models(
         ``load_truth(data_dir)["channels"]``.
     channel_groups
         The grouping the journeys used.
+    exclude
+        Navigational channels, left out of the truth and of the models' shares.
 
     Returns
     -------
@@ -183,7 +196,7 @@ def score_models(
         ``spearman`` (rank correlation of shares with the true shares), ``rank`` (1 = lowest
         MAE); sorted by MAE then model.
     """
-    cmp = compare_with_truth(results, truth_channels, channel_groups)
+    cmp = compare_with_truth(results, truth_channels, channel_groups, exclude)
     rows = []
     for model, part in cmp.groupby("model", sort=False):
         rho = spearmanr(part["share"], part["true_share"]).statistic

@@ -248,3 +248,34 @@ def plot_ordered_shapley(ordered: pd.DataFrame, ax: plt.Axes | None = None) -> p
     ax.set_ylabel("")
     ax.set_title("Ordered Shapley: where in the journey each channel works")
     return ax
+
+
+def plot_holdout_reconciliation(
+    evidence: pd.DataFrame, holdout: tuple[float, float, float], ax: plt.Axes | None = None
+) -> plt.Axes:
+    """Each model's campaign-attributable conversions against the holdout's lift (a band).
+
+    Parameters
+    ----------
+    evidence
+        From ``evidence_table`` (``model, implied_campaign_conversions``).
+    holdout
+        (estimate, lo, hi) incremental conversions from the holdout.
+    ax
+        Axes to draw on.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    data = evidence.dropna(subset=["implied_campaign_conversions"])
+    colors = ["#55a868" if c else "#8c8c8c" for c in data["counterfactual"]]
+    ax.barh(data["model"], data["implied_campaign_conversions"], color=colors)
+    ax.axvspan(holdout[1], holdout[2], color="#c44e52", alpha=0.2, label="holdout interval")
+    ax.axvline(holdout[0], color="#c44e52", label="holdout estimate")
+    ax.invert_yaxis()
+    ax.set_xlabel("campaign-attributable conversions (treated customers, campaign window)")
+    ax.legend(fontsize=8)
+    ax.set_title("Models against the geo holdout")
+    return ax

@@ -105,3 +105,15 @@ def test_sample_world_truth_scoring(sample_dir):
     assert set(per["segment"]) == set(truth["personas"]["persona"])
     total = per[per["model"] == "linear"]["conversions"].sum()
     assert total == pytest.approx(len(cv))
+
+
+def test_navigational_channels_are_left_out_of_the_truth_too():
+    truth = pd.DataFrame(
+        {"channel": ["a", "b", "direct", "(baseline)"], "true_conversions": [60.0, 20.0, 20.0, 9.0]}
+    )
+    assert true_shares(truth, exclude=["direct"]).to_dict() == pytest.approx({"a": 0.75, "b": 0.25})
+    res = pd.DataFrame({"channel": ["a", "b"], "model": "m", "conversions": [3.0, 1.0],
+                        "value": 0.0, "share": [0.75, 0.25]})  # fmt: skip
+    assert score_models(res, truth, exclude=["direct"])["mae"].iloc[0] == pytest.approx(0)
+    # kept in the truth, direct's 20 % would count against a model told to ignore it
+    assert score_models(res, truth)["mae"].iloc[0] > 0.1

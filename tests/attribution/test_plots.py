@@ -70,3 +70,18 @@ def test_bootstrap_and_ordered_figures(paths):
     assert len(ax.get_legend().get_texts()) == 2
     ax = pa.plot_ordered_shapley(ordered_shapley(paths))
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2"]
+
+
+def test_holdout_reconciliation_shows_each_model_and_the_holdout_band():
+    evidence = pd.DataFrame(
+        {
+            "model": ["markov_1", "additive_hazard"],
+            "counterfactual": [False, True],
+            "implied_campaign_conversions": [2500.0, 1100.0],
+        }
+    )
+    ax = pa.plot_holdout_reconciliation(evidence, (1050.0, 850.0, 1250.0))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["markov_1", "additive_hazard"]
+    assert [p.get_width() for p in ax.patches[:2]] == [2500.0, 1100.0]
+    assert ax.get_legend() is not None
+    plt.close(ax.figure)
