@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -153,7 +154,24 @@ class PageReport:
         out += [f"request failed: {u}" for u in self.failed_requests]
         out += [f"dialog opened: {m}" for m in self.dialogs]
         out += [f"image did not load: {img['src']}" for img in self.broken_images]
+        out += self.reader_problems()
         return [f"{self.path.name}: {line}" for line in out]
+
+    def reader_problems(self) -> list[str]:
+        """List what reads as unfinished on the page: a raw Python dict, ``NaN``."""
+        out = []
+        raw = _RAW_DICT.search(self.text)
+        if raw:
+            out.append(f"shows a raw Python dict: {raw.group(0)[:60]!r}")
+        nan = _NAN.search(self.text)
+        if nan:
+            seen = self.text[max(nan.start() - 30, 0) : nan.end()]
+            out.append(f"shows NaN (format missing values as '–'): {seen!r}")
+        return out
+
+
+_RAW_DICT = re.compile(r"\{'[^'\n]{1,40}': ")
+_NAN = re.compile(r"(?<![A-Za-z])(?:NaN|nan)(?![A-Za-z])")
 
 
 def find_chromium() -> Path:

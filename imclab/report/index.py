@@ -125,7 +125,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .tile.wide { grid-column: 1 / -1; }
 .tile .value { font-size: 1.35rem; font-weight: 650; font-variant-numeric: tabular-nums;
                overflow-wrap: break-word; }
-.tile .label { color: var(--muted); font-size: .85rem; overflow-wrap: normal; hyphens: auto; }
+.tile .label { color: var(--muted); font-size: .85rem; overflow-wrap: normal; }
 #history tr.this td { font-weight: 650; }
 .status { display: inline-block; padding: .05rem .55rem; border-radius: 1rem;
           font-size: .85rem; font-weight: 600; color: #fff; }

@@ -214,7 +214,8 @@ def test_the_checker_reports_what_is_broken(tmp_path):
         '<img src="missing.png" alt="gone">'
         '<img src="http://127.0.0.1:9/remote.png" alt="remote">'
         "<script>console.error('boom'); alert('hi'); undefined_function();</script>"
-        "</body></html>",
+        "<pre>{'rows_read': 12, 'roi': 1.5}</pre><table><tr><td>share</td><td>NaN</td></tr>"
+        "</table></body></html>",
         encoding="utf-8",
     )
     with Chromium(_chromium()) as browser:
@@ -227,6 +228,10 @@ def test_the_checker_reports_what_is_broken(tmp_path):
     problems = page.problems()
     assert "bad.html: console error: boom" in problems  # events arrive in any order
     assert "bad.html: image did not load: missing.png" in problems
+    assert any(
+        p.startswith("bad.html: shows a raw Python dict: \"{'rows_read': ") for p in problems
+    )
+    assert any(p.startswith("bad.html: shows NaN") for p in problems)
 
 
 def test_missing_chromium_fails_with_install_instructions(monkeypatch, tmp_path):
