@@ -7,12 +7,11 @@
 """
 
 from imclab.mmm.calibrate import Calibration, calibrate
-from imclab.mmm.curves import MMM_FILE, PosteriorCurves
+from imclab.mmm.curves import PosteriorCurves
 from imclab.mmm.data import MMMInput, build_input
 from imclab.mmm.model import Diagnostics, MarketingMix, hdi
 
 __all__ = [
-    "MMM_FILE",
     "Calibration",
     "Diagnostics",
     "MMMInput",

@@ -8,8 +8,9 @@ curves: ``response`` (posterior mean, or one row per draw for the gain's interva
 expected outcome and its gain interval is a posterior interval.
 
 It is also the hand-over between notebooks: the marketing-mix notebook writes it with
-:meth:`PosteriorCurves.to_csv` into the report folder (:data:`MMM_FILE`), and the review's
-budget section reads it with :meth:`PosteriorCurves.read_csv`.
+:meth:`PosteriorCurves.write` into the report folder (``imclab.report.runner.MMM_FILE``,
+``mmm_curves.csv``), the runner passes that file to notebooks declaring ``mmm_file``, and the
+review's budget section reads it with :meth:`PosteriorCurves.read_csv`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import pandas as pd
 from imclab.errors import DataError, ParameterError
 from imclab.mmm.model import LEVEL, MarketingMix, logistic
 
-__all__ = ["MMM_FILE", "PosteriorCurves"]
-
-MMM_FILE = "mmm_curves.csv"
-"""File name of the hand-over in the report folder (the runner passes it as ``mmm_file``)."""
+__all__ = ["PosteriorCurves"]
 
 _COLUMNS = ["channel", "draw", "ceiling", "lam_per_unit", "mean_daily_spend", "max_daily_spend"]
 
@@ -66,7 +64,7 @@ class PosteriorCurves:
 
     @classmethod
     def from_model(cls, model: MarketingMix, draws: np.ndarray | None = None) -> PosteriorCurves:
-        """The curves of a fitted model (``draws``: e.g. the calibrated resample)."""
+        """Build the curves of a fitted model (``draws``: e.g. the calibrated resample)."""
         p = model.params_
         if draws is not None:
             keep = np.asarray(draws)
@@ -85,15 +83,18 @@ class PosteriorCurves:
             )
         )
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the draws (the hand-over file); returns the path."""
-        path = Path(path)
+    def write(self, report_dir: str | Path) -> Path:
+        """Write the draws into ``report_dir`` as the hand-over file; returns its path."""
+        from imclab.report.runner import MMM_FILE
+
+        path = Path(report_dir) / MMM_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.draws_.to_csv(path, index=False, float_format="%.10g")
         return path
 
     @classmethod
     def read_csv(cls, path: str | Path) -> PosteriorCurves:
-        """Read curves written by :meth:`to_csv`."""
+        """Read curves written by :meth:`write`."""
         path = Path(path)
         if not path.is_file():
             raise DataError(

@@ -83,7 +83,8 @@ def build_input(
     spend
         ``date, channel, campaign, spend`` (one row per day, channel and campaign stream).
     conversions
-        ``timestamp, revenue`` (one row per order).
+        ``timestamp, revenue`` (one row per order): a pandas DataFrame, or an Ibis table
+        (DuckDB, Spark) reduced to daily orders and revenue where it lives.
     start, end
         Model window (inclusive); default: from the first day with both spend and orders to
         the last day of the spend table.
@@ -113,8 +114,12 @@ def build_input(
                 f"(found: {', '.join(map(str, df.columns))})"
             )
     s_dates = pd.to_datetime(spend["date"]).dt.normalize()
-    o_dates = pd.to_datetime(conversions["timestamp"]).dt.normalize()
-    lo = pd.Timestamp(start).normalize() if start is not None else max(s_dates.min(), o_dates.min())
+    per_day = _daily_orders(conversions)
+    lo = (
+        pd.Timestamp(start).normalize()
+        if start is not None
+        else max(s_dates.min(), per_day.index.min())
+    )
     hi = pd.Timestamp(end).normalize() if end is not None else s_dates.max()
     if lo > hi:
         raise ParameterError(f"model window: start {lo.date()} is after end {hi.date()}")
@@ -152,10 +157,7 @@ def build_input(
         camp = pd.DataFrame(index=days)
     camp = camp.reindex(index=days, columns=channels).fillna(0.0)
 
-    cv = conversions.assign(date=o_dates)
-    cv = cv[(cv["date"] >= lo) & (cv["date"] <= hi)]
-    daily = cv.groupby("date").agg(orders=("date", "size"), revenue=("revenue", "sum"))
-    daily = daily.reindex(days, fill_value=0)
+    daily = per_day.reindex(days, fill_value=0)
 
     frame = pd.DataFrame({"date": days})
     frame["orders"] = daily["orders"].to_numpy(dtype=float)
@@ -169,3 +171,20 @@ def build_input(
         controls.append(f"dow_{name}")
     camp_frame = camp.reset_index(names="date")
     return MMMInput(frame, list(channels), controls, camp_frame, campaign)
+
+
+def _daily_orders(conversions) -> pd.DataFrame:
+    """Orders and revenue per day (index: date), computed where the table lives."""
+    if isinstance(conversions, pd.DataFrame):
+        cv = conversions.assign(date=pd.to_datetime(conversions["timestamp"]).dt.normalize())
+        return cv.groupby("date").agg(orders=("date", "size"), revenue=("revenue", "sum"))
+    t = conversions
+    ts = t.timestamp if t.timestamp.type().is_timestamp() else t.timestamp.cast("timestamp")
+    frame = (
+        t.group_by(date=ts.date())
+        .agg(orders=t.count(), revenue=t.revenue.cast("float64").sum())
+        .execute()
+    )
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["revenue"] = frame["revenue"].astype(float).round(6)
+    return frame.set_index("date").sort_index()[["orders", "revenue"]]

@@ -21,6 +21,7 @@ Public: :class:`MarketingMix` (``fit``, ``contributions``, ``channel_summary``,
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -149,21 +150,29 @@ class MarketingMix(BaseEstimator):
             saturation=LogisticSaturation(),
             control_columns=list(data.controls),
         )
+        # deterministics computed inside the sampling loop: no separate progress bar in notebooks
+        mmm._recompute_deterministics = False
         X = data.frame[["date", *data.channels, *data.controls]]  # noqa: N806
+        pymc_log = logging.getLogger("pymc")
+        level = pymc_log.level
+        pymc_log.setLevel(logging.ERROR)  # the sampler's log has timings: not for reports
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mmm.fit(
-                X,
-                data.frame["orders"],
-                chains=self.chains,
-                cores=self.chains,
-                draws=self.draws,
-                tune=self.tune,
-                target_accept=self.target_accept,
-                random_seed=self.random_state,
-                progressbar=False,
-                compute_convergence_checks=False,
-            )
+            try:
+                mmm.fit(
+                    X,
+                    data.frame["orders"],
+                    chains=self.chains,
+                    cores=self.chains,
+                    draws=self.draws,
+                    tune=self.tune,
+                    target_accept=self.target_accept,
+                    random_seed=self.random_state,
+                    progressbar=False,
+                    compute_convergence_checks=False,
+                )
+            finally:
+                pymc_log.setLevel(level)
         self.mmm_ = mmm
         self.data_ = data
         self._read_posterior()
