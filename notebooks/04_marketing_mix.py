@@ -132,10 +132,9 @@ calibration = mmm.calibrate(
     model, plan.start, plan.end, did.incremental_conversions if did else None, random_state=seed
 )
 print(calibration.message)
-lift_table = calibration.lift.copy()
+lift_table = calibration.lift.set_index("source")
 if truth is not None:
-    true_lift = truth["holdout"]["campaign_incremental_conversions_in_window"]
-    lift_table.loc[len(lift_table)] = ["truth (simulator)", true_lift, None, None]
+    lift_table["truth"] = truth["holdout"]["campaign_incremental_conversions_in_window"]
 lift_table.round(-1)
 
 # %% [markdown]
