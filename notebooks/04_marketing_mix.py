@@ -67,7 +67,7 @@ data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.nam
 {
     "days": data.n_days,
     "window": f"{data.frame['date'].min():%Y-%m-%d} to {data.frame['date'].max():%Y-%m-%d}",
-    "orders_per_day": round(data.frame["orders"].mean(), 1),
+    "orders_per_day": round(float(data.frame["orders"].mean()), 1),
     "channels": data.channels,
     "controls": data.controls,
     "holdout_regions": list(plan.holdout_regions),
@@ -154,7 +154,9 @@ if truth is not None:
     true_roas = caused.reindex(data.channels) / data.spend.sum()
 roas_cols = ["channel", "spend", "contribution", "contribution_low", "contribution_high",
              "roas", "roas_low", "roas_high", "mroas", "mroas_low", "mroas_high"]  # fmt: skip
-after[roas_cols].round(1)
+after[roas_cols].set_index("channel").assign(
+    roas_before_calibration=before.set_index("channel")["roas"]
+).round(1)
 
 # %%
 mmm_plots.plot_roas(
