@@ -15,7 +15,7 @@ is normalised, so a steady daily spend ``s`` brings ``T * beta * logistic(lam * 
 orders a day: the channel's **response curve**.
 
 Public: :class:`MarketingMix` (``fit``, ``contributions``, ``channel_summary``,
-``diagnostics``, ``posterior_predictive``, ``response_curves``, ``campaign_lift``) and
+``diagnostics``, ``posterior_predictive``, ``campaign_lift``) and
 :func:`hdi`.
 """
 
@@ -294,13 +294,6 @@ class MarketingMix(BaseEstimator):
             )
         return pd.DataFrame(rows)
 
-    def roas_draws(self, revenue_per_order: float | None = None) -> pd.DataFrame:
-        """ROAS per posterior draw: ``(draws, channels)`` frame with a column per channel."""
-        aov = self.data_.revenue_per_order if revenue_per_order is None else revenue_per_order
-        now = self.contributions().sum(axis=1)
-        total = self.data_.spend.sum().to_numpy()
-        return pd.DataFrame(now * aov / total, columns=self.data_.channels)
-
     def campaign_lift(self, start, end) -> np.ndarray:
         """Orders the campaign's own spend caused between ``start`` and ``end``, per draw.
 
@@ -374,38 +367,3 @@ class MarketingMix(BaseEstimator):
         ss = float(((obs - obs.mean()) ** 2).sum())
         out.attrs["r2"] = 1.0 - float(((obs - out["predicted"]) ** 2).sum()) / ss
         return out
-
-    def response_curves(self, n_points: int = 50, draws: np.ndarray | None = None) -> pd.DataFrame:
-        """Orders a day against a steady daily spend, 0 to 2x the largest day, with 90 % bands.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``channel``, ``spend`` (per day), ``orders`` (posterior mean), ``low``, ``high``
-            (5 % and 95 % quantiles over the draws) and ``observed_max`` (largest daily spend
-            in the data: beyond it the curve is extrapolated).
-        """
-        frames = []
-        q = (1 - LEVEL) / 2
-        for c in self.data_.channels:
-            p = self.params_[self.params_["channel"] == c]
-            if draws is not None:
-                p = p.iloc[np.asarray(draws)]
-            top = float(self.data_.spend[c].max())
-            s = np.linspace(0.0, 2.0 * top, n_points)
-            f = p["ceiling"].to_numpy()[:, None] * logistic(
-                p["lam_per_unit"].to_numpy()[:, None] * s
-            )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "channel": c,
-                        "spend": s,
-                        "orders": f.mean(axis=0),
-                        "low": np.quantile(f, q, axis=0),
-                        "high": np.quantile(f, 1 - q, axis=0),
-                        "observed_max": top,
-                    }
-                )
-            )
-        return pd.concat(frames, ignore_index=True)

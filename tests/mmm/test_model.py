@@ -129,10 +129,11 @@ def test_optimiser_on_the_posterior_respects_bounds_and_total(fitted, planted, t
 
 
 def test_response_curves_have_bands_and_start_at_zero(fitted, planted):
-    frame = fitted.response_curves(n_points=11)
+    frame = mmm.PosteriorCurves.from_model(fitted).curve_frame(n_points=11)
     assert set(frame["channel"]) == set(planted.channels)
-    assert (frame.loc[frame["spend"] == 0, "orders"] == 0).all()
-    assert (frame["low"] <= frame["orders"] + 1e-12).all()
-    assert (frame["orders"] <= frame["high"] + 1e-12).all()
-    for _, g in frame.groupby("channel"):
-        assert np.all(np.diff(g["orders"]) >= 0)
+    assert (frame.loc[frame["spend"] == 0, "conversions"] == 0).all()
+    assert (frame["lower"] <= frame["conversions"] + 1e-12).all()
+    assert (frame["conversions"] <= frame["upper"] + 1e-12).all()
+    for channel, g in frame.groupby("channel"):
+        assert np.all(np.diff(g["conversions"]) >= 0)
+        assert g["spend"].max() == pytest.approx(2 * fitted.data_.spend[channel].max())
