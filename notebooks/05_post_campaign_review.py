@@ -29,6 +29,7 @@ next_budget: float = 60000.0  # media budget of the next campaign to allocate
 channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend limits
 bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
+mmm_file: str = ""  # response curves of the marketing-mix model (04_marketing_mix writes them)
 engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
 # %% [markdown]
@@ -41,6 +42,7 @@ engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spar
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
@@ -292,12 +294,14 @@ clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
 
 # %% [markdown]
 # ## Where next campaign's money should go
-# Per-channel response curves (Hill saturation with adstock carry-over, fitted to each
-# channel's TOTAL daily spend, always-on and campaign, against credited conversions;
-# `imclab.review.budget`) and the split of `next_budget` that maximises expected conversion
-# value within `channel_bounds` (by default each channel between `bound_multiples` times its
-# actual spend: curves fitted to attributed credit are only trusted near the spend they saw),
-# against the campaign's actual mix at the same total.
+# Per-channel response curves and the split of `next_budget` that maximises expected
+# conversion value within `channel_bounds` (by default each channel between
+# `bound_multiples` times its actual spend), against the campaign's actual mix at the same
+# total. The curves are the marketing-mix model's posterior (notebook 04, calibrated by the
+# holdout; `mmm_file`): incremental orders, and the gain's interval is a posterior interval.
+# Without them the section falls back to curves fitted to *attributed credit* (Hill
+# saturation with adstock, `imclab.review.budget`), which is not incrementality; with them,
+# the credit curves' split is shown only as a labelled comparison.
 # Always-on media keeps running, so the campaign budget is added on top of each channel's
 # always-on spend per day during the campaign (`base_daily_spend`): conversions are
 # **incremental to always-on**, and `marginal_roi` is the return on the next euro at
@@ -306,7 +310,13 @@ clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
 # %%
 credited = budget.daily_credit(tables["touchpoints"], tables["conversions"])
 daily = budget.response_data(tables["spend"], credited)
-curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
+credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
+curves = PosteriorCurves.read_csv(mmm_file) if mmm_file else credit_curves
+print(
+    "Response curves: marketing-mix model posterior (04_marketing_mix)."
+    if mmm_file
+    else "Response curves: attributed credit (run 04_marketing_mix first for the model's)."
+)
 curves.params_.round(3)
 
 # %%
@@ -338,6 +348,29 @@ allocation.allocation.rename(columns=incremental).round(2)
 
 # %%
 pd.Series(allocation.summary).rename(index=incremental).round(2)
+
+# %%
+if mmm_file:  # the attributed-credit curves' split, for comparison only
+    by_credit = budget.optimize_budget(
+        credit_curves,
+        next_budget,
+        days,
+        actual=actual,
+        bounds=bounds,
+        value_per_conversion=aov,
+        base_daily_spend=always_on.reindex(credit_curves.params_["channel"], fill_value=0.0),
+    )
+    comparison = pd.DataFrame(
+        {
+            "marketing-mix model": allocation.allocation.set_index("channel")["recommended_spend"],
+            "attributed credit (comparison)": by_credit.allocation.set_index("channel")[
+                "recommended_spend"
+            ],
+        }
+    ).round(2)
+else:
+    comparison = "No marketing-mix curves given: the split above uses attributed credit."
+comparison
 
 # %% [markdown]
 # ### Move budget between channels (JupyterLab)

@@ -46,6 +46,9 @@ ENGINE_PARAMETER = "engine"
 PERSONA_PARAMETER = "persona_file"
 PERSONA_FILE = "personas.csv"  # written by the persona notebook into the report folder
 """Passed only to notebooks that declare it."""
+MMM_PARAMETER = "mmm_file"
+MMM_FILE = "mmm_curves.csv"  # posterior response curves the marketing-mix notebook writes
+"""Passed only to notebooks that declare it (``imclab.mmm.MMM_FILE``)."""
 
 _LOCK_GRACE_SECONDS = 10.0  # an empty lock file younger than this is still being written
 
@@ -80,11 +83,15 @@ class NotebookJob:
     takes_personas
         The notebook declares ``persona_file``: it is given the persona labels that an
         earlier notebook of the same run wrote (``<report>/personas.csv``), if any.
+    takes_mmm
+        The notebook declares ``mmm_file``: it is given the marketing-mix model's posterior
+        response curves that an earlier notebook wrote (``<report>/mmm_curves.csv``), if any.
     """
 
     path: Path
     parameters: dict[str, Any]
     takes_personas: bool = False
+    takes_mmm: bool = False
 
     @property
     def name(self) -> str:
@@ -224,7 +231,8 @@ def prepare_run(
             origins[key] = f"{plan_file.name}: notebook_params.{path.stem}.{key}"
         check_declared(path.name, declared, origins)
         takes_personas = PERSONA_PARAMETER in declared and PERSONA_PARAMETER not in params
-        jobs.append(NotebookJob(path, params, takes_personas))
+        takes_mmm = MMM_PARAMETER in declared and MMM_PARAMETER not in params
+        jobs.append(NotebookJob(path, params, takes_personas, takes_mmm))
 
     return PreparedRun(
         plan=plan,
@@ -364,7 +372,12 @@ def map_columns(run: PreparedRun) -> PreparedRun:
         run.data_dir, columns, run.report_dir.with_name(run.report_dir.name + ".data")
     )
     jobs = [
-        NotebookJob(job.path, {**job.parameters, "data_dir": str(mapped)}, job.takes_personas)
+        NotebookJob(
+            job.path,
+            {**job.parameters, "data_dir": str(mapped)},
+            job.takes_personas,
+            job.takes_mmm,
+        )
         for job in run.jobs
     ]
     return replace(run, data_dir=mapped, jobs=jobs)
@@ -415,6 +428,8 @@ def _execute_run(
         params = {**job.parameters, "report_dir": str(tmp)}
         if job.takes_personas and (tmp / PERSONA_FILE).is_file():
             params[PERSONA_PARAMETER] = str(tmp / PERSONA_FILE)
+        if job.takes_mmm and (tmp / MMM_FILE).is_file():
+            params[MMM_PARAMETER] = str(tmp / MMM_FILE)
         try:
             execute(job.path, output, params, cwd=run.notebooks_dir, progress_bar=progress_bar)
             message = ""

@@ -503,3 +503,36 @@ def test_replace_dir_restores_the_old_folder_when_the_swap_fails(tmp_path, monke
     assert (final / "a.txt").read_text() == "old"
     assert new.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".x.tmp", "x"]
+
+
+def test_mmm_curves_are_handed_to_notebooks_that_declare_mmm_file(tmp_path, write_notebook,
+                                                                  write_plan):  # fmt: skip
+    nbs = tmp_path / "notebooks"
+    write_notebook(
+        nbs / "04_model.ipynb",
+        ["from pathlib import Path\nPath(report_dir, 'mmm_curves.csv').write_text('curves 42')"],
+    )
+    write_notebook(
+        nbs / "05_review.ipynb",
+        ["print('got:', open(mmm_file).read() if mmm_file else 'nothing')"],
+        extra_parameters='mmm_file: str = ""  # curves of the model\n',
+    )
+    write_notebook(nbs / "06_other.ipynb", ["print('other')"])
+    (tmp_path / "data").mkdir()
+    plan = write_plan(tmp_path / "plan.yaml", name="demo")
+    run_campaign(plan, notebooks_dir=nbs, data_dir=tmp_path / "data", root=tmp_path)
+    report = tmp_path / "reports" / "demo"
+    review = nbformat.read(report / "05_review.ipynb", as_version=4)
+    injected = next(c for c in review.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'mmm_file = "reports/demo/mmm_curves.csv"' in injected.source
+    outputs = "".join(o.get("text", "") for c in review.cells for o in c.get("outputs", []))
+    assert "got: curves 42" in outputs
+    other = nbformat.read(report / "06_other.ipynb", as_version=4)
+    injected = next(c for c in other.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "mmm_file" not in injected.source  # only notebooks that declare it get it
+    # without the model's notebook the review gets nothing and says so
+    (nbs / "04_model.ipynb").unlink()
+    run_campaign(plan, notebooks_dir=nbs, data_dir=tmp_path / "data", root=tmp_path)
+    review = nbformat.read(report / "05_review.ipynb", as_version=4)
+    outputs = "".join(o.get("text", "") for c in review.cells for o in c.get("outputs", []))
+    assert "got: nothing" in outputs

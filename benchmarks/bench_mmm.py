@@ -1,0 +1,198 @@
+"""Benchmark: the marketing-mix model against the simulator's ground truth on three worlds.
+
+Worlds: the sample (``data/sample``, 5,000 customers), ``world(20_000, seed=7)`` and
+``world(10_000, seed=99)`` (generated once under ``benchmarks/data/``). On each: fit
+:class:`imclab.mmm.MarketingMix` with the notebook's settings, calibrate it with the geo
+holdout, then measure
+
+- ROAS: the true ROAS (revenue the channel's touches truly caused, ``truth/channels.csv``,
+  per unit of its spend) inside the calibrated 90 % HDI, HDI width relative to the truth,
+  Spearman rank correlation of the posterior-mean ROAS with the truth;
+- budget: the campaign's actual spend re-split by ``optimize_budget`` on the posterior curves
+  (each channel 0.5x-2x its actual, always-on as the base), scored with the simulator's
+  true campaign curves (the campaign stream reaches the treated customers only, on top of
+  always-on): true outcome of the actual split, of the recommendation, and of the best split
+  under the true curves with the same bounds; share of the available gain captured; the
+  predicted gain's 90 % posterior interval against the true gain;
+- time: wall clock and CPU seconds of the fit, with the load average.
+
+Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json]`` (prints a Markdown table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import world  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
+    """Fit, calibrate and optimise on one world; score everything against its truth."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from imclab import mmm
+    from imclab.plan import load_plan
+    from imclab.review import budget, experiments
+    from imclab.simulate import load_truth, true_response
+    from imclab.warehouse import open_world
+
+    plan = load_plan(ROOT / "campaigns" / "spring_launch.yaml")
+    tables = open_world(folder, "duckdb").tables
+    truth = load_truth(folder)
+    data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.name)
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), _cpu()
+    model = mmm.MarketingMix(random_state=seed).fit(data)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    did = experiments.holdout_did(
+        tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
+    )
+    cal = mmm.calibrate(model, plan.start, plan.end, did.incremental_conversions)
+    diag = model.diagnostics()
+
+    true_roas = truth["channels"].set_index("channel")["true_revenue"].reindex(data.channels)
+    true_roas = true_roas / data.spend.sum()
+    res = {"world": label, "orders_per_day": float(data.frame["orders"].mean())}
+    for name, draws in (("uncalibrated", None), ("calibrated", cal.draws)):
+        s = model.channel_summary(draws=draws).set_index("channel")
+        inside = (true_roas >= s["roas_low"]) & (true_roas <= s["roas_high"])
+        width = (s["roas_high"] - s["roas_low"]) / true_roas
+        res[name] = {
+            "inside_share": float(inside.mean()),
+            "median_width_over_truth": float(width.median()),
+            "spearman": float(spearmanr(s["roas"], true_roas).statistic),
+            "roas": s["roas"].round(2).to_dict(),
+            "low": s["roas_low"].round(2).to_dict(),
+            "high": s["roas_high"].round(2).to_dict(),
+        }
+    res["true_roas"] = true_roas.round(2).to_dict()
+    res["lift"] = cal.lift.round(1).to_dict(orient="records")
+    res["true_lift_in_window"] = truth["holdout"]["campaign_incremental_conversions_in_window"]
+    res["effective_draws"] = cal.effective_draws
+    res["diagnostics"] = {"r_hat_max": diag.r_hat_max, "ess_bulk_min": diag.ess_bulk_min,
+                          "divergences": diag.divergences}  # fmt: skip
+
+    # budget: the campaign's spend re-split on the calibrated posterior curves
+    curves = mmm.PosteriorCurves.from_model(model, cal.draws)
+    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
+    actual = actual.reindex(data.channels, fill_value=0.0)
+    total = float(actual.sum())
+    bounds = budget.bounds_around(actual, 0.5, 2.0)
+    n_days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
+    base = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
+    rec = budget.optimize_budget(
+        curves, total, n_days, actual=actual, bounds=bounds,
+        base_daily_spend=base.reindex(data.channels, fill_value=0.0),
+    )  # fmt: skip
+    treated = truth["holdout"]["treated_customers"]
+
+    def true_outcome(alloc: pd.Series) -> float:
+        return float(
+            sum(n_days * true_response(truth, c, a / n_days, treated)[()] for c, a in alloc.items())
+        )
+
+    true_curves = budget.ResponseCurves.from_params(budget.true_response_curves(truth, treated))
+    true_curves.params_ = true_curves.params_[true_curves.params_["channel"].isin(data.channels)]
+    best = budget.optimize_budget(true_curves, total, n_days, actual=actual, bounds=bounds)
+    a = rec.allocation.set_index("channel")
+    t_actual = true_outcome(a["actual_at_budget"])
+    t_rec = true_outcome(a["recommended_spend"])
+    t_best = true_outcome(best.allocation.set_index("channel")["recommended_spend"])
+    res["budget"] = {
+        "true_actual": t_actual,
+        "true_recommended": t_rec,
+        "true_best": t_best,
+        "captured": (t_rec - t_actual) / (t_best - t_actual) if t_best > t_actual else np.nan,
+        "predicted_gain": rec.summary["expected_gain"],
+        "gain_low": rec.summary["gain_lower"],
+        "gain_high": rec.summary["gain_upper"],
+        "true_gain": t_rec - t_actual,
+        "recommended": a["recommended_spend"].round(0).to_dict(),
+    }
+    res["budget"]["covers"] = bool(
+        res["budget"]["gain_low"] <= res["budget"]["true_gain"] <= res["budget"]["gain_high"]
+    )
+    res["time"] = {"wall_s": wall, "cpu_s": cpu, "load_avg_1min": load}
+    return res
+
+
+def table(results: list[dict]) -> str:
+    """Markdown tables of the results."""
+    out = [
+        "| world | orders/day | true ROAS in 90 % HDI | median HDI width / true ROAS | "
+        "Spearman | campaign lift: holdout / model before / after / truth |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        c, u = r["calibrated"], r["uncalibrated"]
+        lifts = {d["source"]: d["lift"] for d in r["lift"]}
+        out.append(
+            f"| {r['world']} | {r['orders_per_day']:.0f} | "
+            f"{c['inside_share']:.0%} (uncal. {u['inside_share']:.0%}) | "
+            f"{c['median_width_over_truth']:.2f} (uncal. {u['median_width_over_truth']:.2f}) | "
+            f"{c['spearman']:.2f} (uncal. {u['spearman']:.2f}) | "
+            f"{lifts.get('holdout (measured)', float('nan')):,.0f} / "
+            f"{lifts['model before calibration']:,.0f} / "
+            f"{lifts.get('model after calibration', float('nan')):,.0f} / "
+            f"{r['true_lift_in_window']:,.0f} |"
+        )
+    out += [
+        "",
+        "| world | true outcome: actual split | recommended | best possible | share of "
+        "available gain captured | predicted gain [90 % interval] vs true gain |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b = r["budget"]
+        out.append(
+            f"| {r['world']} | {b['true_actual']:,.0f} | {b['true_recommended']:,.0f} | "
+            f"{b['true_best']:,.0f} | {b['captured']:.0%} | {b['predicted_gain']:,.0f} "
+            f"[{b['gain_low']:,.0f}, {b['gain_high']:,.0f}] vs {b['true_gain']:,.0f} |"
+        )
+    out += ["", "| world | fit wall s | fit CPU s | load average | R-hat max | ESS min | "
+            "divergences |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        t, d = r["time"], r["diagnostics"]
+        out.append(
+            f"| {r['world']} | {t['wall_s']:.0f} | {t['cpu_s']:.0f} | {t['load_avg_1min']:.1f} "
+            f"| {d['r_hat_max']:.3f} | {d['ess_bulk_min']:.0f} | {d['divergences']} |"
+        )
+    return "\n".join(out)
+
+
+def main(out: str | None = None) -> list[dict]:
+    """Run the three worlds; print the tables; write JSON to ``out`` when given."""
+    worlds = [
+        (ROOT / "data" / "sample", "sample (5,000 customers)"),
+        (world(20_000, seed=7), "seed 7, 20,000 customers"),
+        (world(10_000, seed=99), "seed 99, 10,000 customers"),
+    ]
+    results = []
+    for folder, label in worlds:
+        results.append(evaluate(folder, label))
+        print(json.dumps(results[-1], default=float), file=sys.stderr, flush=True)
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1, default=float))
+    print(table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])

@@ -1,0 +1,23 @@
+"""Marketing-mix model: incremental orders, ROAS and response curves per channel (PyMC-Marketing).
+
+- :mod:`imclab.mmm.data`: the daily model input built from the world (:func:`build_input`)
+- :mod:`imclab.mmm.model`: the Bayesian model (:class:`MarketingMix`) and what is read from it
+- :mod:`imclab.mmm.calibrate`: the geo holdout's measured lift added to the posterior
+- :mod:`imclab.mmm.curves`: posterior response curves for the budget optimiser (hand-over file)
+"""
+
+from imclab.mmm.calibrate import Calibration, calibrate
+from imclab.mmm.curves import PosteriorCurves
+from imclab.mmm.data import MMMInput, build_input
+from imclab.mmm.model import Diagnostics, MarketingMix, hdi
+
+__all__ = [
+    "Calibration",
+    "Diagnostics",
+    "MMMInput",
+    "MarketingMix",
+    "PosteriorCurves",
+    "build_input",
+    "calibrate",
+    "hdi",
+]
