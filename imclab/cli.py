@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeAlias
 
-from imclab.errors import ImclabError
+from imclab.errors import ImclabError, ParameterError
 
 EXIT_OK = 0
 EXIT_ERROR = 2

@@ -87,8 +87,10 @@ def customer_exposure(
     orders = _events_in_window(conversions, "conversions", ["customer_id", "timestamp"], lo, hi)
     orders = orders.group_by(oid=orders.customer_id.cast("string")).agg(orders=ibis._.count())
     conv = to_ibis(conversions, "conversions", ["customer_id", "timestamp"])
-    ts = conv.timestamp if conv.timestamp.type().is_timestamp() else conv.timestamp.try_cast(
-        "timestamp"
+    ts = (
+        conv.timestamp
+        if conv.timestamp.type().is_timestamp()
+        else conv.timestamp.try_cast("timestamp")
     )
     before = conv.filter(ts < ibis.literal(lo.to_pydatetime(), type="timestamp"))
     prior = before.group_by(pid=before.customer_id.cast("string")).agg(prior=ibis._.count())
@@ -133,7 +135,7 @@ def exposure_cells(exposure: ir.Table, channels: list[str] | tuple[str, ...]) ->
 def frequency_cells(
     exposure: ir.Table, channels: list[str] | tuple[str, ...], cap: int
 ) -> pd.DataFrame:
-    """Customers and orders per channel, touch count (capped at ``cap``) and stratum.
+    """Count customers and orders per channel, touch count (capped at ``cap``) and stratum.
 
     Returns
     -------

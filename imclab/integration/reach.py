@@ -18,7 +18,7 @@ from imclab.kpis import wilson_interval
 def channel_overlap(
     cells: pd.DataFrame, channels: list[str] | tuple[str, ...], *, top: int = 15
 ) -> pd.DataFrame:
-    """Customers reached by each combination of channels (for an UpSet chart).
+    """Count customers reached by each combination of channels (for an UpSet chart).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Channel synergy: is joint exposure to two channels worth more than the sum of each alone?
+"""Channel synergy: joint exposure to two channels beyond the sum of each alone.
 
 A customer-level linear model of orders in the window on channel exposure indicators, their
 pairwise products and stratum fixed effects (persona when given, orders before the window),

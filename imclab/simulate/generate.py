@@ -248,7 +248,7 @@ def _adstock(x: np.ndarray, half_life: float) -> np.ndarray:
 def _pair_lift(
     ad: np.ndarray, synergy: dict[tuple[str, str], float] | None
 ) -> dict[tuple[str, str], np.ndarray]:
-    """The planted synergy hazard of each channel pair: ``factor * min(adstock_a, adstock_b)``.
+    """Return each pair's planted synergy hazard, ``factor * min(adstock_a, adstock_b)``.
 
     While a customer carries the effect of touches of both channels, the weaker of the two
     effects is amplified by ``factor`` (0 when either channel has not touched them).
