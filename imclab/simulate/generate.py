@@ -891,14 +891,18 @@ def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) 
 def load_truth(data_dir: str | Path) -> dict | None:
     """Read a simulated world's ground truth (None when the folder has no ``truth/``).
 
-    Returns a dict with ``channels`` (DataFrame), ``personas`` (DataFrame) and the
-    contents of ``truth.json``.
+    Returns a dict with ``channels`` (DataFrame), ``personas`` (DataFrame), ``synergy`` and
+    ``exposure`` (DataFrames, only in worlds simulated with a synergy or the integration
+    truth) and the contents of ``truth.json``.
     """
     folder = Path(data_dir) / "truth"
     if not (folder / "truth.json").exists():
         return None
     doc = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     doc["channels"] = pd.read_csv(folder / "channels.csv")
+    for name in ("synergy", "exposure"):
+        if (folder / f"{name}.csv").exists():
+            doc[name] = pd.read_csv(folder / f"{name}.csv")
     if (folder / "personas.csv").exists():
         doc["personas"] = pd.read_csv(folder / "personas.csv")
     elif (folder / "personas.parquet").exists():
