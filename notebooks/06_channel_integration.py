@@ -28,7 +28,7 @@ report_dir: str = ""  # where to write report files (empty: nowhere)
 engine: str = "duckdb"  # where the tables are read and reduced: duckdb, or spark
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 interactions: list = ["impression", "click", "open", "visit"]  # touch kinds that count
-exclude_channels: list = ["direct"]  # channels left out (navigational visits follow the decision to buy)
+exclude_channels: list = ["direct"]  # left out: navigational visits follow the decision to buy
 max_frequency: int = 6  # touch counts from this up are pooled ("6+")
 flow_steps: int = 4  # touches per journey shown in the flow chart
 retention_months: int = 6  # months since the first order shown in the retention curves
@@ -123,9 +123,10 @@ plots.plot_frequency_response(rf, channels, cap=max_frequency)
 plt.show()
 
 # %%
+checked = ["true_incremental", "covered"] if "covered" in rf else []
 shown = ["channel", "touches", "customers", "conversion_rate", "conversion_low",
          "conversion_high", "incremental_orders", "incremental_low", "incremental_high",
-         "marginal_orders", *(["true_incremental", "covered"] if "covered" in rf else [])]  # fmt: skip
+         "marginal_orders", *checked]  # fmt: skip
 rf[shown].round(3)
 
 # %% [markdown]

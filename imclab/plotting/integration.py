@@ -208,8 +208,9 @@ def plot_journey_flow(
     for (col, label), (bottom, height) in nodes.items():
         ax.add_patch(Rectangle((col - width / 2, bottom), width, height, color=colour[label]))
         if height > 0.03 * total:
-            ax.text(col, bottom + height / 2, f"{_label(label)}\n{int(height):,}", ha="center",
-                    va="center", fontsize=7, color="white" if label in channels else "black")  # fmt: skip
+            text = f"{_label(label)}\n{int(height):,}"
+            ink = "white" if label in channels else "black"
+            ax.text(col, bottom + height / 2, text, ha="center", va="center", fontsize=7, color=ink)
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(0, max((b + h for b, h in nodes.values()), default=1) * 1.02)
     ax.invert_yaxis()
@@ -222,7 +223,7 @@ def plot_journey_flow(
 
 
 def plot_plan_funnel(funnel: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
-    """The plan's funnel: share of the first step reaching each step, per persona.
+    """Draw the plan's funnel: share of the first step reaching each step, per persona.
 
     The ``all`` funnel is drawn as bars labelled with the drop-off from the previous step;
     personas (when present) as lines.
