@@ -128,6 +128,7 @@ def expected_repeat_orders(
     observation_end: pd.Timestamp | str,
     months: int = 6,
     random_seed: int = 0,
+    max_customers: int = 20_000,
 ) -> pd.DataFrame:
     """Return the BG/NBD model's expected cumulative repeat orders of a new customer by month.
 
@@ -138,6 +139,20 @@ def expected_repeat_orders(
     :func:`_bgnbd_model` is the one seam to the CLV model: once the review's model exposes
     its fitted ``BetaGeoModel``, it returns that instead of fitting its own.
 
+    Parameters
+    ----------
+    conversions
+        Orders (pandas or Ibis).
+    observation_end
+        Last day observed.
+    months
+        Longest age.
+    random_seed
+        Seed of the fit and of the sample of buyers.
+    max_customers
+        The population parameters are fitted on at most this many buyers (a seeded random
+        sample): the fit's time grows with the buyers, its precision hardly beyond this.
+
     Returns
     -------
     pandas.DataFrame
@@ -146,6 +161,8 @@ def expected_repeat_orders(
     from imclab.review.clv import rfm_summary
 
     rfm = rfm_summary(conversions, observation_end=observation_end, freq="D")
+    if len(rfm) > max_customers:
+        rfm = rfm.sample(n=max_customers, random_state=random_seed).sort_index()
     model = _bgnbd_model(rfm, random_seed)
     ages = np.arange(1, months + 1)
     new = pd.DataFrame({"customer_id": ages, "frequency": 0.0, "recency": 0.0, "T": 0.0})
