@@ -8,16 +8,22 @@ Marketing MAP fit). Anchor: the situation notebook's ``journey_funnel(by="channe
 same world, a reduction of the same kind. Each engine runs in a fresh child process
 (``open_world`` first, timed apart); only aggregates come back.
 
-Input: the cached 500,000-customer world (``common.world``, Parquet, ~10.8M touchpoints).
-DuckDB: 2 threads, ``memory_limit`` 6 GB.
+Input: the cached 500,000-customer world (``common.world``, Parquet, ~10.8M touchpoints), or
+with ``--replicate N`` about N touchpoints stacked by DuckDB from copies of the 20,000-customer
+world with offset ids (``C000001`` -> ``C000001_r1`` in copy 1; customers keep complete
+histories), read without validation (``world_tables``): simulating 10M touchpoints takes
+half an hour or more on the shared machine. DuckDB: 2 threads, ``memory_limit`` 6 GB.
 
-Run: ``.venv/bin/python benchmarks/bench_integration.py [--customers N] [--engines duckdb]``.
+Run: ``.venv/bin/python benchmarks/bench_integration.py [--customers N | --replicate N]
+[--engines duckdb]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +33,7 @@ from common import BENCH_DATA, run_measured, world  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
+from pathlib import Path
 folder, engine, spill = sys.argv[1], sys.argv[2], sys.argv[3]
 from imclab.config import CHANNELS
 from imclab.engine import connect
@@ -34,6 +41,7 @@ from imclab.integration import exposure as ex
 from imclab.integration import flow, reach, retention, synergy
 from imclab.plan import DEFAULT_FUNNEL
 from imclab.situation import journey_funnel
+from imclab.engine import world_tables
 from imclab.warehouse import open_world
 if engine == "spark":
     con = connect("spark", master="local[2]", config={
@@ -47,7 +55,15 @@ def timed(name, fn):
     out = fn()
     steps[name] = time.perf_counter() - t
     return out
-w = timed("open_world", lambda: open_world(folder, con, as_of="2025-06-30 23:59:59"))
+class Raw:  # a replicated world: its tables as they are (open_world's checks not timed)
+    def __init__(self, tables):
+        self.__dict__.update(tables)
+if (Path(folder) / "REPLICATED").exists():
+    w = timed("open_world", lambda: Raw(world_tables(con, folder)))
+    touchpoints = int(w.touchpoints.count().execute())
+else:
+    w = timed("open_world", lambda: open_world(folder, con, as_of="2025-06-30 23:59:59"))
+    touchpoints = w.report.tables["touchpoints"].rows_loaded
 start, end = "2025-03-03", "2025-05-25"
 kinds = ["impression", "click", "open", "visit"]
 channels = [c for c in CHANNELS if c != "direct"]
@@ -72,7 +88,7 @@ exp = timed("bgnbd_overlay", lambda: retention.expected_repeat_orders(
     w.conversions, observation_end="2025-06-19"))
 sections = sum(v for k, v in steps.items() if k not in ("open_world", "anchor_journey_funnel"))
 print(json.dumps({
-    "touchpoints": w.report.tables["touchpoints"].rows_loaded,
+    "touchpoints": touchpoints,
     "customers_in_cells": int(cells["customers"].sum()),
     "cells": len(cells), "frequency_cells": len(freq), "flow_links": len(links),
     "pairs_estimated": int(pairs["estimate"].notna().sum()),
@@ -100,11 +116,48 @@ def run_one(folder: Path, engine: str) -> dict:
     return res
 
 
-def main(n_customers: int, engines: list[str]) -> list[dict]:
-    """Time every engine on the cached world of ``n_customers``."""
+def replicated_world(n_touchpoints: int, source_customers: int = 20_000) -> Path:
+    """Return a folder of about ``n_touchpoints`` touches stacked from copies of a world."""
+    import duckdb
+
+    src = world(source_customers)
+    out = BENCH_DATA / f"integration_{n_touchpoints}_{src.name}"
+    if (out / "REPLICATED").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "6GB"})
+    con.execute("SET enable_progress_bar = false")
+    total = con.execute(f"SELECT count(*) FROM '{src / 'touchpoints.parquet'}'").fetchone()[0]
+    copies = max(1, math.ceil(n_touchpoints / total))
+    tables = {
+        "customers": ("customer_id", None),
+        "touchpoints": ("customer_id", "event_id"),
+        "conversions": ("customer_id", "order_id"),
+    }
+    for name, (cid, key) in tables.items():
+        path = src / f"{name}.parquet"
+        parts = []
+        for k in range(copies):
+            suffix = "" if k == 0 else f"_r{k}"
+            ids = f"{cid} || '{suffix}' AS {cid}" + (
+                f", {key} || '{suffix}' AS {key}" if key else ""
+            )
+            parts.append(f"SELECT * REPLACE ({ids}) FROM '{path}'")
+        con.execute(
+            f"COPY ({' UNION ALL '.join(parts)}) TO '{out / (name + '.parquet')}' "
+            "(FORMAT parquet, ROW_GROUP_SIZE 500000)"
+        )
+    for name in ("spend", "survey", "ab_tests", "creatives"):
+        shutil.copy(src / f"{name}.parquet", out / f"{name}.parquet")
+    (out / "REPLICATED").write_text(f"{copies} copies of {src.name}\n", encoding="utf-8")
+    return out
+
+
+def main(n_customers: int, engines: list[str], replicate: int | None = None) -> list[dict]:
+    """Time every engine on the cached world of ``n_customers`` (or a replicated one)."""
     import os
 
-    folder = world(n_customers)
+    folder = replicated_world(replicate) if replicate else world(n_customers)
     rows = []
     for engine in engines:
         res = {"customers": n_customers, **run_one(folder, engine)}
@@ -118,5 +171,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=500_000)
     parser.add_argument("--engines", default="duckdb")
+    parser.add_argument("--replicate", type=int, default=None, help="touchpoints to stack")
     args = parser.parse_args()
-    main(args.customers, args.engines.split(","))
+    main(args.customers, args.engines.split(","), args.replicate)
