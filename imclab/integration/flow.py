@@ -121,6 +121,16 @@ def _events(touchpoints: EventTable, conversions: EventTable, lo, hi) -> ir.Tabl
     return tp.union(conv)
 
 
+def first_events(events: ir.Table) -> ir.Table:
+    """Each customer's first event (earliest ``ts``, then smallest ``eid``): ``pid, pts, peid``.
+
+    Two aggregations rather than a window over every event: no sort of the event stream.
+    """
+    first = events.group_by(pid="cid").agg(pts=events.ts.min())
+    tied = events.join(first, (events.cid == first.pid) & (events.ts == first.pts))
+    return tied.group_by(["pid", "pts"]).agg(peid=tied.eid.min())
+
+
 def _matches(ev: ir.Table, step: FunnelStep) -> ir.BooleanValue:
     cond = ibis.literal(True)
     if step.kinds:
@@ -177,8 +187,7 @@ def plan_funnel(
             m = m.join(prev, m.cid == prev.pid)
             m = m.filter((m.ts > m.pts) | ((m.ts == m.pts) & (m.eid > m.peid)))
             m = m.select("cid", "ts", "eid")
-        ranked = m.mutate(_r=ibis.row_number().over(group_by="cid", order_by=["ts", "eid"]))
-        hit = ranked.filter(ranked._r == 0).select(pid="cid", pts="ts", peid="eid")
+        hit = first_events(m)
         reached.append(hit.select(cid="pid", step=ibis.literal(i + 1)))
         prev = hit
     allsteps = ibis.union(*reached)

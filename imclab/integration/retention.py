@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from imclab.engine import quiet, to_ibis
+from imclab.integration.flow import first_events
 from imclab.situation.sales import EventTable
 
 MONTH_DAYS = 365.25 / 12
@@ -87,8 +88,10 @@ def retention_curves(
             eid=tp.event_id.cast("string"),
             channel=tp.channel.cast("string"),
         )
-        tp = tp.mutate(k=ibis.row_number().over(group_by="tcid", order_by=["tts", "eid"]))
-        ft = tp.filter(tp.k == 0).select("tcid", "channel")
+        # the first touch (earliest, then smallest event id) by aggregation, not a window sort
+        firsts = first_events(tp.select(cid="tcid", ts="tts", eid="eid"))
+        ft = tp.join(firsts, (tp.tcid == firsts.pid) & (tp.eid == firsts.peid))
+        ft = ft.select("tcid", "channel")
         first = first.left_join(ft, first.fid == ft.tcid)
         first = first.select("fid", "fts", "obs", cohort=first.channel.fill_null("(no touch)"))
     repeats = ranked.filter(ranked.k > 0).join(first, ranked.cid == first.fid)
