@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeAlias
 
-from imclab.errors import ImclabError
+from imclab.errors import ImclabError, ParameterError
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -106,6 +106,19 @@ def _add_simulate(commands: Subparsers) -> None:
         "--faults",
         action="store_true",
         help="add the documented broken rows of a real export (listed in truth/faults.csv)",
+    )
+    sim.add_argument(
+        "--synergy",
+        action="append",
+        default=None,
+        metavar="A:B=FACTOR",
+        help="plant a synergy between channels A and B (e.g. social:edm=2; repeatable); "
+        "its true effect goes to truth/synergy.csv",
+    )
+    sim.add_argument(
+        "--integration-truth",
+        action="store_true",
+        help="write truth/synergy.csv and truth/exposure.csv even without a planted synergy",
     )
     sim.set_defaults(handler=_simulate)
 
@@ -246,6 +259,21 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _synergy_term(text: str) -> tuple[tuple[str, str], float]:
+    """Parse ``A:B=FACTOR`` of ``imclab simulate --synergy``."""
+    pair, _, factor = text.partition("=")
+    channels = tuple(pair.split(":"))
+    try:
+        value = float(factor)
+    except ValueError:
+        value = None
+    if len(channels) != 2 or value is None:
+        raise ParameterError(
+            f"simulate --synergy {text!r}: expected CHANNEL_A:CHANNEL_B=FACTOR, e.g. social:edm=2"
+        )
+    return (channels[0], channels[1]), value
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from imclab.simulate import simulate_world
 
@@ -254,6 +282,10 @@ def _simulate(args: argparse.Namespace) -> int:
         kwargs["seed"] = args.seed
     if args.customers is not None:
         kwargs["n_customers"] = args.customers
+    if args.synergy:
+        kwargs["synergy"] = dict(_synergy_term(text) for text in args.synergy)
+    if args.integration_truth:
+        kwargs["integration_truth"] = True
     out = simulate_world(args.out, **kwargs)
     print(f"brand world written to {out}")
     return EXIT_OK

@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 from imclab.config import (
     CAMPAIGNS_DIR,
     CHANNELS,
+    INTERACTIONS,
     KPI,
     KPIS,
     PAID_CHANNELS,
@@ -574,6 +575,52 @@ class ChannelRules(_Model):
     default: Channel | None = None
 
 
+FUNNEL_KINDS: tuple[str, ...] = (*INTERACTIONS, "order")
+"""Event kinds a funnel step may name: the touch interactions and ``order``."""
+
+
+def _funnel_kind(value: str) -> str:
+    if value not in FUNNEL_KINDS:
+        raise _fault(
+            f"{_show(value)} is not an event kind{closest_match_hint(value, FUNNEL_KINDS)}; "
+            f"kinds: {', '.join(FUNNEL_KINDS)}"
+        )
+    return value
+
+
+class FunnelStep(_Model):
+    """A step of the analyst's funnel: the customer's next event of these kinds/channels.
+
+    An event matches when its kind is one of ``kinds`` (all kinds when empty) and, for a
+    touch, its channel is one of ``channels`` (all channels when empty); an order has no
+    channel, so a step with ``channels`` matches touches only.
+    """
+
+    name: Text
+    kinds: list[Annotated[str, AfterValidator(_funnel_kind)]] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> FunnelStep:
+        if not self.kinds and not self.channels:
+            raise _faults([(("kinds",), "a funnel step needs kinds or channels (or both)")])
+        if self.channels and self.kinds == ["order"]:
+            raise _faults(
+                [(("channels",), "orders have no channel: drop channels or add touch kinds")]
+            )
+        return self
+
+
+DEFAULT_FUNNEL: tuple[FunnelStep, ...] = (
+    FunnelStep(name="reached", kinds=["impression", "click", "open", "visit"]),
+    FunnelStep(name="engaged", kinds=["click", "open"]),
+    FunnelStep(name="visited", kinds=["visit"]),
+    FunnelStep(name="ordered", kinds=["order"]),
+    FunnelStep(name="ordered again", kinds=["order"]),
+)
+"""The funnel when the plan declares none: reached, engaged, visited, ordered, again."""
+
+
 class TableColumns(_Model):
     r"""How one table of the user's export maps onto the data dictionary (see ``data/README.md``).
 
@@ -802,6 +849,7 @@ class CampaignPlan(_Model):
     notebook_params: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     engine: Literal["duckdb", "spark"] = "duckdb"
     columns: ColumnsSpec | None = None
+    funnel: list[FunnelStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> CampaignPlan:
@@ -955,6 +1003,11 @@ class CampaignPlan(_Model):
         return faults
 
     # ---- helpers for notebooks and the scorecard ------------------------------------
+    @property
+    def funnel_steps(self) -> tuple[FunnelStep, ...]:
+        """The plan's ``funnel`` steps, or :data:`DEFAULT_FUNNEL` when it declares none."""
+        return tuple(self.funnel) or DEFAULT_FUNNEL
+
     @property
     def days(self) -> int:
         """Length of the campaign in days (both ends included)."""

@@ -67,6 +67,7 @@ NOTEBOOK_SUMMARIES: dict[str, str] = {
     "persona_clustering": "Who we reached: customer segments as persona cards.",
     "channel_attribution": "Which touchpoints earned the conversions: heuristic, Markov, Shapley.",
     "post_campaign_review": "Did it work? Objectives scorecard, ROI, holdout lift, lessons.",
+    "channel_integration": "Do the channels work together? Overlap, frequency, synergy, funnel.",
 }
 """What each suite notebook answers (by name without its number), for the notebook list."""
 

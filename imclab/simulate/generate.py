@@ -63,6 +63,10 @@ class _Truth:
     treated_customers: int = 0
     holdout_customers: int = 0
     edm: dict[str, np.ndarray] = field(default_factory=dict)  # campaign -> (opens, clicks)/day
+    # (channel_a, channel_b) -> [extra orders in the campaign window, customers touched by both]
+    synergy: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    # (channel, touches in the campaign window) -> [customers, true orders the channel caused]
+    exposure: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
 
 def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
@@ -241,6 +245,51 @@ def _adstock(x: np.ndarray, half_life: float) -> np.ndarray:
     return out
 
 
+def _pair_lift(
+    ad: np.ndarray, synergy: dict[tuple[str, str], float] | None
+) -> dict[tuple[str, str], np.ndarray]:
+    """Return each pair's planted synergy hazard, ``factor * min(adstock_a, adstock_b)``.
+
+    While a customer carries the effect of touches of both channels, the weaker of the two
+    effects is amplified by ``factor`` (0 when either channel has not touched them).
+    """
+    out = {}
+    for (a, b), factor in (synergy or {}).items():
+        i, j = W.CHANNELS.index(a), W.CHANNELS.index(b)
+        out[(a, b)] = factor * np.minimum(ad[:, i], ad[:, j])
+    return out
+
+
+def _integration_truth(
+    truth: _Truth, base, lift, u, orders, pair_lift, ad, h, o_cust, o_day, ev_cust, ev_day,
+    ev_ch, window,
+) -> None:  # fmt: skip
+    """Add the chunk's true synergy and true response to exposure (campaign window)."""
+    n, n_ch, _ = ad.shape
+    in_win = window[np.concatenate(ev_day)]
+    cust_e = np.concatenate(ev_cust)[in_win]
+    ch_e = np.concatenate(ev_ch)[in_win]
+    touches = np.zeros((n, n_ch), dtype=np.int64)
+    np.add.at(touches, (cust_e, ch_e), 1)
+    for pair, extra in pair_lift.items():
+        cf_orders, _ = _simulate_orders(base, lift - extra, u)
+        gained = float(orders[:, window].sum() - cf_orders[:, window].sum())
+        both = touches[:, W.CHANNELS.index(pair[0])] * touches[:, W.CHANNELS.index(pair[1])]
+        row = truth.synergy.setdefault(pair, [0.0, 0.0])
+        row[0] += gained
+        row[1] += float((both > 0).sum())
+    in_window = window[o_day]
+    for c, name in enumerate(W.CHANNELS):
+        caused = np.bincount(
+            o_cust[in_window], weights=ad[o_cust, c, o_day][in_window] / h[in_window], minlength=n
+        )
+        for k in np.unique(touches[:, c]):
+            sel = touches[:, c] == k
+            row = truth.exposure.setdefault((name, int(k)), [0.0, 0.0])
+            row[0] += float(sel.sum())
+            row[1] += float(caused[sel].sum())
+
+
 def _fmt_ts(day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     start = np.datetime64(W.PERIOD_START.isoformat(), "s")
     ts = start + day_index.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
@@ -255,6 +304,8 @@ def _chunk(
     n: int,
     width: int,
     truth: _Truth,
+    synergy: dict[tuple[str, str], float] | None = None,
+    integration_truth: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Generate customers, touches and orders of one chunk of customers."""
     days = _days()
@@ -332,6 +383,9 @@ def _chunk(
     ad = ad * signed_up[:, None, :]
     ad_campaign = ad_campaign * signed_up[:, None, :]
     lift = ad.sum(axis=1)
+    pair_lift = _pair_lift(ad, synergy)
+    if pair_lift:
+        lift = lift + sum(pair_lift.values())
     u = rng.random((n, n_days))
     orders, hazard = _simulate_orders(base, lift, u)
     o_cust, o_day = np.nonzero(orders)
@@ -349,7 +403,8 @@ def _chunk(
         truth.credit_revenue[name] = truth.credit_revenue.get(name, 0.0) + float(
             (part * revenue).sum()
         )
-        cf_orders, _ = _simulate_orders(base, lift - ad[:, c], u)
+        cut = ad[:, c] + sum(v for pair, v in pair_lift.items() if name in pair)
+        cf_orders, _ = _simulate_orders(base, lift - cut, u)
         truth.removal[name] = truth.removal.get(name, 0.0) + float(n_orders - cf_orders.sum())
     part = base[o_cust, o_day] / h
     truth.credit["(baseline)"] = truth.credit.get("(baseline)", 0.0) + float(part.sum())
@@ -365,6 +420,9 @@ def _chunk(
     truth.campaign_incremental_in_window += float(
         orders[:, window].sum() - cf_orders[:, window].sum()
     )
+    if synergy is not None or integration_truth:
+        _integration_truth(truth, base, lift, u, orders, pair_lift, ad, h, o_cust, o_day,
+                           ev_cust, ev_day, ev_ch, window)  # fmt: skip
 
     # navigational direct visits: a consequence of the decision to buy, minutes before it
     nav = rng.random(n_orders) < W.NAVIGATIONAL_DIRECT_SHARE
@@ -589,6 +647,8 @@ def simulate_world(
     fmt: str = "csv",
     chunk_size: int = 10_000,
     faults: bool = False,
+    synergy: dict[tuple[str, str], float] | None = None,
+    integration_truth: bool = False,
 ) -> Path:
     """Generate a brand world and its ground truth into ``out_dir``.
 
@@ -608,6 +668,14 @@ def simulate_world(
         Add a handful of broken rows, as real exports have (listed in
         ``truth/faults.csv``): the bundled sample has them so the data audit finds
         something. They are extra rows: the clean rows are the same with or without them.
+    synergy
+        Planted channel synergy, ``{(channel_a, channel_b): factor}`` (off by default):
+        while a customer carries the effect of both channels' touches, the daily order
+        hazard gains ``factor * min(adstock_a, adstock_b)``. The true extra orders it causes
+        are written to ``truth/synergy.csv`` (with ``truth/exposure.csv``).
+    integration_truth
+        Write ``truth/synergy.csv`` and ``truth/exposure.csv`` (true orders each channel
+        caused by number of touches in the campaign window) even without a planted synergy.
 
     Returns
     -------
@@ -620,6 +688,7 @@ def simulate_world(
         raise ParameterError(f"simulate: customers must be at least 100, got {n_customers}")
     if chunk_size < 100:
         raise ParameterError(f"simulate: chunk_size must be at least 100, got {chunk_size}")
+    synergy = _check_synergy(synergy)
     out = Path(out_dir)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     root = np.random.SeedSequence(seed)
@@ -648,6 +717,8 @@ def simulate_world(
             n,
             width,
             truth,
+            synergy,
+            integration_truth,
         )
         t = tables["touchpoints"]
         t.insert(0, "event_id", [f"E{event_no + i + 1:09d}" for i in range(len(t))])
@@ -678,7 +749,60 @@ def simulate_world(
         sink.write(df)
         sink.close()
     _write_truth(out, seed, n_customers, truth, combos)
+    if synergy is not None or integration_truth:
+        _write_integration_truth(out, truth, synergy or {})
     return out
+
+
+def _check_synergy(
+    synergy: dict[tuple[str, str], float] | None,
+) -> dict[tuple[str, str], float] | None:
+    if synergy is None:
+        return None
+    out = {}
+    for pair, factor in synergy.items():
+        bad = [c for c in pair if c not in W.CHANNELS]
+        if len(pair) != 2 or bad or pair[0] == pair[1]:
+            raise ParameterError(
+                f"simulate: synergy pair {pair!r} must name two different channels of "
+                f"{', '.join(W.CHANNELS)}"
+            )
+        if not np.isfinite(factor) or factor < 0:
+            raise ParameterError(f"simulate: synergy factor of {pair!r} must be >= 0, got {factor}")
+        a, b = sorted(pair, key=W.CHANNELS.index)
+        out[(a, b)] = float(factor)
+    return out
+
+
+def _write_integration_truth(out: Path, truth: _Truth, synergy: dict) -> None:
+    rows = []
+    for i, a in enumerate(W.CHANNELS):
+        for b in W.CHANNELS[i + 1 :]:
+            extra, both = truth.synergy.get((a, b), [0.0, 0.0])
+            rows.append(
+                {
+                    "channel_a": a,
+                    "channel_b": b,
+                    "factor": synergy.get((a, b), 0.0),
+                    "extra_orders": round(extra, 3),
+                    "customers_both": int(both),
+                    "extra_orders_per_customer": round(extra / both, 6) if both else 0.0,
+                }
+            )
+    pd.DataFrame(rows).to_csv(out / "truth" / "synergy.csv", index=False)
+    rows = [
+        {
+            "channel": ch,
+            "touches": k,
+            "customers": int(n),
+            "caused_orders": round(caused, 3),
+            "caused_orders_per_customer": round(caused / n, 6) if n else 0.0,
+        }
+        for (ch, k), (n, caused) in sorted(
+            truth.exposure.items(), key=lambda x: (W.CHANNELS.index(x[0][0]), x[0][1])
+        )
+    ]
+    pd.DataFrame(rows).to_csv(out / "truth" / "exposure.csv", index=False)
 
 
 def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) -> None:
@@ -767,14 +891,18 @@ def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) 
 def load_truth(data_dir: str | Path) -> dict | None:
     """Read a simulated world's ground truth (None when the folder has no ``truth/``).
 
-    Returns a dict with ``channels`` (DataFrame), ``personas`` (DataFrame) and the
-    contents of ``truth.json``.
+    Returns a dict with ``channels`` (DataFrame), ``personas`` (DataFrame), ``synergy`` and
+    ``exposure`` (DataFrames, only in worlds simulated with a synergy or the integration
+    truth) and the contents of ``truth.json``.
     """
     folder = Path(data_dir) / "truth"
     if not (folder / "truth.json").exists():
         return None
     doc = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     doc["channels"] = pd.read_csv(folder / "channels.csv")
+    for name in ("synergy", "exposure"):
+        if (folder / f"{name}.csv").exists():
+            doc[name] = pd.read_csv(folder / f"{name}.csv")
     if (folder / "personas.csv").exists():
         doc["personas"] = pd.read_csv(folder / "personas.csv")
     elif (folder / "personas.parquet").exists():
