@@ -399,7 +399,7 @@ class CustomerValueModel(BaseEstimator):
         self.random_state = random_state
 
     def _fit_one(self, kind: str, data: pd.DataFrame):
-        """Fit one PyMC-Marketing model by MAP; return (model, priors used)."""
+        """Fit one PyMC-Marketing model by MAP; return (model, priors used, estimates)."""
         if self.priors not in ("auto", "flat", "default"):
             raise ParameterError(
                 f"CustomerValueModel: priors must be 'auto', 'flat' or 'default', "
@@ -417,7 +417,8 @@ class CustomerValueModel(BaseEstimator):
                 continue
             found = _estimates(model, kind)
             values = np.array(list(found.values()), dtype=float)
-            if np.all(np.isfinite(values)) and np.all((values > 1e-4) & (values < 1e3)):
+            low, high = _PLAUSIBLE
+            if np.all(np.isfinite(values)) and np.all((values > low) & (values < high)):
                 return model, priors, found
         shown = ", ".join(f"{k}={v:.3g}" for k, v in found.items())
         raise DataError(

@@ -212,7 +212,7 @@ def test_degenerate_bgnbd_fit_falls_back_to_default_priors_and_reports_it(result
     assert abs(result.notes["frequency_value_correlation"]) < 0.1
 
 
-def test_clv_on_another_world_and_with_pareto_nbd(small_world):
+def test_clv_on_another_world(small_world):
     from imclab.data import load_world
 
     conv = load_world(small_world, tables=["conversions"]).conversions
