@@ -69,12 +69,14 @@ for version in $$versions; do
 done
 {
 	echo "imclab needs Python 3.12 or newer (PyMC-Marketing requires it); none was found."
-	echo "  tried: python3.13, python3.12, python3 ($$(python3 -V 2>&1 | head -1)) and pyenv versions in $$root/versions"
+	echo "  tried: python3.13, python3.12, python3 ($$(python3 -V 2>&1 | head -1)),"
+	echo "  and the pyenv versions in $$root/versions"
 	echo "  install one, then run make again:"
-	echo "    Debian 13 / Ubuntu 24.04: sudo apt-get install python3.12 python3.12-venv (or python3 python3-venv)"
-	echo "    macOS (Homebrew):         brew install python@3.12"
-	echo "    pyenv:                    pyenv install 3.12"
-	echo "    conda:                    conda env create -f environment.yml"
+	echo "    Ubuntu 24.04+, Debian 13+: sudo apt-get install python3 python3-venv (3.12 / 3.13)"
+	echo "    older Debian/Ubuntu:       pyenv or conda, below"
+	echo "    macOS (Homebrew):          brew install python@3.12"
+	echo "    pyenv:                     pyenv install 3.12"
+	echo "    conda:                     conda env create -f environment.yml"
 	echo "  or name an interpreter: make report PYTHON=/path/to/python3.12"
 } >&2
 exit 1
