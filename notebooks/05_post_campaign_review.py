@@ -30,6 +30,7 @@ channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend lim
 bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 mmm_file: str = ""  # response curves of the marketing-mix model (04_marketing_mix writes them)
+clv_model: str = "bg_nbd"  # CLV purchase model: bg_nbd, or pareto_nbd (slower)
 engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
 # %% [markdown]
@@ -279,18 +280,52 @@ plt.show()
 
 # %% [markdown]
 # ## Customer value (CLV)
-# BG/NBD purchase frequency and Gamma-Gamma order value fitted on the order history
-# (`imclab.review.clv`): expected revenue per buyer over the next 12 months, and how it
-# differs by the channel of each customer's first touch.
+# How often each buyer will buy again (BG/NBD; Pareto/NBD with `clv_model`) and at what order
+# value (Gamma-Gamma), fitted with PyMC-Marketing on the order history up to the review date
+# (`imclab.review.clv`): expected revenue per buyer over the next 12 months, and how it differs
+# by the channel of each customer's first touch. `priors` says how the model was fitted: flat
+# priors give the maximum likelihood of the papers; when the purchase histories are too short
+# or too uniform for that (the fit runs off to infinite parameters), PyMC-Marketing's weakly
+# informative priors keep it finite.
 
 # %%
 value = clv.customer_lifetime_value(
-    tables["conversions"], observation_end=review_date, customers=tables["customers"]
+    tables["conversions"],
+    observation_end=review_date,
+    customers=tables["customers"],
+    transaction_model=clv_model,
 )
 pd.Series(value.notes)
 
 # %%
 clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
+
+# %% [markdown]
+# By persona, when `persona_file` gives each customer's persona (buyers it does not cover are
+# `(unknown)`):
+
+# %%
+(
+    clv.clv_by_persona(value, personas).round(2)
+    if personas is not None
+    else "no persona_file: give a customer_id,persona CSV to split CLV by persona"
+)
+
+# %% [markdown]
+# Does the model foresee what customers do? The same model, fitted only on the orders up to the
+# campaign's end, predicts each buyer's repeat purchases from then to the review date, against
+# the purchases they made (by their number of repeat purchases before). A `ratio` well above 1
+# means buying slowed down after the campaign: the model assumes each customer keeps the rate
+# seen so far, so read the CLV above as an upper bound.
+
+# %%
+(
+    clv.holdout_check(
+        tables["conversions"], plan.end, review_date, transaction_model=clv_model
+    ).round(3)
+    if pd.Timestamp(review_date) > pd.Timestamp(plan.end)
+    else "the review date is not after the campaign's end: no later orders to check against"
+)
 
 # %% [markdown]
 # ## Where next campaign's money should go

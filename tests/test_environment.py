@@ -1,6 +1,9 @@
-"""The three descriptions of the environment (pyproject, environment.yml, lock) agree.
+"""The descriptions of the environment (pyproject, environment.yml, the locks) agree.
 
-Also checks the README's make targets exist and the nbval sanitizers behave.
+pyproject.toml has four groups (core dependencies and the extras spark, lab, dev), each with
+its lock ``requirements/<group>.lock``; the locks are disjoint and every group's lock pins its
+requirements. Also checks the Makefile installs them, the README's make targets exist and the
+nbval sanitizers behave.
 """
 
 import re
@@ -18,6 +21,8 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZE_CFG = ROOT / "tests" / "nbval_sanitize.cfg"
+LOCKS = ROOT / "requirements"
+GROUPS = ("core", "spark", "lab", "dev")
 # environment.yml may ask conda (not pip) for these; everything else must come from pip.
 CONDA_ONLY = {"python", "pip", "openjdk"}
 
@@ -40,7 +45,7 @@ def parse_requirements(lines: list[str], source: str) -> dict[str, Requirement]:
     return reqs
 
 
-def parse_lock(text: str, source: str = "requirements.lock") -> dict[str, Version]:
+def parse_lock(text: str, source: str = "requirements/core.lock") -> dict[str, Version]:
     """Map normalised package name -> pinned version; every line must be ``name==version``."""
     pins: dict[str, Version] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -59,19 +64,14 @@ def parse_lock(text: str, source: str = "requirements.lock") -> dict[str, Versio
     return pins
 
 
-def name_differences(
-    left: dict[str, Requirement], right: dict[str, Requirement]
-) -> tuple[list[str], list[str]]:
-    """Return (names only in left, names only in right), sorted."""
-    return sorted(left.keys() - right.keys()), sorted(right.keys() - left.keys())
-
-
-def lock_problems(reqs: dict[str, Requirement], pins: dict[str, Version]) -> list[str]:
+def lock_problems(
+    reqs: dict[str, Requirement], pins: dict[str, Version], lock: str = "the locks"
+) -> list[str]:
     """Describe each requirement that the lock does not pin, or pins outside its specifier."""
     problems = []
     for name, req in sorted(reqs.items()):
         if name not in pins:
-            problems.append(f"{req.name}: not pinned in requirements.lock")
+            problems.append(f"{req.name}: not pinned in {lock}")
         elif not req.specifier.contains(pins[name], prereleases=True):
             problems.append(f"{req.name}: locked {pins[name]} does not satisfy '{req.specifier}'")
     return problems
@@ -80,12 +80,20 @@ def lock_problems(reqs: dict[str, Requirement], pins: dict[str, Version]) -> lis
 # ---------------------------------------------------------------- loaders of the real files
 
 
-def pyproject_requirements() -> dict[str, Requirement]:
+def pyproject_groups() -> dict[str, dict[str, Requirement]]:
+    """Requirements of pyproject.toml by group: ``core`` and each optional extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        lines.extend(extra)
-    return parse_requirements(lines, "pyproject.toml")
+    groups = {"core": parse_requirements(project["dependencies"], "pyproject.toml")}
+    for extra, lines in project.get("optional-dependencies", {}).items():
+        groups[extra] = parse_requirements(lines, f"pyproject.toml [{extra}]")
+    return groups
+
+
+def pyproject_requirements() -> dict[str, Requirement]:
+    merged: dict[str, Requirement] = {}
+    for reqs in pyproject_groups().values():
+        merged.update(reqs)
+    return merged
 
 
 def environment_yml() -> tuple[list[str], list[str]]:
@@ -100,22 +108,77 @@ def environment_yml() -> tuple[list[str], list[str]]:
     return conda, pip
 
 
+def group_pins(group: str) -> dict[str, Version]:
+    path = LOCKS / f"{group}.lock"
+    return parse_lock(path.read_text(), f"requirements/{group}.lock")
+
+
 def lock_pins() -> dict[str, Version]:
-    return parse_lock((ROOT / "requirements.lock").read_text())
+    """All four locks together (they are disjoint: checked below)."""
+    pins: dict[str, Version] = {}
+    for group in GROUPS:
+        pins.update(group_pins(group))
+    return pins
 
 
 # ---------------------------------------------------------------- the real files agree
 
 
-def test_environment_yml_is_the_imclab_conda_env_on_python_311():
+def test_python_is_312_or_newer_everywhere():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda, _ = environment_yml()
     assert env["name"] == "imclab"
-    assert "python=3.11" in conda
-    requires_python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "requires-python"
-    ]
-    assert Requirement(f"python{requires_python}").specifier.contains("3.11")
+    assert "python=3.12" in conda
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    spec = Requirement(f"python{pyproject['project']['requires-python']}").specifier
+    assert spec.contains("3.12") and spec.contains("3.13") and not spec.contains("3.11")
+    assert pyproject["tool"]["ruff"]["target-version"] == "py312"
+    assert sys.version_info >= (3, 12)  # the venv the tests run in
+
+
+def test_each_group_has_a_lock_and_the_locks_are_disjoint():
+    assert set(pyproject_groups()) == set(GROUPS)
+    assert sorted(p.stem for p in LOCKS.glob("*.lock")) == sorted(GROUPS)
+    assert not (ROOT / "requirements.lock").exists()
+    seen: dict[str, str] = {}
+    for group in GROUPS:
+        for name in group_pins(group):
+            assert name not in seen, f"{name} is pinned in {seen.get(name)}.lock and {group}.lock"
+            seen[name] = group
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_each_lock_pins_its_group_within_the_specifiers(group):
+    """A group's requirements are pinned by its own lock, or already by core.lock."""
+    pins = group_pins(group) if group == "core" else {**group_pins("core"), **group_pins(group)}
+    lock = f"requirements/{group}.lock" + ("" if group == "core" else " or core.lock")
+    assert lock_problems(pyproject_groups()[group], pins, lock) == []
+
+
+def test_core_lock_has_no_extra_and_no_dropped_package():
+    """The report's install holds no Spark, Lab or test tooling, and nothing retired."""
+    core = group_pins("core")
+    for heavy in ("pyspark", "jupyterlab", "pytest", "nbval", "ruff", "channelattribution"):
+        assert heavy not in core, f"{heavy} belongs to an extra, not to requirements/core.lock"
+    for retired in ("lifetimes", "autograd", "kmodes", "imclab"):
+        assert retired not in lock_pins(), f"{retired} is pinned; drop it"
+    assert "pymc-marketing" in core and "papermill" in core and "nbconvert" in core
+
+
+def test_makefile_installs_core_for_the_report_and_every_lock_for_the_tests():
+    makefile = (ROOT / "Makefile").read_text()
+    rule = re.compile(r"^(\$\(STAMP_\w+\)|[a-z][a-z_-]*):([^\n]*)\n((?:\t.*\n?)*)", re.M)
+    rules = {m.group(1): (m.group(2).split(), m.group(3)) for m in rule.finditer(makefile)}
+    core_deps, core_recipe = rules["$(STAMP_CORE)"]
+    all_deps, all_recipe = rules["$(STAMP_ALL)"]
+    assert "$(LOCKS)/core.lock" in core_deps and "-r $(LOCKS)/core.lock" in core_recipe
+    for group in ("spark", "lab", "dev"):
+        assert f"$(LOCKS)/{group}.lock" in all_deps and f"-r $(LOCKS)/{group}.lock" in all_recipe
+        assert f"{group}.lock" not in core_recipe
+    assert "$(STAMP_CORE)" in rules["report"][0]
+    assert "$(STAMP_ALL)" in rules["lint"][0] and "lint" in rules["test"][0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.rstrip().endswith("make test")
 
 
 def test_conda_section_only_holds_non_pypi_tooling():
@@ -124,30 +187,22 @@ def test_conda_section_only_holds_non_pypi_tooling():
     assert names <= CONDA_ONLY, f"install these through pip instead: {sorted(names - CONDA_ONLY)}"
 
 
-def test_pyproject_and_environment_yml_list_the_same_packages():
+def test_environment_yml_installs_the_four_locks_and_imclab():
     _, pip = environment_yml()
-    only_pyproject, only_env = name_differences(
-        pyproject_requirements(), parse_requirements(pip, "environment.yml")
-    )
-    assert only_pyproject == [], f"add to environment.yml: {only_pyproject}"
-    assert only_env == [], f"add to pyproject.toml: {only_env}"
+    assert pip == [f"-r requirements/{group}.lock" for group in GROUPS] + ["-e ."]
 
 
-def test_lock_is_exact_pins_and_satisfies_pyproject():
+def test_locks_are_exact_pins_and_satisfy_pyproject():
     assert lock_problems(pyproject_requirements(), lock_pins()) == []
 
 
-def test_lock_satisfies_environment_yml():
-    _, pip = environment_yml()
-    assert lock_problems(parse_requirements(pip, "environment.yml"), lock_pins()) == []
-
-
-def test_installed_versions_match_the_lock():
+def test_installed_versions_match_the_locks():
+    """Every pinned package (the whole closure, not only pyproject's names) is installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     pins = lock_pins()
     wrong = {}
-    for name in pyproject_requirements():
+    for name in pins:
         try:
             installed = Version(version(name))
         except PackageNotFoundError:
@@ -177,25 +232,21 @@ def test_readme_opens_with_the_two_setup_commands():
 PYPROJECT_LIKE = ["pandas>=2.2,<3", "ibis-framework[duckdb]>=9", "PyYAML>=6"]
 
 
-def test_names_are_normalised_and_extras_stripped():
-    env_like = ["Pandas==2.3.3", "ibis_framework==12.0.0", "pyyaml==6.0.4", "-e ."]
-    assert name_differences(
-        parse_requirements(PYPROJECT_LIKE, "pyproject"), parse_requirements(env_like, "env")
-    ) == ([], [])
-
-
-def test_name_differences_reports_both_sides():
-    env_like = ["pandas==2.3.3", "pyyaml", "polars==1.0"]
-    assert name_differences(
-        parse_requirements(PYPROJECT_LIKE, "pyproject"), parse_requirements(env_like, "env")
-    ) == (["ibis-framework"], ["polars"])
+def test_names_are_normalised_and_extras_stripped_and_pip_options_skipped():
+    reqs = parse_requirements([*PYPROJECT_LIKE, "-e .", "-r requirements/core.lock"], "x")
+    assert sorted(reqs) == ["ibis-framework", "pandas", "pyyaml"]
+    assert reqs["ibis-framework"].extras == {"duckdb"}
+    assert sorted(parse_lock("Pandas==2.3.3\nibis_framework==12.0.0\n")) == [
+        "ibis-framework",
+        "pandas",
+    ]
 
 
 def test_lock_problems_names_unpinned_and_unsatisfied_packages():
     pins = parse_lock("pandas==3.0.1\nPyYAML==6.0.4\n")
-    problems = lock_problems(parse_requirements(PYPROJECT_LIKE, "pyproject"), pins)
+    problems = lock_problems(parse_requirements(PYPROJECT_LIKE, "pyproject"), pins, "core.lock")
     assert problems == [
-        "ibis-framework: not pinned in requirements.lock",
+        "ibis-framework: not pinned in core.lock",
         "pandas: locked 3.0.1 does not satisfy '<3,>=2.2'",
     ]
 
@@ -208,8 +259,8 @@ def test_parse_lock_rejects_ranges_and_duplicates():
 
 
 def test_parse_requirements_rejects_duplicates():
-    with pytest.raises(ValueError, match="environment.yml: 'Lifetimes' is listed twice"):
-        parse_requirements(["lifetimes==0.11.3", "Lifetimes==0.11.3"], "environment.yml")
+    with pytest.raises(ValueError, match="environment.yml: 'PyYAML' is listed twice"):
+        parse_requirements(["pyyaml==6.0.4", "PyYAML==6.0.4"], "environment.yml")
 
 
 # ---------------------------------------------------------------- nbval sanitizers
@@ -233,7 +284,7 @@ def sanitize(text: str) -> str:
         ("wrote /tmp/pytest-of-root/pytest-7/x.csv", "wrote /tmp/tmpab12cd/x.csv"),
         ("read /work/main/data/sample/x.csv", "read /builds/ci/clone/data/sample/x.csv"),
         (
-            "/a/.venv/lib/python3.11/site-packages/pandas/x.py:9",
+            "/a/.venv/lib/python3.12/site-packages/pandas/x.py:9",
             "/b/lib/site-packages/pandas/x.py:9",
         ),
     ],

@@ -5,5 +5,5 @@ Modules: :mod:`~imclab.review.scorecard` (objectives and KPI tiers),
 :mod:`~imclab.review.experiments` (survey lift, A/B read-outs, geo-holdout DiD),
 :mod:`~imclab.review.clv`, :mod:`~imclab.review.budget`, :mod:`~imclab.review.consistency`
 and :mod:`~imclab.review.lessons` (findings and headline tiles). Import the module you need;
-this package imports nothing, so ``lifetimes`` or ``statsmodels`` load only when used.
+this package imports nothing, so ``pymc_marketing`` or ``statsmodels`` load only when used.
 """

@@ -1,30 +1,37 @@
-"""Customer lifetime value: BG/NBD purchase counts and Gamma-Gamma order values (``lifetimes``).
+"""Customer lifetime value with PyMC-Marketing: purchase counts and order values per buyer.
 
-Checked against Fader, Hardie and Lee (2005) on the CDNOW data; split by persona and by the
-channel of each customer's first touchpoint.
+Purchase counts by BG/NBD (default) or Pareto/NBD, order values by Gamma-Gamma, all from
+:mod:`pymc_marketing.clv`, fitted by maximum a posteriori (deterministic, a few seconds). With
+flat priors this is the maximum likelihood of the papers: ``tests/review/test_clv.py`` checks
+the fit of the CDNOW data against Fader, Hardie and Lee (2005). CLV is split by persona and
+by the channel of each customer's first touchpoint.
 
 Public functions
 ----------------
 - :func:`rfm_summary` (conversions -> frequency, recency, T, monetary_value per buyer)
 - :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``)
 - :func:`customer_lifetime_value` (conversions -> :class:`CLVResult` in one call)
+- :func:`holdout_check` (fit up to a date, predict the repeat purchases after it, compare)
 - :func:`first_touch_channel` (touchpoints -> channel of each customer's first touch)
 - :func:`clv_by_segment` (CLV table + labels -> count, mean, median, total per segment)
 - :func:`clv_by_persona`, :func:`clv_by_first_touch` (the two segmentations the review shows)
-- :func:`holdout_check` (calibration/holdout split: predicted vs actual repeat purchases)
-- :func:`cdnow_check` (our fit of the CDNOW data vs the published parameters)
 
 Time unit
 ---------
 A *transaction* is a customer-day with at least one order (same-day orders are one purchase
-occasion; their revenue is summed), as ``lifetimes.utils.summary_data_from_transaction_data``
-does with ``freq="D"``. Times are measured in **weeks** (days / 7) by default, as in the CDNOW
-papers; ``freq="D"`` measures them in days. ``frequency`` = repeat transactions (all but the
-first), ``recency`` = first to last transaction, ``T`` = first transaction to the end of the
-observation, ``monetary_value`` = mean value of the repeat transactions (0 when none).
-Customers without an order are outside the model (BG/NBD starts at the first purchase); they
-are counted in :attr:`CLVResult.notes`. Data start is treated as the start of each customer's
-history (customers who bought before it are seen from their first order in the data).
+occasion; their revenue is summed), as ``pymc_marketing.clv.rfm_summary`` (after
+``lifetimes``) does with daily periods. Times are measured in **weeks** (days / 7) by
+default, as in the CDNOW papers; ``freq="D"`` measures them in days. ``frequency`` = repeat
+transactions (all but the first), ``recency`` = first to last transaction, ``T`` = first
+transaction to the end of the observation, ``monetary_value`` = mean value of the repeat
+transactions (0 when none). Customers without an order are outside the model (BG/NBD starts
+at the first purchase); they are counted in :attr:`CLVResult.notes`. Data start is treated as
+the start of each customer's history (customers who bought before it are seen from their
+first order in the data).
+
+Not offered: the shifted-beta-geometric model (``ShiftedBetaGeoModel``) is for contracts or
+subscriptions renewed or cancelled period by period, by cohort; the brand world's schema has
+orders only (no subscription, renewal or cancellation table), so it does not apply.
 
 Engines
 -------
@@ -37,28 +44,25 @@ input of the models.
 
 from __future__ import annotations
 
-import io
+import logging
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from scipy.special import hyp2f1
 from sklearn.base import BaseEstimator
 
 from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 
 __all__ = [
-    "CDNOW_PUBLISHED",
     "CLVResult",
-    "PENALIZER_LADDER",
     "CustomerValueModel",
-    "cdnow_check",
     "clv_by_first_touch",
     "clv_by_persona",
     "clv_by_segment",
@@ -71,37 +75,93 @@ __all__ = [
 #: Days per time unit of the RFM summary.
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
-CDNOW_PUBLISHED: dict[str, dict[str, float]] = {
-    "bg_nbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
-    "gamma_gamma": {"p": 6.25, "q": 3.74, "gamma": 15.44},
-}
-"""Published estimates on the CDNOW 1/10th sample (2,357 customers, 39 weeks of calibration):
-BG/NBD from Fader, Hardie and Lee (2005), *Counting your customers the easy way*, Marketing
-Science 24(2); Gamma-Gamma from Fader and Hardie (2013), *The Gamma-Gamma model of monetary
-value* (``gamma`` is the scale parameter lifetimes calls ``v``)."""
+DAYS_PER_MONTH = 30.4375
+"""Days in a month of the CLV horizon, as in :func:`pymc_marketing.clv.customer_lifetime_value`."""
 
-PENALIZER_LADDER: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
-"""Penalizers BG/NBD falls back to, smallest first, when plain maximum likelihood degenerates."""
+TRANSACTION_MODELS = ("bg_nbd", "pareto_nbd")
+"""Purchase-count models :class:`CustomerValueModel` fits (``transaction_model``)."""
+
+_LABELS = {"bg_nbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
+_PARAMETERS = {
+    "bg_nbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+    "gamma_gamma": ("p", "q", "v"),
+}
+_PLAUSIBLE = (1e-4, 1e3)
+"""Parameters outside this range mean the fit ran to the boundary of the parameter space."""
 
 NO_TOUCH = "(no touch)"
 """First-touch label of customers with no touchpoint."""
 
 
 @contextmanager
-def _quiet_lifetimes() -> Iterator[None]:
-    """Silence only lifetimes' own chatter around a call.
+def _quiet_pymc() -> Iterator[None]:
+    """Silence PyMC's and PyTensor's chatter around a fit or a prediction.
 
-    That is: deprecation warnings from the pandas/numpy API it still uses, overflow in its
-    likelihood while the optimiser explores, and the optimiser result it prints before raising
-    ``ConvergenceError`` (the error itself is handled by the caller).
+    That is: their informational log lines, deprecation notices between the PyMC libraries
+    (on import), overflow while the optimiser explores, and the ``T=0 is uninformative``
+    warning (those customers are left out of the fit on purpose).
     """
-    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+    loggers = [logging.getLogger(name) for name in ("pymc", "pytensor", "pymc_marketing")]
+    levels = [logger.level for logger in loggers]
+    libraries = r"(pymc|pymc_marketing|pymc_extras|pytensor|arviz\w*|xarray|preliz)(\.|$)"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="T=0 is uninformative", category=UserWarning)
         for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
-            warnings.filterwarnings("ignore", category=category, module=r"lifetimes(\.|$)")
-            warnings.filterwarnings("ignore", category=category, module=r"autograd(\.|$)")
-        # lifetimes divides by zero-size arrays in its likelihood on some inputs (harmless)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            yield
+            warnings.filterwarnings("ignore", category=category, module=libraries)
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=libraries)
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
+def _model_class(kind: str) -> Any:
+    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+
+    return {"bg_nbd": BetaGeoModel, "pareto_nbd": ParetoNBDModel, "gamma_gamma": GammaGammaModel}[
+        kind
+    ]
+
+
+def _flat_priors(kind: str) -> dict:
+    """``HalfFlat`` on every parameter: the MAP estimate is then the maximum likelihood."""
+    from pymc_extras.prior import Prior
+
+    return {name: Prior("HalfFlat") for name in _PARAMETERS[kind]}
+
+
+def _estimates(model: Any, kind: str) -> dict[str, float]:
+    """Point estimates of a MAP-fitted PyMC-Marketing model, by parameter name."""
+    return {k: float(model.fit_result[k].values.squeeze()) for k in _PARAMETERS[kind]}
+
+
+def _model_frame(rfm: pd.DataFrame) -> pd.DataFrame:
+    """RFM table with ``customer_id`` as a column (PyMC-Marketing's input) and float times."""
+    data = rfm.reset_index() if "customer_id" not in rfm.columns else rfm.reset_index(drop=True)
+    if "customer_id" not in data.columns:
+        raise DataError(
+            "RFM summary: no customer_id column or index "
+            f"(found: {', '.join(map(str, rfm.columns))})"
+        )
+    cols = [c for c in ("frequency", "recency", "T", "monetary_value") if c in data.columns]
+    out = data[["customer_id", *cols]].astype({c: float for c in cols})
+    out["customer_id"] = out["customer_id"].astype(str)
+    return out
+
+
+def _per_customer(values: Any, data: pd.DataFrame) -> np.ndarray:
+    """Return a MAP prediction (chain, draw, customer_id) as an array in ``data``'s order."""
+    squeezed = values.squeeze(
+        [d for d in ("chain", "draw") if d in values.dims and values.sizes[d] == 1]
+    )
+    if "customer_id" not in squeezed.dims:  # a population quantity: one value for everyone
+        return np.full(len(data), float(squeezed.values))
+    return squeezed.sel(customer_id=data["customer_id"].to_numpy()).to_numpy().astype(float)
 
 
 def _check_freq(freq: str) -> float:
@@ -286,124 +346,148 @@ class CLVResult:
 
 
 class CustomerValueModel(BaseEstimator):
-    """BG/NBD (purchase counts) and Gamma-Gamma (order values) fitted with ``lifetimes``.
+    """Purchase counts (BG/NBD or Pareto/NBD) and order values (Gamma-Gamma), PyMC-Marketing.
+
+    Both models are fitted by maximum a posteriori (``method="map"``, deterministic: no
+    sampling). With flat priors (``HalfFlat`` on every parameter) the MAP estimate is the
+    maximum-likelihood estimate of the papers; on the CDNOW data it reproduces Fader, Hardie
+    and Lee (2005) (``tests/review/test_clv.py``).
 
     Parameters
     ----------
-    penalizer
-        L2 penalty on the parameters (``lifetimes``' ``penalizer_coef``, on the mean
-        log-likelihood); 0 = plain maximum likelihood, as in the papers.
-    auto_penalize
-        BG/NBD's likelihood can peak at the boundary (``r, alpha -> inf``, ``a -> 0``: the
-        Poisson limit, when purchase rates barely differ between customers and nobody seems to
-        drop out; the simulated world is like that over six months). When the fit fails or a
-        parameter leaves [1e-4, 1e3], the smallest penalizer of :data:`PENALIZER_LADDER` that
-        gives a proper fit is used for BG/NBD (reported in ``bgnbd_penalizer_``); Gamma-Gamma
-        keeps ``penalizer``.
+    transaction_model
+        ``"bg_nbd"`` (BG/NBD, :class:`pymc_marketing.clv.BetaGeoModel`, default) or
+        ``"pareto_nbd"`` (Pareto/NBD, :class:`pymc_marketing.clv.ParetoNBDModel`; slower: its
+        likelihood needs a hypergeometric series per customer).
+    priors
+        ``"auto"`` (default): flat priors, and when that fit runs to the boundary (a parameter
+        outside [1e-4, 1e3]: the Poisson limit, when purchase rates barely differ between
+        customers and nobody seems to drop out; the simulated world is like that over six
+        months) the model is refitted with PyMC-Marketing's default weakly informative priors,
+        which keep the parameters finite (reported in ``priors_``). ``"flat"`` or
+        ``"default"`` force one of the two.
+    random_state
+        Seed of the optimiser's start (the MAP fit is deterministic given it).
 
     Attributes
     ----------
-    bgnbd_, gamma_gamma_
-        The fitted ``lifetimes`` fitters.
+    transaction_, gamma_gamma_
+        The fitted PyMC-Marketing models (``gamma_gamma_`` is None without ``monetary_value``).
     params_
-        ``model``, ``parameter``, ``estimate`` (BG/NBD ``r, alpha, a, b``; Gamma-Gamma
-        ``p, q, gamma``).
+        ``model``, ``parameter``, ``estimate`` (BG/NBD ``r, alpha, a, b``; Pareto/NBD
+        ``r, alpha, s, beta``; Gamma-Gamma ``p, q, gamma``, the scale PyMC-Marketing calls
+        ``v``).
+    priors_
+        Priors each model was finally fitted with, by model: ``"flat"`` or ``"default"``.
     freq_
         Time unit of the RFM table it was fitted on (``"W"`` or ``"D"``).
-    bgnbd_penalizer_
-        Penalizer BG/NBD was finally fitted with.
+    n_repeat_buyers_
+        Buyers Gamma-Gamma was fitted on (repeat buyers with a positive order value).
+
+    Notes
+    -----
+    The shifted-beta-geometric model (:class:`pymc_marketing.clv.ShiftedBetaGeoModel`) is for
+    contractual settings (subscriptions renewed or cancelled per period, by cohort). The brand
+    world has no subscriptions or contracts, only orders, so it is not offered here.
     """
 
-    def __init__(self, penalizer: float = 0.0, auto_penalize: bool = True) -> None:
-        self.penalizer = penalizer
-        self.auto_penalize = auto_penalize
+    def __init__(
+        self, transaction_model: str = "bg_nbd", priors: str = "auto", random_state: int = 0
+    ) -> None:
+        self.transaction_model = transaction_model
+        self.priors = priors
+        self.random_state = random_state
 
-    def _fit_bgnbd(self, rfm: pd.DataFrame):
-        from lifetimes import BetaGeoFitter
-        from lifetimes.utils import ConvergenceError
-
-        ladder = [self.penalizer]
-        if self.auto_penalize:
-            ladder += [p for p in PENALIZER_LADDER if p > self.penalizer]
-        args = (rfm["frequency"].astype(float), rfm["recency"].astype(float))
-        args += (rfm["T"].astype(float),)
-        for pen in ladder:
+    def _fit_one(self, kind: str, data: pd.DataFrame):
+        """Fit one PyMC-Marketing model by MAP; return (model, priors used, estimates)."""
+        if self.priors not in ("auto", "flat", "default"):
+            raise ParameterError(
+                f"CustomerValueModel: priors must be 'auto', 'flat' or 'default', "
+                f"got {self.priors!r}"
+            )
+        tries = ["flat", "default"] if self.priors == "auto" else [self.priors]
+        found = {}
+        for priors in tries:
             try:
-                with _quiet_lifetimes():
-                    fitter = BetaGeoFitter(penalizer_coef=pen).fit(*args)
-            except ConvergenceError:
+                with _quiet_pymc():
+                    config = _flat_priors(kind) if priors == "flat" else None
+                    model = _model_class(kind)(model_config=config)
+                    model.fit(data, method="map", progressbar=False, random_seed=self.random_state)
+            except (FloatingPointError, ValueError, RuntimeError):
                 continue
-            values = np.asarray(fitter.params_, dtype=float)
-            if np.all(np.isfinite(values)) and np.all((values > 1e-4) & (values < 1e3)):
-                return fitter, pen
+            found = _estimates(model, kind)
+            values = np.array(list(found.values()), dtype=float)
+            low, high = _PLAUSIBLE
+            if np.all(np.isfinite(values)) and np.all((values > low) & (values < high)):
+                return model, priors, found
+        shown = ", ".join(f"{k}={v:.3g}" for k, v in found.items())
         raise DataError(
-            f"RFM summary ({len(rfm)} buyers): BG/NBD did not converge to finite parameters "
-            f"with penalizers {ladder}; the purchase histories are too short or too uniform"
+            f"RFM summary ({len(data)} customers): {_LABELS[kind]} did not reach finite "
+            f"parameters with {' or '.join(tries)} priors ({shown or 'the fit failed'}); the "
+            "purchase histories are too short or too uniform"
         )
 
     def fit(self, rfm: pd.DataFrame) -> CustomerValueModel:
         """Fit both models on an RFM table (:func:`rfm_summary` or the CDNOW summary).
 
-        Gamma-Gamma is fitted on repeat buyers with a positive ``monetary_value``; when the
-        table has no ``monetary_value`` column only BG/NBD is fitted.
+        ``customer_id`` is the index or a column. Customers first seen on the last day
+        (``T = 0``) carry no information for the purchase model and are left out of its fit
+        (they still get predictions). Gamma-Gamma is fitted on repeat buyers with a positive
+        ``monetary_value``; when the table has no ``monetary_value`` column only the purchase
+        model is fitted.
         """
-        from lifetimes import GammaGammaFitter
-
+        if self.transaction_model not in TRANSACTION_MODELS:
+            raise ParameterError(
+                f"CustomerValueModel: transaction_model must be one of "
+                f"{', '.join(map(repr, TRANSACTION_MODELS))}, got {self.transaction_model!r}"
+            )
         _require(rfm, "RFM summary", ("frequency", "recency", "T"))
         if len(rfm) < 10:
             raise DataError(
-                f"RFM summary: {len(rfm)} customers; BG/NBD needs at least 10 buyers to fit"
+                f"RFM summary: {len(rfm)} customers; {_LABELS[self.transaction_model]} needs "
+                "at least 10 buyers to fit"
             )
         self.freq_ = rfm.attrs.get("freq", "W")
-        self.bgnbd_, self.bgnbd_penalizer_ = self._fit_bgnbd(rfm)
-        rows = [("bg_nbd", k, float(v)) for k, v in self.bgnbd_.params_.items()]
+        data = _model_frame(rfm)
+        self.priors_ = {}
+        kind = self.transaction_model
+        self.transaction_, self.priors_[kind], found = self._fit_one(kind, data[data["T"] > 0])
+        rows = [(kind, k, v) for k, v in found.items()]
         self.gamma_gamma_ = None
         if "monetary_value" in rfm.columns:
-            repeat = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
+            repeat = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
             if len(repeat) < 10:
                 raise DataError(
                     f"RFM summary: {len(repeat)} repeat buyers with a positive order value; "
                     "Gamma-Gamma needs at least 10 to fit order values"
                 )
-            with _quiet_lifetimes():
-                self.gamma_gamma_ = GammaGammaFitter(penalizer_coef=self.penalizer).fit(
-                    repeat["frequency"].astype(float), repeat["monetary_value"].astype(float)
-                )
-            names = {"p": "p", "q": "q", "v": "gamma"}
-            rows += [
-                ("gamma_gamma", names[k], float(v)) for k, v in self.gamma_gamma_.params_.items()
-            ]
+            cols = ["customer_id", "frequency", "monetary_value"]
+            self.gamma_gamma_, self.priors_["gamma_gamma"], found = self._fit_one(
+                "gamma_gamma", repeat[cols]
+            )
+            rows += [("gamma_gamma", "gamma" if k == "v" else k, v) for k, v in found.items()]
             self.n_repeat_buyers_ = len(repeat)
         self.params_ = pd.DataFrame(rows, columns=["model", "parameter", "estimate"])
         return self
 
     def expected_purchases(self, rfm: pd.DataFrame, t: float) -> pd.Series:
-        """Return each customer's expected transactions in the next ``t`` time units (BG/NBD).
+        """Each customer's expected transactions in the next ``t`` time units.
 
-        Fader, Hardie and Lee (2005), eq. 10, evaluated without taking the logarithm of the
-        hypergeometric term (``lifetimes`` does, which gives NaN when ``a + b + x - 1 < 0``
-        makes that term negative).
+        BG/NBD: Fader, Hardie and Lee (2005), eq. 10; Pareto/NBD: Schmittlein, Morrison and
+        Colombo (1987); both as PyMC-Marketing computes them (``expected_purchases``).
         """
-        r, alpha, a, b = (float(self.bgnbd_.params_[k]) for k in ("r", "alpha", "a", "b"))
-        x = rfm["frequency"].to_numpy(dtype=float)
-        tx = rfm["recency"].to_numpy(dtype=float)
-        big_t = rfm["T"].to_numpy(dtype=float)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + big_t + t))
-            ratio = ((alpha + big_t) / (alpha + big_t + t)) ** (r + x)
-            numerator = (a + b + x - 1) / (a - 1) * (1 - hyp * ratio)
-            denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + big_t) / (alpha + tx)) ** (
-                r + x
-            )
-            out = numerator / denominator
-        bad = ~np.isfinite(out)
+        data = _model_frame(rfm)
+        with _quiet_pymc():
+            out = self.transaction_.expected_purchases(data, future_t=t)
+        values = _per_customer(out, data)
+        bad = ~np.isfinite(values)
         if bad.any():
             raise DataError(
-                f"BG/NBD expected purchases are not finite for {int(bad.sum())} customers "
-                f"(e.g. {rfm.index[bad][0]!r}) with r={r:.4g}, alpha={alpha:.4g}, a={a:.4g}, "
-                f"b={b:.4g}"
+                f"{_LABELS[self.transaction_model]} expected purchases are not finite for "
+                f"{int(bad.sum())} customers (e.g. {rfm.index[bad][0]!r}) with parameters "
+                f"{self.params_.set_index('parameter')['estimate'].round(4).to_dict()}"
             )
-        return pd.Series(out, index=rfm.index, name="expected_purchases")
+        return pd.Series(values, index=rfm.index, name="expected_purchases")
 
     def clv(
         self,
@@ -415,9 +499,9 @@ class CustomerValueModel(BaseEstimator):
         """Discounted value of each customer's purchases over the next ``horizon_months``.
 
         CLV = ``margin`` x sum over months m = 1..horizon of E[transactions in month m] x
-        E[order value] / (1 + ``monthly_discount_rate``)^m, the discounted cash flow of
-        ``lifetimes.GammaGammaFitter.customer_lifetime_value`` (a month is 4.345 weeks or 30
-        days). E[order value] is the Gamma-Gamma conditional mean; one-time buyers get the
+        E[order value] / (1 + ``monthly_discount_rate``)^m: the discounted cash flow of
+        :func:`pymc_marketing.clv.customer_lifetime_value` (a month is 30.4375 days, as
+        there). E[order value] is the Gamma-Gamma conditional mean; one-time buyers get the
         population mean ``p * gamma / (q - 1)``.
 
         Returns
@@ -435,27 +519,25 @@ class CustomerValueModel(BaseEstimator):
                 f"clv: monthly_discount_rate must be in [0, 1), got {monthly_discount_rate}"
             )
         freq = rfm.attrs.get("freq", self.freq_)
-        per_month = {"W": 4.345, "D": 30.0}[freq]
-        f = rfm["frequency"].astype(float)
-        with _quiet_lifetimes():
-            value = self.gamma_gamma_.conditional_expected_average_profit(
-                f, rfm["monetary_value"].astype(float)
+        data = _model_frame(rfm)
+        with _quiet_pymc():
+            from pymc_marketing.clv import customer_lifetime_value as pymc_clv
+
+            value = _per_customer(self.gamma_gamma_.expected_customer_spend(data), data)
+            alive = _per_customer(self.transaction_.expected_probability_alive(data), data)
+            value_of_clv = pymc_clv(
+                self.transaction_,
+                data.assign(future_spend=value),
+                future_t=horizon_months,
+                discount_rate=monthly_discount_rate,
+                time_unit=freq,
             )
-            alive = self.bgnbd_.conditional_probability_alive(
-                f, rfm["recency"].astype(float), rfm["T"].astype(float)
-            )
-        cumulative = [np.zeros(len(rfm))] + [
-            self.expected_purchases(rfm, m * per_month).to_numpy()
-            for m in range(1, horizon_months + 1)
-        ]
-        months = np.arange(1, horizon_months + 1)
-        per_period = np.diff(np.vstack(cumulative), axis=0)  # (months, customers)
-        discount = (1 + monthly_discount_rate) ** -months
         out = rfm.copy()
-        out["p_alive"] = np.asarray(alive, dtype=float)
-        out["expected_purchases"] = cumulative[-1]
-        out["expected_order_value"] = np.asarray(value, dtype=float)
-        out["clv"] = margin * out["expected_order_value"] * (discount @ per_period)
+        out["p_alive"] = alive
+        horizon = horizon_months * DAYS_PER_MONTH / _UNIT_DAYS[freq]
+        out["expected_purchases"] = self.expected_purchases(rfm, horizon).to_numpy()
+        out["expected_order_value"] = value
+        out["clv"] = margin * _per_customer(value_of_clv, data)
         return out
 
 
@@ -467,8 +549,9 @@ def customer_lifetime_value(
     margin: float = 1.0,
     freq: str = "W",
     customers: pd.DataFrame | ir.Table | None = None,
+    transaction_model: str = "bg_nbd",
 ) -> CLVResult:
-    """Fit BG/NBD + Gamma-Gamma on the orders and return every buyer's CLV.
+    """Fit BG/NBD (or Pareto/NBD) + Gamma-Gamma on the orders and return every buyer's CLV.
 
     Parameters
     ----------
@@ -484,13 +567,15 @@ def customer_lifetime_value(
     customers
         Optional customers table: customers in it who never ordered are counted in the notes
         (they have no CLV under BG/NBD, which starts at the first purchase).
+    transaction_model
+        ``"bg_nbd"`` or ``"pareto_nbd"``, see :class:`CustomerValueModel`.
 
     Returns
     -------
     CLVResult
     """
     rfm = rfm_summary(conversions, observation_end=observation_end, freq=freq)
-    model = CustomerValueModel().fit(rfm)
+    model = CustomerValueModel(transaction_model).fit(rfm)
     table = model.clv(rfm, horizon_months, monthly_discount_rate, margin)
     repeat = rfm[rfm["frequency"] > 0]
     corr = (
@@ -499,10 +584,11 @@ def customer_lifetime_value(
         else float("nan")
     )
     notes: dict[str, float | int | str] = {
+        "transaction_model": _LABELS[transaction_model],
         "buyers": len(rfm),
         "one_time_buyers": int((rfm["frequency"] == 0).sum()),
         "repeat_buyers_in_gamma_gamma": model.n_repeat_buyers_,
-        "bgnbd_penalizer": model.bgnbd_penalizer_,
+        "priors": _priors_note(model.priors_),
         "orders_after_observation_end": rfm.attrs["orders_after_end"],
         "frequency_value_correlation": round(corr, 4),
         "time_unit": {"W": "weeks", "D": "days"}[freq],
@@ -513,7 +599,16 @@ def customer_lifetime_value(
     return CLVResult(customers=table, params=model.params_, notes=notes)
 
 
-@quiet
+def _priors_note(priors: dict[str, str]) -> str:
+    """Say which priors each model was fitted with, in words."""
+    words = {
+        "flat": "flat (maximum likelihood)",
+        "default": "PyMC-Marketing's weakly informative defaults (the flat fit ran to the "
+        "boundary)",
+    }
+    return "; ".join(f"{_LABELS[kind]}: {words[p]}" for kind, p in priors.items())
+
+
 @quiet
 def _customers_without_orders(customers: pd.DataFrame | ir.Table, buyers: pd.Index) -> int:
     """Count the customers (rows of ``customers``) whose id is not among ``buyers``."""
@@ -638,19 +733,23 @@ def holdout_check(
     calibration_end: str | pd.Timestamp,
     observation_end: str | pd.Timestamp | None = None,
     freq: str = "W",
+    transaction_model: str = "bg_nbd",
 ) -> pd.DataFrame:
-    """Fit BG/NBD on the calibration period, predict each buyer's holdout purchases, compare.
+    """Fit the purchase model up to ``calibration_end``, predict the purchases after it, compare.
 
     Buyers are those with a first purchase by ``calibration_end``; their actual holdout
     transactions are the customer-days with orders after ``calibration_end`` up to
-    ``observation_end`` (default: the last order's day).
+    ``observation_end`` (default: the last order's day). The review calls it with the
+    campaign's end: does the model fitted then foresee the orders up to the review date?
+    ``transaction_model``: ``"bg_nbd"`` or ``"pareto_nbd"`` (:class:`CustomerValueModel`).
 
     Returns
     -------
     pandas.DataFrame
         One row per calibration frequency (0, 1, 2, ``3+``) and a ``total`` row: ``buyers``,
         ``predicted`` and ``actual`` holdout transactions (sums) and ``ratio`` = predicted /
-        actual. The holdout length in time units is in ``df.attrs["holdout_length"]``.
+        actual. The holdout length in time units is in ``df.attrs["holdout_length"]``, the
+        priors of the fit in ``df.attrs["priors"]``.
     """
     unit = _check_freq(freq)
     cal_end = pd.Timestamp(calibration_end).normalize()
@@ -667,7 +766,7 @@ def holdout_check(
             f"end {end.date()}"
         )
     rfm = rfm_summary(conversions, observation_end=cal_end, freq=freq)
-    model = CustomerValueModel().fit(rfm[["frequency", "recency", "T"]])
+    model = CustomerValueModel(transaction_model).fit(rfm[["frequency", "recency", "T"]])
     length = (end - cal_end).days / unit
     predicted = model.expected_purchases(rfm, length)
     # holdout transactions: distinct order days per buyer after the calibration end
@@ -690,31 +789,5 @@ def holdout_check(
     out = rows.reset_index().rename(columns={"bucket": "calibration_frequency"})
     out["buyers"] = out["buyers"].astype(int)
     out.attrs["holdout_length"] = length
-    out.attrs["bgnbd_penalizer"] = model.bgnbd_penalizer_
-    return out
-
-
-def cdnow_check() -> pd.DataFrame:
-    """Fit the CDNOW summary data that ``lifetimes`` ships and compare with the papers.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model``, ``parameter``, ``published``, ``estimate``, ``relative_difference``.
-    """
-    from lifetimes.datasets import (
-        load_cdnow_summary,
-        load_cdnow_summary_data_with_monetary_value,
-    )
-
-    with _quiet_lifetimes():
-        bg = CustomerValueModel().fit(load_cdnow_summary(index_col=[0])).params_
-        gg = CustomerValueModel().fit(load_cdnow_summary_data_with_monetary_value()).params_
-    est = pd.concat([bg, gg[gg["model"] == "gamma_gamma"]], ignore_index=True)
-    published = pd.DataFrame(
-        [(m, k, v) for m, ps in CDNOW_PUBLISHED.items() for k, v in ps.items()],
-        columns=["model", "parameter", "published"],
-    )
-    out = published.merge(est, on=["model", "parameter"], how="left")
-    out["relative_difference"] = (out["estimate"] - out["published"]) / out["published"]
+    out.attrs["priors"] = _priors_note(model.priors_)
     return out
