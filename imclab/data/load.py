@@ -456,13 +456,19 @@ def _suggest(missing: str, found: list[str]) -> str:
 # Reading one table
 # --------------------------------------------------------------------------------------------
 def _find_file(folder: Path, table: str) -> Path | None:
-    found = [folder / f"{table}.{ext}" for ext in FORMATS if (folder / f"{table}.{ext}").is_file()]
-    if len(found) > 1:
+    """The table's file in ``folder`` by the one rule (:func:`imclab.engine.locate_table`)."""
+    from imclab.engine import locate_table
+
+    if not Path(folder).is_dir():
+        return None
+    found = locate_table(folder, table)
+    if found is not None and Path(found).is_dir():
         raise DataError(
-            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them so "
-            f"the '{table}' table is unambiguous"
+            f"{found}: a folder of Parquet part files; the file loader reads one "
+            f"{table}.csv or {table}.parquet file (open a folder of parts with engine='spark' "
+            "or lazy=True)"
         )
-    return found[0] if found else None
+    return None if found is None else Path(found)
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -128,13 +128,9 @@ def source_file(data_dir: str | Path, table: str, columns_spec: Any = None) -> P
                 f"{_hint(spec.file, found)}; files: {', '.join(found) or '(none)'}"
             )
         return path
-    found = [folder / f"{table}.{ext}" for ext in _FORMATS if (folder / f"{table}.{ext}").is_file()]
-    if len(found) > 1:
-        raise DataError(
-            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them so "
-            f"the '{table}' table is unambiguous"
-        )
-    return found[0] if found else None
+    from imclab.data.load import _find_file  # the one table-locating rule
+
+    return _find_file(folder, table)
 
 
 def table_header(path: str | Path) -> list[str]:

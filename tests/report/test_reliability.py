@@ -76,10 +76,10 @@ PARAMS = (
 
 
 @pytest.fixture
-def project(tmp_path, write_notebook, write_plan):
+def project(tmp_path, write_notebook, write_plan, put_world):
     """A project folder with a one-notebook suite and campaigns alpha, beta and demo."""
     write_notebook(tmp_path / "notebooks" / "00_work.ipynb", [WORK, FIGURE], PARAMS)
-    (tmp_path / "data").mkdir()
+    put_world(tmp_path / "data")
     (tmp_path / "driver.py").write_text(DRIVER)
     return tmp_path
 
