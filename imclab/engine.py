@@ -333,7 +333,7 @@ def locate_table(
     if "://" not in str(source) and folder.is_dir():
         found = [
             candidate
-            for candidate in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / name)
+            for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / name)
             if candidate.exists() and _file_format(candidate) is not None
         ]
         if len(found) > 1:

@@ -8,6 +8,7 @@ columns (with a "did you mean" suggestion) and the date range. Exit codes: 2 for
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from imclab.config import closest_match_hint
 from imclab.data.mapping import _hint, _plan_table, apply_mapping, source_file, table_header
 from imclab.data.schemas import OPTIONAL_TABLES, REQUIRED_TABLES, SCHEMAS, TABLES
 from imclab.errors import DataError, ImclabError, PlanError
+from imclab.plan import PlanValidationError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERRORS", "EXIT_QUARANTINE", "ValidationResult", "validate_data"]
 
@@ -102,7 +104,7 @@ class ValidationResult:
                 shown = shown.drop(columns=col)
         lines = [head, "", shown.to_string(index=False), ""]
         if self.errors:
-            lines += ["Errors:", *[f"  {e}" for e in self.errors], ""]
+            lines += ["Errors:", *["  " + e.replace("\n", "\n    ") for e in self.errors], ""]
         if self.notes:
             lines += ["Notes:", *[f"  {n}" for n in self.notes], ""]
         if self.messages:
@@ -111,7 +113,10 @@ class ValidationResult:
         code = self.exit_code(allow_quarantine)
         if code == EXIT_ERRORS:
             n = len(self.errors)
-            lines.append(f"Result: {n} error{'s' if n > 1 else ''}; fix them and validate again.")
+            lines.append(
+                f"Result: {n} error{'s' if n > 1 else ''}; fix {'them' if n > 1 else 'it'} and "
+                "validate again."
+            )
         elif self.rows_quarantined and code == EXIT_QUARANTINE:
             lines.append(
                 f"Result: {self.rows_quarantined:,} row(s) quarantined; fix them in your files "
@@ -198,13 +203,23 @@ def validate_data(
     if campaign is not None:
         try:
             plan = load_plan(campaign)
-        except PlanError as exc:
-            errors.extend(str(exc).splitlines())
+        except PlanValidationError as exc:
+            errors.extend(str(exc).splitlines())  # one line per fault
+        except PlanError as exc:  # one error (a YAML error spans several lines)
+            errors.append(str(exc))
     columns = plan.columns if plan is not None else None
     mapped = columns.tables if columns is not None else {}
     empty = pd.DataFrame([_row(t, status="not checked") for t in TABLES], columns=TABLE_COLUMNS)
     if not folder.is_dir():
         errors.append(f"{folder}: data folder not found (run imclab init NAME --data {folder})")
+        return ValidationResult(folder, plan_file, empty, errors, notes)
+    if plan is None and plan_file is not None and _has_columns_section(plan_file):
+        # the files are named by the plan's columns: section: without it every table would
+        # look missing, one error per table for one mistake in the plan
+        notes.append(
+            f"the files of {folder} are checked once the plan's columns: section loads "
+            "(fix the plan errors above)"
+        )
         return ValidationResult(folder, plan_file, empty, errors, notes)
 
     rows: dict[str, dict[str, Any]] = {}
@@ -289,6 +304,15 @@ def validate_data(
     for col in ("date_min", "date_max"):
         frame[col] = pd.to_datetime(frame[col])
     return ValidationResult(folder, plan_file, frame, errors, notes, quarantine, messages)
+
+
+def _has_columns_section(plan_file: Path) -> bool:
+    """Whether a plan that failed to load has a top-level ``columns:`` section."""
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^columns\s*:", text, flags=re.MULTILINE) is not None
 
 
 def _data_rows(path: Path) -> int:

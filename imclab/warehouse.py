@@ -434,8 +434,10 @@ def write_snapshot(world: World | EngineWorld, folder: str | Path) -> Path:
         "tables": {
             t: {
                 **asdict(r),
-                **{d: None if getattr(r, d) is None else getattr(r, d).isoformat()
-                   for d in _REPORT_DATES},
+                **{
+                    d: None if getattr(r, d) is None else getattr(r, d).isoformat()
+                    for d in _REPORT_DATES
+                },
                 "extra_columns": list(r.extra_columns),
             }  # fmt: skip
             for t, r in report.tables.items()

@@ -214,3 +214,48 @@ def test_readme_columns_example_is_a_valid_columns_section(repo_root):
     for command in ("imclab init summer_sale --data", "imclab validate data/summer_sale",
                     "imclab run campaigns/summer_sale.yaml --data data/summer_sale"):  # fmt: skip
         assert command in section
+
+
+def test_yaml_error_counts_once_though_printed_on_several_lines(world, tmp_path):
+    plan_file = tmp_path / "broken.yaml"
+    plan_file.write_text("name: x\ntitle: [unclosed\nstart: 2025-01-01\n")
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert len(result.errors) == 1 and "not valid YAML" in result.errors[0]
+    text = result.text()
+    assert "Result: 1 error; fix it" in text
+    # the continuation lines stay indented under the one error
+    error_block = text.split("Errors:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert error_block[0].startswith("  ") and all(ln.startswith("    ") for ln in error_block[1:])
+
+
+def test_one_mistake_in_a_mapping_plan_is_one_error_not_a_missing_file_per_table(
+    tmp_path, repo_root, world
+):
+    for table in ("customers", "touchpoints", "conversions", "spend"):  # exported names
+        (world / f"{table}.csv").rename(world / f"export_{table}.csv")
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan["columns"] = {t: {"file": f"export_{t}.csv"} for t in ("customers", "conversions")}
+    plan["columns"]["touchpoints"] = {"file": "export_touchpoints.csv", "renam": {}}  # typo
+    plan["columns"]["spend"] = {"file": "export_spend.csv"}
+    plan_file = tmp_path / "p.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert result.exit_code() == EXIT_ERRORS
+    assert len(result.errors) == 1 and "renam" in result.errors[0]
+    assert not any("missing required file" in e for e in result.errors)
+    assert any("columns: section loads" in n for n in result.notes)
+    # fixed, the same folder validates
+    plan["columns"]["touchpoints"] = {"file": "export_touchpoints.csv"}
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    assert validate_data(world, campaign=plan_file, as_of=AS_OF).errors == []
+
+
+def test_a_row_after_a_blank_line_is_numbered_by_its_line(world):
+    path = world / "conversions.csv"
+    lines = path.read_text().splitlines()
+    lines.insert(9, "")  # line 10 is blank
+    lines[51] = ",,,"  # line 52: every field empty
+    path.write_text("\n".join(lines) + "\n")
+    result = validate_data(world, as_of=AS_OF)
+    assert set(result.quarantine["row"]) == {51}  # row n is line n + 1
+    assert all("row 51" in m for m in result.messages)

@@ -1,8 +1,8 @@
 """The quarantine: rows the loader refused, one line per fault, and the messages that name them.
 
 A quarantine frame has the columns ``file, row, column, value, reason``. ``row`` is the data row
-number in the file: 1 is the first record after the header (so data row 1 is line 2 of a CSV;
-blank lines are not counted), or the 1-based row position in a Parquet file. A row with two
+number in the file: 1 is the first record after the header (so data row n is line n + 1 of a
+CSV, blank lines included), or the 1-based row position in a Parquet file. A row with two
 faults has two lines; nothing the loader refuses is dropped without a line here.
 """
 

@@ -119,8 +119,21 @@ class PreparedRun:
     jobs: list[NotebookJob] = field(default_factory=list)
 
     def show(self, path: str | Path) -> str:
-        """Display ``path`` relative to the project root (see `display_path`)."""
+        """Display ``path`` relative to the project root (see `display_path`), as saved."""
         return display_path(path, self.root)
+
+    @staticmethod
+    def tell(path: str | Path) -> str:
+        """Name a path in a message to the user so that they can open it from where they are.
+
+        Relative to the current folder when ``path`` lies inside it, else absolute (a
+        report written with ``--out`` elsewhere is not named relative to the project).
+        """
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(Path.cwd().resolve()).as_posix() or "."
+        except ValueError:
+            return str(path)
 
 
 @dataclass(frozen=True)
@@ -334,7 +347,7 @@ def run_campaign(
             failed_dir = _failed_dir(report)
             _move_partial(tmp, failed_dir)
             raise RunInterruptedError(
-                f"run interrupted; partial output kept in {run.show(failed_dir)}/; "
+                f"run interrupted; partial output kept in {run.tell(failed_dir)}/; "
                 f"{_previous(run)}.",
                 notebook="",
                 failed_dir=failed_dir,
@@ -461,8 +474,8 @@ def _move_partial(tmp: Path, failed_dir: Path) -> None:
 def _previous(run: PreparedRun) -> str:
     report = run.report_dir
     if report.exists():
-        return f"the previous report {run.show(report)}/ is untouched"
-    return f"no report was published to {run.show(report)}/"
+        return f"the previous report {run.tell(report)}/ is untouched"
+    return f"no report was published to {run.tell(report)}/"
 
 
 def _execute_run(
@@ -530,7 +543,7 @@ def _execute_run(
         name, message = failure
         error = RunInterruptedError if interrupted else NotebookFailedError
         raise error(
-            f"{message}\nPartial output kept in {run.show(failed_dir)}/ (index.html marks {name} "
+            f"{message}\nPartial output kept in {run.tell(failed_dir)}/ (index.html marks {name} "
             f"failed and later notebooks not run); {_previous(run)}.",
             notebook=name,
             failed_dir=failed_dir,

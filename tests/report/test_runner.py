@@ -17,14 +17,15 @@ import pytest
 from imclab.errors import DataError, ParameterError
 from imclab.report.runner import (
     NotebookFailedError,
+    PreparedRun,
     ReportLockedError,
     clean_stale_runs,
     lock_path,
     prepare_run,
     replace_dir,
     report_lock,
-    run_campaign,
     run_as_of,
+    run_campaign,
 )
 
 TITLE = "<script>alert('x')</script> 春季发布 🌸"
@@ -73,8 +74,10 @@ def success(tmp_path_factory, write_notebook, write_plan, put_world):
     )
     write_notebook(
         nbs / "01_second.ipynb",
-        ["print('greeting:', greeting)\nprint('report:', report_dir)",
-         WORLD_CELL.replace("as_of=as_of", "as_of=None")],
+        [
+            "print('greeting:', greeting)\nprint('report:', report_dir)",
+            WORLD_CELL.replace("as_of=as_of", "as_of=None"),
+        ],
         extra_parameters='greeting: str = "hello"  # who to greet\n',
     )
     write_notebook(nbs / "scratch.ipynb", ["raise RuntimeError('not part of the suite')"])
@@ -270,8 +273,13 @@ def failure(tmp_path_factory, write_notebook, write_plan, put_world):
     older_failure.mkdir()
     (older_failure / "stale.txt").write_text("older failure")
     before = _listing(previous)
-    with pytest.raises(NotebookFailedError) as info:
-        run_campaign(plan, notebooks_dir=nbs, data_dir=root / "data", root=root, show_code=True)
+    cwd = os.getcwd()
+    os.chdir(root)  # where the user types `imclab run`: messages name paths from here
+    try:
+        with pytest.raises(NotebookFailedError) as info:
+            run_campaign(plan, notebooks_dir=nbs, data_dir=root / "data", root=root, show_code=True)
+    finally:
+        os.chdir(cwd)
     return root, info.value, before
 
 
@@ -286,6 +294,17 @@ def test_failure_message_names_notebook_cell_and_exception(failure):
     assert "reports/demo.failed/" in message
     assert "the previous report reports/demo/ is untouched" in message
     assert str(root) not in message
+
+
+def test_paths_in_messages_open_from_the_current_folder(tmp_path, monkeypatch):
+    # --out elsewhere: the failure path must not be relative to the project root
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere" / "demo.failed"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert PreparedRun.tell(elsewhere) == str(elsewhere.resolve())
+    assert PreparedRun.tell(project / "reports" / "demo.failed") == "reports/demo.failed"
+    monkeypatch.chdir(elsewhere.parent.parent)
+    assert PreparedRun.tell(elsewhere) == "elsewhere/demo.failed"
 
 
 def test_failure_leaves_the_previous_report_untouched(failure):
