@@ -61,6 +61,7 @@ __all__ = [
     "EngineWorld",
     "is_snapshot",
     "open_world",
+    "run_as_of",
     "write_snapshot",
 ]
 
@@ -359,6 +360,17 @@ def _engine_world(
 SNAPSHOT_MARKER = "imclab-snapshot.json"
 _SNAPSHOT_FORMAT = 1
 _REPORT_DATES = ("date_min", "date_max")
+
+
+def run_as_of(plan: Any) -> str:
+    """Return a run's one as-of rule: rows after it are "in the future" in every notebook.
+
+    The end of the plan's measurement window, as notebook 00 reads it when run alone, so the
+    audit and the analyses see the same rows; ``imclab validate --campaign`` uses it too.
+    This is the single place where a plan setting for the as-of / review date plugs in
+    (issue 14: campaign settings live in the plan).
+    """
+    return f"{plan.measurement_end.isoformat()} 23:59:59"
 
 
 def is_snapshot(source: Any) -> bool:

@@ -357,16 +357,6 @@ def run_campaign(
                 shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_as_of(plan: Any) -> str:
-    """Return the run's one as-of rule: rows after it are "in the future" in every notebook.
-
-    The end of the plan's measurement window, as notebook 00 reads it when run alone, so the
-    audit and the analyses see the same rows. This is the single place where a plan setting
-    for the as-of / review date plugs in (issue 14: campaign settings live in the plan).
-    """
-    return f"{plan.measurement_end.isoformat()} 23:59:59"
-
-
 def snapshot_world(
     run: PreparedRun, folder: Path, log: Callable[[str], None] | None = None
 ) -> PreparedRun:
@@ -374,7 +364,7 @@ def snapshot_world(
 
     The world is opened with :func:`imclab.warehouse.open_world` on the run's engine (Spark
     when every notebook runs on Spark, else the DuckDB file loader), as of
-    :func:`run_as_of`, and written to ``folder`` with
+    :func:`imclab.warehouse.run_as_of`, and written to ``folder`` with
     :func:`imclab.warehouse.write_snapshot`; each notebook receives ``folder`` as its
     ``data_dir`` and ``open_world`` restores the tables and the validation report from it.
 
@@ -391,7 +381,7 @@ def snapshot_world(
     """
     from dataclasses import replace
 
-    from imclab.warehouse import open_world, write_snapshot
+    from imclab.warehouse import open_world, run_as_of, write_snapshot
 
     engines = {str(j.parameters.get(ENGINE_PARAMETER, "duckdb")) for j in run.jobs}
     engine = "spark" if engines == {"spark"} else "duckdb"

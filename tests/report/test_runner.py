@@ -24,7 +24,6 @@ from imclab.report.runner import (
     prepare_run,
     replace_dir,
     report_lock,
-    run_as_of,
     run_campaign,
 )
 
@@ -138,7 +137,7 @@ def test_success_leaves_no_temporary_backup_failed_folder_or_lock(success):
 
 def test_every_notebook_reads_the_runs_snapshot_validated_once(success, tiny_world):
     from imclab.plan import load_plan
-    from imclab.warehouse import open_world
+    from imclab.warehouse import open_world, run_as_of
 
     root, _ = success
     plan = load_plan(root / "campaigns" / "demo.yaml")
