@@ -1,7 +1,7 @@
 """Query engines: one Ibis backend factory for DuckDB (default) and Spark, and table access.
 
-The heavy steps (journey/path aggregation, validation counts, KPI aggregates, persona
-features) are Ibis expressions; :func:`connect` gives the backend that runs them and
+The heavy steps (table contracts, journey/path aggregation, KPIs, persona features) are
+Ibis expressions; :func:`connect` gives the backend that runs them and
 :func:`read_table` / :func:`world_tables` point them at Parquet/CSV files or at tables of a
 warehouse or lake catalog (``catalog.database.table``).
 
@@ -210,8 +210,8 @@ def connect(
     Returns
     -------
     ibis.BaseBackend
-        The backend; pass it to :func:`imclab.attribution.build_journeys` and the functions
-        of :mod:`imclab.scale`.
+        The backend; pass it to :func:`imclab.warehouse.open_world` or
+        :func:`imclab.attribution.build_journeys`.
     """
     name = _check_engine(engine)
     config = dict(config or {})

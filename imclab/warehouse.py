@@ -5,7 +5,7 @@
 every quarantined row named by its file row. With ``engine="spark"`` (or ``lazy=True`` on
 DuckDB) it returns an :class:`EngineWorld` with the same attributes: the event tables
 (``customers``, ``touchpoints``, ``conversions``) are lazy Ibis tables cleaned in the engine by
-the same table contracts (:func:`imclab.scale.clean_tables`), the small tables (``spend``,
+the same table contracts (:func:`imclab.data.contracts.clean_table`), the small tables (``spend``,
 ``survey``, ``ab_tests``, ``creatives``) are collected to pandas with the loader's dtypes, and
 the validation report is built from counts run in the engine. The analysis functions take
 either form (:func:`imclab.engine.to_ibis`), so the notebooks are the same on both engines.
@@ -26,10 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imclab.data.contracts import clean_table
 from imclab.data.load import (
     TableReport,
     ValidationReport,
     World,
+    _as_of,
     _requested,
     arrow_to_frame,
     load_world,
@@ -163,7 +165,7 @@ def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reaso
 def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of) -> tuple:
     """Return ``(column, reason)`` worded as the loader words it (one vocabulary for both).
 
-    ``label`` is the engine's rule name (:data:`imclab.scale.FAULTS`, ``not in ...``,
+    ``label`` is the engine's rule name (:data:`imclab.data.contracts.FAULTS`, ``not in ...``,
     ``duplicate key``). An id missing from the clean customers is called unknown even when
     its customer row exists but was itself quarantined (the loader tells the two apart).
     """
@@ -208,9 +210,8 @@ def _engine_world(
     examples: int,
 ) -> EngineWorld:
     from imclab.attribution.journeys import _materialize
-    from imclab.scale import _clean_one, _when
 
-    stamp = _when(as_of)
+    stamp = _as_of(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
     missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
     if missing:
@@ -227,7 +228,7 @@ def _engine_world(
     # referenced tables first: ids are checked against the rows that passed there
     for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
         origin = _origin(source, name, overrides)
-        typed, excluded = _clean_one(name, raw[name], stamp, clean)
+        typed, excluded = clean_table(name, raw[name], stamp, clean)
         # computed once: the analyses query the clean event tables many times
         clean[name] = typed if name in SMALL_TABLES else _materialize(con, typed)[0]
         dates = date_columns(SCHEMAS[name])
@@ -403,6 +404,7 @@ def _link_truth(source: Any, folder: Path) -> str | None:
     return str(truth)
 
 
+@quiet
 def write_snapshot(world: World | EngineWorld, folder: str | Path) -> Path:
     """Write a validated world to ``folder`` so that :func:`open_world` restores it as it is.
 
@@ -478,6 +480,7 @@ def _excluded_from_quarantine(quarantine: pd.DataFrame, files: dict[str, str]) -
     return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
 
 
+@quiet
 def _open_snapshot(
     folder: Path,
     con: ibis.BaseBackend | None,
