@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import shutil
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -434,16 +433,3 @@ def mapped_sources(out_dir: str | Path) -> dict[str, str]:
         if "unmapped_columns" in info:  # mapped: written as <table>.csv
             out[f"{table}.csv"] = info["source"]
     return out
-
-
-def mapping_notes(out_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Return the per-table notes of `apply_mapping` (source, malformed rows, unused columns)."""
-    path = Path(out_dir) / MANIFEST
-    if not path.is_file():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("tables", {}))
-
-
-def as_columns_spec(columns: Mapping[str, Any] | Any) -> Any:
-    """Validate a ``columns:`` mapping into a :class:`imclab.plan.ColumnsSpec` (or pass it on)."""
-    return _spec(columns)

@@ -56,30 +56,6 @@ def as_quarantine(faults: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def quarantine_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
-    """Count quarantined rows (not fault lines) per file.
-
-    Parameters
-    ----------
-    quarantine
-        A quarantine frame.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``file, rows_quarantined, faults`` (faults = quarantine lines), one row per file
-        in order of first appearance.
-    """
-    if quarantine.empty:
-        return pd.DataFrame(
-            {"file": [], "rows_quarantined": pd.Series(dtype="int64"), "faults": []}
-        ).astype({"faults": "int64"})
-    grouped = quarantine.groupby("file", sort=False)
-    return pd.DataFrame(
-        {"rows_quarantined": grouped["row"].nunique(), "faults": grouped.size()}
-    ).reset_index()
-
-
 def _quote(value: Any) -> str:
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
     if len(text) > _MAX_VALUE_CHARS:
