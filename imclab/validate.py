@@ -200,9 +200,9 @@ def validate_data(
         checked too: the campaign period has touchpoints and orders and the campaign has
         rows (errors), planned channels have touches and spend (notes).
     """
-    from imclab.data import load_world
     from imclab.data.mapping import mapped_sources
     from imclab.plan import load_plan, plan_path
+    from imclab.warehouse import open_world
 
     folder = Path(data_dir)
     errors: list[str] = []
@@ -288,7 +288,7 @@ def validate_data(
         with tempfile.TemporaryDirectory(prefix="imclab-validate-") as tmp:
             try:
                 source = apply_mapping(folder, columns, Path(tmp) / "mapped") if mapped else folder
-                world = load_world(source, as_of=as_of, tables=wanted)
+                world = open_world(source, as_of=as_of, tables=wanted)  # as the run opens it
             except ImclabError as exc:
                 errors.append(str(exc))
                 world = None
