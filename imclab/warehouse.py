@@ -477,6 +477,13 @@ def _excluded_from_quarantine(quarantine: pd.DataFrame, files: dict[str, str]) -
         .rename("rows")
         .reset_index()
     )
+    # the engine world's order: tables as in the data dictionary, columns in contract order
+    position = {
+        (t, c): (i, j) for i, t in enumerate(SCHEMAS) for j, c in enumerate(SCHEMAS[t].columns)
+    }
+    counts["_pos"] = [position.get((t, c), (len(SCHEMAS), 0))
+                      for t, c in zip(counts["table"], counts["column"], strict=True)]  # fmt: skip
+    counts = counts.sort_values(["_pos", "reason"], kind="mergesort").reset_index(drop=True)
     return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
 
 
