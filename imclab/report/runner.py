@@ -390,6 +390,8 @@ def snapshot_world(
         log(f"[0/{len(run.jobs)}] validating {run.show(run.data_dir)} as of {as_of} ({engine})")
     world = open_world(run.data_dir, engine, as_of=as_of)
     write_snapshot(world, folder)
+    if engine == "spark":  # each notebook reads the snapshot: free this process's JVM
+        world.con.disconnect()
     jobs = [
         NotebookJob(job.path, {**job.parameters, "data_dir": str(folder)}, job.takes_personas)
         for job in run.jobs
