@@ -168,7 +168,10 @@ def _add_validate(commands: Subparsers) -> None:
         help="exit 0 when the only problems are quarantined rows",
     )
     val.add_argument(
-        "--as-of", default=None, help="rows dated after this are 'in the future' (default now)"
+        "--as-of",
+        default=None,
+        help="rows dated after this are 'in the future' (default: the run's rule with "
+        "--campaign, the end of its measurement window; else now)",
     )
     val.set_defaults(handler=_validate)
 

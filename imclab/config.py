@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from imclab.errors import ParameterError
 
 # --------------------------------------------------------------------------------------
@@ -537,29 +535,3 @@ def get_kpi(name: str) -> KPI:
         raise UnknownKPIError(
             f"unknown KPI {name!r}{closest_match_hint(name, KPIS)}; valid KPIs: {', '.join(KPIS)}"
         ) from None
-
-
-def kpi_catalogue_frame() -> pd.DataFrame:
-    """Return the KPI catalogue as a table, one row per KPI, in catalogue order.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``name``, ``label``, ``tier``, ``unit``, ``direction``, ``funnel_stage``,
-        ``definition``, ``formula`` and ``requires`` (comma-separated ``table.column``).
-    """
-    rows = [
-        {
-            "name": kpi.name,
-            "label": kpi.label,
-            "tier": kpi.tier,
-            "unit": kpi.unit,
-            "direction": kpi.direction,
-            "funnel_stage": kpi.funnel_stage,
-            "definition": kpi.definition,
-            "formula": kpi.formula,
-            "requires": ", ".join(kpi.requires),
-        }
-        for kpi in KPIS.values()
-    ]
-    return pd.DataFrame(rows, columns=list(rows[0]))

@@ -1,7 +1,7 @@
 """Query engines: one Ibis backend factory for DuckDB (default) and Spark, and table access.
 
-The heavy steps (journey/path aggregation, validation counts, KPI aggregates, persona
-features) are Ibis expressions; :func:`connect` gives the backend that runs them and
+The heavy steps (table contracts, journey/path aggregation, KPIs, persona features) are
+Ibis expressions; :func:`connect` gives the backend that runs them and
 :func:`read_table` / :func:`world_tables` point them at Parquet/CSV files or at tables of a
 warehouse or lake catalog (``catalog.database.table``).
 
@@ -210,8 +210,8 @@ def connect(
     Returns
     -------
     ibis.BaseBackend
-        The backend; pass it to :func:`imclab.attribution.build_journeys` and the functions
-        of :mod:`imclab.scale`.
+        The backend; pass it to :func:`imclab.warehouse.open_world` or
+        :func:`imclab.attribution.build_journeys`.
     """
     name = _check_engine(engine)
     config = dict(config or {})
@@ -312,21 +312,36 @@ def read_table(con: ibis.BaseBackend, source: str | Path) -> ir.Table:
 def locate_table(
     source: str | Path, name: str, tables: Mapping[str, str] | None = None
 ) -> str | Path | None:
-    """Return where table ``name`` of a brand world is: the one rule of :func:`world_tables`.
+    """Return where table ``name`` of a brand world is: the one rule every reader uses.
 
-    An override in ``tables`` first; in a folder, ``<name>.parquet`` then ``<name>.csv`` (a
-    file or a folder of part files; None when the folder has neither); in a lake folder URL,
-    ``<url>/<name>.parquet``; otherwise the catalog name ``<source>.<name>``.
+    The loader (:func:`imclab.data.load_world`), the column mapping
+    (:func:`imclab.data.mapping.source_file`) and the engines (:func:`world_tables`) all ask
+    this function. An override in ``tables`` first; in a folder, ``<name>.parquet``,
+    ``<name>.csv`` or a folder ``<name>/`` of Parquet part files (None when the folder has
+    none of them); in a lake folder URL, ``<url>/<name>.parquet``; otherwise the catalog
+    name ``<source>.<name>``.
+
+    Raises
+    ------
+    DataError
+        A folder holds the table twice (e.g. ``spend.csv`` and ``spend.parquet``): which one
+        is meant is ambiguous, so neither is read.
     """
     if tables and name in tables:
         return tables[name]
     folder = Path(str(source))
     if "://" not in str(source) and folder.is_dir():
-        for ext in (".parquet", ".csv"):
-            for candidate in (folder / f"{name}{ext}", folder / name):
-                if candidate.exists() and _file_format(candidate) is not None:
-                    return candidate
-        return None
+        found = [
+            candidate
+            for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / name)
+            if candidate.exists() and _file_format(candidate) is not None
+        ]
+        if len(found) > 1:
+            raise DataError(
+                f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them "
+                f"so the '{name}' table is unambiguous"
+            )
+        return found[0] if found else None
     if "://" in str(source):  # a lake folder: s3://bucket/world/<table>.parquet
         return f"{str(source).rstrip('/')}/{name}.parquet"
     return f"{source}.{name}"  # a catalog database: lake.marketing.<table>
@@ -346,7 +361,7 @@ def world_tables(
     con
         Backend from :func:`connect`.
     source
-        A folder holding ``<table>.parquet`` or ``<table>.csv`` files (Parquet preferred), a
+        A folder holding ``<table>.parquet`` or ``<table>.csv`` files (one per table), a
         lake folder URL (``s3://bucket/world`` -> ``s3://bucket/world/<table>.parquet``), or
         a catalog database (``sales_db`` or ``lake.marketing``) whose tables carry the data
         dictionary names.

@@ -8,6 +8,7 @@ columns (with a "did you mean" suggestion) and the date range. Exit codes: 2 for
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from imclab.data.mapping import _hint, _plan_table, apply_mapping, source_file, 
 from imclab.data.schemas import OPTIONAL_TABLES, REQUIRED_TABLES, SCHEMAS, TABLES
 from imclab.data.sniff import format_advice
 from imclab.errors import DataError, ImclabError, PlanError
+from imclab.plan import PlanValidationError
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERRORS", "EXIT_QUARANTINE", "ValidationResult", "validate_data"]
 
@@ -64,6 +66,9 @@ class ValidationResult:
         The quarantined rows (``file`` is the user's file), one line per fault.
     messages
         The loader's quarantine summary, one sentence per file, column and reason.
+    skipped
+        The report sections a run will skip, each with what is missing and how to add it
+        (an absent optional table; with a plan, no holdout regions).
     """
 
     data_dir: Path
@@ -73,6 +78,7 @@ class ValidationResult:
     notes: list[str] = field(default_factory=list)
     quarantine: pd.DataFrame | None = None
     messages: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def rows_quarantined(self) -> int:
@@ -103,16 +109,21 @@ class ValidationResult:
                 shown = shown.drop(columns=col)
         lines = [head, "", shown.to_string(index=False), ""]
         if self.errors:
-            lines += ["Errors:", *[f"  {e}" for e in self.errors], ""]
+            lines += ["Errors:", *["  " + e.replace("\n", "\n    ") for e in self.errors], ""]
         if self.notes:
             lines += ["Notes:", *[f"  {n}" for n in self.notes], ""]
+        if self.skipped:
+            lines += ["Sections the run will skip:", *[f"  {n}" for n in self.skipped], ""]
         if self.messages:
             lines += ["Quarantined rows (kept out of the analysis):"]
             lines += [f"  {m}" for m in self.messages] + [""]
         code = self.exit_code(allow_quarantine)
         if code == EXIT_ERRORS:
             n = len(self.errors)
-            lines.append(f"Result: {n} error{'s' if n > 1 else ''}; fix them and validate again.")
+            lines.append(
+                f"Result: {n} error{'s' if n > 1 else ''}; fix {'them' if n > 1 else 'it'} and "
+                "validate again."
+            )
         elif self.rows_quarantined and code == EXIT_QUARANTINE:
             lines.append(
                 f"Result: {self.rows_quarantined:,} row(s) quarantined; fix them in your files "
@@ -184,18 +195,21 @@ def validate_data(
     campaign
         A campaign plan file or name; its ``columns:`` section maps the files first.
     as_of
-        Events after this moment count as "in the future" (default: now).
+        Events after this moment count as "in the future" (default: with a plan, the run's
+        rule :func:`imclab.warehouse.run_as_of`, so the counts are the run's; else now).
 
     Returns
     -------
     ValidationResult
-        Per-table counts, errors, notes and the quarantine; ``exit_code()`` gives the
-        command's exit status.
+        Per-table counts, errors, notes, the sections a run will skip and the quarantine;
+        ``exit_code()`` gives the command's exit status. With a plan, what the run needs is
+        checked too: the campaign period has touchpoints and orders and the campaign has
+        rows (errors), planned channels have touches and spend (notes).
     """
-    from imclab.data import load_world
     from imclab.data.load import REFERENCES_CUSTOMERS
     from imclab.data.mapping import mapped_sources
     from imclab.plan import load_plan, plan_path
+    from imclab.warehouse import open_world
 
     folder = Path(data_dir)
     errors: list[str] = []
@@ -205,13 +219,23 @@ def validate_data(
     if campaign is not None:
         try:
             plan = load_plan(campaign)
-        except PlanError as exc:
-            errors.extend(str(exc).splitlines())
+        except PlanValidationError as exc:
+            errors.extend(str(exc).splitlines())  # one line per fault
+        except PlanError as exc:  # one error (a YAML error spans several lines)
+            errors.append(str(exc))
     columns = plan.columns if plan is not None else None
     mapped = columns.tables if columns is not None else {}
     empty = pd.DataFrame([_row(t, status="not checked") for t in TABLES], columns=TABLE_COLUMNS)
     if not folder.is_dir():
         errors.append(f"{folder}: data folder not found (run imclab init NAME --data {folder})")
+        return ValidationResult(folder, plan_file, empty, errors, notes)
+    if plan is None and plan_file is not None and _has_columns_section(plan_file):
+        # the files are named by the plan's columns: section: without it every table would
+        # look missing, one error per table for one mistake in the plan
+        notes.append(
+            f"the files of {folder} are checked once the plan's columns: section loads "
+            "(fix the plan errors above)"
+        )
         return ValidationResult(folder, plan_file, empty, errors, notes)
 
     rows: dict[str, dict[str, Any]] = {}
@@ -266,6 +290,11 @@ def validate_data(
 
     quarantine = None
     messages: list[str] = []
+    skipped: list[str] = []
+    if plan is not None and as_of is None:
+        from imclab.warehouse import run_as_of
+
+        as_of = run_as_of(plan)  # the rows the run will analyse
     # Every table that read is checked, also when another one failed (a table that
     # references customers needs them).
     failed = {t for t, row in rows.items() if row["status"] == "error"}
@@ -280,7 +309,7 @@ def validate_data(
         with tempfile.TemporaryDirectory(prefix="imclab-validate-") as tmp:
             try:
                 source = apply_mapping(folder, columns, Path(tmp) / "mapped") if mapped else folder
-                world = load_world(source, as_of=as_of, tables=wanted)
+                world = open_world(source, as_of=as_of, tables=wanted)  # as the run opens it
             except ImclabError as exc:
                 errors.append(str(exc))
                 world = None
@@ -303,14 +332,27 @@ def validate_data(
                 if names and len(quarantine):
                     quarantine["file"] = quarantine["file"].map(lambda f: names.get(f, f))
                 messages = [_rename_files(m, names) for m in world.report.messages]
-                if plan is not None:
-                    notes.extend(_plan_notes(plan, world))
+                if plan is not None and not failed:
+                    plan_errors, plan_notes = _plan_checks(plan, world)
+                    errors.extend(plan_errors)
+                    notes.extend(plan_notes)
+                present = {t for t, r in world.report.tables.items() if r.rows_loaded}
+                skipped = skipped_sections(plan, present)
     frame = pd.DataFrame([rows[t] for t in TABLES], columns=TABLE_COLUMNS)
     for col in ("rows_read", "rows_accepted", "rows_quarantined"):
         frame[col] = frame[col].astype("Int64")
     for col in ("date_min", "date_max"):
         frame[col] = pd.to_datetime(frame[col])
-    return ValidationResult(folder, plan_file, frame, errors, notes, quarantine, messages)
+    return ValidationResult(folder, plan_file, frame, errors, notes, quarantine, messages, skipped)
+
+
+def _has_columns_section(plan_file: Path) -> bool:
+    """Whether a plan that failed to load has a top-level ``columns:`` section."""
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^columns\s*:", text, flags=re.MULTILINE) is not None
 
 
 def _all_quarantined(world: Any, names: dict[str, str]) -> list[str]:
@@ -349,26 +391,122 @@ def _rename_files(message: str, names: dict[str, str]) -> str:
     return message
 
 
-def _plan_notes(plan: Any, world: Any) -> list[str]:
-    """Plan-vs-data remarks: campaign rows present, campaign period covered by the data."""
-    notes = []
+#: Optional inputs and the report sections that need them: ``(table, sections, how to add)``.
+OPTIONAL_SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("survey", "the brand funnel and share of mind (01 situation analysis) and the brand "
+     "survey lift (05 review)", "add survey.csv (data/README.md: survey)"),
+    ("ab_tests", "the A/B tests (05 review, Experiments)", "add ab_tests.csv"),
+    ("creatives", "brand consistency across channels (05 review)", "add creatives.csv"),
+)  # fmt: skip
+
+
+def skipped_sections(plan: Any, present: set[str]) -> list[str]:
+    """Return one sentence per report section a run of ``plan`` on these tables will skip.
+
+    Parameters
+    ----------
+    plan
+        The campaign plan (``None``: only the data is considered).
+    present
+        The tables the data folder holds (with rows).
+
+    Returns
+    -------
+    list of str
+        "<section>: skipped, <why>; <how to add it>" sentences.
+    """
+    out = [
+        f"{sections}: skipped, no {table} table; {how}"
+        for table, sections, how in OPTIONAL_SECTIONS
+        if table not in present
+    ]
+    if plan is not None and not plan.holdout_regions:
+        out.append(
+            "the geo holdout (05 review, Incrementality): skipped, the plan lists no "
+            "holdout_regions; add the regions kept dark to the plan"
+        )
+    return out
+
+
+def _plan_checks(plan: Any, world: Any) -> tuple[list[str], list[str]]:
+    """Check what the run of ``plan`` needs from the data; return ``(errors, notes)``.
+
+    Errors: no touchpoints or no orders in the campaign period, or no row of the campaign in
+    touchpoints and spend. Notes: the period partly covered, the campaign missing from one
+    table, planned channels without touches or spend, holdout regions no customer lives in.
+    """
+    errors: list[str] = []
+    notes: list[str] = []
+    tables = world.tables
+    start, end = pd.Timestamp(plan.start), pd.Timestamp(plan.end) + pd.Timedelta(days=1)
+    missing_in = []
     for table in ("touchpoints", "spend"):
-        frame = world.tables.get(table)
+        frame = tables.get(table)
         if frame is None or frame.empty:
             continue
         if plan.name not in set(frame["campaign"].astype(str)):
+            missing_in.append(table)
             found = sorted(set(frame["campaign"].astype(str)))
             hint = closest_match_hint(plan.name, found)
             notes.append(
                 f"{table}: no row has campaign '{plan.name}' (the plan's name){hint}; "
                 f"campaigns found: {', '.join(found[:10])}"
             )
-    tp = world.tables.get("touchpoints")
+    if len(missing_in) == 2:
+        errors.append(
+            f"campaign '{plan.name}' has no row in touchpoints or spend: the run would review "
+            "a campaign the data does not hold (the plan's name must match the campaign column)"
+        )
+    for table, column in (("touchpoints", "timestamp"), ("conversions", "timestamp")):
+        frame = tables.get(table)
+        if frame is None:
+            continue
+        stamps = frame[column]
+        inside = int(((stamps >= start) & (stamps < end)).sum())
+        if not inside:
+            span = (
+                f"{stamps.min():%Y-%m-%d} to {stamps.max():%Y-%m-%d}" if len(stamps) else "nothing"
+            )
+            errors.append(
+                f"{table}: no row between {plan.start} and {plan.end} (the campaign period); "
+                f"the data covers {span}"
+            )
+    tp = tables.get("touchpoints")
     if tp is not None and not tp.empty:
         first, last = tp["timestamp"].min().date(), tp["timestamp"].max().date()
-        if plan.start < first or plan.end > last:
+        if first <= plan.end and last >= plan.start and (plan.start < first or plan.end > last):
             notes.append(
                 f"touchpoints cover {first} to {last}, but the campaign runs {plan.start} to "
                 f"{plan.end}: days outside the data show no activity"
             )
-    return notes
+    planned = list(dict.fromkeys([*plan.budget.by_channel, *(c for p in plan.phases
+                                                              for c in p.channels)]))  # fmt: skip
+    if tp is not None and not tp.empty:
+        period = tp[(tp["timestamp"] >= start) & (tp["timestamp"] < end)]
+        seen = set(period["channel"].astype(str))
+        quiet = [c for c in planned if c not in seen]
+        if quiet and len(quiet) < len(planned):
+            notes.append(
+                f"planned channel(s) without a touchpoint in the campaign period: "
+                f"{', '.join(quiet)} (their attribution and reach show zero)"
+            )
+    spend = tables.get("spend")
+    if spend is not None and not spend.empty and "spend" not in missing_in:
+        mine = spend[spend["campaign"].astype(str) == plan.name]
+        paid = set(mine.loc[mine["spend"] > 0, "channel"].astype(str))
+        unpaid = [c for c in plan.budget.by_channel if c not in paid]
+        if unpaid:
+            notes.append(
+                f"budgeted channel(s) without spend of campaign '{plan.name}': "
+                f"{', '.join(unpaid)} (planned versus actual shows them at 0)"
+            )
+    customers = tables.get("customers")
+    if plan.holdout_regions and customers is not None and "region" in customers:
+        regions = set(customers["region"].dropna().astype(str))
+        absent = [r for r in plan.holdout_regions if r not in regions]
+        if absent:
+            notes.append(
+                f"holdout region(s) no customer lives in: {', '.join(absent)}"
+                + closest_match_hint(absent[0], sorted(regions))
+            )
+    return errors, notes

@@ -5,7 +5,7 @@
 every quarantined row named by its file row. With ``engine="spark"`` (or ``lazy=True`` on
 DuckDB) it returns an :class:`EngineWorld` with the same attributes: the event tables
 (``customers``, ``touchpoints``, ``conversions``) are lazy Ibis tables cleaned in the engine by
-the same table contracts (:func:`imclab.scale.clean_tables`), the small tables (``spend``,
+the same table contracts (:func:`imclab.data.contracts.clean_table`), the small tables (``spend``,
 ``survey``, ``ab_tests``, ``creatives``) are collected to pandas with the loader's dtypes, and
 the validation report is built from counts run in the engine. The analysis functions take
 either form (:func:`imclab.engine.to_ibis`), so the notebooks are the same on both engines.
@@ -13,18 +13,25 @@ either form (:func:`imclab.engine.to_ibis`), so the notebooks are the same on bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from imclab.data.contracts import clean_table
 from imclab.data.load import (
     TableReport,
     ValidationReport,
     World,
+    _as_of,
     _requested,
     arrow_to_frame,
     load_world,
@@ -49,7 +56,16 @@ from imclab.engine import (
 )
 from imclab.errors import DataError, ParameterError
 
-__all__ = ["EVENT_TABLES", "SMALL_TABLES", "EngineWorld", "open_world"]
+__all__ = [
+    "EVENT_TABLES",
+    "SMALL_TABLES",
+    "SNAPSHOT_MARKER",
+    "EngineWorld",
+    "is_snapshot",
+    "open_world",
+    "run_as_of",
+    "write_snapshot",
+]
 
 #: Tables that grow with the customer base: kept in the engine, never collected whole.
 EVENT_TABLES: tuple[str, ...] = ("customers", "touchpoints", "conversions")
@@ -149,7 +165,7 @@ def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reaso
 def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of) -> tuple:
     """Return ``(column, reason)`` worded as the loader words it (one vocabulary for both).
 
-    ``label`` is the engine's rule name (:data:`imclab.scale.FAULTS`, ``not in ...``,
+    ``label`` is the engine's rule name (:data:`imclab.data.contracts.FAULTS`, ``not in ...``,
     ``duplicate key``). An id missing from the clean customers is called unknown even when
     its customer row exists but was itself quarantined (the loader tells the two apart).
     """
@@ -194,9 +210,8 @@ def _engine_world(
     examples: int,
 ) -> EngineWorld:
     from imclab.attribution.journeys import _materialize
-    from imclab.scale import _clean_one, _when
 
-    stamp = _when(as_of)
+    stamp = _as_of(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
     missing = [t for t in wanted if t in REQUIRED_TABLES and t not in raw]
     if missing:
@@ -213,7 +228,7 @@ def _engine_world(
     # referenced tables first: ids are checked against the rows that passed there
     for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
         origin = _origin(source, name, overrides)
-        typed, excluded = _clean_one(name, raw[name], stamp, clean)
+        typed, excluded = clean_table(name, raw[name], stamp, clean)
         # computed once: the analyses query the clean event tables many times
         clean[name] = typed if name in SMALL_TABLES else _materialize(con, typed)[0]
         dates = date_columns(SCHEMAS[name])
@@ -338,6 +353,215 @@ def _engine_world(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# The run's snapshot: validated once, read by every notebook of the run
+# --------------------------------------------------------------------------------------------
+#: The file that makes a folder a validated snapshot (written last, so a half-written
+#: snapshot is never taken for one).
+SNAPSHOT_MARKER = "imclab-snapshot.json"
+_SNAPSHOT_FORMAT = 1
+_REPORT_DATES = ("date_min", "date_max")
+
+
+def run_as_of(plan: Any) -> str:
+    """Return a run's one as-of rule: rows after it are "in the future" in every notebook.
+
+    The end of the plan's measurement window, as notebook 00 reads it when run alone, so the
+    audit and the analyses see the same rows; ``imclab validate --campaign`` uses it too.
+    This is the single place where a plan setting for the as-of / review date plugs in
+    (issue 14: campaign settings live in the plan).
+    """
+    return f"{plan.measurement_end.isoformat()} 23:59:59"
+
+
+def is_snapshot(source: Any) -> bool:
+    """Whether ``source`` is a folder written by :func:`write_snapshot`."""
+    text = str(source)
+    return "://" not in text and (Path(text) / SNAPSHOT_MARKER).is_file()
+
+
+def _write_parquet(table: Any, path: Path) -> None:
+    """One Parquet file per table, timestamps in microseconds (what Spark and DuckDB read)."""
+    options = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
+    if isinstance(table, pd.DataFrame):
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path, **options)
+        return
+    batches = table.to_pyarrow_batches()  # streamed from the engine: never whole in memory
+    with pq.ParquetWriter(path, batches.schema, **options) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+
+
+def _link_truth(source: Any, folder: Path) -> str | None:
+    """Make the simulator's ``truth/`` of ``source`` visible in the snapshot (link or copy)."""
+    truth = Path(str(source)) / "truth"
+    if "://" in str(source) or not truth.is_dir():
+        return None
+    try:
+        os.symlink(truth.resolve(), folder / "truth", target_is_directory=True)
+    except OSError:  # no symlinks (some Windows accounts): copy, it is small
+        shutil.copytree(truth, folder / "truth")
+    return str(truth)
+
+
+@quiet
+def write_snapshot(world: World | EngineWorld, folder: str | Path) -> Path:
+    """Write a validated world to ``folder`` so that :func:`open_world` restores it as it is.
+
+    ``imclab run`` validates the brand world once, with the run's as-of rule, and hands every
+    notebook this snapshot as its ``data_dir``: the audit then shows exactly the rows the other
+    notebooks analyse, and no notebook validates again (on Spark, no notebook repeats the
+    contracts). The folder holds one ``<table>.parquet`` per clean table, ``quarantine.parquet``
+    (and, from an engine, ``excluded.parquet``), the simulator's ``truth/`` when the source has
+    one, and the marker :data:`SNAPSHOT_MARKER` with the validation report, written last.
+
+    Parameters
+    ----------
+    world
+        What :func:`open_world` returned on the raw data.
+    folder
+        An empty or new folder.
+
+    Returns
+    -------
+    Path
+        The snapshot folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SNAPSHOT_MARKER).unlink(missing_ok=True)
+    for name, table in world.tables.items():
+        _write_parquet(table, folder / f"{name}.parquet")
+    _write_parquet(world.quarantine, folder / "quarantine.parquet")
+    lazy = isinstance(world, EngineWorld)
+    if lazy:
+        _write_parquet(world.excluded, folder / "excluded.parquet")
+    report = world.report
+    files = {t: r.file for t, r in report.tables.items() if r.file}
+    meta = {
+        "format": _SNAPSHOT_FORMAT,
+        "kind": "engine" if lazy else "files",
+        "engine": world.engine if lazy else DEFAULT_ENGINE,
+        "source": str(world.source),
+        "truth": _link_truth(world.source, folder),
+        "as_of": report.as_of.isoformat(),
+        "tables": {
+            t: {
+                **asdict(r),
+                **{
+                    d: None if getattr(r, d) is None else getattr(r, d).isoformat()
+                    for d in _REPORT_DATES
+                },
+                "extra_columns": list(r.extra_columns),
+            }  # fmt: skip
+            for t, r in report.tables.items()
+        },
+        # messages by table: a notebook that opens a few tables gets their messages only
+        "messages": [
+            {"table": next((t for t, f in files.items() if m.startswith(f"{f}:")), None), "text": m}
+            for m in report.messages
+        ],
+    }
+    (folder / SNAPSHOT_MARKER).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return folder
+
+
+def _excluded_from_quarantine(quarantine: pd.DataFrame, files: dict[str, str]) -> pd.DataFrame:
+    """Every quarantined row once, by its first fault (the loader lists faults in that order)."""
+    table_of = {f: t for t, f in files.items()}
+    first = quarantine.drop_duplicates(["file", "row"], keep="first")
+    counts = (
+        first.assign(table=first["file"].map(table_of))
+        .groupby(["table", "column", "reason"], sort=False, dropna=False)
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
+    # the engine world's order: tables as in the data dictionary, columns in contract order
+    position = {
+        (t, c): (i, j) for i, t in enumerate(SCHEMAS) for j, c in enumerate(SCHEMAS[t].columns)
+    }
+    counts["_pos"] = [position.get((t, c), (len(SCHEMAS), 0))
+                      for t, c in zip(counts["table"], counts["column"], strict=True)]  # fmt: skip
+    counts = counts.sort_values(["_pos", "reason"], kind="mergesort").reset_index(drop=True)
+    return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
+
+
+@quiet
+def _open_snapshot(
+    folder: Path,
+    con: ibis.BaseBackend | None,
+    wanted: list[str],
+    strict: bool,
+) -> World | EngineWorld:
+    """Restore a :func:`write_snapshot` folder without validating again (see :func:`open_world`)."""
+    meta = json.loads((folder / SNAPSHOT_MARKER).read_text(encoding="utf-8"))
+    if meta.get("format") != _SNAPSHOT_FORMAT:
+        raise DataError(
+            f"{folder}: a snapshot of format {meta.get('format')!r}, this imclab reads format "
+            f"{_SNAPSHOT_FORMAT}; run `imclab run` again to write a new one"
+        )
+    source: Any = meta["source"]
+    if meta["kind"] == "files":
+        source = Path(source)
+    reports = {}
+    for name in wanted:
+        fields = dict(meta["tables"].get(name) or {"table": name})
+        for d in _REPORT_DATES:
+            fields[d] = None if fields.get(d) is None else pd.Timestamp(fields[d])
+        fields["extra_columns"] = tuple(fields.get("extra_columns") or ())
+        reports[name] = TableReport(**fields)
+    files = {t: r.file for t, r in reports.items() if r.file}
+    report = ValidationReport(
+        source=source,
+        as_of=pd.Timestamp(meta["as_of"]),
+        tables=reports,
+        messages=[m["text"] for m in meta["messages"] if m["table"] in files],
+    )
+    quarantine = pd.read_parquet(folder / "quarantine.parquet")
+    quarantine = quarantine[quarantine["file"].isin(list(files.values()))].reset_index(drop=True)
+    quarantine = quarantine[QUARANTINE_COLUMNS]
+    if strict and len(quarantine):
+        n_rows = sum(r.rows_quarantined for r in reports.values())
+        raise DataError(
+            f"{source}: {n_rows:,} row{'s' if n_rows != 1 else ''} break the data contract "
+            "(strict=True):\n  " + "\n  ".join(report.messages)
+        )
+    present = [t for t in wanted if t in files]
+
+    def frame(name: str) -> pd.DataFrame:
+        return arrow_to_frame(name, [pq.read_table(folder / f"{name}.parquet")])
+
+    if con is None:  # the loader's World: every table in pandas with the loader's dtypes
+        if meta["kind"] != "files":
+            raise ParameterError(
+                f"{source}: this run's snapshot was validated on {meta['engine']} and holds "
+                "example rows of the quarantine only; open it with the same engine"
+            )
+        return World(
+            tables={t: frame(t) for t in present}, report=report, quarantine=quarantine,
+            source=source,
+        )  # fmt: skip
+    if meta["kind"] == "engine":
+        excluded = pd.read_parquet(folder / "excluded.parquet")
+        excluded = excluded[excluded["table"].isin(present)].reset_index(drop=True)
+    else:
+        excluded = _excluded_from_quarantine(quarantine, files)
+    tables = {
+        t: frame(t) if t in SMALL_TABLES else con.read_parquet(str(folder / f"{t}.parquet"))
+        for t in present
+    }
+    return EngineWorld(
+        tables=tables,
+        report=report,
+        quarantine=quarantine,
+        excluded=excluded.astype({"rows": "int64"}),
+        source=source,
+        engine=engine_name(con),
+        con=con,
+    )
+
+
 def open_world(
     source: str | Path,
     engine: str | ibis.BaseBackend = DEFAULT_ENGINE,
@@ -356,12 +580,15 @@ def open_world(
     source
         A folder of ``<table>.parquet``/``.csv`` files, a lake folder URL
         (``s3://bucket/world``) or a catalog database (``lake.marketing``); see
-        :func:`imclab.engine.world_tables`. The DuckDB default reads folders only.
+        :func:`imclab.engine.world_tables`. The DuckDB default reads folders only. A
+        snapshot folder (:func:`write_snapshot`, what ``imclab run`` gives its notebooks) is
+        restored as it was validated, without validating again.
     engine
         ``"duckdb"`` (default) or ``"spark"``, or a backend from :func:`imclab.engine.connect`.
     as_of
         Events after this moment are quarantined as "in the future" (a date means the end of
-        that day; default: now).
+        that day; default: now). Not used for a run's snapshot: it was validated with the
+        run's as-of, which its report keeps (``world.report.as_of``).
     tables
         Open only these tables (``customers`` is added when a table references its ids).
     sources
@@ -388,6 +615,9 @@ def open_world(
         An unknown engine or table name.
     """
     wanted = _requested(tables)
+    snapshot = is_snapshot(source)
+    if snapshot and sources:
+        raise ParameterError("sources: a run's snapshot holds every table; no overrides")
     if isinstance(engine, ibis.BaseBackend):
         con, lazy = engine, True if lazy is None else lazy
         if not lazy:
@@ -400,8 +630,12 @@ def open_world(
                 raise ParameterError(f"engine {name}: the tables stay in the engine (lazy=True)")
             if sources:
                 raise ParameterError("sources: per-table overrides need lazy=True")
+            if snapshot:
+                return _open_snapshot(Path(str(source)), None, wanted, strict)
             return load_world(source, strict=strict, as_of=as_of, tables=wanted)
         con = connect(name)
+    if snapshot:
+        return _open_snapshot(Path(str(source)), con, wanted, strict)
     if examples < 0:
         raise ParameterError(f"examples: expected 0 or more, found {examples}")
     world = _engine_world(con, source, as_of, wanted, dict(sources or {}), int(examples))

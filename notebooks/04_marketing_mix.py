@@ -58,8 +58,8 @@ import pandas as pd
 
 from imclab import mmm
 from imclab.plan import load_plan
+from imclab.plotting import budget as value_plots
 from imclab.plotting import mmm as mmm_plots
-from imclab.plotting import review_value as value_plots
 from imclab.review import budget, experiments
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world

@@ -188,9 +188,9 @@ funnel.round(3)
 # Repeat orders per customer, cumulated by months since the first order, for each
 # acquisition month and each first-touch channel; every point uses only the customers observed
 # for that long. "First order" is the first in the data: for customers who bought before the
-# data starts, the first cohort mixes new and returning buyers. The dashed line is the BG/NBD model's expectation for a new customer (the
-# model behind the review's customer lifetime value): cohorts above it come back more than the
-# model assumes.
+# data starts, the first cohort mixes new and returning buyers. The dashed line is the BG/NBD
+# model's expectation for a new customer (the model behind the review's customer lifetime
+# value): cohorts above it come back more than the model assumes.
 
 # %%
 until = {"observation_end": plan.measurement_end}

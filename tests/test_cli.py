@@ -12,6 +12,7 @@ import yaml
 from imclab import config
 from imclab import plan as plan_module
 from imclab.cli import main
+from imclab.simulate import simulate_world
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = (
@@ -34,13 +35,15 @@ def _notebook(path: Path, code: str) -> None:
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A repository-like folder the CLI uses instead of the real repository."""
-    _notebook(tmp_path / "notebooks" / "00_ok.ipynb", "print('rows', len(os.listdir(data_dir)))")
+    _notebook(
+        tmp_path / "notebooks" / "00_ok.ipynb",
+        "print('rows', len(open_world(data_dir).customers))",
+    )
     _notebook(tmp_path / "notebooks" / "01_boom.ipynb", "raise KeyError('channel')")
     nb = nbformat.read(tmp_path / "notebooks" / "00_ok.ipynb", as_version=4)
-    nb.cells[1].source = "import os\n" + nb.cells[1].source
+    nb.cells[1].source = "from imclab.warehouse import open_world\n" + nb.cells[1].source
     nbformat.write(nb, tmp_path / "notebooks" / "00_ok.ipynb")
-    (tmp_path / "data" / "sample").mkdir(parents=True)
-    (tmp_path / "data" / "sample" / "customers.csv").write_text("customer_id\n1\n")
+    simulate_world(tmp_path / "data" / "sample", seed=3, n_customers=150)
     plan = yaml.safe_load((REPO / "campaigns" / "spring_launch.yaml").read_text(encoding="utf-8"))
     plan["name"] = "demo"
     (tmp_path / "campaigns").mkdir()
@@ -80,10 +83,7 @@ def test_unknown_only_name_exits_2_listing_notebooks(project, capsys):
 
 
 def test_run_succeeds_with_data_and_out_options(project, capsys):
-    data = project / "other_world"
-    data.mkdir()
-    for name in ("a.csv", "b.csv"):
-        (data / name).write_text("x\n")
+    data = simulate_world(project / "other_world", seed=4, n_customers=120)
     out = project / "custom_report"
     code = main(["run", str(project / "campaigns" / "demo.yaml"), "--only", "00", "--data",
                  str(data), "--out", str(out)])  # fmt: skip
@@ -92,7 +92,7 @@ def test_run_succeeds_with_data_and_out_options(project, capsys):
     assert captured.out == f"report: {out / 'index.html'} (1 notebook(s) run)\n"
     assert "[1/1] 00_ok" in captured.err
     executed = nbformat.read(out / "00_ok.ipynb", as_version=4)
-    assert executed.cells[-1].outputs[0].text == "rows 2\n"
+    assert executed.cells[-1].outputs[0].text == "rows 120\n"  # the --data world
     assert 'data_dir = "other_world"' in executed.cells[1].source
     index = (out / "index.html").read_text(encoding="utf-8")
     assert '<span class="status status-not-run">not run</span>' in index
@@ -109,6 +109,16 @@ def test_failing_notebook_exits_2_naming_it_and_keeps_partial_output(project, ca
     assert "Traceback" not in err
     assert (project / "reports" / "demo.failed" / "01_boom.html").is_file()
     assert not (project / "reports" / "demo").exists()
+
+
+def test_run_on_data_without_a_required_table_fails_before_any_notebook(project, capsys):
+    (project / "data" / "sample" / "spend.csv").unlink()
+    assert main(["run", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "imclab: error:" in err and "missing required file spend.csv" in err
+    assert "Traceback" not in err
+    reports = project / "reports"
+    assert not reports.exists() or sorted(p.name for p in reports.iterdir()) == []
 
 
 def test_simulate_writes_a_world(tmp_path, capsys):

@@ -22,7 +22,6 @@ from imclab.config import (
     UnknownKPIError,
     closest_match_hint,
     get_kpi,
-    kpi_catalogue_frame,
 )
 from imclab.errors import ParameterError
 
@@ -179,27 +178,6 @@ def test_get_kpi_without_a_close_match_lists_the_names():
 def test_closest_match_hint():
     assert closest_match_hint("socal", CHANNELS) == " (did you mean 'social'?)"
     assert closest_match_hint("qqq", CHANNELS) == ""
-
-
-def test_catalogue_frame_lists_every_kpi_grouped_by_tier():
-    frame = kpi_catalogue_frame()
-    assert list(frame.columns) == [
-        "name",
-        "label",
-        "tier",
-        "unit",
-        "direction",
-        "funnel_stage",
-        "definition",
-        "formula",
-        "requires",
-    ]
-    assert list(frame["name"]) == list(KPIS)
-    assert frame["name"].is_unique
-    tier_rank = frame["tier"].map(KPI_TIERS.index)
-    assert tier_rank.is_monotonic_increasing
-    assert frame.set_index("name").loc["cac", "requires"].startswith("spend.date, spend.campaign")
-    assert frame.notna().all().all()
 
 
 def test_campaigns_readme_documents_every_kpi(repo_root):

@@ -127,3 +127,11 @@ def test_later_notebooks_get_the_persona_labels_of_the_run(report):
         injected = nb["cells"][next(i for i, t in enumerate(tags) if "injected-parameters" in t)]
         source = "".join(injected["source"])
         assert "persona_file" in source and "personas.csv" in source, name
+
+
+def test_every_notebook_read_the_runs_snapshot_shown_as_the_users_data(report):
+    assert not (report / ".snapshot").exists()  # the validated copy is not published
+    for nb in sorted(report.glob("*.ipynb")):
+        text = nb.read_text(encoding="utf-8")
+        assert 'data_dir = \\"data/sample\\"' in text, nb.name
+        assert ".snapshot" not in text, nb.name

@@ -7,6 +7,7 @@ import pytest
 
 from imclab.engine import ENGINES, connect, engine_name, read_table, world_tables
 from imclab.errors import DataError, ParameterError
+from imclab.warehouse import open_world
 
 
 def test_connect_duckdb_with_spill_settings(tmp_path):
@@ -56,16 +57,21 @@ def test_read_table_errors_name_the_source(tmp_path):
         read_table(con, tmp_path / "notes.txt")
 
 
-def test_world_tables_from_folder_prefers_parquet_and_takes_overrides(tmp_path):
-    pd.DataFrame({"customer_id": ["C1"]}).to_csv(tmp_path / "customers.csv", index=False)
+def test_world_tables_from_folder_refuse_a_table_twice_and_take_overrides(tmp_path):
     pd.DataFrame({"customer_id": ["P1", "P2"]}).to_parquet(tmp_path / "customers.parquet")
     other = tmp_path / "elsewhere.parquet"
     pd.DataFrame({"order_id": ["O1"]}).to_parquet(other)
     con = connect()
     tabs = world_tables(con, tmp_path, tables={"conversions": str(other)})
     assert sorted(tabs) == ["conversions", "customers"]
-    assert tabs["customers"].count().execute() == 2  # the Parquet file, not the CSV
+    assert tabs["customers"].count().execute() == 2
     assert tabs["conversions"].execute()["order_id"].tolist() == ["O1"]
+    # csv + parquet side by side: ambiguous for every reader (one rule: locate_table)
+    pd.DataFrame({"customer_id": ["C1"]}).to_csv(tmp_path / "customers.csv", index=False)
+    with pytest.raises(DataError, match="both customers.csv and customers.parquet exist"):
+        world_tables(con, tmp_path)
+    with pytest.raises(DataError, match="both customers.csv and customers.parquet exist"):
+        open_world(tmp_path, lazy=True)
     with pytest.raises(DataError, match="no brand-world table found"):
         world_tables(con, tmp_path / "empty_dir_does_not_exist")
 

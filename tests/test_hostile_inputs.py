@@ -23,6 +23,7 @@ from imclab.cli import main
 from imclab.data import load_world
 from imclab.errors import PlanError
 from imclab.plan import MAX_PLAN_BYTES, load_plan
+from imclab.simulate import simulate_world
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = (
@@ -73,7 +74,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "00_data_audit.ipynb")
     world = tmp_path / "data" / "sample"
-    world.mkdir(parents=True)
+    simulate_world(world, seed=3, n_customers=150)  # imclab run validates the world first
     with (world / "creatives.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["creative_id", "channel", "campaign", "language", "text"])

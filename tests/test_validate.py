@@ -216,3 +216,123 @@ def test_readme_columns_example_is_a_valid_columns_section(repo_root):
     for command in ("imclab init summer_sale --data", "imclab validate data/summer_sale",
                     "imclab run campaigns/summer_sale.yaml --data data/summer_sale"):  # fmt: skip
         assert command in section
+
+
+def test_yaml_error_counts_once_though_printed_on_several_lines(world, tmp_path):
+    plan_file = tmp_path / "broken.yaml"
+    plan_file.write_text("name: x\ntitle: [unclosed\nstart: 2025-01-01\n")
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert len(result.errors) == 1 and "not valid YAML" in result.errors[0]
+    text = result.text()
+    assert "Result: 1 error; fix it" in text
+    # the continuation lines stay indented under the one error
+    error_block = text.split("Errors:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert error_block[0].startswith("  ") and all(ln.startswith("    ") for ln in error_block[1:])
+
+
+def test_one_mistake_in_a_mapping_plan_is_one_error_not_a_missing_file_per_table(
+    tmp_path, repo_root, world
+):
+    for table in ("customers", "touchpoints", "conversions", "spend"):  # exported names
+        (world / f"{table}.csv").rename(world / f"export_{table}.csv")
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan["columns"] = {t: {"file": f"export_{t}.csv"} for t in ("customers", "conversions")}
+    plan["columns"]["touchpoints"] = {"file": "export_touchpoints.csv", "renam": {}}  # typo
+    plan["columns"]["spend"] = {"file": "export_spend.csv"}
+    plan_file = tmp_path / "p.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    result = validate_data(world, campaign=plan_file, as_of=AS_OF)
+    assert result.exit_code() == EXIT_ERRORS
+    assert len(result.errors) == 1 and "renam" in result.errors[0]
+    assert not any("missing required file" in e for e in result.errors)
+    assert any("columns: section loads" in n for n in result.notes)
+    # fixed, the same folder validates
+    plan["columns"]["touchpoints"] = {"file": "export_touchpoints.csv"}
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    assert validate_data(world, campaign=plan_file, as_of=AS_OF).errors == []
+
+
+def test_a_row_after_a_blank_line_is_numbered_by_its_line(world):
+    path = world / "conversions.csv"
+    lines = path.read_text().splitlines()
+    lines.insert(9, "")  # line 10 is blank
+    lines[51] = ",,,"  # line 52: every field empty
+    path.write_text("\n".join(lines) + "\n")
+    result = validate_data(world, as_of=AS_OF)
+    assert set(result.quarantine["row"]) == {51}  # row n is line n + 1
+    assert all("row 51" in m for m in result.messages)
+
+
+def _shifted(value, days):
+    """The plan with every date moved by ``days`` (another campaign period)."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {k: _shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, days) for v in value]
+    if isinstance(value, dt.date):
+        return value + dt.timedelta(days=days)
+    return value
+
+
+def _plan_file(tmp_path, repo_root, file="p.yaml", days=0, **changes):
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
+    plan = _shifted(plan, days)
+    plan.update(changes)
+    path = tmp_path / file
+    path.write_text(yaml.safe_dump(plan, allow_unicode=True))
+    return path
+
+
+def test_plan_checks_what_the_run_needs_and_lists_skipped_sections(world, tmp_path, repo_root):
+    # the small world has no A/B tests or creatives; the plan keeps no region dark
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root, holdout_regions=[]))
+    assert result.errors == []
+    skipped = "\n".join(result.skipped)
+    assert "no ab_tests table; add ab_tests.csv" in skipped
+    assert "no creatives table; add creatives.csv" in skipped
+    assert "no holdout_regions" in skipped
+    assert "survey" not in skipped  # the world has one
+    assert "Sections the run will skip:" in result.text()
+    (world / "survey.csv").unlink()
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert [s.split(":")[0] for s in result.skipped] == [
+        "the brand funnel and share of mind (01 situation analysis) and the brand survey lift "
+        "(05 review)",
+        "the A/B tests (05 review, Experiments)",
+        "brand consistency across channels (05 review)",
+    ]
+
+
+def test_plan_for_a_period_or_campaign_the_data_lacks_is_an_error(world, tmp_path, repo_root):
+    early = validate_data(world, campaign=_plan_file(tmp_path, repo_root, "early.yaml", -730))
+    assert early.exit_code() == EXIT_ERRORS
+    joined = "\n".join(early.errors)
+    assert "touchpoints: no row between 2023-03-04 and 2023-05-26" in joined
+    assert "conversions: no row between" in joined
+    other = validate_data(
+        world, campaign=_plan_file(tmp_path, repo_root, "o.yaml", name="summer_sale")
+    )
+    assert other.exit_code() == EXIT_ERRORS
+    assert any("campaign 'summer_sale' has no row in touchpoints or spend" in e
+               for e in other.errors)  # fmt: skip
+
+
+def test_budgeted_channel_without_spend_is_a_note(world, tmp_path, repo_root):
+    spend = pd.read_csv(world / "spend.csv")
+    spend[spend["channel"] != "tv"].to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.errors == []
+    assert any("without spend of campaign 'spring_launch': tv" in n for n in result.notes)
+
+
+def test_validate_with_a_plan_counts_the_rows_the_run_analyses(world, tmp_path, repo_root):
+    from imclab.plan import load_plan
+    from imclab.warehouse import open_world, run_as_of
+
+    plan_file = _plan_file(tmp_path, repo_root)
+    result = validate_data(world, campaign=plan_file)
+    run_world = open_world(world, as_of=run_as_of(load_plan(plan_file)))
+    counts = result.tables.set_index("table")["rows_accepted"].dropna().astype(int).to_dict()
+    assert counts == {t: len(f) for t, f in run_world.tables.items()}

@@ -140,3 +140,94 @@ def test_engine_checks_every_rule_of_the_loader(sample_dir, tmp_path):
     } <= reasons
     # in the loader's words: the same reasons and counts
     pd.testing.assert_frame_equal(audit.quarantine_reasons(lazy), audit.quarantine_reasons(loaded))
+
+
+def test_engine_counts_each_row_once_for_its_first_fault(tmp_path):
+    from imclab.data.schemas import SCHEMAS
+
+    folder = tmp_path / "world"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "event_id": ["E1", "E1", "E2", "E3", "E4"],
+            "customer_id": ["C1", "C1", "C9", "C1", "C1"],
+            "timestamp": [
+                "2025-01-02T00:00:00",
+                "2025-01-01T00:00:00",
+                "2025-01-01T00:00:00",
+                "2025-13-01",
+                "2025-01-01T00:00:00",
+            ],  # fmt: skip
+            "channel": ["seo", "seo", "seo", "tiktok", "seo"],
+            "campaign": ["organic"] * 5,
+            "interaction": ["click"] * 5,
+            "cost": ["0", "0", "0", "-1", "1.5"],
+        }
+    ).to_csv(folder / "touchpoints.csv", index=False)
+    cu = pd.DataFrame({c: [""] for c in SCHEMAS["customers"].columns})  # profile left blank
+    cu[["customer_id", "signup_date"]] = [["C1", "2024-01-01"]]
+    cu.to_csv(folder / "customers.csv", index=False)
+    world = open_world(folder, lazy=True, tables=["touchpoints"], as_of="2025-06-30")
+    rows = world.excluded.query("table == 'touchpoints'")
+    # E3 breaks three rules but is counted once, for its first column in contract order
+    assert sorted(zip(rows["column"], rows["rows"], strict=True)) == [
+        ("customer_id", 1), ("event_id", 1), ("timestamp", 1),
+    ]  # fmt: skip
+    kept = world.touchpoints.execute().sort_values("event_id")
+    assert kept["event_id"].tolist() == ["E1", "E4"]
+    # of the two E1 rows, the first in the order of all columns (the earlier timestamp) is kept
+    assert kept["timestamp"].tolist() == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-01")]
+    assert kept["cost"].tolist() == [0.0, 1.5]
+    assert world.report.tables["touchpoints"].rows_quarantined == 3
+
+
+@pytest.fixture(scope="module")
+def snapshot(sample_dir, tmp_path_factory):
+    """The sample as a run opens it (the plan's as-of), and its snapshot folder."""
+    from imclab.warehouse import write_snapshot
+
+    world = open_world(sample_dir, as_of="2025-07-24 23:59:59")
+    return world, write_snapshot(world, tmp_path_factory.mktemp("run") / ".snapshot")
+
+
+def test_a_snapshot_restores_the_world_without_validating_again(snapshot, monkeypatch):
+    import imclab.warehouse as wh
+    from imclab.data import load as load_module
+
+    world, folder = snapshot
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a snapshot is not validated again")
+
+    monkeypatch.setattr(load_module, "_check_file", refuse)
+    monkeypatch.setattr(wh, "load_world", refuse)
+    again = open_world(folder, as_of="2030-01-01")  # the run's as-of wins: one rule
+    assert wh.is_snapshot(folder) and not wh.is_snapshot(folder.parent)
+    for name, frame in world.tables.items():
+        pd.testing.assert_frame_equal(again.tables[name], frame)
+    pd.testing.assert_frame_equal(again.quarantine, world.quarantine)
+    assert again.report == world.report and again.source == world.source
+    for check in ("rows_per_table", "date_coverage", "missing_values", "duplicates",
+                  "identity_match", "quarantine_reasons"):  # fmt: skip
+        pd.testing.assert_frame_equal(getattr(audit, check)(again), getattr(audit, check)(world))
+    assert (folder / "truth" / "truth.json").is_file()  # the simulator's truth goes along
+
+
+def test_a_snapshot_opens_some_tables_lazily_or_strictly(snapshot):
+    world, folder = snapshot
+    spend = open_world(folder, tables=["spend"])
+    assert list(spend.tables) == ["spend"] and list(spend.report.tables) == ["spend"]
+    assert spend.report.messages == [m for m in world.report.messages if m.startswith("spend")]
+    assert set(spend.quarantine["file"]) == {"spend.csv"}
+    lazy = open_world(folder, lazy=True)
+    assert isinstance(lazy, EngineWorld) and lazy.report == world.report
+    assert lazy.touchpoints.count().execute() == len(world.touchpoints)
+    assert isinstance(lazy.spend, pd.DataFrame)
+    # every quarantined row counted once
+    assert lazy.excluded.groupby("table")["rows"].sum().to_dict() == {
+        t: r.rows_quarantined for t, r in world.report.tables.items() if r.rows_quarantined
+    }
+    with pytest.raises(DataError, match="break the data contract"):
+        open_world(folder, strict=True)
+    with pytest.raises(ParameterError, match="no overrides"):
+        open_world(folder, lazy=True, sources={"spend": "x.y"})

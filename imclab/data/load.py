@@ -5,8 +5,8 @@ the typed conversion and the rule checks run in SQL derived from :mod:`imclab.da
 each clean table is validated with its pandera schema as the final guard.
 
 Row numbers (``row`` in the quarantine) are data row numbers: 1 is the first record after the
-header, i.e. line 2 of a CSV file (blank lines are skipped and not counted), or the 1-based row
-position in a Parquet file.
+header, and row n is line n + 1 of a CSV file (blank lines are skipped but counted, so a user
+finds the row at the line its number says), or the 1-based row position in a Parquet file.
 """
 
 from __future__ import annotations
@@ -472,13 +472,19 @@ def _suggest(missing: str, found: list[str]) -> str:
 # Reading one table
 # --------------------------------------------------------------------------------------------
 def _find_file(folder: Path, table: str) -> Path | None:
-    found = [folder / f"{table}.{ext}" for ext in FORMATS if (folder / f"{table}.{ext}").is_file()]
-    if len(found) > 1:
+    """Return the table's file in ``folder`` (the one rule: :func:`imclab.engine.locate_table`)."""
+    from imclab.engine import locate_table
+
+    if not Path(folder).is_dir():
+        return None
+    found = locate_table(folder, table)
+    if found is not None and Path(found).is_dir():
         raise DataError(
-            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them so "
-            f"the '{table}' table is unambiguous"
+            f"{found}: a folder of Parquet part files; the file loader reads one "
+            f"{table}.csv or {table}.parquet file (open a folder of parts with engine='spark' "
+            "or lazy=True)"
         )
-    return found[0] if found else None
+    return None if found is None else Path(found)
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -558,6 +564,44 @@ def _long_lines(path: Path, limit: int | None = None) -> list[tuple[int, int, in
     if offset - line_start > limit:  # last line without a line break
         found.append((line_no, line_start, offset))
     return [f for f in found if f[0] > 1]
+
+
+def _blank_lines(path: Path) -> np.ndarray:
+    """Return the data row numbers (line - 1) of the empty lines of a CSV (DuckDB skips them).
+
+    A streaming scan like :func:`_long_lines`. Quarantine rows are ``line - 1`` for every
+    record, so a record after a blank line is still found at the line its number says.
+    """
+    found: list[np.ndarray] = []
+    line_no, prev_end = 1, -1  # the break before the first line sits at offset -1
+    with path.open("rb") as handle:
+        offset, newline = 0, None
+        carry = b""
+        while chunk := handle.read(_SCAN_CHUNK):
+            if newline is None:
+                newline = 10 if b"\n" in chunk or b"\r" not in chunk else 13
+            data = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(data == newline) + offset
+            if len(ends):
+                starts = np.concatenate([[prev_end + 1], ends[:-1] + 1])
+                width = ends - starts
+                # an empty line, or "\r" alone in a "\r\n" file
+                empty = width == 0
+                one = np.flatnonzero(width == 1)
+                if len(one) and newline == 10:
+                    first = starts[one] - offset
+                    inside = first >= 0
+                    cr = np.zeros(len(one), bool)
+                    cr[inside] = data[first[inside]] == 13
+                    cr[~inside] = carry[-1:] == b"\r"
+                    empty[one[cr]] = True
+                found.append(line_no + np.flatnonzero(empty))
+                line_no += len(ends)
+                prev_end = int(ends[-1])
+            carry = chunk[-1:]
+            offset += len(chunk)
+    lines = np.concatenate(found) if found else np.zeros(0, "int64")
+    return (lines[lines > 1] - 1).astype("int64")
 
 
 def _without_long_lines(path: Path, long: list[tuple[int, int, int]], folder: Path) -> Path:
@@ -656,17 +700,22 @@ def _take_rejects(con: duckdb.DuckDBPyConnection, tag: str, path: Path) -> pd.Da
     return rej
 
 
-def _row_map(n_ok: int, rejected_rows: np.ndarray) -> np.ndarray | None:
+def _row_map(
+    n_ok: int, rejected_rows: np.ndarray, blank_rows: np.ndarray | None = None
+) -> np.ndarray | None:
     """File row of each accepted record (``None``: ordinal == row, nothing was rejected).
 
-    Accepted records fill the row numbers the rejected ones leave free. (A record with an
-    embedded newline shifts the reader's line numbers; there the numbers of later rows can be
-    off, never missing or repeated.)
+    Accepted records fill the row numbers the rejected ones and the blank lines leave free,
+    so row ``n`` is always line ``n + 1`` of the file. (A record with an embedded newline
+    shifts the reader's line numbers; there the numbers of later rows can be off, never
+    missing or repeated.)
     """
-    if len(rejected_rows) == 0:
+    blank = np.zeros(0, "int64") if blank_rows is None else np.asarray(blank_rows, "int64")
+    taken = np.union1d(np.asarray(rejected_rows, "int64"), blank)
+    if len(taken) == 0:
         return None
-    rows = np.arange(1, n_ok + len(rejected_rows) + 1, dtype="int64")
-    return np.setdiff1d(rows, rejected_rows)[:n_ok]
+    rows = np.arange(1, n_ok + len(taken) + 1, dtype="int64")
+    return np.setdiff1d(rows, taken)[:n_ok]
 
 
 def _reject_faults(path: Path, rej: pd.DataFrame) -> pd.DataFrame:
@@ -867,7 +916,11 @@ def _check_file(
     return _Checked(
         stage=stage,
         n_read=n_read,
-        row_map=_row_map(int(n_ok), rejects["row"].to_numpy("int64")),
+        row_map=_row_map(
+            int(n_ok),
+            rejects["row"].to_numpy("int64"),
+            _blank_lines(path) if path.suffix == ".csv" else None,
+        ),
         faults=faults,
         rejects=rejects,
         stats=stats,

@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import shutil
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,13 +127,9 @@ def source_file(data_dir: str | Path, table: str, columns_spec: Any = None) -> P
                 f"{_hint(spec.file, found)}; files: {', '.join(found) or '(none)'}"
             )
         return path
-    found = [folder / f"{table}.{ext}" for ext in _FORMATS if (folder / f"{table}.{ext}").is_file()]
-    if len(found) > 1:
-        raise DataError(
-            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one of them so "
-            f"the '{table}' table is unambiguous"
-        )
-    return found[0] if found else None
+    from imclab.data.load import _find_file  # the one table-locating rule
+
+    return _find_file(folder, table)
 
 
 def table_header(path: str | Path, delimiter: str = ",", encoding: str | None = None) -> list[str]:
@@ -531,16 +526,3 @@ def mapped_sources(out_dir: str | Path) -> dict[str, str]:
         if "unmapped_columns" in info:  # mapped: written as <table>.csv
             out[f"{table}.csv"] = info["source"]
     return out
-
-
-def mapping_notes(out_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Return the per-table notes of `apply_mapping` (source, malformed rows, unused columns)."""
-    path = Path(out_dir) / MANIFEST
-    if not path.is_file():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("tables", {}))
-
-
-def as_columns_spec(columns: Mapping[str, Any] | Any) -> Any:
-    """Validate a ``columns:`` mapping into a :class:`imclab.plan.ColumnsSpec` (or pass it on)."""
-    return _spec(columns)

@@ -1,8 +1,8 @@
 """The quarantine: rows the loader refused, one line per fault, and the messages that name them.
 
 A quarantine frame has the columns ``file, row, column, value, reason``. ``row`` is the data row
-number in the file: 1 is the first record after the header (so data row 1 is line 2 of a CSV;
-blank lines are not counted), or the 1-based row position in a Parquet file. A row with two
+number in the file: 1 is the first record after the header (so data row n is line n + 1 of a
+CSV, blank lines included), or the 1-based row position in a Parquet file. A row with two
 faults has two lines; nothing the loader refuses is dropped without a line here.
 """
 
@@ -54,30 +54,6 @@ def as_quarantine(faults: pd.DataFrame) -> pd.DataFrame:
     frame = faults.reindex(columns=QUARANTINE_COLUMNS).copy()
     frame["row"] = frame["row"].astype("Int64" if frame["row"].isna().any() else "int64")
     return frame.reset_index(drop=True)
-
-
-def quarantine_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
-    """Count quarantined rows (not fault lines) per file.
-
-    Parameters
-    ----------
-    quarantine
-        A quarantine frame.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``file, rows_quarantined, faults`` (faults = quarantine lines), one row per file
-        in order of first appearance.
-    """
-    if quarantine.empty:
-        return pd.DataFrame(
-            {"file": [], "rows_quarantined": pd.Series(dtype="int64"), "faults": []}
-        ).astype({"faults": "int64"})
-    grouped = quarantine.groupby("file", sort=False)
-    return pd.DataFrame(
-        {"rows_quarantined": grouped["row"].nunique(), "faults": grouped.size()}
-    ).reset_index()
 
 
 def _quote(value: Any) -> str:

@@ -55,7 +55,6 @@ __all__ = [
     "customer_features",
     "derive_features",
     "feature_sql",
-    "feature_table",
 ]
 
 #: Pseudo-touches of the overall mix added to every customer's channel shares and rates.
@@ -410,48 +409,6 @@ def _query(con: ibis.BaseBackend, sql: str, suffix: str) -> tuple[ir.Table, str 
         for c in t.columns
     }
     return t.cast(types), made
-
-
-@quiet
-def feature_table(
-    tables: Any,
-    as_of: str | None = None,
-    channels: tuple[str, ...] = CHANNELS,
-    prior_touches: float = PRIOR_TOUCHES,
-) -> ir.Table:
-    """Return the feature table as a lazy Ibis table of the engine holding the data.
-
-    For worlds too large to bring every customer to pandas: sample or aggregate the result
-    in the engine before ``.execute()``. The tables are registered as session-scoped
-    temporary views of the engine (uniquely named), which the returned table reads.
-
-    Parameters
-    ----------
-    tables
-        Mapping (or world object with attributes) ``customers``, ``touchpoints``,
-        ``conversions``: pandas DataFrames or Ibis tables of one engine (DuckDB, Spark).
-    as_of, channels, prior_touches
-        See :func:`feature_sql`.
-
-    Returns
-    -------
-    ibis.expr.types.Table
-        One row per customer, columns as :func:`derive_features` (dtypes as the engine
-        gives them).
-
-    Raises
-    ------
-    DataError
-        A table or a required column is missing.
-    ParameterError
-        A table is neither a DataFrame nor an Ibis table, or the tables live on different
-        engines.
-    """
-    con, bound = _bind(tables)
-    suffix = uuid.uuid4().hex[:10]
-    views = _views(con, bound, suffix)
-    sql = feature_sql(as_of, channels, prior_touches, _DIALECTS.get(con.name, con.name), views)
-    return _query(con, sql, suffix)[0]
 
 
 @quiet

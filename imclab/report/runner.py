@@ -8,6 +8,7 @@ untouched and keeps the partial output in ``reports/<name>.failed/``.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -51,6 +52,8 @@ MMM_FILE = "mmm_curves.csv"  # posterior response curves the marketing-mix noteb
 """Passed only to notebooks that declare it (``imclab.mmm.MMM_FILE``)."""
 
 _LOCK_GRACE_SECONDS = 10.0  # an empty lock file younger than this is still being written
+SNAPSHOT_FOLDER = ".snapshot"
+"""The run's validated world, inside the temporary run folder (removed when published)."""
 
 
 class ReportLockedError(ImclabError):
@@ -125,8 +128,21 @@ class PreparedRun:
     jobs: list[NotebookJob] = field(default_factory=list)
 
     def show(self, path: str | Path) -> str:
-        """Display ``path`` relative to the project root (see `display_path`)."""
+        """Display ``path`` relative to the project root (see `display_path`), as saved."""
         return display_path(path, self.root)
+
+    @staticmethod
+    def tell(path: str | Path) -> str:
+        """Name a path in a message to the user so that they can open it from where they are.
+
+        Relative to the current folder when ``path`` lies inside it, else absolute (a
+        report written with ``--out`` elsewhere is not named relative to the project).
+        """
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(Path.cwd().resolve()).as_posix() or "."
+        except ValueError:
+            return str(path)
 
 
 @dataclass(frozen=True)
@@ -329,17 +345,19 @@ def run_campaign(
     report = run.report_dir
     report.parent.mkdir(parents=True, exist_ok=True)
     with report_lock(report):
+        clean_stale_runs(report)
         run = map_columns(run)  # the plan's columns: section (imclab.data.mapping)
         tmp = Path(tempfile.mkdtemp(prefix=f".{report.name}.tmp-", dir=report.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a report is not
         try:
+            run = snapshot_world(run, tmp / SNAPSHOT_FOLDER, log)
             return _execute_run(run, tmp, show_code, progress_bar, log)
         except KeyboardInterrupt:
             # Interrupted outside a notebook (while saving or exporting): keep what exists.
             failed_dir = _failed_dir(report)
             _move_partial(tmp, failed_dir)
             raise RunInterruptedError(
-                f"run interrupted; partial output kept in {run.show(failed_dir)}/; "
+                f"run interrupted; partial output kept in {run.tell(failed_dir)}/; "
                 f"{_previous(run)}.",
                 notebook="",
                 failed_dir=failed_dir,
@@ -347,6 +365,48 @@ def run_campaign(
         finally:
             if tmp.exists():  # a second Ctrl-C during cleanup: leave no temporary folder
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def snapshot_world(
+    run: PreparedRun, folder: Path, log: Callable[[str], None] | None = None
+) -> PreparedRun:
+    """Open and validate the run's world once and hand every notebook the snapshot.
+
+    The world is opened with :func:`imclab.warehouse.open_world` on the run's engine (Spark
+    when every notebook runs on Spark, else the DuckDB file loader), as of
+    :func:`imclab.warehouse.run_as_of`, and written to ``folder`` with
+    :func:`imclab.warehouse.write_snapshot`; each notebook receives ``folder`` as its
+    ``data_dir`` and ``open_world`` restores the tables and the validation report from it.
+
+    Returns
+    -------
+    PreparedRun
+        ``run`` with every job's ``data_dir`` set to the snapshot (``run.data_dir`` still
+        names the user's data, for messages and the index).
+
+    Raises
+    ------
+    DataError
+        The data cannot be opened (a required table or column is missing).
+    """
+    from dataclasses import replace
+
+    from imclab.warehouse import open_world, run_as_of, write_snapshot
+
+    engines = {str(j.parameters.get(ENGINE_PARAMETER, "duckdb")) for j in run.jobs}
+    engine = "spark" if engines == {"spark"} else "duckdb"
+    as_of = run_as_of(run.plan)
+    if log:
+        log(f"[0/{len(run.jobs)}] validating {run.show(run.data_dir)} as of {as_of} ({engine})")
+    world = open_world(run.data_dir, engine, as_of=as_of)
+    write_snapshot(world, folder)
+    if engine == "spark":  # each notebook reads the snapshot: free this process's JVM
+        world.con.disconnect()
+    jobs = [
+        NotebookJob(job.path, {**job.parameters, "data_dir": str(folder)}, job.takes_personas)
+        for job in run.jobs
+    ]
+    return replace(run, jobs=jobs)
 
 
 def map_columns(run: PreparedRun) -> PreparedRun:
@@ -383,6 +443,29 @@ def map_columns(run: PreparedRun) -> PreparedRun:
     return replace(run, data_dir=mapped, jobs=jobs)
 
 
+def clean_stale_runs(report_dir: str | Path) -> list[Path]:
+    """Remove what killed runs of this report left behind: ``.<name>.tmp-*`` and ``.old-*``.
+
+    A run that is SIGKILLed (or loses power) cannot clean up its temporary folder. Call this
+    only while holding the report's lock (:func:`report_lock`): no live run of the same report
+    can then own one of these folders, and another report's folders never match (the name is
+    followed by ``.tmp-`` or ``.old-`` exactly).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    report_dir = Path(report_dir)
+    removed = []
+    for kind in ("tmp", "old"):
+        for path in report_dir.parent.glob(f".{glob.escape(report_dir.name)}.{kind}-*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return sorted(removed)
+
+
 def _failed_dir(report: Path) -> Path:
     return report.with_name(report.name + ".failed")
 
@@ -398,8 +481,8 @@ def _move_partial(tmp: Path, failed_dir: Path) -> None:
 def _previous(run: PreparedRun) -> str:
     report = run.report_dir
     if report.exists():
-        return f"the previous report {run.show(report)}/ is untouched"
-    return f"no report was published to {run.show(report)}/"
+        return f"the previous report {run.tell(report)}/ is untouched"
+    return f"no report was published to {run.tell(report)}/"
 
 
 def _execute_run(
@@ -414,6 +497,7 @@ def _execute_run(
         str(tmp): run.show(report),
         str(report): run.show(report),
         str(run.data_dir): run.show(run.data_dir),
+        str(tmp / SNAPSHOT_FOLDER): run.show(run.data_dir),  # notebooks read the snapshot
         str(run.plan_file): run.show(run.plan_file),
         str(run.notebooks_dir): run.show(run.notebooks_dir),
         str(run.root): ".",
@@ -475,11 +559,12 @@ def _execute_run(
         name, message = failure
         error = RunInterruptedError if interrupted else NotebookFailedError
         raise error(
-            f"{message}\nPartial output kept in {run.show(failed_dir)}/ (index.html marks {name} "
+            f"{message}\nPartial output kept in {run.tell(failed_dir)}/ (index.html marks {name} "
             f"failed and later notebooks not run); {_previous(run)}.",
             notebook=name,
             failed_dir=failed_dir,
         )
+    shutil.rmtree(tmp / SNAPSHOT_FOLDER, ignore_errors=True)  # a copy of the data: not published
     replace_dir(tmp, report)
     if failed_dir.exists():  # the latest run succeeded: an older failure is history
         shutil.rmtree(failed_dir)

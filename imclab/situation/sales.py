@@ -18,7 +18,6 @@ from statsmodels.tsa.seasonal import STL
 from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.kpis import DateLike, in_window, plain, to_window
-from imclab.scale import sales_aggregates
 
 EventTable = pd.DataFrame | ir.Table
 """An event table: a pandas DataFrame (:func:`imclab.data.load_world`) or an Ibis table."""
@@ -66,11 +65,42 @@ def _events_in_window(
 
 
 @quiet
+@quiet
+def _sales_per_day(conversions: ir.Table) -> pd.DataFrame:
+    """Return ``period, orders, revenue, buyers`` per day with orders, run in the engine.
+
+    Unparseable timestamps (the contracts quarantine them) get no day and are left out.
+    """
+    cv = conversions
+    ts = cv.timestamp if cv.timestamp.type().is_timestamp() else cv.timestamp.try_cast("timestamp")
+    expr = (
+        cv.select(
+            period=ts.date(),
+            customer_id=cv.customer_id.cast("string"),
+            revenue=cv.revenue.try_cast("float64"),
+        )
+        .filter(ibis._.period.notnull())
+        .group_by("period")
+        .agg(
+            orders=ibis._.count(),
+            revenue=ibis._.revenue.sum(),
+            buyers=ibis._.customer_id.nunique(),
+        )
+    )
+    frame = expr.execute()
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["revenue"] = frame["revenue"].fillna(0).astype(float)
+    for col in ("orders", "buyers"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    frame = frame.sort_values("period", kind="mergesort").reset_index(drop=True)
+    return frame[["period", "orders", "revenue", "buyers"]]
+
+
 def daily_sales(conversions: EventTable, start: DateLike, end: DateLike) -> pd.DataFrame:
     """Return orders and revenue per day, every day of the window (zeros included).
 
-    The orders are counted where the table lives (:func:`imclab.scale.sales_aggregates`);
-    only one row per day comes back.
+    The orders are counted where the table lives (:func:`_sales_per_day`); only one row per
+    day comes back.
 
     Parameters
     ----------
@@ -93,9 +123,9 @@ def daily_sales(conversions: EventTable, start: DateLike, end: DateLike) -> pd.D
     has_buyer = "customer_id" in getattr(conversions, "columns", ())
     cols = ["timestamp", "revenue", *(["customer_id"] if has_buyer else [])]
     rows = _events_in_window(conversions, "conversions", cols, lo, hi)
-    if not has_buyer:  # buyers are not shown here; sales_aggregates counts them
+    if not has_buyer:  # buyers are not shown here; _sales_per_day counts them
         rows = rows.mutate(customer_id=ibis.null("string"))
-    per_day = sales_aggregates(rows, "day")
+    per_day = _sales_per_day(rows)
     per_day["period"] = per_day["period"].astype("datetime64[ns]")
     days = pd.date_range(lo, hi, freq="D", name="date")
     out = per_day.set_index("period")[["orders", "revenue"]].reindex(days, fill_value=0)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 import yaml
 
 from imclab.data import load_world
-from imclab.data.mapping import apply_mapping, mapped_sources, mapping_notes
+from imclab.data.mapping import MANIFEST, apply_mapping, mapped_sources
 from imclab.errors import DataError, ParameterError
 from imclab.plan import ColumnsSpec, PlanValidationError, parse_plan
 
@@ -66,6 +67,11 @@ touchpoints:
 """
 
 
+def _notes(out):
+    """The per-table notes apply_mapping writes to its manifest."""
+    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))["tables"]
+
+
 def _world(folder: Path, touchpoints: Path | None = FIXTURE) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "customers.csv").write_text(CUSTOMERS)
@@ -111,7 +117,7 @@ def test_ga4_export_maps_and_loads(tmp_path):
     assert tp["timestamp"].iloc[0] == pd.Timestamp("2025-03-03T09:15:02.125")
     assert tp["timestamp"].iloc[-1] == pd.Timestamp("2025-03-08T10:10:10")
     assert mapped_sources(out) == {"touchpoints.csv": "ga4_export.csv"}
-    assert mapping_notes(out)["touchpoints"]["unmapped_columns"] == ["event_date"]
+    assert _notes(out)["touchpoints"]["unmapped_columns"] == ["event_date"]
 
 
 def test_ga4_columns_in_a_campaign_plan(repo_root):
@@ -141,7 +147,7 @@ def test_malformed_record_keeps_later_row_numbers(tmp_path):
     bad.write_text("\n".join(lines) + "\n")
     data = _world(tmp_path / "export", touchpoints=bad)
     out = apply_mapping(data, _spec(GA4_COLUMNS), tmp_path / "mapped")
-    assert mapping_notes(out)["touchpoints"]["malformed_rows"] == [3]
+    assert _notes(out)["touchpoints"]["malformed_rows"] == [3]
     world = load_world(out, as_of=AS_OF)
     assert sorted(world.quarantine["row"].unique().tolist()) == [3, 6]
     assert world.report.tables["touchpoints"].rows_read == 10

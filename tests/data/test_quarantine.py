@@ -8,7 +8,6 @@ from imclab.data.quarantine import (
     QUARANTINE_COLUMNS,
     faults_message,
     format_faults,
-    quarantine_counts,
     write_quarantine,
 )
 
@@ -53,17 +52,6 @@ def test_long_values_and_newlines_are_shortened():
     frame = faults([1], values=["a\nb" + "x" * 80]).assign(template="{values}")
     (message,) = format_faults(frame)
     assert message.endswith("'a\\nb" + "x" * 34 + "...'")
-
-
-def test_counts_rows_not_lines():
-    frame = pd.concat([faults([1, 1, 2]), faults([4], file="spend.csv")])
-    counts = quarantine_counts(frame)
-    assert counts.to_dict("records") == [
-        {"file": "touchpoints.csv", "rows_quarantined": 2, "faults": 3},
-        {"file": "spend.csv", "rows_quarantined": 1, "faults": 1},
-    ]
-    empty = quarantine_counts(frame.iloc[0:0])
-    assert list(empty.columns) == ["file", "rows_quarantined", "faults"] and empty.empty
 
 
 def test_strict_message_header_and_limit():

@@ -20,7 +20,6 @@ from imclab.personas.features import (
     customer_features,
     derive_features,
     feature_sql,
-    feature_table,
 )
 
 
@@ -183,21 +182,6 @@ def test_ibis_duckdb_tables_give_the_same_frame(small_loaded, small_parquet):
     mixed = {**tabs, "customers": to_ibis(small_loaded.customers, "customers")}
     pd.testing.assert_frame_equal(derive_features(mixed, as_of="2025-07-01"), want,
                                   check_exact=True)  # fmt: skip
-
-
-def test_feature_table_is_lazy_on_the_engine(small_loaded, small_parquet):
-    import ibis.expr.types as ir
-
-    con = connect("duckdb", threads=1)
-    tabs = world_tables(con, small_parquet, names=TABLE_NAMES)
-    expr = feature_table(tabs, as_of="2025-07-01")
-    assert isinstance(expr, ir.Table)
-    # one schema on every engine: DuckDB's DECIMAL 0/1 flags come out as float64
-    assert expr.schema()["loyalty_member"].is_float64()
-    assert expr.schema()["tenure_days"].is_int64() and expr.schema()["gender"].is_string()
-    n_converted = expr.filter(expr.converted == 1).count().execute()
-    want = derive_features(small_loaded.duckdb(), as_of="2025-07-01")
-    assert n_converted == int(want["converted"].sum()) > 0
 
 
 def test_customer_features_takes_ibis_tables_too(tiny):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,22 @@ def write_notebook() -> Callable[..., Path]:
 def write_plan() -> Callable[..., Path]:
     """Write the spring_launch plan with top-level keys replaced (a valid plan)."""
     return _write_plan
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory) -> Path:
+    """A 200-customer simulated world (seed 3): ``imclab run`` validates the data first."""
+    from imclab.simulate import simulate_world
+
+    return simulate_world(tmp_path_factory.mktemp("tiny_world"), seed=3, n_customers=200)
+
+
+@pytest.fixture(scope="session")
+def put_world(tiny_world) -> Callable[[Path], Path]:
+    """Copy the tiny world to a folder (a run's data folder) and return the folder."""
+
+    def put(folder: Path) -> Path:
+        shutil.copytree(tiny_world, folder)
+        return folder
+
+    return put

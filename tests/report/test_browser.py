@@ -57,7 +57,7 @@ def _chromium():
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, write_notebook, write_plan):
+def report(tmp_path_factory, write_notebook, write_plan, put_world):
     """A two-notebook run: a data audit and a review that record headlines and draw figures."""
     _chromium()
     root = tmp_path_factory.mktemp("browser")
@@ -85,7 +85,7 @@ def report(tmp_path_factory, write_notebook, write_plan):
         ],
         markdown="# Post-campaign review",
     )
-    (root / "data").mkdir()
+    put_world(root / "data")
     plan = write_plan(root / "campaigns" / "demo.yaml", name="demo", title=TITLE, currency="EUR")
     result = run_campaign(
         plan, notebooks_dir=nbs, data_dir=root / "data", root=root, progress_bar=False

@@ -76,10 +76,10 @@ PARAMS = (
 
 
 @pytest.fixture
-def project(tmp_path, write_notebook, write_plan):
+def project(tmp_path, write_notebook, write_plan, put_world):
     """A project folder with a one-notebook suite and campaigns alpha, beta and demo."""
     write_notebook(tmp_path / "notebooks" / "00_work.ipynb", [WORK, FIGURE], PARAMS)
-    (tmp_path / "data").mkdir()
+    put_world(tmp_path / "data")
     (tmp_path / "driver.py").write_text(DRIVER)
     return tmp_path
 
@@ -167,6 +167,34 @@ def test_sigterm_keeps_the_last_good_report_and_says_where_the_partial_output_is
     while _pid_alive(kernel_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _pid_alive(kernel_pid), "the notebook's kernel outlived the interrupted run"
+
+
+def test_a_sigkilled_runs_temporary_folder_is_removed_by_the_next_run(
+    project, write_plan, monkeypatch
+):
+    hold = project / "hold"
+    hold.write_text("")
+    _plan(project, write_plan, "demo", hold=str(hold))
+    proc = _start(project, "demo")
+    _wait_for(project / "trace" / "demo.start", proc)
+    kernel_pid = json.loads((project / "trace" / "demo.start").read_text())["pid"]
+    proc.kill()  # SIGKILL: no cleanup runs
+    proc.communicate(timeout=60)
+    hold.unlink()  # let the orphaned kernel finish
+    reports = project / "reports"
+    left = sorted(p.name for p in reports.glob(".demo.tmp-*"))
+    assert len(left) == 1 and (reports / left[0] / ".snapshot").is_dir()
+    other = reports / ".demo_other.tmp-x1"  # another campaign's folder is never touched
+    other.mkdir()
+    deadline = time.monotonic() + 30
+    while _pid_alive(kernel_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    _use_project(monkeypatch, project)
+    monkeypatch.chdir(project)
+    _plan(project, write_plan, "demo")
+    assert main(["run", "demo"]) == 0
+    assert sorted(p.name for p in reports.iterdir()) == [".demo_other.tmp-x1", "demo"]
 
 
 def test_two_campaigns_at_once_do_not_interfere(project, write_plan):

@@ -11,12 +11,15 @@ import time
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from imclab.errors import DataError, ParameterError
 from imclab.report.runner import (
     NotebookFailedError,
+    PreparedRun,
     ReportLockedError,
+    clean_stale_runs,
     lock_path,
     prepare_run,
     replace_dir,
@@ -27,6 +30,12 @@ from imclab.report.runner import (
 TITLE = "<script>alert('x')</script> 春季发布 🌸"
 HIDDEN_CODE_MARKER = "# CODE-MARKER-7f3a"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+# every notebook opens the world with its own as-of: the run's snapshot decides for all
+WORLD_CELL = (
+    "from imclab.warehouse import is_snapshot, open_world\n"
+    "w = open_world(data_dir, as_of=as_of)\n"
+    "print('world:', is_snapshot(data_dir), w.report.as_of, len(w.touchpoints), len(w.quarantine))"
+)
 
 
 def _dead_pid() -> int:
@@ -45,7 +54,7 @@ def _listing(folder: Path) -> dict[str, bytes]:
 # One successful run (2 kernels) over a previous report, an old failure and a stale lock
 # ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def success(tmp_path_factory, write_notebook, write_plan):
+def success(tmp_path_factory, write_notebook, write_plan, put_world):
     root = tmp_path_factory.mktemp("success")
     nbs = root / "notebooks"
     write_notebook(
@@ -57,17 +66,21 @@ def success(tmp_path_factory, write_notebook, write_plan):
             '"名称": "品牌 🎉"})\n'
             "print('engine:', engine)",
             "import os\nprint('cwd:', os.getcwd())\nprint('data:', os.path.abspath(data_dir))",
+            WORLD_CELL.replace("as_of=as_of", "as_of='2030-01-01'"),
         ],
         extra_parameters='engine: str = "duckdb"  # duckdb or spark\n',
         markdown="# First notebook\n\nMarkdown 说明 🎯",
     )
     write_notebook(
         nbs / "01_second.ipynb",
-        ["print('greeting:', greeting)\nprint('report:', report_dir)"],
+        [
+            "print('greeting:', greeting)\nprint('report:', report_dir)",
+            WORLD_CELL.replace("as_of=as_of", "as_of=None"),
+        ],
         extra_parameters='greeting: str = "hello"  # who to greet\n',
     )
     write_notebook(nbs / "scratch.ipynb", ["raise RuntimeError('not part of the suite')"])
-    (root / "data").mkdir()
+    put_world(root / "data")
     plan = write_plan(
         root / "campaigns" / "demo.yaml",
         name="demo",
@@ -82,6 +95,8 @@ def success(tmp_path_factory, write_notebook, write_plan):
     (reports / "demo.failed" / "index.html").write_text("older failure")
     stale_pid = _dead_pid()
     lock_path(reports / "demo").write_text(f"{stale_pid}\n")
+    for left in (".demo.tmp-killed1", ".demo.old-killed1"):  # a SIGKILLed run's leftovers
+        (reports / left / "sub").mkdir(parents=True)
 
     result = run_campaign(
         plan, notebooks_dir=nbs, data_dir=root / "data", root=root, engine="spark"
@@ -116,8 +131,45 @@ def test_success_publishes_the_report_and_replaces_the_previous_one(success):
 def test_success_leaves_no_temporary_backup_failed_folder_or_lock(success):
     root, _ = success
     reports = root / "reports"
-    # stale lock taken over; the run history (history.parquet) is kept beside the reports
+    # stale lock taken over; a killed run's .demo.tmp-* and .demo.old-* folders removed
+    # the run history (history.parquet) is kept beside the reports
     assert sorted(p.name for p in reports.iterdir()) == ["demo", "history.parquet"]
+
+
+def test_every_notebook_reads_the_runs_snapshot_validated_once(success, tiny_world):
+    from imclab.plan import load_plan
+    from imclab.warehouse import open_world, run_as_of
+
+    root, _ = success
+    plan = load_plan(root / "campaigns" / "demo.yaml")
+    expected = open_world(tiny_world, as_of=run_as_of(plan))
+    lines = {}
+    for name in ("00_first", "01_second"):
+        nb = nbformat.read(root / "reports" / "demo" / f"{name}.ipynb", as_version=4)
+        text = "".join(
+            o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if "text" in o
+        )
+        lines[name] = next(line for line in text.splitlines() if line.startswith("world:"))
+    # the notebooks asked for 2030-01-01 and for now: both got the run's rule and rows
+    want = (
+        f"world: True {expected.report.as_of} {len(expected.touchpoints)} "
+        f"{len(expected.quarantine)}"
+    )
+    assert lines == {"00_first": want, "01_second": want}
+    assert expected.report.as_of == pd.Timestamp(f"{plan.measurement_end} 23:59:59")
+    assert not (root / "reports" / "demo" / ".snapshot").exists()  # not published
+
+
+def test_clean_stale_runs_removes_only_this_reports_leftovers(tmp_path):
+    reports = tmp_path / "reports"
+    for name in (".demo.tmp-a1", ".demo.old-b2", ".demo2.tmp-c3", ".dem.tmp-d4", "demo"):
+        (reports / name).mkdir(parents=True)
+    (reports / ".demo.tmp-file").write_text("not a folder")
+    removed = clean_stale_runs(reports / "demo")
+    assert [p.name for p in removed] == [".demo.old-b2", ".demo.tmp-a1"]
+    assert sorted(p.name for p in reports.iterdir()) == [
+        ".dem.tmp-d4", ".demo.tmp-file", ".demo2.tmp-c3", "demo",
+    ]  # fmt: skip
 
 
 def test_report_folder_is_readable_not_private(success):
@@ -202,7 +254,7 @@ def test_index_links_statuses_headlines_and_escaping(success):
 # One failing run (2 kernels): 00 ok, 01 raises, 02 never runs
 # ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def failure(tmp_path_factory, write_notebook, write_plan):
+def failure(tmp_path_factory, write_notebook, write_plan, put_world):
     root = tmp_path_factory.mktemp("failure")
     nbs = root / "notebooks"
     write_notebook(nbs / "00_ok.ipynb", [f"{HIDDEN_CODE_MARKER}\nprint('fine')"])
@@ -211,7 +263,7 @@ def failure(tmp_path_factory, write_notebook, write_plan):
         ["x = 1", "total = x + 1\nraise ValueError('budget 爆了 at ' + data_dir)"],
     )
     write_notebook(nbs / "02_after.ipynb", ["print('never')"])
-    (root / "data").mkdir()
+    put_world(root / "data")
     plan = write_plan(root / "demo.yaml", name="demo")
     previous = root / "reports" / "demo"
     previous.mkdir(parents=True)
@@ -221,8 +273,13 @@ def failure(tmp_path_factory, write_notebook, write_plan):
     older_failure.mkdir()
     (older_failure / "stale.txt").write_text("older failure")
     before = _listing(previous)
-    with pytest.raises(NotebookFailedError) as info:
-        run_campaign(plan, notebooks_dir=nbs, data_dir=root / "data", root=root, show_code=True)
+    cwd = os.getcwd()
+    os.chdir(root)  # where the user types `imclab run`: messages name paths from here
+    try:
+        with pytest.raises(NotebookFailedError) as info:
+            run_campaign(plan, notebooks_dir=nbs, data_dir=root / "data", root=root, show_code=True)
+    finally:
+        os.chdir(cwd)
     return root, info.value, before
 
 
@@ -239,6 +296,17 @@ def test_failure_message_names_notebook_cell_and_exception(failure):
     assert str(root) not in message
 
 
+def test_paths_in_messages_open_from_the_current_folder(tmp_path, monkeypatch):
+    # --out elsewhere: the failure path must not be relative to the project root
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere" / "demo.failed"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert PreparedRun.tell(elsewhere) == str(elsewhere.resolve())
+    assert PreparedRun.tell(project / "reports" / "demo.failed") == "reports/demo.failed"
+    monkeypatch.chdir(elsewhere.parent.parent)
+    assert PreparedRun.tell(elsewhere) == "elsewhere/demo.failed"
+
+
 def test_failure_leaves_the_previous_report_untouched(failure):
     root, _, before = failure
     assert _listing(root / "reports" / "demo") == before
@@ -248,7 +316,9 @@ def test_failure_keeps_partial_output_replacing_the_older_failure(failure):
     root, error, _ = failure
     failed = root / "reports" / "demo.failed"
     assert error.failed_dir == failed
+    # the validated data the notebooks read stays with them: a notebook can be re-run on it
     assert sorted(p.name for p in failed.iterdir()) == [
+        ".snapshot",
         "00_ok.html",
         "00_ok.ipynb",
         "01_boom.html",
@@ -285,11 +355,11 @@ def test_show_code_keeps_code_cells(failure):
 # Checks before anything runs (no kernel)
 # ----------------------------------------------------------------------------------------
 @pytest.fixture
-def suite(tmp_path, write_notebook, write_plan):
+def suite(tmp_path, write_notebook, write_plan, put_world):
     nbs = tmp_path / "notebooks"
     write_notebook(nbs / "00_audit.ipynb", ["print(1)"], 'engine: str = "duckdb"  # engine\n')
     write_notebook(nbs / "01_personas.ipynb", ["print(2)"], "k: int = 4  # clusters\n")
-    (tmp_path / "data").mkdir()
+    put_world(tmp_path / "data")
     return tmp_path
 
 

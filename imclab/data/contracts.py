@@ -1,0 +1,232 @@
+"""The table contracts as Ibis expressions: the rules a query engine (DuckDB, Spark) checks.
+
+The same rules as the file loader (:mod:`imclab.data.load`), from the same definitions
+(:data:`imclab.data.schemas.SCHEMAS`): missing required values, text too long, unparseable
+numbers/dates/timestamps/booleans, time zone offsets, implausible dates, values outside the
+allowed set, below the minimum or above the maximum, dates in the future, ``left <= right``
+column pairs, ids missing from the referenced table and duplicate keys.
+:func:`clean_table` applies them to one table where it lives;
+:func:`imclab.warehouse.open_world` builds the engine world and its report from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
+from imclab.errors import DataError
+
+__all__ = ["FAULTS", "clean_table"]
+
+#: Fault kinds counted per column, in the order a cell is checked (a cell gets the first).
+FAULTS: tuple[str, ...] = (
+    "missing required value",
+    "text too long",
+    "unparseable",
+    "time zone offset",
+    "implausible date",
+    "unknown value",
+    "below minimum",
+    "above maximum",
+    "in the future",
+)
+
+_TYPES = {
+    "int": "float64",  # integers are checked as numbers, then for a fractional part
+    "float": "float64",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+def _blank(col: ir.Value) -> ir.BooleanValue:
+    if col.type().is_string():
+        return col.isnull() | (col.strip() == "")
+    return col.isnull()
+
+
+def _typed(col: ir.Value, kind: str) -> ir.Value:
+    target = _TYPES.get(kind)
+    if target is None:
+        return col.cast("string") if not col.type().is_string() else col
+    if kind == "timestamp" and col.type().is_timestamp():
+        return col
+    if kind == "date" and col.type().is_date():
+        return col
+    if kind == "bool" and col.type().is_string():
+        low = col.strip().lower()
+        return ibis.cases(
+            (low == "true", True), (low == "false", False), else_=ibis.null("boolean")
+        )
+    return col.try_cast(target)
+
+
+def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
+    """Return the first fault of a cell (NULL when fine) and the faults the rule can give."""
+    from imclab.data.load import _MAX_DATE, _MIN_DATE, _TZ_PATTERN  # the loader's bounds
+
+    blank = _blank(col)
+    typed = _typed(col, rule.kind)
+    cases: list[tuple[ir.BooleanValue, str]] = []
+    if not rule.nullable:
+        cases.append((blank, "missing required value"))
+    text = col.cast("string") if not col.type().is_string() else col
+    if rule.max_length is not None:
+        cases.append((~blank & (text.length() > int(rule.max_length)), "text too long"))
+    not_parsed = ~blank & typed.isnull()
+    if rule.kind == "int":
+        not_parsed = not_parsed | (~blank & (typed.floor() != typed).fill_null(False))
+    if rule.kind in _TYPES:
+        cases.append((not_parsed, "unparseable"))
+    if rule.kind == "timestamp" and col.type().is_string():
+        # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer text can carry an offset
+        offset = ~blank & (text.length() > 19) & text.re_search(_TZ_PATTERN)
+        cases.append((offset, "time zone offset"))
+    if rule.kind in ("date", "timestamp"):
+        lo = ibis.literal(pd.Timestamp(_MIN_DATE).to_pydatetime(), type="timestamp")
+        hi = ibis.literal(pd.Timestamp(_MAX_DATE).to_pydatetime(), type="timestamp")
+        stamp = typed.cast("timestamp")
+        cases.append((((stamp < lo) | (stamp > hi)).fill_null(False), "implausible date"))
+    if rule.allowed is not None:
+        values = [str(v) for v in rule.allowed]
+        txt = col.cast("string").strip() if rule.kind in ("category", "string") else None
+        if txt is not None:
+            cases.append((~blank & ~txt.isin(values), "unknown value"))
+        else:
+            nums = [float(v) for v in rule.allowed]
+            cases.append((~blank & ~typed.isin(nums), "unknown value"))
+    if rule.min_value is not None:
+        cases.append(((typed < float(rule.min_value)).fill_null(False), "below minimum"))
+    if rule.max_value is not None:
+        cases.append(((typed > float(rule.max_value)).fill_null(False), "above maximum"))
+    if rule.not_future:
+        if rule.kind == "date":
+            limit = ibis.literal(as_of.date(), type="date")
+        else:
+            limit = ibis.literal(as_of.to_pydatetime(), type="timestamp")
+        cases.append(((typed > limit).fill_null(False), "in the future"))
+    if not cases:
+        return None, []
+    fault = ibis.cases(*[(cond.fill_null(False), label) for cond, label in cases])
+    return fault, [label for _, label in cases]
+
+
+def _rules(name: str, t: ir.Table):
+    """Return the column rules of table ``name`` that apply to ``t`` (raise on missing ones)."""
+    rules = [r for r in column_rules(SCHEMAS[name]) if r.name in t.columns or r.required]
+    missing = [r.name for r in rules if r.name not in t.columns]
+    if missing:
+        raise DataError(f"{name}: missing required column(s) {', '.join(missing)}")
+    return rules
+
+
+def _row_faults(
+    name: str, t: ir.Table, as_of: pd.Timestamp
+) -> tuple[list, list[tuple[str, str, ir.BooleanValue]]]:
+    """Every per-row rule of a table contract, as Ibis expressions over ``t``.
+
+    Returns the rules and ``(column, rule label, expression)`` triples: per column one
+    expression giving the cell's first fault (NULL when fine) and labelled ``None``, then the
+    cross-column ``left <= right`` checks as boolean expressions. Used by
+    :func:`clean_table`.
+    """
+    rules = _rules(name, t)
+    out: list = []
+    for rule in rules:
+        fault, possible = _fault(t[rule.name], rule, as_of)
+        if fault is not None:
+            out.append((rule.name, tuple(possible), fault))
+    kinds = {r.name: r.kind for r in rules}
+    for left, right in cross_column_rules(SCHEMAS[name]):
+        lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
+        out.append((left, (f"greater than {right}",), (lv > rv).fill_null(False)))
+    return rules, out
+
+
+def _key_text(col: ir.Value) -> ir.StringValue:
+    """Ids compared across tables as text (CSV strings and typed Parquet ids alike)."""
+    return col.cast("string")
+
+
+_CAST = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
+
+
+def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, ir.Table]):
+    """Apply table ``name``'s contract to ``t`` in its engine; nothing is computed yet.
+
+    Parameters
+    ----------
+    name
+        The table of the data dictionary.
+    t
+        The raw table (text cells from CSV, or typed Parquet columns).
+    as_of
+        The moment after which dates are "in the future" (``imclab.data.load._as_of``).
+    refs
+        The clean tables already built (ids are checked against the rows that passed there).
+
+    Returns
+    -------
+    clean : ibis.expr.types.Table
+        Typed columns (strings, ``float64``, ``int64``, ``boolean``, ``date``, ``timestamp``)
+        holding only the rows that passed, then the file's extra columns.
+    excluded : list
+        ``("cells", rows)``: every row with ``_column`` and ``_reason`` of its first cell
+        fault (NULL when it passed); then ``((column, rule), rows)`` for the rows an id check
+        or the duplicate-key check removed. Each refused row appears once.
+    """
+    rules, checks = _row_faults(name, t, as_of)
+    # a row is excluded once, for its first fault: columns in contract order, then pairs
+    none = ibis.null("string")
+    reasons, columns = [], []
+    for col, possible, expr in checks:
+        if expr.type().is_boolean():
+            reasons.append(ibis.ifelse(expr, possible[0], none))
+            columns.append((expr, col))
+        else:
+            reasons.append(expr)
+            columns.append((expr.notnull(), col))
+    reason = ibis.coalesce(*reasons, none) if reasons else none
+    column = ibis.cases(*columns, else_=none) if columns else none
+    staged = t.mutate(_column=column, _reason=reason)
+    # every row with its first cell fault (NULL when it passed): counting it by reason gives
+    # the rows read and the rows refused by a cell check in one pass
+    excluded = [("cells", staged)]
+    kept = staged.filter(staged._reason.isnull())
+    typed = {}
+    for rule in rules:
+        value = _typed(kept[rule.name], rule.kind)
+        if rule.kind == "timestamp":
+            value = value.cast("timestamp")
+        elif rule.kind in _CAST:
+            value = value.cast(_CAST[rule.kind])
+        elif value.type().is_string():
+            value = value.strip()
+        typed[rule.name] = value
+    extra = [c for c in t.columns if c not in typed]
+    clean = kept.select(**typed, **{c: kept[c] for c in extra})
+    for rule in rules:  # ids must exist in the (clean) referenced table
+        if not rule.references:
+            continue
+        ref_table, ref_col = rule.references.split(".")
+        if ref_table not in refs:
+            continue
+        known = refs[ref_table].select(_ref=_key_text(refs[ref_table][ref_col])).distinct()
+        marked = clean.left_join(known, clean[rule.name].cast("string") == known._ref)
+        marked = marked.select(*clean.columns, _found=marked._ref.notnull())
+        excluded.append(((rule.name, f"not in {rule.references}"), marked.filter(~marked._found)))
+        clean = marked.filter(marked._found).drop("_found")
+    keys = key_columns(SCHEMAS[name])
+    if keys and all(k in clean.columns for k in keys):
+        # the first occurrence in a deterministic order (every column, missing values last)
+        order = [e for c in clean.columns for e in (clean[c].isnull(), clean[c])]
+        win = ibis.window(group_by=[clean[k] for k in keys], order_by=order)
+        ranked = clean.mutate(_n=ibis.row_number().over(win))
+        excluded.append((("+".join(keys), "duplicate key"), ranked.filter(ranked._n > 0)))
+        clean = ranked.filter(ranked._n == 0).drop("_n")
+    return clean, excluded
