@@ -403,8 +403,7 @@ def snapshot_world(
     if engine == "spark":  # each notebook reads the snapshot: free this process's JVM
         world.con.disconnect()
     jobs = [
-        NotebookJob(job.path, {**job.parameters, "data_dir": str(folder)}, job.takes_personas)
-        for job in run.jobs
+        replace(job, parameters={**job.parameters, "data_dir": str(folder)}) for job in run.jobs
     ]
     return replace(run, jobs=jobs)
 

@@ -103,7 +103,7 @@ def test_plan_baseline_from_history(tmp_path, write_plan, repo_root):
 
 
 def test_two_consecutive_campaigns_show_side_by_side_on_the_index(
-    tmp_path, write_notebook, write_plan
+    tmp_path, write_notebook, write_plan, put_world
 ):
     nbs = tmp_path / "notebooks"
     write_notebook(
@@ -115,7 +115,7 @@ def test_two_consecutive_campaigns_show_side_by_side_on_the_index(
             'record_headlines(report_dir, "review", {"roas": roas, "roi": roas - 1})'
         ],
     )
-    (tmp_path / "data").mkdir()
+    put_world(tmp_path / "data")
     spring = write_plan(tmp_path / "campaigns" / "spring.yaml", name="spring",
                         title="Spring 2025", start="2025-03-03")  # fmt: skip
     autumn = write_plan(tmp_path / "campaigns" / "autumn.yaml", name="autumn",

@@ -575,8 +575,9 @@ def test_replace_dir_restores_the_old_folder_when_the_swap_fails(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == [".x.tmp", "x"]
 
 
-def test_mmm_curves_are_handed_to_notebooks_that_declare_mmm_file(tmp_path, write_notebook,
-                                                                  write_plan):  # fmt: skip
+def test_mmm_curves_are_handed_to_notebooks_that_declare_mmm_file(
+    tmp_path, write_notebook, write_plan, put_world
+):
     nbs = tmp_path / "notebooks"
     write_notebook(
         nbs / "04_model.ipynb",
@@ -588,7 +589,7 @@ def test_mmm_curves_are_handed_to_notebooks_that_declare_mmm_file(tmp_path, writ
         extra_parameters='mmm_file: str = ""  # curves of the model\n',
     )
     write_notebook(nbs / "06_other.ipynb", ["print('other')"])
-    (tmp_path / "data").mkdir()
+    put_world(tmp_path / "data")
     plan = write_plan(tmp_path / "plan.yaml", name="demo")
     run_campaign(plan, notebooks_dir=nbs, data_dir=tmp_path / "data", root=tmp_path)
     report = tmp_path / "reports" / "demo"
