@@ -650,7 +650,7 @@ def compare_scenarios(
                            bound_multiples, split=split)  # fmt: skip
         alloc = bp.allocation.set_index("channel")["recommended_spend"]
         d = outcome_draws(curves, baseline, alloc, n_days)
-        label = f"{'split' if split else 'total'} {alloc.sum():,.0f}"
+        label = f"#{i + 1} {'split' if split else 'total'} {alloc.sum():,.0f}"
         for kpi in ("media_orders", *FORECAST_KPIS):
             v = d[kpi].to_numpy(dtype=float)
             outcomes.append(
