@@ -569,10 +569,21 @@ def plan_next_campaign(
     n_days = (end - start).days + 1
     total = float(next_budget) if next_budget > 0 else float(plan.budget.total)
     baseline = measure_campaign(plan, tables)
-    split = channel_split(curves, baseline, total, n_days, bound_multiples)
-    allocation = split.allocation.set_index("channel")["recommended_spend"]
+    # channels this campaign spent on without a curve keep their spend per day (scaled to the
+    # budget); the optimiser splits the rest
+    actual = baseline.campaign_spend[baseline.campaign_spend > 0]
+    uncurved = actual[~actual.index.isin(curves.fitted_channels())]
+    fixed = (uncurved / baseline.days * n_days * min(1.0, total / actual.sum())).round(2)
+    split = channel_split(curves, baseline, total - float(fixed.sum()), n_days, bound_multiples)
+    allocation = pd.concat([split.allocation.set_index("channel")["recommended_spend"], fixed])
     draws = outcome_draws(curves, baseline, allocation, n_days)
     personas, notes = _persona_shares(plan, tables, n_days, persona_labels)
+    if len(fixed):
+        notes.append(
+            f"No response curve for {', '.join(fixed.index)}: the draft keeps their spend "
+            f"per day ({', '.join(f'{c} {v:,.2f}' for c, v in fixed.items())} in all) and "
+            "the forecast takes their effect as measured; the optimiser splits the rest."
+        )
     probes = [
         {"id": k, "kpi": k, **({"persona": personas[k][0]} if k in personas else {})} for k in kpis
     ]

@@ -165,7 +165,9 @@ def outcome_draws(
     baseline
         This campaign's measured anchor (:func:`measure_campaign`).
     allocation
-        Next campaign's budget per channel (spent evenly over ``n_days``).
+        Next campaign's budget per channel (spent evenly over ``n_days``). Channels without
+        a response curve count in the spend; their effect is taken as measured (keep their
+        spend per day as in this campaign for that to hold).
     n_days
         Length of the next campaign.
 
@@ -180,9 +182,13 @@ def outcome_draws(
     alloc = pd.Series(dict(allocation.items()), dtype=float)
     if (alloc < 0).any():
         raise ParameterError(f"budget allocation: negative amounts {alloc[alloc < 0].to_dict()}")
-    m_next = media_orders_per_day(curves, alloc / n_days, baseline.always_on)
+    known = curves.fitted_channels()
+    m_next = media_orders_per_day(
+        curves, alloc[alloc.index.isin(known)] / n_days, baseline.always_on
+    )
+    now = baseline.campaign_spend
     m_now = media_orders_per_day(
-        curves, baseline.campaign_spend / baseline.days, baseline.always_on
+        curves, now[now.index.isin(known)] / baseline.days, baseline.always_on
     )
     scale = n_days / baseline.days
     delta = n_days * (m_next - m_now)

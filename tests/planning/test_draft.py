@@ -188,3 +188,14 @@ def test_phase_split_adds_up_to_the_cent(world):
     assert sum(days) == 28 and min(days) >= 1
     # tv had budget only in teaser and launch in this plan: none in sustain
     assert "tv" not in phases[-1]["budget"]
+
+
+def test_plan_channels_without_curves_are_named(world):
+    plan, tables, curves, spent = world
+    some = PosteriorCurves(curves.draws_[curves.draws_["channel"] != "tv"])
+    nc = plan_next_campaign(plan, tables, some, next_budget=spent)
+    assert any("No response curve for tv" in n for n in nc.notes)
+    tv = nc.baseline.campaign_spend["tv"]
+    assert nc.plan["budget"]["by_channel"]["tv"] == pytest.approx(tv, abs=0.01)
+    assert nc.plan["budget"]["total"] == pytest.approx(spent, abs=0.02)
+    assert nc.split.allocation["recommended_spend"].sum() == pytest.approx(spent - tv, abs=0.02)
