@@ -146,16 +146,20 @@ nc.smart.loc[nc.smart["status"] != "pass", ["objective", "letter", "reason"]] if
 
 # %% [markdown]
 # ## Budget scenarios
-# Each budget in `scenarios` (a total, split by the optimiser with the same bounds rule, or a
-# fixed `{channel: amount}` split) next to the proposed one: expected outcome with its 90 %
-# posterior interval, and the probability of reaching each proposed objective.
+# Scenario #1 is the proposal (the optimiser's split); #2 is the same budget in this
+# campaign's own mix, so the difference between them is what the re-split is expected to
+# add. That part rests on the per-channel curves, which the marketing-mix model resolves
+# only roughly at the sample's size (notebook 04): read it as a hypothesis. Then each budget
+# in `scenarios` (a total, split by the optimiser with the same bounds rule, or a fixed
+# `{channel: amount}` split): expected outcome with its 90 % posterior interval, and the
+# probability of reaching each proposed objective.
 
 # %%
 outcomes, reach = (
     planning.compare_scenarios(
         curves,
         nc.baseline,
-        [nc.budget, *scenarios],
+        [nc.budget, planning.same_mix(nc), *scenarios],
         nc.days,
         nc.objectives,
         bound_multiples,

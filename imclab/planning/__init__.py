@@ -17,11 +17,11 @@ from imclab.planning.draft import (
     channel_split,
     compare_scenarios,
     draft_plan,
-    measured_table,
     next_dates,
     phase_split,
     plan_next_campaign,
     propose_objectives,
+    same_mix,
     write_plan,
 )
 from imclab.planning.forecast import (
@@ -43,7 +43,6 @@ __all__ = [
     "compare_scenarios",
     "draft_plan",
     "measure_campaign",
-    "measured_table",
     "media_orders_per_day",
     "next_dates",
     "outcome_draws",
@@ -51,6 +50,7 @@ __all__ = [
     "plan_next_campaign",
     "probability_of_reaching",
     "propose_objectives",
+    "same_mix",
     "target_at_probability",
     "write_plan",
 ]

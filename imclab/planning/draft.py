@@ -65,11 +65,11 @@ __all__ = [
     "channel_split",
     "compare_scenarios",
     "draft_plan",
-    "measured_table",
     "next_dates",
     "phase_split",
     "plan_next_campaign",
     "propose_objectives",
+    "same_mix",
     "write_plan",
 ]
 
@@ -681,16 +681,11 @@ def compare_scenarios(
     return pd.DataFrame(outcomes), pd.DataFrame(reach)
 
 
-def measured_table(nc: NextCampaign, plan: CampaignPlan) -> pd.DataFrame:
-    """Compare this campaign with the next one's recommended plan (for display)."""
-    b = nc.baseline
-    return pd.DataFrame(
-        {
-            "this campaign": [f"{plan.start}..{plan.end}", b.days, b.campaign_spend.sum(),
-                              b.orders, b.revenue],
-            "next campaign": [f"{nc.start}..{nc.end}", nc.days, nc.budget,
-                              nc.draws["conversions"].mean(), nc.draws["revenue"].mean()],
-        },
-        index=["dates", "days", "campaign media spend", "orders (next: expected)",
-               "revenue (next: expected)"],
-    )  # fmt: skip
+def same_mix(nc: NextCampaign) -> dict[str, float]:
+    """Return the next budget split in this campaign's own mix (the re-split's comparison)."""
+    curved = nc.split.allocation
+    actual = nc.baseline.campaign_spend.reindex(curved["channel"], fill_value=0.0)
+    actual = actual[actual > 0]
+    total = float(curved["recommended_spend"].sum())  # channels without a curve left out
+    amounts = _cents_split(total, actual.to_numpy(dtype=float))
+    return dict(zip(actual.index, amounts, strict=True))

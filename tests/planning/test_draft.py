@@ -18,6 +18,7 @@ from imclab.planning import (
     phase_split,
     plan_next_campaign,
     probability_of_reaching,
+    same_mix,
     write_plan,
 )
 from imclab.warehouse import open_world
@@ -199,3 +200,16 @@ def test_plan_channels_without_curves_are_named(world):
     assert nc.plan["budget"]["by_channel"]["tv"] == pytest.approx(tv, abs=0.01)
     assert nc.plan["budget"]["total"] == pytest.approx(spent, abs=0.02)
     assert nc.split.allocation["recommended_spend"].sum() == pytest.approx(spent - tv, abs=0.02)
+
+
+def test_same_mix_is_this_campaigns_mix_and_the_optimiser_beats_it(drafted, world):
+    mix = same_mix(drafted)
+    actual = drafted.baseline.campaign_spend
+    assert sum(mix.values()) == pytest.approx(BUDGET, abs=0.001)
+    for ch, amount in mix.items():
+        assert amount == pytest.approx(actual[ch] / actual.sum() * BUDGET, abs=0.01)
+    out, _ = compare_scenarios(
+        world[2], drafted.baseline, [BUDGET, mix], drafted.days, drafted.objectives
+    )
+    revenue = out[out["kpi"] == "revenue"]["expected"].to_numpy()
+    assert revenue[0] >= revenue[1]  # the optimiser maximises expected revenue
