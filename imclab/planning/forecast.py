@@ -1,0 +1,265 @@
+"""What the next campaign can expect: outcome draws from the marketing-mix posterior curves.
+
+The forecast is anchored on what this campaign measured, so the model's level bias cancels and
+only the *difference* the new budget makes comes from the curves. For posterior draw ``d``,
+with ``m_d(x)`` the orders a day that campaign spend ``x`` per channel per day adds on top of
+the always-on spend (``sum_c f_c,d(b_c + x_c) - f_c,d(b_c)``, :class:`imclab.mmm.PosteriorCurves`):
+
+- orders over the next ``n`` days:
+  ``O_d = orders_measured * n / days + n * (m_d(next allocation / n) - m_d(actual / days))``
+  (the non-media orders and the always-on effect keep their measured rate per day);
+- revenue: ``R_d = revenue_measured * n / days + aov * n * (m_d(next) - m_d(actual))``, with
+  the campaign's measured revenue per order ``aov``;
+- spend: the next budget plus the always-on spend per day x ``n`` (the SMART baseline of
+  spend-based KPIs counts all media spend, :func:`imclab.situation.smart.objective_baselines`);
+- ``roas = R_d / spend``, ``cpa = spend / O_d``.
+
+The measured anchor is taken as known: the intervals are the posterior's uncertainty about
+what the change of budget does, not the week-to-week noise of the non-media orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from imclab.config import KPIS
+from imclab.errors import ParameterError
+from imclab.kpis import Tables, compute_kpi
+from imclab.mmm import PosteriorCurves
+from imclab.review.budget import actual_allocation, base_daily_spend
+
+__all__ = [
+    "FORECAST_KPIS",
+    "CampaignBaseline",
+    "measure_campaign",
+    "media_orders_per_day",
+    "outcome_draws",
+    "probability_of_reaching",
+    "target_at_probability",
+]
+
+FORECAST_KPIS: tuple[str, ...] = ("conversions", "revenue", "roas", "cpa")
+"""Catalogue KPIs the curves can forecast (columns of :func:`outcome_draws`)."""
+
+
+@dataclass(frozen=True)
+class CampaignBaseline:
+    """What this campaign measured: the anchor of the next campaign's forecast.
+
+    Attributes
+    ----------
+    days
+        Length of the campaign in days.
+    orders, revenue
+        Orders and revenue in the campaign window (all customers, all channels).
+    campaign_spend
+        The campaign's own spend per channel in its window (its actual allocation).
+    always_on
+        Spend per day per channel of every other stream in the window (always-on media),
+        assumed to keep running during the next campaign.
+    """
+
+    days: int
+    orders: float
+    revenue: float
+    campaign_spend: pd.Series
+    always_on: pd.Series
+
+    @property
+    def aov(self) -> float:
+        """Revenue per order in the campaign."""
+        return self.revenue / self.orders if self.orders else float("nan")
+
+
+def measure_campaign(plan, tables: Tables) -> CampaignBaseline:
+    """Measure the anchor of the forecast on the campaign window of ``plan``.
+
+    Parameters
+    ----------
+    plan
+        The campaign's :class:`imclab.plan.CampaignPlan`.
+    tables
+        The brand world's tables (``conversions`` and ``spend`` are used).
+
+    Returns
+    -------
+    CampaignBaseline
+    """
+    spend = tables["spend"]
+    if not isinstance(spend, pd.DataFrame):
+        spend = spend.to_pandas()
+    return CampaignBaseline(
+        days=plan.days,
+        orders=float(compute_kpi("conversions", tables, plan.start, plan.end).value),
+        revenue=float(compute_kpi("revenue", tables, plan.start, plan.end).value),
+        campaign_spend=actual_allocation(spend, plan.start, plan.end, [plan.name]),
+        always_on=base_daily_spend(spend, plan.start, plan.end, plan.name),
+    )
+
+
+def _aligned(curves: PosteriorCurves) -> np.ndarray:
+    """Return the draw ids, checked to be the same for every channel (joint draws)."""
+    ids = None
+    for channel, g in curves.draws_.groupby("channel", sort=True):
+        these = g["draw"].to_numpy()
+        if ids is None:
+            ids = these
+        elif len(these) != len(ids) or (these != ids).any():
+            raise ParameterError(
+                f"response curves: channel {channel!r} has other draws than the first channel; "
+                "the forecast needs joint posterior draws (the same draw ids for every channel)"
+            )
+    return ids
+
+
+def media_orders_per_day(
+    curves: PosteriorCurves,
+    daily_spend: Mapping[str, float] | pd.Series,
+    always_on: Mapping[str, float] | pd.Series | None = None,
+) -> np.ndarray:
+    """Orders a day that campaign spend adds on top of the always-on spend, per posterior draw.
+
+    Parameters
+    ----------
+    curves
+        Posterior response curves.
+    daily_spend
+        Campaign spend per day per channel; channels without a curve raise, missing
+        channels spend nothing.
+    always_on
+        Spend per day per channel that runs anyway (default none).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per draw (draw order of ``curves.draws_``).
+    """
+    ids = _aligned(curves)
+    base = dict(always_on.items()) if always_on is not None else {}
+    total = np.zeros(len(ids))
+    for channel, x in dict(daily_spend.items()).items():
+        if not x:
+            continue
+        b = float(base.get(channel, 0.0))
+        f = curves.response(channel, [b, b + float(x)], draws=True)
+        total += f[:, 1] - f[:, 0]
+    return total
+
+
+def outcome_draws(
+    curves: PosteriorCurves,
+    baseline: CampaignBaseline,
+    allocation: Mapping[str, float] | pd.Series,
+    n_days: int,
+) -> pd.DataFrame:
+    """Posterior draws of the next campaign's outcome under a budget ``allocation``.
+
+    Parameters
+    ----------
+    curves
+        Posterior response curves.
+    baseline
+        This campaign's measured anchor (:func:`measure_campaign`).
+    allocation
+        Next campaign's budget per channel (spent evenly over ``n_days``). Channels without
+        a response curve count in the spend; their effect is taken as measured (keep their
+        spend per day as in this campaign for that to hold).
+    n_days
+        Length of the next campaign.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw: ``media_orders`` (orders the allocation adds on top of always-on),
+        ``conversions``, ``revenue``, ``spend``, ``roas``, ``cpa`` (see the module text).
+    """
+    if n_days < 1:
+        raise ParameterError(f"n_days must be >= 1, got {n_days}")
+    alloc = pd.Series(dict(allocation.items()), dtype=float)
+    if (alloc < 0).any():
+        raise ParameterError(f"budget allocation: negative amounts {alloc[alloc < 0].to_dict()}")
+    known = curves.fitted_channels()
+    m_next = media_orders_per_day(
+        curves, alloc[alloc.index.isin(known)] / n_days, baseline.always_on
+    )
+    now = baseline.campaign_spend
+    m_now = media_orders_per_day(
+        curves, now[now.index.isin(known)] / baseline.days, baseline.always_on
+    )
+    scale = n_days / baseline.days
+    delta = n_days * (m_next - m_now)
+    orders = baseline.orders * scale + delta
+    revenue = baseline.revenue * scale + baseline.aov * delta
+    spend = float(alloc.sum()) + float(baseline.always_on.sum()) * n_days
+    return pd.DataFrame(
+        {
+            "media_orders": n_days * m_next,
+            "conversions": orders,
+            "revenue": revenue,
+            "spend": spend,
+            "roas": revenue / spend,
+            "cpa": spend / np.where(orders > 0, orders, np.nan),
+        }
+    )
+
+
+def _higher(kpi: str) -> bool:
+    if kpi not in KPIS:
+        raise ParameterError(f"unknown KPI {kpi!r}; forecastable: {', '.join(FORECAST_KPIS)}")
+    return KPIS[kpi].direction == "higher"
+
+
+def probability_of_reaching(values, target: float, kpi: str) -> float:
+    """Share of posterior draws in which ``kpi`` reaches ``target`` (its better direction).
+
+    Parameters
+    ----------
+    values
+        Posterior draws of the KPI.
+    target
+        The objective's target.
+    kpi
+        Catalogue KPI name (its direction: higher or lower is better).
+
+    Returns
+    -------
+    float
+        ``P(value >= target)`` for higher-is-better KPIs, ``P(value <= target)`` otherwise.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan")
+    return float(np.mean(v >= target) if _higher(kpi) else np.mean(v <= target))
+
+
+def target_at_probability(values, probability: float, kpi: str) -> float:
+    """Return the most ambitious target reached in at least ``probability`` of the draws.
+
+    Parameters
+    ----------
+    values
+        Posterior draws of the KPI.
+    probability
+        Wanted probability of reaching the target, in (0, 1).
+    kpi
+        Catalogue KPI name.
+
+    Returns
+    -------
+    float
+        The ``1 - probability`` quantile for higher-is-better KPIs (the ``probability``
+        quantile for lower-is-better), taken as an observed draw so that
+        :func:`probability_of_reaching` at it is at least ``probability``.
+    """
+    if not 0 < probability < 1:
+        raise ParameterError(f"target probability must be between 0 and 1, got {probability}")
+    v = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    if not v.size:
+        return float("nan")
+    k = int(np.ceil(probability * v.size))  # draws that must reach the target
+    return float(v[v.size - k] if _higher(kpi) else v[k - 1])
