@@ -48,7 +48,9 @@ SECTION_TITLES: dict[str, str] = {
     "situation": "Situation analysis",
     "personas": "Personas",
     "attribution": "Channel attribution",
+    "marketing_mix": "Marketing-mix model",
     "review": "Post-campaign review",
+    "planning": "Next campaign",
 }
 """Headline sections in suite order, with the titles the page shows."""
 
@@ -57,7 +59,9 @@ SECTION_NOTEBOOKS: dict[str, str] = {
     "situation": "situation_analysis",
     "personas": "persona_clustering",
     "attribution": "channel_attribution",
+    "marketing_mix": "marketing_mix",
     "review": "post_campaign_review",
+    "planning": "plan_next_campaign",
 }
 """Headline section to the notebook (name without its number) that records it."""
 
@@ -67,7 +71,9 @@ NOTEBOOK_SUMMARIES: dict[str, str] = {
     "persona_clustering": "Who we reached: customer segments as persona cards.",
     "channel_attribution": "Which touchpoints earned the conversions: heuristic, Markov, Shapley.",
     "post_campaign_review": "Did it work? Objectives scorecard, ROI, holdout lift, lessons.",
+    "marketing_mix": "What did the money cause? ROAS with intervals, holdout-calibrated, budget.",
     "channel_integration": "Do the channels work together? Overlap, frequency, synergy, funnel.",
+    "plan_next_campaign": "What next? SMART targets with their odds, channel and phase split.",
 }
 """What each suite notebook answers (by name without its number), for the notebook list."""
 
