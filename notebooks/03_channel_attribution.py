@@ -51,6 +51,7 @@ import imclab.attribution as attr
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.tables import present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
@@ -368,7 +369,7 @@ plt.show()
 assessment.heldout.round(4)
 
 # %%
-assessment.evidence.round(3)
+present(assessment.evidence, digits=3)
 
 # %%
 recommendation = assessment.recommendation

@@ -49,6 +49,7 @@ from imclab.integration import exposure as ex
 from imclab.integration import flow, reach, retention, synergy
 from imclab.plan import load_plan
 from imclab.plotting import integration as plots
+from imclab.report.tables import present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
@@ -92,7 +93,7 @@ plt.show()
 
 # %%
 reached = reach.incremental_reach(cells, channels)
-reached.round(3)
+present(reached, percent=r"share", digits=3)
 
 # %%
 plots.plot_incremental_reach(reached)
@@ -127,7 +128,7 @@ checked = ["true_incremental", "covered"] if "covered" in rf else []
 shown = ["channel", "touches", "customers", "conversion_rate", "conversion_low",
          "conversion_high", "incremental_orders", "incremental_low", "incremental_high",
          "marginal_orders", *checked]  # fmt: skip
-rf[shown].round(3)
+present(rf[shown], percent=r"rate|_low$|_high$", digits=3)
 
 # %% [markdown]
 # ## 3. Synergy
@@ -181,7 +182,7 @@ plots.plot_plan_funnel(funnel)
 plt.show()
 
 # %%
-funnel.round(3)
+present(funnel, percent=r"share|conversion|drop_off", digits=3)
 
 # %% [markdown]
 # ## 6. Cohort retention
@@ -211,4 +212,4 @@ plots.plot_retention(by_channel, expected, title="Repeat purchases by first-touc
 plt.show()
 
 # %%
-by_channel.pivot(index="cohort", columns="month", values="repeat_orders").round(3)
+present(by_channel.pivot(index="cohort", columns="month", values="repeat_orders"), digits=3)

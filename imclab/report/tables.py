@@ -9,6 +9,7 @@ right-aligned, with the formats applied.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,7 @@ class Table:
 def present(
     frame: pd.DataFrame | pd.Series,
     *,
-    percent: Iterable[str] = (),
+    percent: Iterable[str] | str = (),
     currency: Iterable[str] = (),
     count: Iterable[str] = (),
     ratio: Iterable[str] = (),
@@ -137,6 +138,8 @@ def present(
     percent, currency, count, ratio
         Columns holding shares (0..1), money, whole counts and ratios. Other numeric columns
         show ``digits`` decimals (integers with thousands separators); text stays as is.
+        ``percent`` may also be a regular expression matched against the column names
+        (``r"share|rate"``).
     currency_code
         Appended to currency values (the plan's ``currency``).
     digits
@@ -165,6 +168,12 @@ def present(
     if keep_index:
         data = data.reset_index()
     kinds: dict[str, str] = {}
+    if isinstance(percent, str):
+        pattern = re.compile(percent)
+        percent = [
+            c for c in data.columns
+            if pattern.search(str(c)) and pd.api.types.is_numeric_dtype(data[c])
+        ]  # fmt: skip
     for kind, columns in (
         ("percent", percent),
         ("currency", currency),

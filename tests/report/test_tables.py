@@ -56,3 +56,10 @@ def test_html_aligns_text_left_numbers_right_without_index():
 def test_a_misspelt_format_column_is_an_error():
     with pytest.raises(KeyError, match="no column 'shares'"):
         present(pd.DataFrame({"share": [0.1]}), percent=["shares"])
+
+
+def test_percent_columns_can_be_named_by_a_pattern():
+    frame = pd.DataFrame({"channel": ["tv"], "reach_share": [0.5], "conv_rate": [0.25],
+                          "reach": [10]})  # fmt: skip
+    table = present(frame, percent=r"share|rate")
+    assert table.text.iloc[0].tolist() == ["tv", "50.0 %", "25.0 %", "10"]
