@@ -128,7 +128,7 @@ checked = ["true_incremental", "covered"] if "covered" in rf else []
 shown = ["channel", "touches", "customers", "conversion_rate", "conversion_low",
          "conversion_high", "incremental_orders", "incremental_low", "incremental_high",
          "marginal_orders", *checked]  # fmt: skip
-present(rf[shown], percent=r"rate|_low$|_high$", digits=3)
+present(rf[shown], percent=r"^conversion", digits=3)
 
 # %% [markdown]
 # ## 3. Synergy
