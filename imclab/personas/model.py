@@ -54,6 +54,7 @@ from sklearn.neighbors import NearestCentroid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from imclab.errors import DataError, ParameterError
 from imclab.personas.features import FEATURE_GROUPS
@@ -433,6 +434,37 @@ class Personas(ClusterMixin, BaseEstimator):
             return nc, np.asarray(nc.predict(Z))
         return fit_labels(model, Z)
 
+    def _stability_by_k(self, Zs: np.ndarray, ks: list[int]) -> tuple[pd.DataFrame, dict]:
+        """Fit the reference and the bootstrap refits of the sample for every k.
+
+        Returns ``k, stability`` (mean bootstrap ARI), ``min_jaccard`` (the least
+        reproducible persona's mean Jaccard) and the reference fits ``{(method, k): (model,
+        labels)}``.
+        """
+        rows, fitted = [], {}
+        for k in ks:
+            ref_model, ref = fit_labels(
+                make_clusterer(self._sample_method, k, self.random_state, self.n_init), Zs
+            )
+            fitted[(self._sample_method, k)] = (ref_model, ref)
+            runs, per_persona = bootstrap_stability(
+                Zs,
+                ref,
+                self._fit_predict_fn(k),
+                max(self.n_bootstrap, 2),
+                None,
+                self.stability_threshold,
+                self.random_state + k,
+            )
+            rows.append(
+                {
+                    "k": k,
+                    "stability": float(runs["ari"].mean()),
+                    "min_jaccard": float(per_persona["jaccard_mean"].min()),
+                }
+            )
+        return pd.DataFrame(rows, columns=["k", "stability", "min_jaccard"]), fitted
+
     def fit(self, X: pd.DataFrame, y=None) -> Personas:
         """Fit the preprocessing, choose k (unless given) and cluster the customers.
 
@@ -465,40 +497,19 @@ class Personas(ClusterMixin, BaseEstimator):
         self.sample_index_ = sample
 
         # 1. Choose k on the evaluation sample: reference fit + bootstrap refits per k.
-        Zs = Z[sample]
-        rows, fitted = [], {}
-        for k in ks if self.k is None else []:
-            ref_model, ref = fit_labels(
-                make_clusterer(self._sample_method, k, self.random_state, self.n_init), Zs
-            )
-            fitted[(self._sample_method, k)] = (ref_model, ref)
-            runs, per_persona = bootstrap_stability(
-                Zs,
-                ref,
-                self._fit_predict_fn(k),
-                max(self.n_bootstrap, 2),
-                None,
-                self.stability_threshold,
-                self.random_state + k,
-            )
-            rows.append(
-                {
-                    "k": k,
-                    "stability": float(runs["ari"].mean()),
-                    "min_jaccard": float(per_persona["jaccard_mean"].min()),
-                }
-            )
-        stability = pd.DataFrame(rows, columns=["k", "stability", "min_jaccard"])
-        methods = tuple(self.compare_methods)
-        self.selection_ = selection_metrics(
-            Z,
-            ks,
-            methods,
-            sample,
-            self.random_state,
-            n_init=max(1, self.n_init // 2),
-            fitted=fitted,
-        ).merge(stability.assign(method=self._sample_method), on=["method", "k"], how="outer")
+        # Sample-sized fits gain nothing from BLAS threads, and on a busy machine many
+        # threads per fit make them many times slower: one thread each.
+        with threadpool_limits(limits=1, user_api="blas"):
+            stability, fitted = self._stability_by_k(Z[sample], ks if self.k is None else [])
+            self.selection_ = selection_metrics(
+                Z,
+                ks,
+                tuple(self.compare_methods),
+                sample,
+                self.random_state,
+                n_init=max(1, self.n_init // 2),
+                fitted=fitted,
+            ).merge(stability.assign(method=self._sample_method), on=["method", "k"], how="outer")
         if self.k is not None:
             chosen = int(self.k)
             self.choice_reason_ = f"k={chosen} set by the analyst (override)"
@@ -509,15 +520,16 @@ class Personas(ClusterMixin, BaseEstimator):
         seed = fitted.get((self._sample_method, k), (None,))[0]
         model, labels = self._fit_final(Z, k, sample, seed)
         if self.n_bootstrap > 0:
-            runs, clusters = bootstrap_stability(
-                Z,
-                labels,
-                self._fit_predict_fn(k),
-                self.n_bootstrap,
-                self.sample_size,
-                self.stability_threshold,
-                self.random_state,
-            )
+            with threadpool_limits(limits=1, user_api="blas"):
+                runs, clusters = bootstrap_stability(
+                    Z,
+                    labels,
+                    self._fit_predict_fn(k),
+                    self.n_bootstrap,
+                    self.sample_size,
+                    self.stability_threshold,
+                    self.random_state,
+                )
         else:
             runs = pd.DataFrame({"run": pd.Series(dtype=int), "ari": pd.Series(dtype=float)})
             clusters = pd.DataFrame(
