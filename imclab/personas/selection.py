@@ -14,12 +14,15 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-__all__ = ["choose_k", "selection_metrics"]
+__all__ = ["PERSONA_JACCARD", "choose_k", "selection_metrics"]
 
 #: Customers the silhouette is computed on (it is quadratic in the number of rows).
 SILHOUETTE_SIZE: int = 5000
 #: Stability differences smaller than this are ties (broken by the silhouette).
 STABILITY_TIE: float = 0.01
+#: Mean bootstrap Jaccard every persona of a k must reach for k to count as reproducible
+#: (Hennig 2007: 0.75 stable, 0.85 highly stable).
+PERSONA_JACCARD: float = 0.85
 
 
 def selection_metrics(
@@ -93,17 +96,24 @@ def selection_metrics(
 
 
 def choose_k(stability: pd.DataFrame, selection: pd.DataFrame, method: str) -> tuple[int, str]:
-    """Pick the most reproducible k (highest mean bootstrap ARI); ties go to the silhouette.
+    """Pick the largest k whose every persona reproduces; else the most reproducible k.
 
     Validity indices of the weighted mixed-type space are often flat or monotone in k (BIC
     keeps falling when features are not Gaussian, Calinski-Harabasz favours few clusters),
     whereas the right number of segments is the one that comes back when the data are
-    resampled (Ben-Hur et al. 2002; Lange et al. 2004).
+    resampled (Ben-Hur et al. 2002; Lange et al. 2004). Mean stability alone also rewards
+    a coarse split (k = 2 often reproduces perfectly) and punishes the right k for one bad
+    refit, so the rule looks at every persona (Hennig 2007: mean bootstrap Jaccard of at
+    least 0.85 = highly stable) and takes the *largest* k at which none dissolves, as the
+    prediction-strength rule does (Tibshirani and Walther 2005). When no k qualifies, the
+    k with the highest mean bootstrap ARI is taken (ties within :data:`STABILITY_TIE` go
+    to the silhouette).
 
     Parameters
     ----------
     stability
-        ``k, stability`` (mean bootstrap ARI per k).
+        ``k, stability`` (mean bootstrap ARI per k) and optionally ``min_jaccard`` (the
+        lowest mean bootstrap Jaccard of the k personas).
     selection
         Output of :func:`selection_metrics` (for the silhouette tie-break and the reason).
     method
@@ -115,9 +125,28 @@ def choose_k(stability: pd.DataFrame, selection: pd.DataFrame, method: str) -> t
     reason : str
         One sentence for the analyst.
     """
-    table = stability.dropna().sort_values("k", ignore_index=True)
+    table = stability.dropna(subset=["stability"]).sort_values("k", ignore_index=True)
     if table.empty:
         raise ValueError("no stability measured: cannot choose k")
+    by_k = table.set_index("k")
+    if "min_jaccard" in table:
+        stable = table.loc[table["min_jaccard"] >= PERSONA_JACCARD, "k"].tolist()
+        if stable:
+            k = int(max(stable))
+            reason = (
+                f"k={k}: the largest number of personas that all reproduce (every persona's "
+                f"mean bootstrap Jaccard >= {PERSONA_JACCARD:.2f}, lowest "
+                f"{by_k.loc[k, 'min_jaccard']:.2f}; mean bootstrap ARI "
+                f"{by_k.loc[k, 'stability']:.2f})"
+            )
+            larger = table.loc[table["k"] > k]
+            if not larger.empty:
+                worst = larger.loc[larger["min_jaccard"].idxmax()]
+                reason += (
+                    f"; with more personas at least one dissolves (best: k={int(worst['k'])}, "
+                    f"lowest Jaccard {worst['min_jaccard']:.2f})"
+                )
+            return k, reason
     sil = selection.loc[selection["method"] == method].set_index("k")["silhouette"]
     best = table["stability"].max()
     tied = table.loc[table["stability"] >= best - STABILITY_TIE, "k"].tolist()
@@ -125,13 +154,15 @@ def choose_k(stability: pd.DataFrame, selection: pd.DataFrame, method: str) -> t
         k = int(sil.reindex(tied).idxmax())
     else:
         k = int(table.loc[table["stability"].idxmax(), "k"])
-    value = float(table.set_index("k").loc[k, "stability"])
+    value = float(by_k.loc[k, "stability"])
     others = table.loc[table["k"] != k]
     reason = f"k={k}: the most reproducible segmentation (mean bootstrap ARI {value:.2f}"
     if not others.empty:
         runner = others.loc[others["stability"].idxmax()]
         reason += f"; next best k={int(runner['k'])} at {runner['stability']:.2f}"
     reason += ")"
+    if "min_jaccard" in table:
+        reason += f"; no k has every persona at Jaccard >= {PERSONA_JACCARD:.2f}"
     if k in sil.index and pd.notna(sil.get(k)):
         reason += f"; silhouette {sil[k]:.3f}"
         if len(tied) > 1:

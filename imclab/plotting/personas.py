@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from imclab.personas.selection import PERSONA_JACCARD
+
 __all__ = [
     "plot_k_selection",
     "plot_persona_heatmap",
@@ -23,6 +25,7 @@ _INDICES = (
     ("davies_bouldin", "Davies-Bouldin (lower)"),
     ("bic", "BIC, Gaussian mixture (lower)"),
     ("stability", "Bootstrap stability, ARI (higher)"),
+    ("min_jaccard", "Least reproducible persona, Jaccard (higher)"),
 )
 
 
@@ -45,7 +48,7 @@ def plot_k_selection(
     chosen_k
         Marked with a dashed vertical line in every panel.
     axes
-        Five Axes to draw on (a new 1 x 5 figure when None).
+        Six Axes to draw on (a new 1 x 6 figure when None).
 
     Returns
     -------
@@ -53,7 +56,7 @@ def plot_k_selection(
         The Axes, one per index (empty panels say "not computed").
     """
     if axes is None:
-        _, axes = plt.subplots(1, len(_INDICES), figsize=(18, 3.6))
+        _, axes = plt.subplots(1, len(_INDICES), figsize=(21, 3.6))
     axes = np.asarray(axes).ravel()
     for ax, (col, title) in zip(axes, _INDICES, strict=False):
         data = selection.dropna(subset=[col]) if col in selection else selection.iloc[:0]
@@ -63,6 +66,8 @@ def plot_k_selection(
             sns.lineplot(
                 data=data, x="k", y=col, hue="method", marker="o", ax=ax, legend=col == "silhouette"
             )
+        if col == "min_jaccard" and not data.empty:
+            ax.axhline(PERSONA_JACCARD, color="firebrick", linestyle=":", linewidth=1)
         if chosen_k is not None:
             ax.axvline(chosen_k, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title, fontsize=9)

@@ -14,14 +14,17 @@ def test_k_selection_has_one_panel_per_index():
         {"method": ["kmeans"] * 3 + ["gmm"] * 3, "k": [2, 3, 4] * 2,
          "silhouette": np.linspace(0.1, 0.3, 6), "calinski_harabasz": 100.0,
          "davies_bouldin": 1.0, "bic": [np.nan] * 3 + [3.0, 2.0, 1.0],
-         "stability": [0.9, 0.8, 0.7] + [np.nan] * 3}
+         "stability": [np.nan] * 3 + [0.9, 0.8, 0.7],
+         "min_jaccard": [np.nan] * 3 + [0.95, 0.6, 0.5]}
     )  # fmt: skip
     axes = plots.plot_k_selection(sel, chosen_k=3)
-    assert len(axes) == 5
+    assert len(axes) == 6
     assert [a.get_title().split(" ")[0] for a in axes] == [
-        "Silhouette", "Calinski-Harabasz", "Davies-Bouldin", "BIC,", "Bootstrap"
+        "Silhouette", "Calinski-Harabasz", "Davies-Bouldin", "BIC,", "Bootstrap", "Least"
     ]  # fmt: skip
     assert len(axes[3].get_lines()) >= 1  # BIC only for gmm
+    # the reproducibility threshold of the k rule is drawn on the last panel
+    assert any(list(line.get_ydata()) == [0.85, 0.85] for line in axes[5].get_lines())
     plt.close("all")
 
 
