@@ -56,6 +56,7 @@ from imclab.personas import (
 from imclab.plan import load_plan
 from imclab.plotting import personas as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.tables import facts, present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
@@ -145,7 +146,7 @@ plots.plot_k_selection(model.selection_, model.k_)
 plt.show()
 
 # %%
-model.selection_.round(3)
+present(model.selection_, digits=3)
 
 # %% [markdown]
 # ## 3. Are the personas stable?
@@ -278,6 +279,6 @@ agreement = (model.predict(features) == model.labels_).mean()
 summary = {
     "personas.csv": f"{len(labels)} customers" if report_dir else "not written (no report_dir)",
     "predict agrees with the fitted labels": f"{agreement:.1%}",
-    **{key: str(value) for key, value in headlines.items()},
+    **headlines,
 }
-pd.Series(summary, name="value").to_frame()
+facts(summary)

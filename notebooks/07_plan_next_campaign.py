@@ -56,6 +56,7 @@ from imclab import planning
 from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.report.headlines import record_headlines
+from imclab.report.tables import facts
 from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
@@ -200,4 +201,4 @@ headlines = (
     else {}
 )
 record_headlines(report_dir, "planning", headlines) if nc else None
-headlines
+facts(headlines)

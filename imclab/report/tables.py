@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["MISSING", "Table", "format_value", "present"]
+__all__ = ["MISSING", "Table", "facts", "format_value", "present"]
 
 MISSING = "–"
 """What a missing value reads as."""
@@ -202,3 +202,39 @@ def present(
         out[label] = [format_value(v, kind, currency_code, digits) for v in series.tolist()]
     text = pd.DataFrame(out, columns=list(out))
     return Table(text=text, numeric=tuple(numeric), caption=caption)
+
+
+def facts(values: Mapping[str, Any], caption: str = "") -> Table:
+    """Show a mapping (a notebook's settings or headline numbers) as a two-column table.
+
+    Nested mappings read ``key: value; key: value``, lists ``a, b``, missing values ``–``;
+    numbers keep thousands separators. Never a raw Python ``{'key': ...}``.
+
+    Parameters
+    ----------
+    values
+        Label to value.
+    caption
+        Shown above the table.
+
+    Returns
+    -------
+    Table
+        Columns ``what`` and ``value``.
+    """
+
+    def text(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return "; ".join(f"{k}: {text(v)}" for k, v in value.items()) or MISSING
+        if isinstance(value, (list, tuple)):
+            return ", ".join(text(v) for v in value) if value else "none"
+        if isinstance(value, float) and not isinstance(value, bool):
+            return format_value(value, "number", digits=4 if abs(value) < 10 else 2)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return format_value(value, "count")
+        return format_value(value, "text")
+
+    frame = pd.DataFrame(
+        {"what": [str(k) for k in values], "value": [text(v) for v in values.values()]}
+    )
+    return Table(text=frame, numeric=(), caption=caption)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imclab.report.tables import MISSING, format_value, present
+from imclab.report.tables import MISSING, facts, format_value, present
 
 
 def test_values_read_in_their_unit():
@@ -63,3 +63,12 @@ def test_percent_columns_can_be_named_by_a_pattern():
                           "reach": [10]})  # fmt: skip
     table = present(frame, percent=r"share|rate")
     assert table.text.iloc[0].tolist() == ["tv", "50.0 %", "25.0 %", "10"]
+
+
+def test_facts_never_shows_a_python_dict():
+    table = facts({"rows_read": 125326, "by_table": {"touchpoints": 6, "spend": 1},
+                   "missing": [], "share": 0.12345, "lift": None, "ok": True})  # fmt: skip
+    assert table.text["value"].tolist() == [
+        "125,326", "touchpoints: 6; spend: 1", "none", "0.1235", MISSING, "yes"
+    ]  # fmt: skip
+    assert "{'" not in repr(table)
