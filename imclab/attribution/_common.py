@@ -129,13 +129,20 @@ def _structure_from_tuples(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray,
     return structure
 
 
+def _arrow(col: pd.Series):
+    """Return the Arrow array of an Arrow-backed column (one chunk)."""
+    import pyarrow as pa
+
+    arr = pa.array(col.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Names, codes and lengths of an Arrow list column (no Python loop at all)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = col.array._pa_array
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = _arrow(col)
     lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(arr)
     if pa.types.is_dictionary(flat.type):
@@ -150,9 +157,16 @@ def _flat_decay(paths: pd.DataFrame, lengths: np.ndarray, col: str) -> np.ndarra
     """Per-touch decay weights of ``col``; zeros for paths that carry none."""
     if col not in paths.columns:
         return None
-    values = paths[col].tolist()
-    dlen = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    flat = np.fromiter(chain.from_iterable(values), dtype=float, count=int(dlen.sum()))
+    if isinstance(paths[col].dtype, pd.ArrowDtype):
+        import pyarrow.compute as pc
+
+        arr = _arrow(paths[col])
+        dlen = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(float)
+    else:
+        values = paths[col].tolist()
+        dlen = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        flat = np.fromiter(chain.from_iterable(values), dtype=float, count=int(dlen.sum()))
     has = dlen == lengths
     if has.all():
         return flat

@@ -33,6 +33,8 @@ import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 
 import ibis
 import ibis.expr.types as ir
@@ -634,37 +636,119 @@ def paths_from_strings(
     conversions: Sequence[float],
     nulls: Sequence[float] | None = None,
     value: Sequence[float] | None = None,
+    *,
+    as_arrow: bool = False,
 ) -> pd.DataFrame:
-    """Make a paths table from path strings (``"a > b"``), e.g. for examples and tests.
+    """Make a paths table from path strings (``"a > b"``), e.g. exported from another tool.
 
-    Time-decay columns assume equal weights (all touches at the same time).
+    Channels are separated by ``>`` (spaces around it are ignored); ``(no touch)`` is the
+    empty path. Time-decay columns assume equal weights (all touches at the same time).
+
+    Parameters
+    ----------
+    paths
+        One string per unique path.
+    conversions, nulls, value
+        Per path: converting journeys, non-converting journeys (default 0), revenue
+        (default 0).
+    as_arrow
+        Return ``channels``, ``decay`` and ``decay_value`` as Arrow list columns
+        (``pd.ArrowDtype``) instead of tuples: built without a Python object per channel,
+        for large path sets (every model accepts them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``path, channels, length, conversions, nulls, value, decay, decay_value``.
     """
     n = len(paths)
     conv = np.asarray(conversions, dtype=float)
+    nul = np.zeros(n) if nulls is None else np.asarray(nulls, dtype=float)
+    val = np.zeros(n) if value is None else np.asarray(value, dtype=float)
+    if as_arrow:
+        return _arrow_paths(paths, conv, nul, val)
+    strings = list(paths)
+    big = "\n".join(strings)
+    canonical = (
+        big.count(">") == big.count(SEP)
+        and not any(s in big for s in ("  >", ">  ", "\t", " \n", "\n "))
+        and big == big.strip(" ")
+    )
+    empty = np.flatnonzero(np.asarray(strings, dtype=object) == NO_TOUCH)
+    if canonical:  # "a > b" as build_journeys writes it: split in C
+        channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    else:
+        channels = [tuple(x.strip() for x in p.split(">")) for p in strings]
+        strings = list(map(SEP.join, channels))
+    lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    for i in empty:  # the (no touch) paths: few
+        channels[i] = ()
+        strings[i] = NO_TOUCH
+    lengths[empty] = 0
+    safe = np.where(lengths > 0, lengths, 1)
     out = pd.DataFrame(
         {
-            "path": list(paths),
+            "path": strings,
+            "channels": channels,
+            "length": lengths.astype(int),
             "conversions": conv,
-            "nulls": np.zeros(n) if nulls is None else np.asarray(nulls, dtype=float),
-            "value": np.zeros(n) if value is None else np.asarray(value, dtype=float),
+            "nulls": nul,
+            "value": val,
+            # (x,) * length: a tuple of equal weights per path, built in C
+            "decay": list(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
+            "decay_value": list(map(mul, zip((val / safe).tolist()), lengths.tolist())),
         }
     )
-    out["channels"] = [
-        () if p == NO_TOUCH else tuple(x.strip() for x in p.split(">")) for p in paths
-    ]
-    out["path"] = [NO_TOUCH if not c else SEP.join(c) for c in out["channels"]]
-    out["length"] = out["channels"].map(len).astype(int)
-    out["decay"] = [
-        tuple([c / len(ch)] * len(ch)) if ch else ()
-        for c, ch in zip(out["conversions"], out["channels"], strict=True)
-    ]
-    out["decay_value"] = [
-        tuple([v / len(ch)] * len(ch)) if ch else ()
-        for v, ch in zip(out["value"], out["channels"], strict=True)
-    ]
-    return out[
-        ["path", "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
-    ]
+    return out
+
+
+def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
+    """:func:`paths_from_strings` with Arrow columns (split by Arrow, no Python per path)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = paths if isinstance(paths, pa.Array | pa.ChunkedArray) else pa.array(paths, pa.string())
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = arr.cast(pa.string())
+    empty = pc.equal(arr, NO_TOUCH).fill_null(False)
+    lists = pc.split_pattern(arr, SEP)
+    flat = lists.flatten()
+    odd = pc.any(
+        pc.or_(pc.match_substring(flat, ">"), pc.not_equal(pc.utf8_trim_whitespace(flat), flat))
+    ).as_py()
+    if odd:  # not spelled "a > b": split at every ">" and trim the channels
+        lists = pc.split_pattern(arr, ">")
+        flat = pc.utf8_trim_whitespace(lists.flatten())
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    is_empty = empty.to_numpy(zero_copy_only=False)
+    if is_empty.any():
+        flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
+        lengths = np.where(is_empty, 0, lengths)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+    channels = pa.ListArray.from_arrays(offsets, flat)
+    if odd:
+        arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
+    safe = np.where(lengths > 0, lengths, 1)
+    path = np.repeat(np.arange(len(lengths)), lengths)
+    return pd.DataFrame(
+        {
+            "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
+            "channels": pd.Series(channels, dtype=pd.ArrowDtype(channels.type)),
+            "length": lengths.astype(int),
+            "conversions": conv,
+            "nulls": nul,
+            "value": val,
+            "decay": _arrow_list(offsets, (conv / safe)[path]),
+            "decay_value": _arrow_list(offsets, (val / safe)[path]),
+        }
+    )
+
+
+def _arrow_list(offsets, values: np.ndarray) -> pd.Series:
+    import pyarrow as pa
+
+    lists = pa.ListArray.from_arrays(offsets, pa.array(values, pa.float64()))
+    return pd.Series(lists, dtype=pd.ArrowDtype(lists.type))
 
 
 def top_paths(paths: pd.DataFrame, n: int = 15) -> pd.DataFrame:
