@@ -261,6 +261,7 @@ def build_journeys(
     start=None,
     end=None,
     segments: ir.Table | pd.DataFrame | str | None = None,
+    decay: bool = True,
 ) -> Journeys:
     """Build customer journeys in the database and aggregate them to unique paths.
 
@@ -297,6 +298,9 @@ def build_journeys(
     segments
         Optional table of ``customer_id, segment`` (e.g. personas): the paths are then
         aggregated per segment; customers without a segment get ``(unknown)``.
+    decay
+        Compute the time-decay arrays (``decay``, ``decay_value``; needed by the time-decay
+        model only). Without them the paths table has no such columns and is built faster.
 
     Returns
     -------
@@ -320,13 +324,13 @@ def build_journeys(
         return _build(
             con, touchpoints, conversions, lookback_days=lookback_days, interactions=interactions,
             collapse_repeats=collapse_repeats, channel_groups=channel_groups, channels=channels,
-            half_life_days=half_life_days, start=start, end=end, segments=segments,
+            half_life_days=half_life_days, start=start, end=end, segments=segments, decay=decay,
         )  # fmt: skip
 
 
 def _build(
     con, touchpoints, conversions, *, lookback_days, interactions, collapse_repeats,
-    channel_groups, channels, half_life_days, start, end, segments,
+    channel_groups, channels, half_life_days, start, end, segments, decay,
 ) -> Journeys:  # fmt: skip
     groups = dict(channel_groups or {})
     interactions = tuple(interactions)
@@ -505,7 +509,7 @@ def _build(
     )  # fmt: skip
     per_journey, tmp_name = _materialize(con, per_journey)
     try:
-        paths, stats = _aggregate_paths(con, per_journey, cv, segments)
+        paths, stats = _aggregate_paths(con, per_journey, cv, segments, decay)
     finally:
         _drop(con, tmp_name)
 
@@ -523,7 +527,7 @@ def _build(
     report.append(("repeated touches collapsed", int(stats["n_repeat"]), note))
 
     keys = ["segment", "path"] if segments is not None else ["path"]
-    paths = _finish_paths(paths, keys)
+    paths = _finish_paths(paths, keys, decay)
     n_null_journeys = int(paths["nulls"].sum())
     n_no_touch = int(paths.loc[paths["path"] == NO_TOUCH, "conversions"].sum())
     n_conv_counted = int(paths["conversions"].sum())
@@ -549,7 +553,7 @@ def _build(
     return Journeys(paths=paths, report=rep, params=params)
 
 
-def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
+def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments, decay: bool = True):
     """Per-journey table -> unique paths (counts, value, decay arrays) and the touch counts."""
     stats = (
         per_journey.agg(
@@ -593,6 +597,8 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
         nulls=(~alljourneys.converted).cast("int64").sum(),
         value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
     )
+    if not decay:
+        return counts.to_pyarrow(), stats
     # Time-decay credit per path position (converting journeys only), as ordered arrays.
     conv_j = journeys.filter(journeys.converted)
     # (a select-list unnest: DuckDB runs it far faster than the lateral join of Table.unnest)
@@ -609,26 +615,46 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
     paths = (
         counts.left_join(arrays, keys)
         .select(*keys, "conversions", "nulls", "value", "decay", "decay_value")
-        .execute()
+        .to_pyarrow()
     )
     return paths, stats
 
 
-def _finish_paths(paths: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add channels/length, make decay arrays tuples; sort deterministically."""
-    paths = paths.copy()
-    paths["value"] = paths["value"].astype(float)
-    paths["channels"] = [
-        () if p == NO_TOUCH else tuple(p.split(SEP)) for p in paths["path"].tolist()
-    ]
-    paths["length"] = paths["channels"].map(len).astype(int)
-    for col in ("decay", "decay_value"):
-        paths[col] = [() if v is None else tuple(v) for v in paths[col].tolist()]
-    order = [*keys[:-1], "conversions", "nulls", "path"]
-    asc = [True] * (len(keys) - 1) + [False, False, True]
-    paths = paths.sort_values(order, ascending=asc, kind="mergesort").reset_index(drop=True)
-    cols = [*keys, "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
-    return paths[cols]
+def _finish_paths(paths, keys: list[str], decay: bool = True) -> pd.DataFrame:
+    """Sort the unique paths (an Arrow table) deterministically; add channels and length.
+
+    Every step is columnar (Arrow) or a C-level ``map``; the decay arrays become tuples.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    order = [(k, "ascending") for k in keys[:-1]]
+    order += [("conversions", "descending"), ("nulls", "descending"), ("path", "ascending")]
+    paths = paths.sort_by(order)
+    strings = paths.column("path").to_pylist()
+    n = len(strings)
+    channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    empty = np.flatnonzero(pc.equal(paths.column("path"), NO_TOUCH).to_numpy(zero_copy_only=False))
+    for i in empty:  # the (no touch) paths: one per segment
+        channels[i] = ()
+    lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    out = {k: paths.column(k).to_pandas() for k in keys[:-1]}
+    out.update(
+        {
+            "path": strings,
+            "channels": channels,
+            "length": lengths.astype(int),
+            "conversions": paths.column("conversions").to_numpy(),
+            "nulls": paths.column("nulls").to_numpy(),
+            "value": paths.column("value").to_numpy().astype(float),
+        }
+    )
+    if decay:
+        for col in ("decay", "decay_value"):
+            arr = paths.column(col).combine_chunks()
+            arr = pc.if_else(pc.is_null(arr), pa.scalar([], arr.type), arr)
+            out[col] = list(map(tuple, arr.to_pylist()))
+    return pd.DataFrame(out)
 
 
 def paths_from_strings(
