@@ -4,6 +4,7 @@ Journeys are built in the database; heuristic, Markov and Shapley models run on 
 paths, are scored against ground truth and joined to spend.
 """
 
+from imclab.attribution._common import CodedPaths, code_paths
 from imclab.attribution.costs import cost_per_channel, spend_by_channel
 from imclab.attribution.evaluate import (
     HEURISTICS,
@@ -35,12 +36,14 @@ from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley, s
 
 __all__ = [
     "HEURISTICS",
+    "CodedPaths",
     "MAX_CHANNELS",
     "NO_TOUCH",
     "Journeys",
     "bootstrap_shares",
     "build_journeys",
     "by_segment",
+    "code_paths",
     "compare_with_truth",
     "cost_per_channel",
     "first_touch",
