@@ -460,8 +460,9 @@ def _build(
         t_in_period = t_in_period & (t.next_conv >= _lit_ts(pd.Timestamp(start)))
     if end_ts is not None:
         t_in_period = t_in_period & (t.next_conv <= _lit_ts(end_ts))
+    prev = ["prev_kind", "prev_channel", "prev_ts"] if collapse_repeats else []
     t = t.select(
-        "customer_id", "conv_no", "seq", "channel", "prev_kind", "prev_channel", "prev_ts",
+        "customer_id", "conv_no", "seq", "channel", *prev,
         converted=converted, lag_s=lag_s, anchor_s=anchor_s,
         in_period=~converted | t_in_period.fill_null(False),
     )  # fmt: skip
@@ -487,10 +488,17 @@ def _build(
         return ibis.ifelse(cond, one, zero).sum()
 
     # -- one row per journey: the path and the time-decay weights, in touch order ----------------
-    per_journey = t.group_by(["customer_id", "conv_no"]).agg(
-        touches=ibis.struct({"seq": t.seq, "channel": t.channel, "w": weight}).collect(where=kept),
+    # Touches outside their window fall into two rows of their own (NULL customer; conv_no -1
+    # converting, -2 not), so the grouping hashes only the journeys' in-window touches to
+    # journeys and their exclusion counts still come from this one pass.
+    out = ~t.in_window
+    group_customer = ibis.ifelse(out, ibis.null("string"), t.customer_id)
+    group_conv = ibis.ifelse(out, ibis.ifelse(t.converted, -1, -2), t.conv_no)
+    cell = {"seq": t.seq, "channel": t.channel, **({"w": weight} if decay else {})}
+    per_journey = t.group_by(customer_id=group_customer, conv_no=group_conv).agg(
+        touches=ibis.struct(cell).collect(where=kept),
         converted=t.converted.max(),
-        wsum=ibis.ifelse(kept_conv, weight, 0.0).sum(),
+        **({"wsum": ibis.ifelse(kept_conv, weight, 0.0).sum()} if decay else {}),
         n_before=_count(t.converted & ~t.in_window),
         n_null_out=_count(~t.converted & ~t.in_window),
         n_out_period=_count(t.converted & t.in_window & ~t.in_period),
@@ -499,13 +507,16 @@ def _build(
     )
     sorted_touches = per_journey.touches.sort()
     per_journey = per_journey.select(
-        "customer_id", "conv_no", "converted", "wsum", "n_before", "n_null_out",
-        "n_out_period", "n_repeat", "n_used",
+        "customer_id", "conv_no", "converted", *(["wsum"] if decay else []), "n_before",
+        "n_null_out", "n_out_period", "n_repeat", "n_used",
         path=ibis.ifelse(
             per_journey.n_used > 0, sorted_touches.map(lambda x: x.channel).join(SEP),
             ibis.null("string"),
         ),
-        w=sorted_touches.map(lambda x, i: ibis.struct({"position": i, "w": x.w})),
+        **(
+            {"w": sorted_touches.map(lambda x, i: ibis.struct({"position": i, "w": x.w}))}
+            if decay else {}
+        ),
     )  # fmt: skip
     per_journey, tmp_name = _materialize(con, per_journey)
     try:
@@ -570,8 +581,9 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments, decay: 
     touched = per_journey.filter(per_journey.n_used > 0)
     conv = cv.select(*journey_key, "revenue", "in_period")
     journeys = touched.left_join(conv, journey_key).select(
-        *journey_key, "path", "converted", "w", "wsum", revenue=ibis._.revenue.fill_null(0.0)
-    )
+        *journey_key, "path", "converted", *(["w", "wsum"] if decay else []),
+        revenue=ibis._.revenue.fill_null(0.0),
+    )  # fmt: skip
     no_touch = conv.filter(conv.in_period).anti_join(touched.filter(touched.converted), journey_key)
     no_touch = no_touch.select(
         *journey_key, path=ibis.literal(NO_TOUCH), converted=ibis.literal(True),

@@ -123,7 +123,8 @@ def _ref_removal(paths: pd.DataFrame, order: int) -> tuple[list, pd.DataFrame]:
         keep = np.array([c not in s for s in states])
         keep[0] = True
         pc, vc = solve(keep)
-        rows.append((c, max(1 - pc / p, 0.0), max(1 - vc / pv, 0.0), pc, p))
+        re_v = max(1 - vc / pv, 0.0) if pv > 0 else 0.0
+        rows.append((c, max(1 - pc / p, 0.0), re_v, pc, p))
     cols = ["channel", "removal_effect", "removal_effect_value", "p_conversion_without",
             "p_conversion"]  # fmt: skip
     return states, pd.DataFrame(rows, columns=cols)
