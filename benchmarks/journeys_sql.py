@@ -130,8 +130,11 @@ def sql_paths(
     def _source(x: str) -> str:
         return f"read_parquet('{x}')" if x.endswith(".parquet") else x
 
-    con.execute(f"CREATE OR REPLACE TEMP VIEW tp AS SELECT * FROM {_source(touchpoints)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cv AS SELECT * FROM {_source(conversions)}")
+    for view, source in (("tp", touchpoints), ("cv", conversions)):
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * REPLACE "
+            f'(CAST("timestamp" AS TIMESTAMP) AS "timestamp") FROM {_source(source)}'
+        )
     sql = (_DECAY if decay else _COUNTS).format(
         window=lookback_days * 86_400.0, rate=-math.log(2.0) / (half_life_days * 86_400.0)
     )
