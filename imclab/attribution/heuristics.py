@@ -2,9 +2,10 @@
 
 First, last, last non-direct, linear, time decay and position-based (U-shaped).
 
-Every function takes the ``paths`` table of :func:`imclab.attribution.build_journeys` and
-returns the tidy frame ``channel, model, conversions, value, share`` (plus a ``(no touch)``
-row when some conversions had no touch). Credits are per touch (a channel touched twice in a
+Every function takes the ``paths`` table of :func:`imclab.attribution.build_journeys` (or the
+same paths as Arrow list columns or :class:`~imclab.attribution.CodedPaths`) and returns the
+tidy frame ``channel, model, conversions, value, share`` (plus a ``(no touch)`` row when some
+conversions had no touch). Credits are per touch (a channel touched twice in a
 path gets two touches' worth), as in ChannelAttribution's heuristic models.
 """
 
@@ -140,7 +141,9 @@ def time_decay(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
         Tidy credits with model ``time_decay``.
     """
     if isinstance(paths, pd.DataFrame) and "decay" not in paths.columns:
-        raise ParameterError("paths: no 'decay' column; build the paths with build_journeys()")
+        raise ParameterError(
+            "paths: no 'decay' column; build the paths with build_journeys(decay=True)"
+        )
     cp = code_paths(paths, decay=True)
     if cp.decay is None or cp.decay_value is None:
         raise ParameterError("paths: no decay weights; build the paths with build_journeys()")
