@@ -66,13 +66,22 @@ def _load_paths(file: str, touched_only: bool):
     return raw, paths_from_strings(raw["path"], raw["conversions"], raw["nulls"], raw["value"])
 
 
+_CPU_AT_START = [0.0]
+
+
+def _start() -> float:
+    """Start the clocks (after the inputs are loaded): CPU noted, wall time returned."""
+    _CPU_AT_START[0] = time.process_time()
+    return time.perf_counter()
+
+
 def _task(name: str, arg: str) -> float:
     """Run one step; return its wall-clock seconds (inputs loaded before the clock starts)."""
     if name in ("markov1", "markov4", "heuristics"):
         raw, paths = _load_paths(arg, touched_only=True)
         import imclab.attribution as attr
 
-        t0 = time.perf_counter()
+        t0 = _start()
         if name == "heuristics":
             attr.first_touch(paths), attr.last_touch(paths), attr.linear(paths)
         else:
@@ -82,7 +91,7 @@ def _task(name: str, arg: str) -> float:
         raw, _ = _load_paths(arg, touched_only=True)
         import ChannelAttribution as ca
 
-        t0 = time.perf_counter()
+        t0 = _start()
         if name == "ca_heuristics":
             ca.heuristic_models(raw, "path", "conversions", var_value="value", flg_pro=False)
         else:
@@ -99,7 +108,7 @@ def _task(name: str, arg: str) -> float:
         raw = pd.read_parquet(arg)
         strings = raw["path"].tolist()
         conv, nulls, value = (raw[c].to_numpy() for c in ("conversions", "nulls", "value"))
-        t0 = time.perf_counter()
+        t0 = _start()
         paths_from_strings(strings, conv, nulls, value, as_arrow=name == "strings_arrow")
         return time.perf_counter() - t0
     if name.startswith(("journeys", "sql")):
@@ -109,7 +118,7 @@ def _task(name: str, arg: str) -> float:
         tp, cv = str(folder / "touchpoints.parquet"), str(folder / "conversions.parquet")
         decay = name.endswith("_decay")
         con = duckdb.connect(config={"threads": 2, "memory_limit": "6GB"})
-        t0 = time.perf_counter()
+        t0 = _start()
         if name.startswith("sql"):
             from journeys_sql import sql_paths
 
@@ -128,21 +137,31 @@ def _task(name: str, arg: str) -> float:
 # -- the parent: alternate imclab and anchor in fresh processes --------------------------------
 
 
-def _measure(task: str, arg: str) -> float:
+def _measure(task: str, arg: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all threads) of one step in a fresh process."""
     res = run_measured([sys.executable, __file__, "--task", task, "--arg", arg])
     if res["returncode"] != 0:
         raise RuntimeError(f"{task} failed:\n{res['stderr'][-3000:]}")
-    return float(res["stdout"].strip().splitlines()[-1])
+    lines = res["stdout"].strip().splitlines()
+    return float(lines[-1]), float(lines[-2].removeprefix("cpu="))
 
 
 def _pair(mine: str, anchor: str | None, arg: str, repeats: int) -> dict:
-    times: dict[str, list[float]] = {mine: [], anchor: []} if anchor else {mine: []}
+    tasks = [mine, anchor] if anchor else [mine]
+    times: dict[str, list[float]] = {t: [] for t in tasks}
+    cpus: dict[str, list[float]] = {t: [] for t in tasks}
     loads = []
     for _ in range(repeats):
         loads.append(os.getloadavg()[0])
-        for task in times:
-            times[task].append(_measure(task, arg))
-    out = {t: {"min": min(v), "median": statistics.median(v), "all": v} for t, v in times.items()}
+        for task in tasks:
+            wall, cpu = _measure(task, arg)
+            times[task].append(wall)
+            cpus[task].append(cpu)
+    out = {
+        t: {"min": min(v), "median": statistics.median(v), "all": v,
+            "cpu_min": min(cpus[t]), "cpu_median": statistics.median(cpus[t])}
+        for t, v in times.items()
+    }  # fmt: skip
     out["load"] = [round(x, 1) for x in loads]
     return out
 
@@ -156,7 +175,9 @@ def main() -> None:
     ap.add_argument("--arg")
     a = ap.parse_args()
     if a.task:
-        print(f"{_task(a.task, a.arg):.6f}")
+        wall = _task(a.task, a.arg)
+        print(f"cpu={time.process_time() - _CPU_AT_START[0]:.6f}")  # all threads of the step
+        print(f"{wall:.6f}")
         return
     rows = a.rows.split(",")
     files = {w: str(_path_file(a.customers, w)) for w in ("cov", "all")}
