@@ -92,23 +92,28 @@ def _incidence(paths: pd.DataFrame | CodedPaths, order: int):
     w_start = starts[path] + j
     width = np.minimum(lengths[path], order)
     base = len(cp.names) + 1
-    comp = np.full((len(path), order), -1, dtype=np.int64)
-    key = np.zeros(len(path), dtype=np.int64)
-    for m in range(order):
-        valid = m < width
-        c = np.where(valid, cp.codes[np.where(valid, w_start + m, 0)] if len(cp.codes) else 0, -1)
-        comp[:, m] = c
-        key = key * base + (c + 1)
+    codes = np.append(cp.codes, -1)  # index -1 (past the end): a window's missing channel
+
+    def component(m, rows=slice(None)):
+        return np.where(
+            m < width[rows], codes[np.where(m < width[rows], w_start[rows] + m, -1)], -1
+        )
+
+    if order == 1:
+        key = cp.codes[w_start] + 1
+    else:
+        key = np.zeros(len(path), dtype=np.int64)
+        for m in range(order):
+            key = key * base + (component(m) + 1)
     # merge consecutive identical states of a path
     keep = np.ones(len(key), dtype=bool)
     keep[1:] = (j[1:] == 0) | (key[1:] != key[:-1])
-    key, comp, path = key[keep], comp[keep], path[keep]
-    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))
-    to = rank[inv] + 1
-    state_codes = np.full((len(uniq) + 1, order), -1, dtype=np.int64)
-    state_codes[to] = comp
+    kept = np.flatnonzero(keep)
+    key, path = key[kept], path[kept]
+    to, first = _first_appearance_ids(key, base**order)
+    state_codes = np.full((len(first) + 1, order), -1, dtype=np.int64)
+    for m in range(order):  # the channels of each state, from its first window
+        state_codes[1:, m] = component(m, kept[first])
     new_path = np.ones(len(path), dtype=bool)
     new_path[1:] = path[1:] != path[:-1]
     frm = np.where(new_path, 0, np.concatenate([[0], to[:-1]]))
@@ -117,6 +122,26 @@ def _incidence(paths: pd.DataFrame | CodedPaths, order: int):
     end[:-1] = path[1:] != path[:-1]
     last[path[end]] = to[end]
     return (state_codes, cp.names), path, frm, to, last
+
+
+def _first_appearance_ids(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Assign the distinct keys ids 1, 2, ... in order of first appearance.
+
+    Returns the id of every key and, per id, the index of its first appearance.
+    """
+    if space <= 4_000_000:  # a dense table over the key space: no sort of all keys
+        first = np.full(space, len(key), dtype=np.int64)
+        np.minimum.at(first, key, np.arange(len(key)))
+        seen = np.flatnonzero(first < len(key))
+        order = np.argsort(first[seen], kind="stable")
+        table = np.zeros(space, dtype=np.int64)
+        table[seen[order]] = np.arange(1, len(seen) + 1)
+        return table[key], first[seen][order]
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(1, len(uniq) + 1)
+    return rank[inv], first[order]
 
 
 def build_chain(paths: pd.DataFrame | CodedPaths, order: int = 1) -> MarkovChain:
@@ -150,7 +175,12 @@ def _chain_from(states, rows, frm, to, last, paths, order, conv=None, nulls=None
         value = cp.value if value is None else value
     n = len(state_codes)
     w = (conv + nulls)[rows] if len(rows) else np.zeros(0)
-    counts = sp.csr_matrix((w, (frm, to)), shape=(n, n))
+    if n * n <= 1_000_000:  # few states: sum the transitions by pair first
+        pair = np.bincount(frm * n + to, weights=w, minlength=n * n)
+        nz = np.flatnonzero(pair)
+        counts = sp.csr_matrix((pair[nz], (nz // n, nz % n)), shape=(n, n))
+    else:
+        counts = sp.csr_matrix((w, (frm, to)), shape=(n, n))
     ok = last >= 0
     to_conv = np.bincount(last[ok], weights=conv[ok], minlength=n)
     to_null = np.bincount(last[ok], weights=nulls[ok], minlength=n)
