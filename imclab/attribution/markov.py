@@ -7,7 +7,10 @@ than ``k`` is one state), consecutive identical states are merged, and every pat
 non-converting journeys. Removing a channel sends every transition into a state that contains
 it to ``(null)``. With ``Q`` the transient-to-transient transition matrix and ``r`` the
 one-step conversion probabilities, the conversion probability from ``(start)`` is
-``x[start]`` where ``(I - Q) x = r`` (solved with a sparse LU, no simulation). A channel's
+``x[start]`` where ``(I - Q) x = r``: solved for the full chain and every removal at once by
+the fixed-point iteration ``x <- r + Q x`` to 1e-15 (a sparse LU per removal when it does not
+converge), no simulation. States are built vectorised from integer-coded paths
+(:class:`~imclab.attribution.CodedPaths`), with no Python loop per path. A channel's
 removal effect is ``1 - P(conversion without it) / P(conversion)``; conversions are shared in
 proportion to removal effects. Value uses the same chain with ``r`` replaced by the expected
 order value on converting from each state (mean revenue of the conversions that left it), so
