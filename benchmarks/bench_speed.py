@@ -55,7 +55,7 @@ def _path_file(n_customers: int, which: str) -> Path:
 # -- the timed steps (run in a child process) -----------------------------------------------------
 
 
-def _load_paths(file: str, touched_only: bool):
+def _load_paths(file: str, touched_only: bool, as_arrow: bool = False):
     import pandas as pd
 
     from imclab.attribution import paths_from_strings
@@ -63,7 +63,9 @@ def _load_paths(file: str, touched_only: bool):
     raw = pd.read_parquet(file)
     if touched_only:  # ChannelAttribution has no "(no touch)" path
         raw = raw[raw["path"] != "(no touch)"].reset_index(drop=True)
-    return raw, paths_from_strings(raw["path"], raw["conversions"], raw["nulls"], raw["value"])
+    return raw, paths_from_strings(
+        raw["path"], raw["conversions"], raw["nulls"], raw["value"], as_arrow=as_arrow
+    )
 
 
 _CPU_AT_START = [0.0]
@@ -77,8 +79,10 @@ def _start() -> float:
 
 def _task(name: str, arg: str) -> float:
     """Run one step; return its wall-clock seconds (inputs loaded before the clock starts)."""
-    if name in ("markov1", "markov4", "heuristics"):
-        raw, paths = _load_paths(arg, touched_only=True)
+    if name.removesuffix("_arrow") in ("markov1", "markov4", "heuristics"):
+        # "_arrow": the paths' channels as an Arrow list column instead of tuples
+        raw, paths = _load_paths(arg, touched_only=True, as_arrow=name.endswith("_arrow"))
+        name = name.removesuffix("_arrow")
         import imclab.attribution as attr
 
         t0 = _start()
@@ -171,6 +175,7 @@ def main() -> None:
     ap.add_argument("customers", nargs="?", type=int, default=500_000)
     ap.add_argument("--rows", default="markov,heuristics,strings,journeys")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--arrow", action="store_true", help="model inputs as Arrow list columns")
     ap.add_argument("--task")
     ap.add_argument("--arg")
     a = ap.parse_args()
@@ -185,12 +190,15 @@ def main() -> None:
 
     sizes = {w: int((pd.read_parquet(f)["path"] != "(no touch)").sum()) for w, f in files.items()}
     res: dict = {"customers": a.customers, "unique_paths": sizes, "rows": {}}
+    sfx = "_arrow" if a.arrow else ""
     for w, f in files.items():
         if "markov" in rows:
-            res["rows"][f"markov1_{w}"] = _pair("markov1", "ca_markov1", f, a.repeats)
-            res["rows"][f"markov4_{w}"] = _pair("markov4", "ca_markov4", f, a.repeats)
+            for k in ("markov1", "markov4"):
+                res["rows"][f"{k}_{w}"] = _pair(k + sfx, "ca_" + k, f, a.repeats)
         if "heuristics" in rows:
-            res["rows"][f"heuristics_{w}"] = _pair("heuristics", "ca_heuristics", f, a.repeats)
+            res["rows"][f"heuristics_{w}"] = _pair(
+                "heuristics" + sfx, "ca_heuristics", f, a.repeats
+            )
         if "strings" in rows:
             res["rows"][f"strings_{w}"] = _pair("strings", "strings_arrow", f, a.repeats)
         print(json.dumps(res, indent=1), file=sys.stderr)
