@@ -211,34 +211,6 @@ def code_paths(paths: pd.DataFrame | CodedPaths, *, decay: bool = False) -> Code
     )
 
 
-def touches(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
-    """One row per touch of every touched path: path index, position, length, channel, counts.
-
-    Rows of one path are contiguous and in path order; ``channel`` is categorical (sorted
-    categories) so credits can be summed with ``np.bincount`` on its codes.
-    """
-    cp = code_paths(paths)
-    index = paths.index.to_numpy() if isinstance(paths, pd.DataFrame) else None
-    idx = cp.path_of_touch
-    return pd.DataFrame(
-        {
-            "path": idx if index is None else index[idx],
-            "position": cp.position,
-            "length": cp.lengths[idx],
-            "channel": pd.Categorical.from_codes(cp.codes, categories=list(cp.names)),
-            "conversions": cp.conversions[idx],
-            "value": cp.value[idx],
-        }
-    )
-
-
-def sum_by_channel(t: pd.DataFrame, weights: np.ndarray) -> pd.Series:
-    """Sum per-touch ``weights`` by the touch table's (categorical) channel."""
-    cats = t["channel"].cat.categories
-    sums = np.bincount(t["channel"].cat.codes.to_numpy(), weights=weights, minlength=len(cats))
-    return pd.Series(sums, index=list(cats), dtype=float)
-
-
 def no_touch(paths: pd.DataFrame | CodedPaths) -> tuple[float, float]:
     """Conversions and value of the ``(no touch)`` paths."""
     if isinstance(paths, CodedPaths):
