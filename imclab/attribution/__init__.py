@@ -4,6 +4,7 @@ Journeys are built in the database; heuristic, Markov and Shapley models run on 
 paths, are scored against ground truth and joined to spend.
 """
 
+from imclab.attribution._common import CodedPaths, code_paths
 from imclab.attribution.costs import cost_per_channel, spend_by_channel
 from imclab.attribution.evaluate import (
     HEURISTICS,
@@ -62,12 +63,14 @@ __all__ = [
     "shares_before_after",
     "touched_window_conversions",
     "HEURISTICS",
+    "CodedPaths",
     "MAX_CHANNELS",
     "NO_TOUCH",
     "Journeys",
     "bootstrap_shares",
     "build_journeys",
     "by_segment",
+    "code_paths",
     "compare_with_truth",
     "cost_per_channel",
     "first_touch",

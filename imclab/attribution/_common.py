@@ -1,7 +1,15 @@
-"""Shared helpers of the attribution models: the long touch table and the tidy result frame."""
+"""Shared helpers of the attribution models: integer-coded paths and the tidy result frame.
+
+Every model works on :class:`CodedPaths`: the channels of all paths concatenated as integer
+codes (``codes``) with each path's ``lengths``, so no model step loops over paths in Python.
+:func:`code_paths` makes one from a paths table whose ``channels`` column holds tuples (as
+:func:`imclab.attribution.build_journeys` returns) or an Arrow list column
+(``pd.ArrowDtype(pa.list_(pa.string()))``), or passes a :class:`CodedPaths` through.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -13,8 +21,76 @@ from imclab.errors import DataError
 RESULT_COLUMNS = ["channel", "model", "conversions", "value", "share"]
 
 
+@dataclass(frozen=True, eq=False)
+class CodedPaths:
+    """Unique paths with integer-coded channels (one flat array for all paths).
+
+    Attributes
+    ----------
+    names
+        Channel names, sorted; a code ``k`` means ``names[k]``.
+    codes
+        Channel codes of every touch, path after path, in path order (int64).
+    lengths
+        Touches per path (0 for a ``(no touch)`` path).
+    conversions, nulls, value
+        Per path: converting journeys, non-converting journeys, conversion revenue.
+    decay, decay_value
+        Optional, per touch (aligned with ``codes``): the time-decay credit of the path's
+        converting journeys (zeros for a path without them); needed by ``time_decay`` only.
+    """
+
+    names: tuple[str, ...]
+    codes: np.ndarray
+    lengths: np.ndarray
+    conversions: np.ndarray
+    nulls: np.ndarray
+    value: np.ndarray
+    decay: np.ndarray | None = None
+    decay_value: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.lengths)
+        for col in ("conversions", "nulls", "value"):
+            arr = getattr(self, col)
+            if len(arr) != n:
+                raise DataError(f"paths: '{col}' has {len(arr)} entries for {n} paths")
+            neg = np.flatnonzero(arr < 0)
+            if len(neg):
+                raise DataError(f"paths: column '{col}' is negative in rows {list(neg[:10])}")
+        if int(self.lengths.sum()) != len(self.codes):
+            raise DataError(
+                f"paths: the lengths add up to {int(self.lengths.sum())} touches, "
+                f"the codes hold {len(self.codes)}"
+            )
+        if len(self.codes) and (self.codes.min() < 0 or self.codes.max() >= len(self.names)):
+            raise DataError(f"paths: channel codes must lie in 0..{len(self.names) - 1}")
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Index in ``codes`` of each path's first touch."""
+        return np.cumsum(self.lengths) - self.lengths
+
+    @property
+    def path_of_touch(self) -> np.ndarray:
+        """Path index of every touch."""
+        return np.repeat(np.arange(len(self.lengths)), self.lengths)
+
+    @property
+    def position(self) -> np.ndarray:
+        """Position of every touch in its path (0 = first)."""
+        return np.arange(len(self.codes)) - np.repeat(self.starts, self.lengths)
+
+    def channels_present(self) -> list[str]:
+        """Channels touched by at least one path (sorted)."""
+        used = np.bincount(self.codes, minlength=len(self.names)) > 0
+        return [c for c, u in zip(self.names, used, strict=True) if u]
+
+
 def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
     """Validate a paths table (as :func:`build_journeys` returns) and return it."""
+    if isinstance(paths, CodedPaths):  # validated when it was made
+        return paths
     need = ["channels", "conversions", "nulls", "value"]
     missing = [c for c in need if c not in paths.columns]
     if missing:
@@ -28,39 +104,118 @@ def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
     return paths
 
 
-def touches(paths: pd.DataFrame) -> pd.DataFrame:
-    """One row per touch of every touched path: path index, position, length, channel, counts.
+# One slot: the channel structure of the last tuple column coded, keyed on its content.
+_LAST: dict = {"channels": None, "structure": None}
 
-    Rows of one path are contiguous and in path order; ``channel`` is categorical (sorted
-    categories) so credits can be summed with ``np.bincount`` on its codes.
+
+def _structure_from_tuples(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names, codes and lengths of a column of channel tuples (C-level iteration only).
+
+    The result is reused when the next column has equal content (list equality compares
+    the tuples item by item; identical objects compare at once), so the models run one
+    after the other on the same paths code them once; any edit of a path is seen.
     """
-    p = paths[paths["channels"].map(len) > 0]
-    lengths = p["channels"].map(len).to_numpy()
-    idx = np.repeat(np.arange(len(p)), lengths)
-    pos = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    flat = np.fromiter(chain.from_iterable(p["channels"].tolist()), dtype=object, count=len(idx))
-    codes, cats = pd.factorize(flat, sort=True)
-    return pd.DataFrame(
-        {
-            "path": p.index.to_numpy()[idx],
-            "position": pos,
-            "length": lengths[idx],
-            "channel": pd.Categorical.from_codes(codes, categories=cats),
-            "conversions": p["conversions"].to_numpy(dtype=float)[idx],
-            "value": p["value"].to_numpy(dtype=float)[idx],
-        }
+    values = col.tolist()
+    last = _LAST["channels"]
+    if last is not None and len(last) == len(values) and last == values:
+        return _LAST["structure"]
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    flat = np.fromiter(chain.from_iterable(values), dtype=object, count=int(lengths.sum()))
+    codes, names = pd.factorize(flat, sort=True)
+    structure = (tuple(names.tolist()), codes.astype(np.int64), lengths)
+    # Only tuples of strings are immutable, so only their content can key the slot.
+    if set(map(type, values)) <= {tuple} and set(map(type, names.tolist())) <= {str}:
+        _LAST.update(channels=values, structure=structure)
+    return structure
+
+
+def _arrow(col: pd.Series):
+    """Return the Arrow array of an Arrow-backed column (one chunk)."""
+    import pyarrow as pa
+
+    arr = pa.array(col.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names, codes and lengths of an Arrow list column (no Python loop at all)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = _arrow(col)
+    lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(arr)
+    if pa.types.is_dictionary(flat.type):
+        flat = flat.dictionary_decode()
+    names = pc.array_sort_indices(pc.unique(flat))
+    names = pc.take(pc.unique(flat), names)
+    codes = pc.index_in(flat, value_set=names).to_numpy(zero_copy_only=False)
+    return tuple(names.to_pylist()), codes.astype(np.int64), lengths.astype(np.int64)
+
+
+def _flat_decay(paths: pd.DataFrame, lengths: np.ndarray, col: str) -> np.ndarray | None:
+    """Per-touch decay weights of ``col``; zeros for paths that carry none."""
+    if col not in paths.columns:
+        return None
+    if isinstance(paths[col].dtype, pd.ArrowDtype):
+        import pyarrow.compute as pc
+
+        arr = _arrow(paths[col])
+        dlen = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(float)
+    else:
+        values = paths[col].tolist()
+        dlen = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        flat = np.fromiter(chain.from_iterable(values), dtype=float, count=int(dlen.sum()))
+    has = dlen == lengths
+    if has.all():
+        return flat
+    # Non-converting paths have no decay weights: their touches get zero credit.
+    out = np.zeros(int(lengths.sum()))
+    out[np.repeat(has, lengths)] = flat[np.repeat(has & (dlen > 0), dlen)]
+    return out
+
+
+def code_paths(paths: pd.DataFrame | CodedPaths, *, decay: bool = False) -> CodedPaths:
+    """Integer-code a paths table (or pass a :class:`CodedPaths` through).
+
+    Parameters
+    ----------
+    paths
+        Unique paths with ``channels`` (tuples, or an Arrow list column), ``conversions``,
+        ``nulls`` and ``value`` (and ``decay``, ``decay_value`` for ``decay=True``).
+    decay
+        Also flatten the time-decay columns.
+
+    Returns
+    -------
+    CodedPaths
+    """
+    if isinstance(paths, CodedPaths):
+        return paths
+    check_paths(paths)
+    col = paths["channels"]
+    if isinstance(col.dtype, pd.ArrowDtype):
+        names, codes, lengths = _structure_from_arrow(col)
+    else:
+        names, codes, lengths = _structure_from_tuples(col)
+    return CodedPaths(
+        names=names,
+        codes=codes,
+        lengths=lengths,
+        conversions=paths["conversions"].to_numpy(dtype=float),
+        nulls=paths["nulls"].to_numpy(dtype=float),
+        value=paths["value"].to_numpy(dtype=float),
+        decay=_flat_decay(paths, lengths, "decay") if decay else None,
+        decay_value=_flat_decay(paths, lengths, "decay_value") if decay else None,
     )
 
 
-def sum_by_channel(t: pd.DataFrame, weights: np.ndarray) -> pd.Series:
-    """Sum per-touch ``weights`` by the touch table's (categorical) channel."""
-    cats = t["channel"].cat.categories
-    sums = np.bincount(t["channel"].cat.codes.to_numpy(), weights=weights, minlength=len(cats))
-    return pd.Series(sums, index=list(cats), dtype=float)
-
-
-def no_touch(paths: pd.DataFrame) -> tuple[float, float]:
+def no_touch(paths: pd.DataFrame | CodedPaths) -> tuple[float, float]:
     """Conversions and value of the ``(no touch)`` paths."""
+    if isinstance(paths, CodedPaths):
+        m = paths.lengths == 0
+        return float(paths.conversions[m].sum()), float(paths.value[m].sum())
     m = paths["channels"].map(len) == 0
     return float(paths.loc[m, "conversions"].sum()), float(paths.loc[m, "value"].sum())
 
@@ -69,7 +224,7 @@ def tidy(
     conversions: pd.Series,
     value: pd.Series,
     model: str,
-    paths: pd.DataFrame,
+    paths: pd.DataFrame | CodedPaths,
     channels: list[str] | None = None,
 ) -> pd.DataFrame:
     """Assemble a model's credits into the tidy result frame.
@@ -84,11 +239,15 @@ def tidy(
     val = value.reindex(names, fill_value=0.0).astype(float).clip(lower=0.0)
     total = conv.sum()
     share = conv / total if total > 0 else conv * 0.0
-    out = pd.DataFrame(
-        {"channel": names, "model": model, "conversions": conv.to_numpy(),
-         "value": val.to_numpy(), "share": share.to_numpy()}
-    )  # fmt: skip
     nt_conv, nt_val = no_touch(paths)
     if nt_conv > 0:
-        out.loc[len(out)] = [NO_TOUCH, model, nt_conv, nt_val, np.nan]
-    return out.reset_index(drop=True)
+        names = [*names, NO_TOUCH]
+        conv_a = np.append(conv.to_numpy(), nt_conv)
+        val_a = np.append(val.to_numpy(), nt_val)
+        share_a = np.append(share.to_numpy(), np.nan)
+    else:
+        conv_a, val_a, share_a = conv.to_numpy(), val.to_numpy(), share.to_numpy()
+    return pd.DataFrame(
+        {"channel": names, "model": model, "conversions": conv_a, "value": val_a,
+         "share": share_a}
+    )  # fmt: skip

@@ -2,59 +2,46 @@
 
 First, last, last non-direct, linear, time decay and position-based (U-shaped).
 
-Every function takes the ``paths`` table of :func:`imclab.attribution.build_journeys` and
-returns the tidy frame ``channel, model, conversions, value, share`` (plus a ``(no touch)``
-row when some conversions had no touch). Credits are per touch (a channel touched twice in a
+Every function takes the ``paths`` table of :func:`imclab.attribution.build_journeys` (or the
+same paths as Arrow list columns or :class:`~imclab.attribution.CodedPaths`) and returns the
+tidy frame ``channel, model, conversions, value, share`` (plus a ``(no touch)`` row when some
+conversions had no touch). Credits are per touch (a channel touched twice in a
 path gets two touches' worth), as in ChannelAttribution's heuristic models.
 """
 
 from __future__ import annotations
 
-import weakref
-from itertools import chain
-
 import numpy as np
 import pandas as pd
 
-from imclab.attribution._common import check_paths, sum_by_channel, tidy, touches
+from imclab.attribution._common import CodedPaths, code_paths, tidy
 from imclab.errors import ParameterError
 
-_SHARED: dict = {"ref": None, "key": None, "touches": None}
 
+def _credit(
+    cp: CodedPaths, weight: np.ndarray, model: str, touch: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Sum per-touch ``weight`` x conversions (and x value) by channel.
 
-def _fingerprint(paths: pd.DataFrame) -> tuple:
-    ch = paths["channels"]
-    ends = (ch.iloc[0], ch.iloc[-1]) if len(ch) else ()
-    return (len(paths), ends, *(float(paths[c].sum()) for c in ("conversions", "nulls", "value")))
-
-
-def _touches(paths: pd.DataFrame) -> pd.DataFrame:
-    """Return the per-touch table of ``paths``, built once and shared by the heuristics.
-
-    The six heuristics usually run one after the other on the same paths table (e.g.
-    ``run_models``): the table is rebuilt only when another paths table (or a changed one:
-    length, end paths or sums differ) comes in.
+    ``touch`` optionally selects the touches that get any credit (``weight`` is then given
+    for those touches only).
     """
-    check_paths(paths)
-    key = _fingerprint(paths)
-    ref = _SHARED["ref"]
-    if ref is not None and ref() is paths and _SHARED["key"] == key:
-        return _SHARED["touches"]
-    t = touches(paths)
-    try:
-        _SHARED.update(ref=weakref.ref(paths), key=key, touches=t)
-    except TypeError:  # pragma: no cover - DataFrames accept weak references
-        pass
-    return t
+    path = cp.path_of_touch if touch is None else cp.path_of_touch[touch]
+    codes = cp.codes if touch is None else cp.codes[touch]
+    n = len(cp.names)
+    conv = np.bincount(codes, weights=weight * cp.conversions[path], minlength=n)
+    val = np.bincount(codes, weights=weight * cp.value[path], minlength=n)
+    names = list(cp.names)
+    return tidy(pd.Series(conv, index=names), pd.Series(val, index=names), model, cp,
+                channels=names)  # fmt: skip
 
 
-def _credit(t: pd.DataFrame, weight: np.ndarray, model: str, paths: pd.DataFrame) -> pd.DataFrame:
-    conv = sum_by_channel(t, weight * t["conversions"].to_numpy())
-    val = sum_by_channel(t, weight * t["value"].to_numpy())
-    return tidy(conv, val, model, paths, channels=list(t["channel"].cat.categories))
+def _firsts(cp: CodedPaths) -> np.ndarray:
+    """Index (in ``codes``) of the first touch of every touched path."""
+    return cp.starts[cp.lengths > 0]
 
 
-def first_touch(paths: pd.DataFrame) -> pd.DataFrame:
+def first_touch(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
     """Credit every conversion to the first touch of its journey.
 
     Parameters
@@ -67,11 +54,12 @@ def first_touch(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``channel, model, conversions, value, share`` with model ``first_touch``.
     """
-    t = _touches(paths)
-    return _credit(t, (t["position"] == 0).to_numpy(float), "first_touch", paths)
+    cp = code_paths(paths)
+    first = _firsts(cp)
+    return _credit(cp, np.ones(len(first)), "first_touch", first)
 
 
-def last_touch(paths: pd.DataFrame) -> pd.DataFrame:
+def last_touch(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
     """Credit every conversion to the last touch before it.
 
     Parameters
@@ -84,11 +72,12 @@ def last_touch(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Tidy credits with model ``last_touch``.
     """
-    t = _touches(paths)
-    return _credit(t, (t["position"] == t["length"] - 1).to_numpy(float), "last_touch", paths)
+    cp = code_paths(paths)
+    last = np.cumsum(cp.lengths)[cp.lengths > 0] - 1
+    return _credit(cp, np.ones(len(last)), "last_touch", last)
 
 
-def last_non_direct(paths: pd.DataFrame, direct: str = "direct") -> pd.DataFrame:
+def last_non_direct(paths: pd.DataFrame | CodedPaths, direct: str = "direct") -> pd.DataFrame:
     """Credit the last touch that is not ``direct`` (all-direct journeys stay with direct).
 
     Parameters
@@ -103,19 +92,21 @@ def last_non_direct(paths: pd.DataFrame, direct: str = "direct") -> pd.DataFrame
     pandas.DataFrame
         Tidy credits with model ``last_non_direct``.
     """
-    t = _touches(paths)
-    non_direct = (t["channel"] != direct).to_numpy()
-    pos = np.where(non_direct, t["position"].to_numpy(), -1)
-    starts = np.flatnonzero(t["position"].to_numpy() == 0)
-    lengths = t["length"].to_numpy()[starts] if len(starts) else np.zeros(0, dtype=int)
-    last_nd = (
-        np.repeat(np.maximum.reduceat(pos, starts), lengths) if len(starts) else pos
-    )  # rows of a path are contiguous
-    target = np.where(last_nd >= 0, last_nd, t["length"].to_numpy() - 1)
-    return _credit(t, (t["position"].to_numpy() == target).astype(float), "last_non_direct", paths)
+    cp = code_paths(paths)
+    first = _firsts(cp)
+    if len(first) == 0:
+        return _credit(cp, np.zeros(0), "last_non_direct", first)
+    d = cp.names.index(direct) if direct in cp.names else -1
+    # index of each touch, or -1 for direct touches; the maximum per path is its last
+    # non-direct touch (touches of a path are contiguous, paths in order)
+    idx = np.where(cp.codes != d, np.arange(len(cp.codes)), -1)
+    last_nd = np.maximum.reduceat(idx, first)
+    last = first + cp.lengths[cp.lengths > 0] - 1
+    target = np.where(last_nd >= 0, last_nd, last)
+    return _credit(cp, np.ones(len(target)), "last_non_direct", target)
 
 
-def linear(paths: pd.DataFrame) -> pd.DataFrame:
+def linear(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
     """Split every conversion equally over the touches of its journey.
 
     Parameters
@@ -128,11 +119,11 @@ def linear(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Tidy credits with model ``linear``.
     """
-    t = _touches(paths)
-    return _credit(t, 1.0 / t["length"].to_numpy(float), "linear", paths)
+    cp = code_paths(paths)
+    return _credit(cp, 1.0 / cp.lengths[cp.path_of_touch].astype(float), "linear")
 
 
-def time_decay(paths: pd.DataFrame) -> pd.DataFrame:
+def time_decay(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
     """Credit touches in proportion to ``0.5 ** (days before the conversion / half-life)``.
 
     The weights are computed per journey in the database when the journeys are built
@@ -149,27 +140,22 @@ def time_decay(paths: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Tidy credits with model ``time_decay``.
     """
-    check_paths(paths)
-    if "decay" not in paths.columns:
-        raise ParameterError("paths: no 'decay' column; build the paths with build_journeys()")
-    t = _touches(paths)
-    p = paths[paths["channels"].map(len) > 0]
-    dconv = np.fromiter(chain.from_iterable(p["decay"].tolist()), dtype=float)
-    dval = np.fromiter(chain.from_iterable(p["decay_value"].tolist()), dtype=float)
-    # Non-converting paths have no decay weights: their touches get zero credit.
-    lengths = p["channels"].map(len).to_numpy()
-    has = p["decay"].map(len).to_numpy() == lengths
-    wc = np.zeros(len(t))
-    wv = np.zeros(len(t))
-    mask = np.repeat(has, lengths)
-    wc[mask] = dconv
-    wv[mask] = dval
-    conv, val = sum_by_channel(t, wc), sum_by_channel(t, wv)
-    return tidy(conv, val, "time_decay", paths, channels=list(t["channel"].cat.categories))
+    if isinstance(paths, pd.DataFrame) and "decay" not in paths.columns:
+        raise ParameterError(
+            "paths: no 'decay' column; build the paths with build_journeys(decay=True)"
+        )
+    cp = code_paths(paths, decay=True)
+    if cp.decay is None or cp.decay_value is None:
+        raise ParameterError("paths: no decay weights; build the paths with build_journeys()")
+    names = list(cp.names)
+    n = len(names)
+    conv = pd.Series(np.bincount(cp.codes, weights=cp.decay, minlength=n), index=names)
+    val = pd.Series(np.bincount(cp.codes, weights=cp.decay_value, minlength=n), index=names)
+    return tidy(conv, val, "time_decay", cp, channels=names)
 
 
 def position_based(
-    paths: pd.DataFrame, weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
+    paths: pd.DataFrame | CodedPaths, weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
 ) -> pd.DataFrame:
     """U-shaped credit: ``weights`` = (first, middle touches together, last).
 
@@ -195,9 +181,9 @@ def position_based(
             f"position weights: expected three non-negative numbers (first, middle, last) "
             f"summing to 1, found {tuple(weights)}"
         )
-    t = _touches(paths)
-    pos = t["position"].to_numpy()
-    n = t["length"].to_numpy()
+    cp = code_paths(paths)
+    pos = cp.position
+    n = cp.lengths[cp.path_of_touch]
     first, last = pos == 0, pos == n - 1
     wt = np.where(
         n == 1,
@@ -208,4 +194,4 @@ def position_based(
             np.where(first, w[0], np.where(last, w[2], w[1] / np.maximum(n - 2, 1))),
         ),
     )
-    return _credit(t, wt, "position_based", paths)
+    return _credit(cp, wt, "position_based")

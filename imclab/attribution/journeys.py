@@ -33,6 +33,8 @@ import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 
 import ibis
 import ibis.expr.types as ir
@@ -259,6 +261,7 @@ def build_journeys(
     start=None,
     end=None,
     segments: ir.Table | pd.DataFrame | str | None = None,
+    decay: bool = True,
 ) -> Journeys:
     """Build customer journeys in the database and aggregate them to unique paths.
 
@@ -295,6 +298,9 @@ def build_journeys(
     segments
         Optional table of ``customer_id, segment`` (e.g. personas): the paths are then
         aggregated per segment; customers without a segment get ``(unknown)``.
+    decay
+        Compute the time-decay arrays (``decay``, ``decay_value``; needed by the time-decay
+        model only). Without them the paths table has no such columns and is built faster.
 
     Returns
     -------
@@ -318,13 +324,13 @@ def build_journeys(
         return _build(
             con, touchpoints, conversions, lookback_days=lookback_days, interactions=interactions,
             collapse_repeats=collapse_repeats, channel_groups=channel_groups, channels=channels,
-            half_life_days=half_life_days, start=start, end=end, segments=segments,
+            half_life_days=half_life_days, start=start, end=end, segments=segments, decay=decay,
         )  # fmt: skip
 
 
 def _build(
     con, touchpoints, conversions, *, lookback_days, interactions, collapse_repeats,
-    channel_groups, channels, half_life_days, start, end, segments,
+    channel_groups, channels, half_life_days, start, end, segments, decay,
 ) -> Journeys:  # fmt: skip
     groups = dict(channel_groups or {})
     interactions = tuple(interactions)
@@ -454,8 +460,9 @@ def _build(
         t_in_period = t_in_period & (t.next_conv >= _lit_ts(pd.Timestamp(start)))
     if end_ts is not None:
         t_in_period = t_in_period & (t.next_conv <= _lit_ts(end_ts))
+    prev = ["prev_kind", "prev_channel", "prev_ts"] if collapse_repeats else []
     t = t.select(
-        "customer_id", "conv_no", "seq", "channel", "prev_kind", "prev_channel", "prev_ts",
+        "customer_id", "conv_no", "seq", "channel", *prev,
         converted=converted, lag_s=lag_s, anchor_s=anchor_s,
         in_period=~converted | t_in_period.fill_null(False),
     )  # fmt: skip
@@ -481,10 +488,17 @@ def _build(
         return ibis.ifelse(cond, one, zero).sum()
 
     # -- one row per journey: the path and the time-decay weights, in touch order ----------------
-    per_journey = t.group_by(["customer_id", "conv_no"]).agg(
-        touches=ibis.struct({"seq": t.seq, "channel": t.channel, "w": weight}).collect(where=kept),
+    # Touches outside their window fall into two rows of their own (NULL customer; conv_no -1
+    # converting, -2 not), so the grouping hashes only the journeys' in-window touches to
+    # journeys and their exclusion counts still come from this one pass.
+    out = ~t.in_window
+    group_customer = ibis.ifelse(out, ibis.null("string"), t.customer_id)
+    group_conv = ibis.ifelse(out, ibis.ifelse(t.converted, -1, -2), t.conv_no)
+    cell = {"seq": t.seq, "channel": t.channel, **({"w": weight} if decay else {})}
+    per_journey = t.group_by(customer_id=group_customer, conv_no=group_conv).agg(
+        touches=ibis.struct(cell).collect(where=kept),
         converted=t.converted.max(),
-        wsum=ibis.ifelse(kept_conv, weight, 0.0).sum(),
+        **({"wsum": ibis.ifelse(kept_conv, weight, 0.0).sum()} if decay else {}),
         n_before=_count(t.converted & ~t.in_window),
         n_null_out=_count(~t.converted & ~t.in_window),
         n_out_period=_count(t.converted & t.in_window & ~t.in_period),
@@ -493,17 +507,20 @@ def _build(
     )
     sorted_touches = per_journey.touches.sort()
     per_journey = per_journey.select(
-        "customer_id", "conv_no", "converted", "wsum", "n_before", "n_null_out",
-        "n_out_period", "n_repeat", "n_used",
+        "customer_id", "conv_no", "converted", *(["wsum"] if decay else []), "n_before",
+        "n_null_out", "n_out_period", "n_repeat", "n_used",
         path=ibis.ifelse(
             per_journey.n_used > 0, sorted_touches.map(lambda x: x.channel).join(SEP),
             ibis.null("string"),
         ),
-        w=sorted_touches.map(lambda x, i: ibis.struct({"position": i, "w": x.w})),
+        **(
+            {"w": sorted_touches.map(lambda x, i: ibis.struct({"position": i, "w": x.w}))}
+            if decay else {}
+        ),
     )  # fmt: skip
     per_journey, tmp_name = _materialize(con, per_journey)
     try:
-        paths, stats = _aggregate_paths(con, per_journey, cv, segments)
+        paths, stats = _aggregate_paths(con, per_journey, cv, segments, decay)
     finally:
         _drop(con, tmp_name)
 
@@ -521,7 +538,7 @@ def _build(
     report.append(("repeated touches collapsed", int(stats["n_repeat"]), note))
 
     keys = ["segment", "path"] if segments is not None else ["path"]
-    paths = _finish_paths(paths, keys)
+    paths = _finish_paths(paths, keys, decay)
     n_null_journeys = int(paths["nulls"].sum())
     n_no_touch = int(paths.loc[paths["path"] == NO_TOUCH, "conversions"].sum())
     n_conv_counted = int(paths["conversions"].sum())
@@ -547,7 +564,7 @@ def _build(
     return Journeys(paths=paths, report=rep, params=params)
 
 
-def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
+def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments, decay: bool = True):
     """Per-journey table -> unique paths (counts, value, decay arrays) and the touch counts."""
     stats = (
         per_journey.agg(
@@ -564,8 +581,9 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
     touched = per_journey.filter(per_journey.n_used > 0)
     conv = cv.select(*journey_key, "revenue", "in_period")
     journeys = touched.left_join(conv, journey_key).select(
-        *journey_key, "path", "converted", "w", "wsum", revenue=ibis._.revenue.fill_null(0.0)
-    )
+        *journey_key, "path", "converted", *(["w", "wsum"] if decay else []),
+        revenue=ibis._.revenue.fill_null(0.0),
+    )  # fmt: skip
     no_touch = conv.filter(conv.in_period).anti_join(touched.filter(touched.converted), journey_key)
     no_touch = no_touch.select(
         *journey_key, path=ibis.literal(NO_TOUCH), converted=ibis.literal(True),
@@ -591,6 +609,8 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
         nulls=(~alljourneys.converted).cast("int64").sum(),
         value=ibis.ifelse(alljourneys.converted, alljourneys.revenue, 0.0).sum(),
     )
+    if not decay:
+        return counts.to_pyarrow(), stats
     # Time-decay credit per path position (converting journeys only), as ordered arrays.
     conv_j = journeys.filter(journeys.converted)
     # (a select-list unnest: DuckDB runs it far faster than the lateral join of Table.unnest)
@@ -607,26 +627,46 @@ def _aggregate_paths(con, per_journey: ir.Table, cv: ir.Table, segments):
     paths = (
         counts.left_join(arrays, keys)
         .select(*keys, "conversions", "nulls", "value", "decay", "decay_value")
-        .execute()
+        .to_pyarrow()
     )
     return paths, stats
 
 
-def _finish_paths(paths: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add channels/length, make decay arrays tuples; sort deterministically."""
-    paths = paths.copy()
-    paths["value"] = paths["value"].astype(float)
-    paths["channels"] = [
-        () if p == NO_TOUCH else tuple(p.split(SEP)) for p in paths["path"].tolist()
-    ]
-    paths["length"] = paths["channels"].map(len).astype(int)
-    for col in ("decay", "decay_value"):
-        paths[col] = [() if v is None else tuple(v) for v in paths[col].tolist()]
-    order = [*keys[:-1], "conversions", "nulls", "path"]
-    asc = [True] * (len(keys) - 1) + [False, False, True]
-    paths = paths.sort_values(order, ascending=asc, kind="mergesort").reset_index(drop=True)
-    cols = [*keys, "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
-    return paths[cols]
+def _finish_paths(paths, keys: list[str], decay: bool = True) -> pd.DataFrame:
+    """Sort the unique paths (an Arrow table) deterministically; add channels and length.
+
+    Every step is columnar (Arrow) or a C-level ``map``; the decay arrays become tuples.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    order = [(k, "ascending") for k in keys[:-1]]
+    order += [("conversions", "descending"), ("nulls", "descending"), ("path", "ascending")]
+    paths = paths.sort_by(order)
+    strings = paths.column("path").to_pylist()
+    n = len(strings)
+    channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    empty = np.flatnonzero(pc.equal(paths.column("path"), NO_TOUCH).to_numpy(zero_copy_only=False))
+    for i in empty:  # the (no touch) paths: one per segment
+        channels[i] = ()
+    lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    out = {k: paths.column(k).to_pandas() for k in keys[:-1]}
+    out.update(
+        {
+            "path": strings,
+            "channels": channels,
+            "length": lengths.astype(int),
+            "conversions": paths.column("conversions").to_numpy(),
+            "nulls": paths.column("nulls").to_numpy(),
+            "value": paths.column("value").to_numpy().astype(float),
+        }
+    )
+    if decay:
+        for col in ("decay", "decay_value"):
+            arr = paths.column(col).combine_chunks()
+            arr = pc.if_else(pc.is_null(arr), pa.scalar([], arr.type), arr)
+            out[col] = list(map(tuple, arr.to_pylist()))
+    return pd.DataFrame(out)
 
 
 def paths_from_strings(
@@ -634,37 +674,119 @@ def paths_from_strings(
     conversions: Sequence[float],
     nulls: Sequence[float] | None = None,
     value: Sequence[float] | None = None,
+    *,
+    as_arrow: bool = False,
 ) -> pd.DataFrame:
-    """Make a paths table from path strings (``"a > b"``), e.g. for examples and tests.
+    """Make a paths table from path strings (``"a > b"``), e.g. exported from another tool.
 
-    Time-decay columns assume equal weights (all touches at the same time).
+    Channels are separated by ``>`` (spaces around it are ignored); ``(no touch)`` is the
+    empty path. Time-decay columns assume equal weights (all touches at the same time).
+
+    Parameters
+    ----------
+    paths
+        One string per unique path.
+    conversions, nulls, value
+        Per path: converting journeys, non-converting journeys (default 0), revenue
+        (default 0).
+    as_arrow
+        Return ``channels``, ``decay`` and ``decay_value`` as Arrow list columns
+        (``pd.ArrowDtype``) instead of tuples: built without a Python object per channel,
+        for large path sets (every model accepts them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``path, channels, length, conversions, nulls, value, decay, decay_value``.
     """
     n = len(paths)
     conv = np.asarray(conversions, dtype=float)
+    nul = np.zeros(n) if nulls is None else np.asarray(nulls, dtype=float)
+    val = np.zeros(n) if value is None else np.asarray(value, dtype=float)
+    if as_arrow:
+        return _arrow_paths(paths, conv, nul, val)
+    strings = list(paths)
+    big = "\n".join(strings)
+    canonical = (
+        big.count(">") == big.count(SEP)
+        and not any(s in big for s in ("  >", ">  ", "\t", " \n", "\n "))
+        and big == big.strip(" ")
+    )
+    empty = np.flatnonzero(np.asarray(strings, dtype=object) == NO_TOUCH)
+    if canonical:  # "a > b" as build_journeys writes it: split in C
+        channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    else:
+        channels = [tuple(x.strip() for x in p.split(">")) for p in strings]
+        strings = list(map(SEP.join, channels))
+    lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    for i in empty:  # the (no touch) paths: few
+        channels[i] = ()
+        strings[i] = NO_TOUCH
+    lengths[empty] = 0
+    safe = np.where(lengths > 0, lengths, 1)
     out = pd.DataFrame(
         {
-            "path": list(paths),
+            "path": strings,
+            "channels": channels,
+            "length": lengths.astype(int),
             "conversions": conv,
-            "nulls": np.zeros(n) if nulls is None else np.asarray(nulls, dtype=float),
-            "value": np.zeros(n) if value is None else np.asarray(value, dtype=float),
+            "nulls": nul,
+            "value": val,
+            # (x,) * length: a tuple of equal weights per path, built in C
+            "decay": list(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
+            "decay_value": list(map(mul, zip((val / safe).tolist()), lengths.tolist())),
         }
     )
-    out["channels"] = [
-        () if p == NO_TOUCH else tuple(x.strip() for x in p.split(">")) for p in paths
-    ]
-    out["path"] = [NO_TOUCH if not c else SEP.join(c) for c in out["channels"]]
-    out["length"] = out["channels"].map(len).astype(int)
-    out["decay"] = [
-        tuple([c / len(ch)] * len(ch)) if ch else ()
-        for c, ch in zip(out["conversions"], out["channels"], strict=True)
-    ]
-    out["decay_value"] = [
-        tuple([v / len(ch)] * len(ch)) if ch else ()
-        for v, ch in zip(out["value"], out["channels"], strict=True)
-    ]
-    return out[
-        ["path", "channels", "length", "conversions", "nulls", "value", "decay", "decay_value"]
-    ]
+    return out
+
+
+def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
+    """:func:`paths_from_strings` with Arrow columns (split by Arrow, no Python per path)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = paths if isinstance(paths, pa.Array | pa.ChunkedArray) else pa.array(paths, pa.string())
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = arr.cast(pa.string())
+    empty = pc.equal(arr, NO_TOUCH).fill_null(False)
+    lists = pc.split_pattern(arr, SEP)
+    flat = lists.flatten()
+    odd = pc.any(
+        pc.or_(pc.match_substring(flat, ">"), pc.not_equal(pc.utf8_trim_whitespace(flat), flat))
+    ).as_py()
+    if odd:  # not spelled "a > b": split at every ">" and trim the channels
+        lists = pc.split_pattern(arr, ">")
+        flat = pc.utf8_trim_whitespace(lists.flatten())
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    is_empty = empty.to_numpy(zero_copy_only=False)
+    if is_empty.any():
+        flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
+        lengths = np.where(is_empty, 0, lengths)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+    channels = pa.ListArray.from_arrays(offsets, flat)
+    if odd:
+        arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
+    safe = np.where(lengths > 0, lengths, 1)
+    path = np.repeat(np.arange(len(lengths)), lengths)
+    return pd.DataFrame(
+        {
+            "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
+            "channels": pd.Series(channels, dtype=pd.ArrowDtype(channels.type)),
+            "length": lengths.astype(int),
+            "conversions": conv,
+            "nulls": nul,
+            "value": val,
+            "decay": _arrow_list(offsets, (conv / safe)[path]),
+            "decay_value": _arrow_list(offsets, (val / safe)[path]),
+        }
+    )
+
+
+def _arrow_list(offsets, values: np.ndarray) -> pd.Series:
+    import pyarrow as pa
+
+    lists = pa.ListArray.from_arrays(offsets, pa.array(values, pa.float64()))
+    return pd.Series(lists, dtype=pd.ArrowDtype(lists.type))
 
 
 def top_paths(paths: pd.DataFrame, n: int = 15) -> pd.DataFrame:

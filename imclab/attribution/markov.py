@@ -7,7 +7,10 @@ than ``k`` is one state), consecutive identical states are merged, and every pat
 non-converting journeys. Removing a channel sends every transition into a state that contains
 it to ``(null)``. With ``Q`` the transient-to-transient transition matrix and ``r`` the
 one-step conversion probabilities, the conversion probability from ``(start)`` is
-``x[start]`` where ``(I - Q) x = r`` (solved with a sparse LU, no simulation). A channel's
+``x[start]`` where ``(I - Q) x = r``: solved for the full chain and every removal at once by
+the fixed-point iteration ``x <- r + Q x`` to 1e-15 (a sparse LU per removal when it does not
+converge), no simulation. States are built vectorised from integer-coded paths
+(:class:`~imclab.attribution.CodedPaths`), with no Python loop per path. A channel's
 removal effect is ``1 - P(conversion without it) / P(conversion)``; conversions are shared in
 proportion to removal effects. Value uses the same chain with ``r`` replaced by the expected
 order value on converting from each state (mean revenue of the conversions that left it), so
@@ -23,22 +26,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from imclab.attribution._common import check_paths, tidy
+from imclab.attribution._common import CodedPaths, code_paths, tidy
 from imclab.errors import ParameterError
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
-
-
-def _states(channels: tuple[str, ...], order: int) -> list[tuple[str, ...]]:
-    if len(channels) <= order:
-        states = [tuple(channels)]
-    else:
-        states = [tuple(channels[i : i + order]) for i in range(len(channels) - order + 1)]
-    out = [states[0]]
-    for s in states[1:]:
-        if s != out[-1]:
-            out.append(s)
-    return out
 
 
 @dataclass
@@ -47,8 +38,11 @@ class MarkovChain:
 
     Attributes
     ----------
-    states
-        Transient states: index 0 is ``(start)``, then channel tuples.
+    state_codes
+        Transient states as rows of channel codes (``-1`` pads a state shorter than the
+        order); row 0 is ``(start)`` (all ``-1``).
+    names
+        Channel names of the codes.
     counts
         Sparse (n x n) journey counts between transient states.
     to_conversion, to_null
@@ -59,7 +53,8 @@ class MarkovChain:
         Channels present in the chain (sorted).
     """
 
-    states: list[tuple[str, ...]]
+    state_codes: np.ndarray
+    names: tuple[str, ...]
     counts: sp.csr_matrix
     to_conversion: np.ndarray
     to_null: np.ndarray
@@ -67,43 +62,99 @@ class MarkovChain:
     channels: list[str]
     order: int
 
+    @property
+    def states(self) -> list[tuple[str, ...]]:
+        """Transient states: ``(start)``, then channel tuples (in order of first appearance)."""
+        names = self.names
+        return [(START,)] + [
+            tuple(names[c] for c in row if c >= 0) for row in self.state_codes[1:].tolist()
+        ]
+
 
 def _check_order(order: int) -> None:
     if order not in (1, 2, 3, 4):
         raise ParameterError(f"markov order: expected 1, 2, 3 or 4, found {order!r}")
 
 
-def _incidence(paths: pd.DataFrame, order: int):
-    """Per unique path: its state transitions (path row, from, to) and last state."""
-    index: dict[tuple[str, ...], int] = {(START,): 0}
-    rows, frm, to, last = [], [], [], []
-    touched = paths["channels"].map(len).to_numpy() > 0
-    for i, ch in enumerate(paths["channels"].to_numpy()):
-        if not touched[i]:
-            last.append(-1)
-            continue
-        prev = 0
-        for s in _states(ch, order):
-            k = index.setdefault(s, len(index))
-            rows.append(i)
-            frm.append(prev)
-            to.append(k)
-            prev = k
-        last.append(prev)
-    states = [None] * len(index)
-    for s, k in index.items():
-        states[k] = s
-    return states, np.asarray(rows), np.asarray(frm), np.asarray(to), np.asarray(last)
+def _incidence(paths: pd.DataFrame | CodedPaths, order: int):
+    """Per unique path: its state transitions (path row, from, to) and last state.
+
+    Vectorised over all touches: a path's states are its windows of ``order`` channels
+    (one shorter window for a shorter path), each window coded as one integer; repeats of
+    a state are merged; states are numbered in order of first appearance (``(start)`` = 0).
+    Returns ``(state_codes, names), rows, frm, to, last`` (``last`` = -1 for untouched paths).
+    """
+    cp = code_paths(paths)
+    lengths = cp.lengths
+    touched = lengths > 0
+    starts = cp.starts
+    n_win = np.where(touched, np.maximum(lengths - order + 1, 1), 0)
+    path = np.repeat(np.arange(len(lengths)), n_win)
+    first_win = np.cumsum(n_win) - n_win
+    j = np.arange(int(n_win.sum())) - np.repeat(first_win, n_win)  # window position
+    w_start = starts[path] + j
+    width = np.minimum(lengths[path], order)
+    base = len(cp.names) + 1
+    codes = np.append(cp.codes, -1)  # index -1 (past the end): a window's missing channel
+
+    def component(m, rows=slice(None)):
+        return np.where(
+            m < width[rows], codes[np.where(m < width[rows], w_start[rows] + m, -1)], -1
+        )
+
+    if order == 1:
+        key = cp.codes[w_start] + 1
+    else:
+        key = np.zeros(len(path), dtype=np.int64)
+        for m in range(order):
+            key = key * base + (component(m) + 1)
+    # merge consecutive identical states of a path
+    keep = np.ones(len(key), dtype=bool)
+    keep[1:] = (j[1:] == 0) | (key[1:] != key[:-1])
+    kept = np.flatnonzero(keep)
+    key, path = key[kept], path[kept]
+    to, first = _first_appearance_ids(key, base**order)
+    state_codes = np.full((len(first) + 1, order), -1, dtype=np.int64)
+    for m in range(order):  # the channels of each state, from its first window
+        state_codes[1:, m] = component(m, kept[first])
+    new_path = np.ones(len(path), dtype=bool)
+    new_path[1:] = path[1:] != path[:-1]
+    frm = np.where(new_path, 0, np.concatenate([[0], to[:-1]]))
+    last = np.full(len(lengths), -1, dtype=np.int64)
+    end = np.ones(len(path), dtype=bool)
+    end[:-1] = path[1:] != path[:-1]
+    last[path[end]] = to[end]
+    return (state_codes, cp.names), path, frm, to, last
 
 
-def build_chain(paths: pd.DataFrame, order: int = 1) -> MarkovChain:
+def _first_appearance_ids(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Assign the distinct keys ids 1, 2, ... in order of first appearance.
+
+    Returns the id of every key and, per id, the index of its first appearance.
+    """
+    if space <= 4_000_000:  # a dense table over the key space: no sort of all keys
+        first = np.full(space, len(key), dtype=np.int64)
+        np.minimum.at(first, key, np.arange(len(key)))
+        seen = np.flatnonzero(first < len(key))
+        order = np.argsort(first[seen], kind="stable")
+        table = np.zeros(space, dtype=np.int64)
+        table[seen[order]] = np.arange(1, len(seen) + 1)
+        return table[key], first[seen][order]
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(1, len(uniq) + 1)
+    return rank[inv], first[order]
+
+
+def build_chain(paths: pd.DataFrame | CodedPaths, order: int = 1) -> MarkovChain:
     """Count the transitions of the order-``order`` chain over the paths' journeys.
 
     Parameters
     ----------
     paths
-        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``); ``(no touch)``
-        paths are left out of the chain.
+        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``) or
+        :class:`~imclab.attribution.CodedPaths`; ``(no touch)`` paths are left out of the chain.
     order
         Markov order, 1 to 4.
 
@@ -112,56 +163,121 @@ def build_chain(paths: pd.DataFrame, order: int = 1) -> MarkovChain:
     MarkovChain
     """
     _check_order(order)
-    check_paths(paths)
-    states, rows, frm, to, last = _incidence(paths, order)
-    return _chain_from(states, rows, frm, to, last, paths, order)
+    cp = code_paths(paths)
+    states, rows, frm, to, last = _incidence(cp, order)
+    return _chain_from(states, rows, frm, to, last, cp, order)
 
 
 def _chain_from(states, rows, frm, to, last, paths, order, conv=None, nulls=None, value=None):
-    conv = paths["conversions"].to_numpy(float) if conv is None else conv
-    nulls = paths["nulls"].to_numpy(float) if nulls is None else nulls
-    value = paths["value"].to_numpy(float) if value is None else value
-    n = len(states)
+    """Build the chain of an incidence (from :func:`_incidence`) with the given path counts."""
+    state_codes, names = states
+    if conv is None or nulls is None or value is None:
+        cp = code_paths(paths)
+        conv = cp.conversions if conv is None else conv
+        nulls = cp.nulls if nulls is None else nulls
+        value = cp.value if value is None else value
+    n = len(state_codes)
     w = (conv + nulls)[rows] if len(rows) else np.zeros(0)
-    counts = sp.csr_matrix((w, (frm, to)), shape=(n, n))
+    if n * n <= 1_000_000:  # few states: sum the transitions by pair first
+        pair = np.bincount(frm * n + to, weights=w, minlength=n * n)
+        nz = np.flatnonzero(pair)
+        counts = sp.csr_matrix((pair[nz], (nz // n, nz % n)), shape=(n, n))
+    else:
+        counts = sp.csr_matrix((w, (frm, to)), shape=(n, n))
     ok = last >= 0
     to_conv = np.bincount(last[ok], weights=conv[ok], minlength=n)
     to_null = np.bincount(last[ok], weights=nulls[ok], minlength=n)
     val_out = np.bincount(last[ok], weights=value[ok], minlength=n)
-    chans = sorted({c for s in states[1:] for c in s})
-    return MarkovChain(states, counts, to_conv, to_null, val_out, chans, order)
+    used = np.unique(state_codes[1:][state_codes[1:] >= 0])
+    chans = [names[c] for c in used]
+    return MarkovChain(state_codes, names, counts, to_conv, to_null, val_out, chans, order)
 
 
-def _solve(chain: MarkovChain, removed: str | None = None) -> tuple[float, float]:
-    """Return the conversion probability and expected value per journey from (start).
+#: Fixed-point iterations before the sparse LU takes over.
+MAX_ITERATIONS = 2000
 
-    With ``removed``, every state containing that channel becomes a dead end (-> null).
+
+def _fixed_point(q: sp.csr_matrix, rhs: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """Solve ``x = mask * (rhs + Q x)`` for every column by iteration (None: no convergence).
+
+    Starting from 0 the iterates increase monotonically to the solution (Q, rhs >= 0). Every
+    8 iterations the last two steps estimate the rate ``rho`` of their geometric decrease;
+    the iteration stops when the remaining error (``step * rho / (1 - rho)``) is below 1e-15
+    of the solution in every column.
+    """
+    x = np.zeros_like(rhs)
+    prev_step = None
+    for k in range(MAX_ITERATIONS):
+        new = q @ x
+        new += rhs
+        new *= mask
+        if k % 8 < 6:
+            x = new
+            continue
+        step = np.abs(new - x).max(axis=0)
+        x = new
+        if not np.all(np.isfinite(x)):
+            return None
+        if k % 8 == 7:
+            if np.all(step == 0):
+                return x
+            scale = np.abs(x).max(axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rho = np.where(prev_step > 0, step / prev_step, 0.0)
+            if np.all(rho < 1):
+                bound = step * rho / (1 - rho)
+                if np.all(bound <= 1e-15 * np.where(scale > 0, scale, 1.0)):
+                    return x
+        prev_step = step
+    return None
+
+
+def _solve_all(chain: MarkovChain) -> np.ndarray:
+    """Solve the chain and every channel's removal at once.
+
+    Returns the conversion probability and the expected value per journey from (start), for
+    the full chain (row 0) and with each of ``chain.channels`` removed (rows 1..): shape
+    (1 + C, 2).
+
+    Removing a channel makes every state containing it a dead end (-> null). All removals
+    are solved together by the fixed-point iteration ``x <- r + Q x``; a sparse LU per
+    removal is the fallback when the iteration does not converge.
     """
     counts = chain.counts.tocsr()
     out = np.asarray(counts.sum(axis=1)).ravel() + chain.to_conversion + chain.to_null
-    keep = np.ones(len(chain.states), dtype=bool)
-    if removed is not None:
-        keep = np.array([removed not in s for s in chain.states])
-        keep[0] = True
     safe = np.where(out > 0, out, 1.0)
-    inv = sp.diags(1.0 / safe)
-    q = inv @ counts
-    q = q[keep][:, keep]
-    r = chain.to_conversion[keep] / safe[keep]
-    rv = chain.value_out[keep] / safe[keep]
-    a = (sp.identity(q.shape[0], format="csc") - q.tocsc()).tocsc()
-    lu = splu(a)
-    x = lu.solve(np.column_stack([r, rv]))
-    return float(x[0, 0]), float(x[0, 1])
+    q = (sp.diags(1.0 / safe) @ counts).tocsr()
+    r = chain.to_conversion / safe
+    rv = chain.value_out / safe
+    n = len(chain.state_codes)
+    code = {c: k for k, c in enumerate(chain.names)}
+    masks = [np.ones(n, dtype=bool)]
+    for c in chain.channels:
+        keep = ~(chain.state_codes == code[c]).any(axis=1)
+        keep[0] = True
+        masks.append(keep)
+    mask = np.repeat(np.column_stack(masks).astype(float), 2, axis=1)
+    rhs = mask * np.tile(np.column_stack([r, rv]), (1, len(masks)))
+    x = _fixed_point(q, rhs, mask)
+    if x is not None:
+        return x[0].reshape(len(masks), 2)
+    res = np.empty((len(masks), 2))
+    for i, keep in enumerate(masks):
+        qk = q[keep][:, keep]
+        a = (sp.identity(qk.shape[0], format="csc") - qk.tocsc()).tocsc()
+        sol = splu(a).solve(np.column_stack([r[keep], rv[keep]]))
+        res[i] = sol[0]
+    return res
 
 
-def removal_effects(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
+def removal_effects(paths: pd.DataFrame | CodedPaths, order: int = 1) -> pd.DataFrame:
     """Compute every channel's removal effect on conversions and on value, exactly.
 
     Parameters
     ----------
     paths
-        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``).
+        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``) or
+        :class:`~imclab.attribution.CodedPaths`.
     order
         Markov order, 1 to 4.
 
@@ -177,15 +293,15 @@ def removal_effects(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
 
 
 def _removal(chain: MarkovChain) -> pd.DataFrame:
-    p, v = _solve(chain)
-    rows = []
-    for c in chain.channels:
-        pc, vc = _solve(chain, c)
-        rows.append((c, 1.0 - pc / p if p > 0 else 0.0, 1.0 - vc / v if v > 0 else 0.0, pc, p))
+    x = _solve_all(chain)
+    p, v = x[0]
+    pc, vc = x[1:, 0], x[1:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        re_c = 1.0 - pc / p if p > 0 else np.zeros(len(pc))
+        re_v = 1.0 - vc / v if v > 0 else np.zeros(len(vc))
     out = pd.DataFrame(
-        rows,
-        columns=["channel", "removal_effect", "removal_effect_value", "p_conversion_without",
-                 "p_conversion"],
+        {"channel": chain.channels, "removal_effect": re_c, "removal_effect_value": re_v,
+         "p_conversion_without": pc, "p_conversion": np.full(len(pc), p)}
     )  # fmt: skip
     # Round-off can leave -1e-17 for a channel that never precedes a conversion.
     out[["removal_effect", "removal_effect_value"]] = out[
@@ -202,13 +318,14 @@ def _credits(effects: pd.DataFrame, total_conv: float, total_value: float):
     return conv, val
 
 
-def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
+def markov(paths: pd.DataFrame | CodedPaths, order: int = 1) -> pd.DataFrame:
     """Markov-chain attribution: conversions and value shared by removal effects.
 
     Parameters
     ----------
     paths
-        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``).
+        Unique paths (``channels``, ``conversions``, ``nulls``, ``value``) or
+        :class:`~imclab.attribution.CodedPaths`.
     order
         Markov order, 1 to 4 (higher orders remember more of the path; they need more
         journeys per state to be stable).
@@ -220,18 +337,16 @@ def markov(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
         channel credits sum to the conversions (and value) of the touched journeys; a
         ``(no touch)`` row holds the rest.
     """
-    check_paths(paths)
-    effects = removal_effects(paths, order)
-    touched = paths["channels"].map(len) > 0
+    cp = code_paths(paths)
+    effects = removal_effects(cp, order)
+    touched = cp.lengths > 0
     conv, val = _credits(
-        effects,
-        float(paths.loc[touched, "conversions"].sum()),
-        float(paths.loc[touched, "value"].sum()),
+        effects, float(cp.conversions[touched].sum()), float(cp.value[touched].sum())
     )
-    return tidy(conv, val, f"markov_{order}", paths, channels=list(effects["channel"]))
+    return tidy(conv, val, f"markov_{order}", cp, channels=list(effects["channel"]))
 
 
-def transition_matrix(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
+def transition_matrix(paths: pd.DataFrame | CodedPaths, order: int = 1) -> pd.DataFrame:
     """Estimated transition probabilities, including ``(start)``, ``(conversion)``, ``(null)``.
 
     Parameters

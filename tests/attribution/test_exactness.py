@@ -1,0 +1,219 @@
+"""The fast models equal straightforward reference implementations (to 1e-12) on two worlds.
+
+The references below are the plain definitions (a Python loop per path, one sparse LU per
+removal), as the models were written before issue 15 made them vectorised; the models must
+give the same numbers on the sample and on a simulated world of another seed, whichever
+form the paths come in (tuples, Arrow list columns, integer codes).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+import imclab.attribution as attr
+from imclab.attribution import NO_TOUCH, build_journeys, code_paths, paths_from_strings
+from imclab.attribution.markov import MAX_ITERATIONS
+from imclab.data.load import load_world
+
+TOL = {"rtol": 1e-12, "atol": 1e-12}
+
+
+@pytest.fixture(scope="module", params=["sample", "seed7", "sample_cov"])
+def paths(request, sample_dir, small_world) -> pd.DataFrame:
+    folder = small_world if request.param == "seed7" else sample_dir
+    w = load_world(folder, tables=["touchpoints", "conversions"])
+    kw = {"interactions": ("click", "open", "visit")} if request.param.endswith("cov") else {}
+    return build_journeys(None, w.tables["touchpoints"], w.tables["conversions"], **kw).paths
+
+
+# -- references -----------------------------------------------------------------------------------
+
+
+def _ref_heuristics(paths: pd.DataFrame, direct: str = "direct") -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    w = (0.4, 0.2, 0.4)
+
+    def add(model, ch, conv, val):
+        slot = out.setdefault(model, {}).setdefault(ch, [0.0, 0.0])
+        slot[0] += conv
+        slot[1] += val
+
+    for ch, c, v, dc, dv in zip(paths["channels"], paths["conversions"], paths["value"],
+                                paths["decay"], paths["decay_value"], strict=True):  # fmt: skip
+        n = len(ch)
+        if n == 0:
+            continue
+        add("first_touch", ch[0], c, v)
+        add("last_touch", ch[-1], c, v)
+        nd = [i for i, x in enumerate(ch) if x != direct]
+        k = nd[-1] if nd else n - 1
+        add("last_non_direct", ch[k], c, v)
+        for i, x in enumerate(ch):
+            add("linear", x, c / n, v / n)
+            if n == 1:
+                pw = 1.0
+            elif n == 2:
+                pw = (w[0] if i == 0 else w[2]) / (w[0] + w[2])
+            else:
+                pw = w[0] if i == 0 else w[2] if i == n - 1 else w[1] / (n - 2)
+            add("position_based", x, pw * c, pw * v)
+            if len(dc) == n:
+                add("time_decay", x, dc[i], dv[i])
+    return out
+
+
+def _ref_states(channels: tuple[str, ...], order: int) -> list[tuple[str, ...]]:
+    if len(channels) <= order:
+        states = [tuple(channels)]
+    else:
+        states = [tuple(channels[i : i + order]) for i in range(len(channels) - order + 1)]
+    out = [states[0]]
+    for s in states[1:]:
+        if s != out[-1]:
+            out.append(s)
+    return out
+
+
+def _ref_removal(paths: pd.DataFrame, order: int) -> tuple[list, pd.DataFrame]:
+    """Removal effects by one sparse LU per removal; also the states in order of appearance."""
+    index: dict[tuple, int] = {("(start)",): 0}
+    frm, to, w = [], [], []
+    n_states_conv: dict[int, list[float]] = {}
+    for ch, c, nl, v in zip(paths["channels"], paths["conversions"], paths["nulls"],
+                            paths["value"], strict=True):  # fmt: skip
+        if not ch:
+            continue
+        prev = 0
+        for s in _ref_states(ch, order):
+            k = index.setdefault(s, len(index))
+            frm.append(prev)
+            to.append(k)
+            w.append(c + nl)
+            prev = k
+        acc = n_states_conv.setdefault(prev, [0.0, 0.0, 0.0])
+        acc[0] += c
+        acc[1] += nl
+        acc[2] += v
+    n = len(index)
+    counts = sp.csr_matrix((w, (frm, to)), shape=(n, n))
+    conv, null, val = (np.zeros(n) for _ in range(3))
+    for k, (c, nl, v) in n_states_conv.items():
+        conv[k], null[k], val[k] = c, nl, v
+    states = list(index)
+    out = np.asarray(counts.sum(axis=1)).ravel() + conv + null
+    safe = np.where(out > 0, out, 1.0)
+    q = sp.diags(1.0 / safe) @ counts
+
+    def solve(keep):
+        qk = q[keep][:, keep]
+        a = (sp.identity(qk.shape[0], format="csc") - qk.tocsc()).tocsc()
+        x = splu(a).solve(np.column_stack([conv[keep] / safe[keep], val[keep] / safe[keep]]))
+        return x[0, 0], x[0, 1]
+
+    p, pv = solve(np.ones(n, dtype=bool))
+    channels = sorted({c for s in states[1:] for c in s})
+    rows = []
+    for c in channels:
+        keep = np.array([c not in s for s in states])
+        keep[0] = True
+        pc, vc = solve(keep)
+        re_v = max(1 - vc / pv, 0.0) if pv > 0 else 0.0
+        rows.append((c, max(1 - pc / p, 0.0), re_v, pc, p))
+    cols = ["channel", "removal_effect", "removal_effect_value", "p_conversion_without",
+            "p_conversion"]  # fmt: skip
+    return states, pd.DataFrame(rows, columns=cols)
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+def _frames(paths: pd.DataFrame) -> dict[str, object]:
+    """The same paths as tuples, as Arrow list columns and integer-coded."""
+    arrow = paths_from_strings(
+        paths["path"], paths["conversions"], paths["nulls"], paths["value"], as_arrow=True
+    )
+    import pyarrow as pa
+
+    for col in ("decay", "decay_value"):  # the real (not equal-weight) decay arrays
+        arr = pa.array([list(x) for x in paths[col]], pa.list_(pa.float64()))
+        arrow[col] = pd.Series(arr, dtype=pd.ArrowDtype(arr.type))
+    return {"tuples": paths, "arrow": arrow, "coded": code_paths(paths, decay=True)}
+
+
+def test_heuristics_equal_the_reference(paths):
+    ref = _ref_heuristics(paths)
+    for form, p in _frames(paths).items():
+        for model, fn in [("first_touch", attr.first_touch), ("last_touch", attr.last_touch),
+                          ("last_non_direct", attr.last_non_direct), ("linear", attr.linear),
+                          ("position_based", attr.position_based),
+                          ("time_decay", attr.time_decay)]:  # fmt: skip
+            res = fn(p).set_index("channel")
+            chan = res.drop(index=NO_TOUCH, errors="ignore")
+            exp = pd.DataFrame(ref[model], index=["conversions", "value"]).T
+            exp = exp.reindex(chan.index, fill_value=0.0)
+            np.testing.assert_allclose(chan["conversions"], exp["conversions"], **TOL,
+                                       err_msg=f"{model} {form}")  # fmt: skip
+            np.testing.assert_allclose(chan["value"], exp["value"], **TOL)
+            nt = paths[paths["length"] == 0]
+            if nt["conversions"].sum() > 0:
+                assert res.loc[NO_TOUCH, "conversions"] == nt["conversions"].sum()
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_markov_equals_the_reference(paths, order):
+    states, ref = _ref_removal(paths, order)
+    forms = _frames(paths)
+    for form, p in forms.items():
+        got = attr.removal_effects(p, order)
+        assert got["channel"].tolist() == ref["channel"].tolist()
+        for col in ref.columns[1:]:
+            np.testing.assert_allclose(got[col], ref[col], **TOL, err_msg=f"{col} {form}")
+    tm = attr.transition_matrix(paths, order)
+    assert tm.index.tolist() == ["(start)"] + [" > ".join(s) for s in states[1:]]
+    res = attr.markov(forms["arrow"], order).set_index("channel")
+    touched = paths["length"] > 0
+    re = ref.set_index("channel")["removal_effect"]
+    exp = re / re.sum() * paths.loc[touched, "conversions"].sum()
+    np.testing.assert_allclose(res.loc[exp.index, "conversions"], exp, **TOL)
+
+
+def test_markov_falls_back_to_lu_when_the_iteration_does_not_converge(monkeypatch):
+    # A chain with a loop a <-> b that almost never leaves: the iteration needs far more steps
+    p = paths_from_strings(
+        ["a > b > a > b", "a", "b > a"], conversions=[1, 0, 0], nulls=[0, 1, 1e6]
+    )
+    fast = attr.removal_effects(p, 1)
+    monkeypatch.setattr(sys.modules["imclab.attribution.markov"], "MAX_ITERATIONS", 1)
+    slow = attr.removal_effects(p, 1)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+    assert MAX_ITERATIONS > 1
+    _, ref = _ref_removal(p, 1)
+    np.testing.assert_allclose(slow["removal_effect"], ref["removal_effect"], **TOL)
+
+
+def test_edited_paths_are_never_answered_from_a_stale_cache():
+    # issue 19, point 6: an in-place edit of a middle row must change the answer
+    paths = paths_from_strings(["A", "B > C", "D"], conversions=[1, 1, 1])
+    lin = attr.linear(paths).set_index("channel")["conversions"]
+    assert lin[["B", "C", "D"]].tolist() == [0.5, 0.5, 1.0]
+    paths.at[1, "channels"] = ("D",)
+    lin = attr.linear(paths).set_index("channel")["conversions"]
+    fresh = attr.linear(paths.copy()).set_index("channel")["conversions"]
+    assert lin.reindex(["B", "C", "D"], fill_value=0).tolist() == [0.0, 0.0, 2.0]
+    pd.testing.assert_series_equal(lin, fresh)
+
+    paths = paths_from_strings(["A", "B > C", "D"], conversions=[1, 1, 1])
+    first = attr.first_touch(paths).set_index("channel")["conversions"]
+    assert first[["B", "C"]].tolist() == [1.0, 0.0]
+    paths.at[1, "channels"] = ("C", "B")
+    first = attr.first_touch(paths).set_index("channel")["conversions"]
+    assert first[["B", "C"]].tolist() == [0.0, 1.0]
+    paths.loc[1, "conversions"] = 5  # counts are read afresh on every call
+    assert attr.first_touch(paths).set_index("channel").loc["C", "conversions"] == 5
+    assert attr.markov(paths).set_index("channel")["conversions"].sum() == pytest.approx(7)
