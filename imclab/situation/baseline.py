@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from imclab.config import CHANNELS, PAID_CHANNELS
+from imclab.config import CHANNELS, LOOKBACK_DAYS, PAID_CHANNELS
 from imclab.engine import quiet
 from imclab.kpis import DateLike, in_window, plain, to_window, wilson_interval
 from imclab.situation.sales import EventTable, _events_in_window
@@ -33,7 +33,7 @@ def channel_baseline(
     start: DateLike,
     end: DateLike,
     *,
-    lookback_days: int = 30,
+    lookback_days: int = LOOKBACK_DAYS,
     campaign: str | None = None,
     min_trials: int = 30,
     alpha: float = 0.05,
