@@ -44,6 +44,7 @@ engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spar
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import imclab.situation as sit
 from imclab.kpis import kpi_table

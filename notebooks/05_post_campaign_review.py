@@ -43,6 +43,7 @@ engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spar
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
@@ -275,14 +276,14 @@ did.summary().round(4) if did is not None else None
 # true effect (same random numbers with the campaign removed) is shown for comparison.
 
 # %%
-check = {} if did is None else {
-    "placebo per customer per week": [placebo.estimate, placebo.ci_low, placebo.ci_high],
-    "estimate per treated customer in window": list(did.per_customer_in_window),
-}
-if check and truth is not None:
-    check["true effect per treated customer in window"] = [
-        truth["holdout"]["att_conversions_per_treated_customer_in_window"]
-    ] * 3
+check = {}
+if did is not None:
+    check["placebo per customer per week"] = [placebo.estimate, placebo.ci_low, placebo.ci_high]
+    check["estimate per treated customer in window"] = list(did.per_customer_in_window)
+    if truth is not None:
+        check["true effect per treated customer in window"] = [
+            truth["holdout"]["att_conversions_per_treated_customer_in_window"]
+        ] * 3
 pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T.round(4) if check else None
 
 # %% [markdown]
