@@ -108,7 +108,10 @@ if tables.get("survey") is not None:
 if tables.get("ab_tests") is not None:
     ab = experiments.ab_readout(tables["ab_tests"])
 did = placebo = message = None
-if plan.holdout_regions:
+# without campaign spend in the data a holdout comparison would measure nothing of this campaign
+no_campaign = skipped("campaign_rows", campaign=plan.name, start=plan.start, end=plan.end)
+no_holdout = skipped("holdout_regions") if not plan.holdout_regions else no_campaign
+if plan.holdout_regions and totals["spend"] > 0:
     did = experiments.holdout_did(
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
     )
@@ -265,7 +268,7 @@ if ab is not None:
 # customer over the window, and in total conversions.
 
 # %%
-did.means.round(4) if did is not None else skipped("holdout_regions")
+did.means.round(4) if did is not None else no_holdout
 
 # %%
 did.summary().round(4) if did is not None else None
@@ -346,9 +349,9 @@ always_on.round(2)
 
 # %%
 days = plan.days
-actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
 allocation = None
-if actual.sum() > 0 and totals["conversions"] > 0:
+if totals["spend"] > 0 and totals["conversions"] > 0:
+    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
     aov = totals["revenue"] / totals["conversions"]
     bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.budget_bounds(
         actual, settings.next_budget, settings.bound_multiples
@@ -367,7 +370,7 @@ incremental = {
     "recommended_conversions": "recommended_conversions_incremental_to_always_on",
 }
 if allocation is None:
-    display(skipped("campaign_rows", campaign=plan.name, start=plan.start, end=plan.end))
+    display(no_campaign)
 else:
     display(allocation.allocation.rename(columns=incremental).round(2))
 
