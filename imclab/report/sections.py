@@ -36,8 +36,8 @@ MISSING: dict[str, str] = {
     ),
     "campaign_rows": (
         "The data has no spend or orders of campaign {campaign!r} between {start} and {end}, "
-        "so this section is skipped: the campaign column of spend.csv and touchpoints.csv must "
-        "equal the plan's name, and the data must cover the plan's dates."
+        "so this section is skipped: add the campaign's rows for those dates to spend.csv and "
+        "touchpoints.csv, with the plan's name in their campaign column."
     ),
     "campaign_spend": (
         "The data has no campaign spend of {campaign!r} between {start} and {end}, so this "
