@@ -19,6 +19,8 @@ Public functions
   the point on each curve a campaign's budget is added to)
 - :func:`optimize_budget` (curves + total + bounds -> :class:`BudgetPlan`: recommended vs
   actual allocation, expected conversions, gain with an interval, marginal ROI)
+- :func:`budget_bounds` (the bounds policy: actual mix scaled to the next budget, then
+  ``settings.bound_multiples`` of it; always feasible; also for the marketing-mix optimiser)
 - :func:`hill`, :func:`adstock`
 
 The model
@@ -44,7 +46,7 @@ uncertainty: moving-block bootstrap over days (7-day blocks, fixed seed), refitt
 
 Caveat: attributed credit is not incrementality (it also credits orders that would have happened
 anyway), so curves fitted to it over-state levels and can mis-rank channels. Keep the optimiser
-inside the spend range the curves have seen with ``bounds`` (e.g. 0.5x-2x the actual spend): on
+inside the spend range the curves have seen with ``bounds`` (:func:`budget_bounds`): on
 the sample world, with such bounds, the recommendation beats the actual mix in true outcome for
 time-decay and linear credit (a test checks it); unbounded it may not.
 """
