@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -58,7 +59,7 @@ def _scaled_budget(plan: dict, factor: float) -> dict:
     return plan
 
 
-def _plan(repo_root: Path, scenario: str) -> dict:
+def _plan(repo_root: Path, scenario: str, world: Path | None = None) -> dict:
     """The plan of a scenario: the sample plan changed the way a new user's plan differs."""
     plan = _sample_plan(repo_root)
     plan.pop("settings", None)  # every other plan takes the settings derived from the plan
@@ -68,8 +69,10 @@ def _plan(repo_root: Path, scenario: str) -> dict:
     elif scenario == "autumn":
         plan = _shift_dates(plan, AUTUMN_SHIFT)
         plan["name"] = "autumn_push"
-    elif scenario == "tenth_budget":
-        plan = _scaled_budget(plan, 0.1)
+    elif scenario == "tenth_budget":  # a budget of a tenth of what the data spent on it
+        spend = pd.read_csv(world / "spend.csv")
+        spent = spend.loc[spend["campaign"] == plan["name"], "spend"].sum()
+        plan = _scaled_budget(plan, round(spent / 10) / plan["budget"]["total"])
     parse_plan(plan, f"scenario {scenario}")  # the scenario itself must be a valid plan
     return plan
 
@@ -124,7 +127,7 @@ def scenario(request, repo_root, tmp_path_factory) -> tuple[str, dict, Path]:
     if name == "sample":
         return name, _sample_plan(repo_root), request.getfixturevalue("sample_report")
     world = request.getfixturevalue(SCENARIOS[name])
-    plan = _plan(repo_root, name)
+    plan = _plan(repo_root, name, world)
     root = tmp_path_factory.mktemp(f"scenario_{name}")
     plan_file = root / f"{plan['name']}.yaml"
     plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
