@@ -138,7 +138,8 @@ def scenario(request, repo_root, tmp_path_factory) -> tuple[str, dict, Path]:
 
 
 def _text(path: Path) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+    return re.sub(r"\s+", " ", text)
 
 
 def test_every_notebook_runs_without_error(scenario, repo_root):
