@@ -94,7 +94,7 @@ def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
     actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
     actual = actual.reindex(data.channels, fill_value=0.0)
     total = float(actual.sum())
-    bounds = budget.bounds_around(actual, 0.5, 2.0)
+    bounds = budget.budget_bounds(actual, total, (0.5, 2.0))
     n_days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
     base = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
     rec = budget.optimize_budget(

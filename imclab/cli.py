@@ -107,6 +107,19 @@ def _add_simulate(commands: Subparsers) -> None:
         help="add the documented broken rows of a real export (listed in truth/faults.csv)",
     )
     sim.add_argument(
+        "--plan",
+        default=None,
+        help="simulate the campaign of this plan: its name and start/end dates (a plan file or "
+        "a name in campaigns/)",
+    )
+    sim.add_argument(
+        "--campaign", default=None, help="campaign name (default: the plan's, or spring_launch)"
+    )
+    sim.add_argument(
+        "--start", default=None, help="campaign start YYYY-MM-DD (default: the plan's)"
+    )
+    sim.add_argument("--end", default=None, help="campaign end YYYY-MM-DD (default: the plan's)")
+    sim.add_argument(
         "--synergy",
         action="append",
         default=None,
@@ -288,9 +301,34 @@ def _simulate(args: argparse.Namespace) -> int:
         kwargs["synergy"] = dict(_synergy_term(text) for text in args.synergy)
     if args.integration_truth:
         kwargs["integration_truth"] = True
+    if args.plan or args.campaign or args.start or args.end:
+        kwargs["calendar"] = _simulated_calendar(args)
     out = simulate_world(args.out, **kwargs)
     print(f"brand world written to {out}")
     return EXIT_OK
+
+
+def _simulated_calendar(args: argparse.Namespace):
+    """Return the calendar ``imclab simulate`` draws: its options over the plan's dates."""
+    import datetime as dt
+
+    from imclab.errors import ParameterError
+    from imclab.simulate import world
+
+    name, start, end = world.CAMPAIGN, world.CAMPAIGN_START, world.CAMPAIGN_END
+    if args.plan:
+        from imclab.plan import load_plan
+
+        plan = load_plan(args.plan)
+        name, start, end = plan.name, plan.start, plan.end
+    try:
+        start = dt.date.fromisoformat(args.start) if args.start else start
+        end = dt.date.fromisoformat(args.end) if args.end else end
+    except ValueError as exc:
+        raise ParameterError(f"simulate: --start/--end: {exc} (expected YYYY-MM-DD)") from None
+    if start > end:
+        raise ParameterError(f"simulate: --start {start} is after --end {end}")
+    return world.calendar(args.campaign or name, start, end)
 
 
 if __name__ == "__main__":

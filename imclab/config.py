@@ -153,6 +153,23 @@ KPI_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 POST_CAMPAIGN_WINDOW_DAYS: int = 60
 """Objective deadlines may fall up to this many days after the campaign end (post waves)."""
 
+# --------------------------------------------------------------------------------------
+# Campaign settings: the one default of each (a plan's ``settings:`` section overrides them;
+# the resolved values come from :meth:`imclab.plan.CampaignPlan.resolved_settings`)
+# --------------------------------------------------------------------------------------
+MEASUREMENT_WINDOW_DAYS: int = 35
+"""Default days after the campaign end until the review (orders of the last journeys, the
+post-campaign survey wave): the default review date is the campaign end plus this."""
+LOOKBACK_DAYS: int = 30
+"""Default attribution lookback: an order is credited to touches at most this many days before
+it (journeys, channel baseline, daily credit of the budget curves, plan vs actual)."""
+NAVIGATIONAL_CHANNELS: tuple[str, ...] = ("direct",)
+"""Default channels that only navigate to an order someone else earned (typed URL, bookmark)."""
+BOUND_MULTIPLES: tuple[float, float] = (0.5, 2.0)
+"""Default bounds of the budget optimiser: each channel between these multiples of its actual
+spend, after scaling the actual mix to the next budget (see
+:func:`imclab.review.budget.budget_bounds`)."""
+
 
 @dataclass(frozen=True)
 class KPI:

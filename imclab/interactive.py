@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from imclab.config import LOOKBACK_DAYS
 from imclab.errors import ParameterError
 
 __all__ = [
@@ -170,7 +171,7 @@ def attribution_explorer(
     touchpoints: pd.DataFrame,
     conversions: pd.DataFrame,
     *,
-    lookback_days: int = 30,
+    lookback_days: int = LOOKBACK_DAYS,
     half_life_days: float = 7.0,
     interactions: Sequence[str] = ("impression", "click", "open", "visit"),
     markov_order: int = 1,

@@ -5,6 +5,7 @@ Every fault is reported at once, each with its YAML path: ``objectives[2].deadli
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -28,11 +29,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from imclab.config import (
+    BOUND_MULTIPLES,
     CAMPAIGNS_DIR,
     CHANNELS,
     INTERACTIONS,
     KPI,
     KPIS,
+    LOOKBACK_DAYS,
+    MEASUREMENT_WINDOW_DAYS,
+    NAVIGATIONAL_CHANNELS,
     PAID_CHANNELS,
     PERSONA_TRAITS,
     POST_CAMPAIGN_WINDOW_DAYS,
@@ -828,6 +833,111 @@ def _table_faults(table: str, spec: TableColumns) -> list[tuple[tuple[str | int,
     return faults
 
 
+class Settings(_Model):
+    """Campaign settings that shape several analyses (the plan's ``settings:`` section).
+
+    Every field left out takes the one default derived from the plan itself (never from a
+    data set); :meth:`CampaignPlan.resolved_settings` gives the values every notebook uses.
+    """
+
+    review_date: IsoDate | None = None
+    measurement_window_days: int = Field(
+        default=MEASUREMENT_WINDOW_DAYS, ge=0, le=POST_CAMPAIGN_WINDOW_DAYS
+    )
+    baseline_start: IsoDate | None = None
+    baseline_end: IsoDate | None = None
+    lookback_days: int = Field(default=LOOKBACK_DAYS, ge=1, le=365)
+    navigational_channels: list[Channel] = Field(
+        default_factory=lambda: list(NAVIGATIONAL_CHANNELS)
+    )
+    next_budget: Amount | None = None
+    bound_multiples: tuple[Number, Number] = BOUND_MULTIPLES
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        faults: list[tuple[tuple[str | int, ...], str]] = []
+        low, high = self.bound_multiples
+        if not 0 <= low <= 1 <= high:
+            faults.append(
+                (
+                    ("bound_multiples",),
+                    f"[{_num(low)}, {_num(high)}] must be [low, high] with 0 <= low <= 1 <= high "
+                    "(multiples of each channel's actual spend, scaled to the next budget)",
+                )
+            )
+        if self.next_budget is not None and self.next_budget <= 0:
+            faults.append((("next_budget",), "must be more than 0"))
+        if (
+            self.baseline_start is not None
+            and self.baseline_end is not None
+            and self.baseline_start > self.baseline_end
+        ):
+            faults.append(
+                (
+                    ("baseline_start",),
+                    f"{_show(self.baseline_start)} is after baseline_end "
+                    f"{_show(self.baseline_end)}",
+                )
+            )
+        for i, channel in _duplicates(self.navigational_channels):
+            faults.append((("navigational_channels", i), f"{channel!r} is listed twice"))
+        if faults:
+            raise _faults(faults)
+        return self
+
+
+SETTING_NAMES: tuple[str, ...] = (
+    "review_date",
+    "baseline_start",
+    "baseline_end",
+    "lookback_days",
+    "navigational_channels",
+    "channel_groups",
+    "next_budget",
+    "bound_multiples",
+)
+"""Resolved campaign settings; a notebook parameter of one of these names receives it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedSettings:
+    """The campaign settings every notebook of a run uses (see :data:`SETTING_NAMES`).
+
+    ``review_date`` is also the run's as-of day: rows after it are not analysed.
+    """
+
+    review_date: dt.date
+    baseline_start: dt.date
+    baseline_end: dt.date
+    lookback_days: int
+    navigational_channels: tuple[str, ...]
+    channel_groups: Mapping[str, str]
+    next_budget: float
+    bound_multiples: tuple[float, float]
+
+    def as_params(self) -> dict[str, Any]:
+        """Return the settings as notebook parameters (dates as ISO text, lists, a dict)."""
+        return {
+            "review_date": self.review_date.isoformat(),
+            "baseline_start": self.baseline_start.isoformat(),
+            "baseline_end": self.baseline_end.isoformat(),
+            "lookback_days": int(self.lookback_days),
+            "navigational_channels": list(self.navigational_channels),
+            "channel_groups": dict(self.channel_groups),
+            "next_budget": float(self.next_budget),
+            "bound_multiples": [float(v) for v in self.bound_multiples],
+        }
+
+
+def _given(value: Any) -> bool:
+    # A notebook parameter left at its empty default ("", 0, [], {}, None) means "the plan's".
+    if value is None or isinstance(value, bool):
+        return value is not None
+    if isinstance(value, (str, list, tuple, dict, int, float)):
+        return bool(value)
+    return True
+
+
 class CampaignPlan(_Model):
     """A validated campaign plan; see ``campaigns/README.md`` for the YAML format."""
 
@@ -845,6 +955,7 @@ class CampaignPlan(_Model):
     objectives: list[Objective] = Field(min_length=1)
     holdout_regions: list[Region] = Field(default_factory=list)
     channel_groups: dict[Channel, Text] = Field(default_factory=dict)
+    settings: Settings = Field(default_factory=Settings)
     swot: Swot = Field(default_factory=Swot)
     notebook_params: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     engine: Literal["duckdb", "spark"] = "duckdb"
@@ -858,6 +969,7 @@ class CampaignPlan(_Model):
         faults += self._check_budget()
         faults += self._check_objectives()
         faults += self._check_names()
+        faults += self._check_settings()
         if faults:
             raise _faults(faults)
         return self
@@ -1001,6 +1113,91 @@ class CampaignPlan(_Model):
                         )
                     )
         return faults
+
+    def _check_settings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        faults: list[tuple[tuple[str | int, ...], str]] = []
+        st = self.settings
+        if st.review_date is not None and st.review_date < self.start:
+            faults.append(
+                (
+                    ("settings", "review_date"),
+                    f"{_show(st.review_date)} is before the campaign start {_show(self.start)}",
+                )
+            )
+        if st.baseline_end is not None and st.baseline_end >= self.start:
+            faults.append(
+                (
+                    ("settings", "baseline_end"),
+                    f"{_show(st.baseline_end)} is not before the campaign start "
+                    f"{_show(self.start)}: the baseline is the period before the campaign",
+                )
+            )
+        if st.baseline_start is not None and st.baseline_start >= self.start:
+            faults.append(
+                (
+                    ("settings", "baseline_start"),
+                    f"{_show(st.baseline_start)} is not before the campaign start "
+                    f"{_show(self.start)}",
+                )
+            )
+        return faults
+
+    def resolved_settings(self, **overrides: Any) -> ResolvedSettings:
+        """Return the campaign settings, each from ``overrides``, the plan or its default.
+
+        Defaults (derived from the plan, never from data): ``review_date`` = campaign end +
+        ``settings.measurement_window_days``; the baseline is the period of the campaign's
+        length just before its start (``baseline_end`` = the day before the start);
+        ``lookback_days`` = :data:`imclab.config.LOOKBACK_DAYS`; ``navigational_channels`` =
+        :data:`imclab.config.NAVIGATIONAL_CHANNELS`; ``channel_groups`` = the plan's;
+        ``next_budget`` = ``budget.total``; ``bound_multiples`` =
+        :data:`imclab.config.BOUND_MULTIPLES`.
+
+        Parameters
+        ----------
+        **overrides
+            Notebook parameters named as in :data:`SETTING_NAMES`; an empty value (``""``,
+            ``0``, ``[]``, ``{}``, None) means "the plan's" and is ignored.
+
+        Returns
+        -------
+        ResolvedSettings
+            The values every analysis of the run uses.
+
+        Raises
+        ------
+        ParameterError
+            An unknown name or a value that is not valid (the message names the parameter).
+        """
+        unknown = sorted(set(overrides) - set(SETTING_NAMES))
+        if unknown:
+            raise ParameterError(
+                f"campaign settings: unknown name(s) {', '.join(unknown)}; "
+                f"settings: {', '.join(SETTING_NAMES)}"
+            )
+        given = {k: v for k, v in overrides.items() if _given(v)}
+        groups = given.pop("channel_groups", None)
+        st = self.settings
+        if given:
+            try:
+                st = Settings.model_validate({**st.model_dump(exclude_unset=True), **given})
+            except ValidationError as exc:
+                faults = [f"{format_yaml_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+                raise ParameterError(
+                    "notebook parameter(s) overriding the plan's settings: " + "; ".join(faults)
+                ) from None
+        baseline_end = st.baseline_end or self.start - dt.timedelta(days=1)
+        baseline_start = st.baseline_start or baseline_end - dt.timedelta(days=self.days - 1)
+        return ResolvedSettings(
+            review_date=st.review_date or self.end + dt.timedelta(days=st.measurement_window_days),
+            baseline_start=min(baseline_start, baseline_end),
+            baseline_end=baseline_end,
+            lookback_days=int(st.lookback_days),
+            navigational_channels=tuple(st.navigational_channels),
+            channel_groups=types.MappingProxyType(dict(groups or self.channel_groups)),
+            next_budget=float(st.next_budget if st.next_budget is not None else self.budget.total),
+            bound_multiples=(float(st.bound_multiples[0]), float(st.bound_multiples[1])),
+        )
 
     # ---- helpers for notebooks and the scorecard ------------------------------------
     @property

@@ -90,11 +90,26 @@ objectives:
 holdout_regions: []              # regions kept dark to measure the lift (e.g. [west])
 channel_groups: {{}}               # attribute channels as groups, e.g. {{display: paid media}}
 
+# Settings shared by several analyses. Every one may be left out: its default is derived from
+# this plan (campaigns/README.md, "Settings"). A notebook parameter still overrides one.
+settings: {{}}
+# settings:                      # uncomment a line to change a default (shown: what it means)
+#   review_date: 2025-06-29      # day of the review and the run's as-of day (default: `end`
+#                                # plus measurement_window_days)
+#   measurement_window_days: 35  # days from `end` to the default review date
+#   baseline_start: 2024-12-09   # default: as many days as the campaign, just before `start`
+#   baseline_end: 2025-03-02     # default: the day before `start`
+#   lookback_days: 30            # an order is credited to touches this many days before it
+#   navigational_channels: [direct]  # channels that only navigate to an order
+#   next_budget: 60000           # budget the optimiser allocates (default: budget.total)
+#   bound_multiples: [0.5, 2.0]  # optimiser: each channel within these x its actual spend,
+#                                # the actual mix first scaled to next_budget
+
 swot:                            # the analyst's half of the SWOT (data gives S and W)
   opportunities: []
   threats: []
 
-# per-notebook parameters, e.g. {{03_channel_attribution: {{lookback_days: 14}}}}
+# per-notebook parameters, e.g. {{03_channel_attribution: {{bootstrap_samples: 200}}}}
 notebook_params: {{}}
 engine: duckdb                   # duckdb, or spark for very large event logs
 

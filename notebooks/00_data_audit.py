@@ -23,7 +23,8 @@
 campaign_file: str = "../campaigns/spring_launch.yaml"  # campaign plan (YAML)
 data_dir: str = "../data/sample"  # folder with the brand-world tables
 report_dir: str = ""  # where to write report files (empty: nowhere)
-as_of: str = ""  # rows after this are "in the future" (empty: the plan's measurement end)
+as_of: str = ""  # rows after this are "in the future" (empty: end of the review date)
+review_date: str = ""  # the run's as-of day (empty: the plan's settings.review_date)
 strict: bool = False  # stop on the first bad row instead of quarantining it
 engine: str = "duckdb"  # where the tables are read and checked: duckdb, or spark (warehouse)
 
@@ -43,7 +44,8 @@ from imclab.report.headlines import record_headlines
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
-cutoff = as_of or f"{plan.measurement_end.isoformat()} 23:59:59"
+settings = plan.resolved_settings(review_date=review_date)
+cutoff = as_of or f"{settings.review_date.isoformat()} 23:59:59"
 world = open_world(data_dir, engine, strict=strict, as_of=cutoff)
 print(f"{plan.title}: {plan.start} to {plan.end}; rows after {cutoff} count as in the future")
 
@@ -142,7 +144,11 @@ headlines = {
     "touchpoint_match_rate": round(
         float(identity.set_index("table").loc["touchpoints", "match_rate"]), 4
     ),
-    "survey_match_rate": round(float(identity.set_index("table").loc["survey", "match_rate"]), 4),
+    "survey_match_rate": (
+        round(float(identity.set_index("table").loc["survey", "match_rate"]), 4)
+        if "survey" in set(identity["table"])
+        else None
+    ),
     "missing_optional_tables": world.report.missing_optional,
 }
 record_headlines(report_dir, "data_audit", headlines)

@@ -28,10 +28,10 @@ report_dir: str = ""  # where to write report files (empty: nowhere)
 analysis_start: str = ""  # first day of the analysis window (empty: first day of the data)
 analysis_end: str = ""  # last day of the analysis window (empty: last day of the data)
 competitors: list = []  # competitor brands to compare (empty: the competitors of the plan)
-baseline_start: str = ""  # first day of the comparison baseline (empty: analysis start)
-baseline_end: str = ""  # last day of the baseline (empty: the day before the campaign starts)
+baseline_start: str = ""  # first day of the comparison baseline (empty: the plan's)
+baseline_end: str = ""  # last day of the baseline (empty: the plan's)
 persona_file: str = ""  # customer_id,persona CSV to split the journey by persona (empty: none)
-lookback_days: int = 30  # an order counts for a channel touched this many days before it
+lookback_days: int = 0  # an order counts for a channel touched this many days before (0: plan)
 min_respondents: int = 30  # fewest survey respondents per brand and wave for an interval
 engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
@@ -44,23 +44,29 @@ engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spar
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import imclab.situation as sit
 from imclab.kpis import kpi_table
 from imclab.plan import load_plan
 from imclab.plotting import situation as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.sections import skipped
 from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
 plan = load_plan(campaign_file)
+settings = plan.resolved_settings(
+    baseline_start=baseline_start, baseline_end=baseline_end, lookback_days=lookback_days
+)
 world = open_world(data_dir, engine)
 tables = world.tables
 orders = tables["conversions"]
 start = pd.Timestamp(analysis_start or world.report.tables["conversions"].date_min).normalize()
 end = pd.Timestamp(analysis_end or world.report.tables["conversions"].date_max).normalize()
-base_start = pd.Timestamp(baseline_start or start)
-base_end = pd.Timestamp(baseline_end or pd.Timestamp(plan.start) - pd.Timedelta(days=1))
+base_start = pd.Timestamp(settings.baseline_start)
+base_end = pd.Timestamp(settings.baseline_end)
+survey = tables.get("survey")
 brands = [plan.brand, *(competitors or plan.competitors)]
 personas = pd.read_csv(persona_file) if persona_file else None
 setup = {
@@ -131,16 +137,21 @@ market.round(3)
 # respondents who answered the NPS question; its row also carries the NPS).
 
 # %%
-funnel = sit.brand_funnel(
-    tables["survey"], brands, base_start, base_end, pooled=True, min_respondents=min_respondents
-)
-plots.plot_brand_funnel(funnel)
-plt.show()
+funnel = leaks = waves = None
+funnel_warnings = pd.DataFrame(columns=["group", "brand", "stage", "warning"])
+if survey is None:
+    display(skipped("survey"))
+else:
+    funnel = sit.brand_funnel(
+        survey, brands, base_start, base_end, pooled=True, min_respondents=min_respondents
+    )
+    plots.plot_brand_funnel(funnel)
+    plt.show()
 
 # %%
 columns = ["brand", "stage", "respondents", "reached", "share", "share_low", "share_high"]
 columns += ["conversion", "conversion_low", "conversion_high", "nps", "warning"]
-funnel[columns].round(3)
+funnel[columns].round(3) if funnel is not None else None
 
 # %% [markdown]
 # **Where the brand leaks.** Each stage's conversion against the best competitor's, with a
@@ -148,24 +159,29 @@ funnel[columns].round(3)
 # competitor): the first place to aim the campaign's message.
 
 # %%
-leaks = sit.funnel_leaks(funnel, plan.brand)
-plots.plot_funnel_leaks(leaks)
-plt.show()
+if funnel is not None:
+    leaks = sit.funnel_leaks(funnel, plan.brand)
+    plots.plot_funnel_leaks(leaks)
+    plt.show()
 
 # %%
-leaks.round(3)
+leaks.round(3) if leaks is not None else None
 
 # %% [markdown]
 # Every survey wave separately (pre and post): warnings flag brands missing from a wave or
 # too few respondents for an interval. They are shown, never dropped.
 
 # %%
-waves = sit.brand_funnel(tables["survey"], brands, min_respondents=min_respondents)
-wave_view = waves.pivot_table(index=["group", "brand"], columns="stage", values="share", sort=False)
-wave_view.round(3)
+if survey is not None:
+    waves = sit.brand_funnel(survey, brands, min_respondents=min_respondents)
+    wave_view = waves.pivot_table(
+        index=["group", "brand"], columns="stage", values="share", sort=False
+    )
+    display(wave_view.round(3))
 
 # %%
-funnel_warnings = pd.concat([funnel, waves]).loc[lambda f: f["warning"] != ""]
+if survey is not None:
+    funnel_warnings = pd.concat([funnel, waves]).loc[lambda f: f["warning"] != ""]
 funnel_warnings[["group", "brand", "stage", "warning"]].drop_duplicates().reset_index(drop=True)
 
 # %% [markdown]
@@ -217,7 +233,7 @@ by_persona.round(3)
 # %%
 baseline = sit.channel_baseline(
     tables["spend"], tables["touchpoints"], orders, base_start, base_end,
-    lookback_days=lookback_days,
+    lookback_days=settings.lookback_days,
 )  # fmt: skip
 baseline.round(3)
 
@@ -293,7 +309,7 @@ sit.smart_warnings(smart)
 # The figures the report index shows for this section.
 
 # %%
-leak = sit.biggest_leak(leaks)
+leak = None if leaks is None else sit.biggest_leak(leaks)
 cpa_median = sit.baseline_cpa_median(baseline)
 headlines = {
     "smart_objectives_fully_passed": int((matrix["passed"] == 5).sum()),

@@ -26,7 +26,7 @@
 campaign_file: str = "../campaigns/spring_launch.yaml"  # campaign plan
 data_dir: str = "../data/sample"  # brand-world tables
 report_dir: str = ""  # where to write report files (empty: nowhere)
-lookback_days: int = 30  # touches older than this before a conversion are ignored
+lookback_days: int = 0  # touches older than this before a conversion are ignored (0: plan's)
 interactions: list = ["impression", "click", "open", "visit"]  # touch kinds that count
 collapse_repeats: bool = False  # merge consecutive touches of one channel in a journey
 markov_order: int = 1  # order of the Markov chain (1-4)
@@ -56,12 +56,14 @@ from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
+settings = plan.resolved_settings(
+    lookback_days=lookback_days, navigational_channels=navigational_channels
+)
+lookback_days = settings.lookback_days
 world = open_world(data_dir, engine, tables=["touchpoints", "conversions", "spend", "customers"])
 truth = load_truth(data_dir)
-groups = dict(plan.channel_groups)
-navigational = list(navigational_channels) or list(
-    getattr(plan, "navigational_channels", ["direct"])
-)
+groups = dict(settings.channel_groups)
+navigational = list(settings.navigational_channels)
 campaign_window = (plan.start, plan.end)
 mmm = attr.read_mmm(mmm_file)
 personas = (
@@ -69,6 +71,7 @@ personas = (
 )
 setup = {
     "campaign": plan.name,
+    "lookback_days": lookback_days,
     "channel_groups": groups,
     "ground_truth": truth is not None,
     "persona_split": personas is not None,

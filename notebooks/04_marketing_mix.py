@@ -43,8 +43,8 @@ tune: int = 500  # sampler tuning steps per chain
 chains: int = 2  # sampler chains (run in parallel)
 target_accept: float = 0.9  # sampler acceptance target (raise it if there are divergences)
 seed: int = 1  # random seed of the sampler, the calibration and the predictive check
-next_budget: float = 0.0  # media budget of the next campaign to split (0: the campaign's spend)
-bound_multiples: list = [0.5, 2.0]  # each channel within these x its share of the budget
+next_budget: float = 0.0  # media budget of the next campaign to split (0: the plan's)
+bound_multiples: list = []  # each channel within [low, high] x its scaled share (empty: plan's)
 engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spark (warehouse)
 
 # %% [markdown]
@@ -198,8 +198,9 @@ plt.show()
 # %%
 actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
 actual = actual.reindex(data.channels, fill_value=0.0)
-total = next_budget if next_budget > 0 else float(actual.sum())
-bounds = budget.bounds_around(actual * (total / actual.sum()), *bound_multiples)
+settings = plan.resolved_settings(next_budget=next_budget, bound_multiples=bound_multiples)
+total = settings.next_budget
+bounds = budget.budget_bounds(actual, total, settings.bound_multiples)
 always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
 days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
 allocation = budget.optimize_budget(

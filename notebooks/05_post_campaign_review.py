@@ -22,12 +22,15 @@
 campaign_file: str = "../campaigns/spring_launch.yaml"  # campaign plan
 data_dir: str = "../data/sample"  # brand-world tables
 report_dir: str = ""  # where to write report files (empty: nowhere)
-review_date: str = "2025-06-30"  # day of the review: objectives due later are "on track"/"at risk"
+review_date: str = ""  # review day, objectives due later are "on track" (empty: the plan's)
+baseline_start: str = ""  # first day of the pre-campaign period (empty: the plan's)
+baseline_end: str = ""  # last day of the pre-campaign period (empty: the plan's)
+lookback_days: int = 0  # orders credit touches this many days before them (0: the plan's)
 attribution_model: str = "markov"  # model crediting conversions to channels for ROI by channel
 roi_threshold: float = 0.0  # flag channels whose ROI, (revenue - cost) / cost, is below this
-next_budget: float = 60000.0  # media budget of the next campaign to allocate
+next_budget: float = 0.0  # media budget of the next campaign to allocate (0: the plan's)
 channel_bounds: dict = {}  # next campaign's {channel: [lower, upper]} spend limits
-bound_multiples: list = [0.5, 2.0]  # without channel_bounds: each channel within these x actual
+bound_multiples: list = []  # without channel_bounds: [low, high] x scaled actual (empty: plan's)
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 mmm_file: str = ""  # response curves of the marketing-mix model (04_marketing_mix writes them)
 clv_model: str = "bg_nbd"  # CLV purchase model: bg_nbd, or pareto_nbd (slower)
@@ -42,27 +45,39 @@ engine: str = "duckdb"  # where the event tables are aggregated: duckdb, or spar
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.sections import skipped
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
+settings = plan.resolved_settings(
+    review_date=review_date,
+    baseline_start=baseline_start,
+    baseline_end=baseline_end,
+    lookback_days=lookback_days,
+    next_budget=next_budget,
+    bound_multiples=bound_multiples,
+)
+review_date = settings.review_date.isoformat()
 world = open_world(data_dir, engine, as_of=f"{review_date} 23:59:59")
 tables = world.tables
 truth = load_truth(data_dir)
 personas = pd.read_csv(persona_file) if persona_file else None
 pd.set_option("display.max_colwidth", None)  # findings and notes are sentences: show them whole
-pre_start = world.report.tables["conversions"].date_min.normalize()
-pre_end = pd.Timestamp(plan.start) - pd.Timedelta(days=1)
+pre_start = pd.Timestamp(settings.baseline_start)
+pre_end = pd.Timestamp(settings.baseline_end)
 {
     "campaign": plan.name,
     "window": f"{plan.start} to {plan.end}",
+    "review_date": review_date,
     "pre_period": f"{pre_start:%Y-%m-%d} to {pre_end:%Y-%m-%d}",
     "holdout_regions": list(plan.holdout_regions),
     "ground_truth": truth is not None,
@@ -79,21 +94,35 @@ card = scorecard.scorecard(plan, tables, review_date, persona_labels=personas)
 totals = scorecard.campaign_totals(plan, tables)
 budget_table = pva.budget_vs_actual(plan, tables["spend"], by="channel")
 credit = pva.attributed_credit(
-    tables["touchpoints"], tables["conversions"], attribution_model, plan.start, plan.end
+    tables["touchpoints"],
+    tables["conversions"],
+    attribution_model,
+    plan.start,
+    plan.end,
+    lookback_days=settings.lookback_days,
 )
 roi = pva.channel_roi(plan, tables["spend"], credit)
 trend = pva.channel_cost_trend(
     plan, tables["spend"], tables["touchpoints"], tables["conversions"], model=attribution_model
 )
-lift = experiments.survey_lift(tables.get("survey"), brand=plan.brand)
-ab = experiments.ab_readout(tables.get("ab_tests"))
-did = experiments.holdout_did(
-    tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
-)
-placebo = experiments.placebo_did(
-    tables["customers"], tables["conversions"], plan.holdout_regions, pre_start, pre_end
-)
-message = consistency.message_consistency(tables["creatives"], plan.message_house)
+lift = ab = None
+if tables.get("survey") is not None:
+    lift = experiments.survey_lift(tables["survey"], brand=plan.brand)
+if tables.get("ab_tests") is not None:
+    ab = experiments.ab_readout(tables["ab_tests"])
+did = placebo = message = None
+# without campaign spend in the data a holdout comparison would measure nothing of this campaign
+no_campaign = skipped("campaign_rows", campaign=plan.name, start=plan.start, end=plan.end)
+no_holdout = skipped("holdout_regions") if not plan.holdout_regions else no_campaign
+if plan.holdout_regions and totals["spend"] > 0:
+    did = experiments.holdout_did(
+        tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
+    )
+    placebo = experiments.placebo_did(
+        tables["customers"], tables["conversions"], plan.holdout_regions, pre_start, pre_end
+    )
+if tables.get("creatives") is not None:
+    message = consistency.message_consistency(tables["creatives"], plan.message_house)
 findings = lessons.lessons_learned(
     scorecard=card,
     channel_roi=roi,
@@ -102,7 +131,7 @@ findings = lessons.lessons_learned(
     survey_lift=lift,
     did=did,
     placebo=placebo,
-    consistency=message.channels,
+    consistency=None if message is None else message.channels,
     validation=world.report.to_frame(),
     budget=budget_table,
     roi_threshold=roi_threshold,
@@ -210,11 +239,12 @@ trend.round(2)
 # Welch interval of the difference).
 
 # %%
-lift.drop(columns="warning").round(3)
+lift.drop(columns="warning").round(3) if lift is not None else skipped("survey")
 
 # %%
-plots.plot_survey_lift(lift)
-plt.show()
+if lift is not None:
+    plots.plot_survey_lift(lift)
+    plt.show()
 
 # %% [markdown]
 # ### A/B tests
@@ -225,11 +255,12 @@ plt.show()
 # result there is "we could not tell", not "no difference".
 
 # %%
-ab.drop(columns=["test_id", "channel"]).round(3)
+ab.drop(columns=["test_id", "channel"]).round(3) if ab is not None else skipped("ab_tests")
 
 # %%
-plots.plot_ab_readout(ab)
-plt.show()
+if ab is not None:
+    plots.plot_ab_readout(ab)
+    plt.show()
 
 # %% [markdown]
 # ## 4. Incrementality: geo holdout
@@ -240,10 +271,10 @@ plt.show()
 # customer over the window, and in total conversions.
 
 # %%
-did.means.round(4)
+did.means.round(4) if did is not None else no_holdout
 
 # %%
-did.summary().round(4)
+did.summary().round(4) if did is not None else None
 
 # %% [markdown]
 # The placebo runs the same comparison on the pre-campaign period split in two halves, when
@@ -251,15 +282,15 @@ did.summary().round(4)
 # true effect (same random numbers with the campaign removed) is shown for comparison.
 
 # %%
-check = {
-    "placebo per customer per week": [placebo.estimate, placebo.ci_low, placebo.ci_high],
-    "estimate per treated customer in window": list(did.per_customer_in_window),
-}
-if truth is not None:
-    check["true effect per treated customer in window"] = [
-        truth["holdout"]["att_conversions_per_treated_customer_in_window"]
-    ] * 3
-pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T.round(4)
+check = {}
+if did is not None:
+    check["placebo per customer per week"] = [placebo.estimate, placebo.ci_low, placebo.ci_high]
+    check["estimate per treated customer in window"] = list(did.per_customer_in_window)
+    if truth is not None:
+        check["true effect per treated customer in window"] = [
+            truth["holdout"]["att_conversions_per_treated_customer_in_window"]
+        ] * 3
+pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T.round(4) if check else None
 
 # %% [markdown]
 # What the campaign's money bought: the holdout's incremental conversions (per treated
@@ -269,14 +300,14 @@ pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T.round(4)
 # ALL revenue in the window, organic orders included, by the campaign spend.
 
 # %%
-lessons.incremental_return(did, totals["spend"], totals["revenue"] / totals["conversions"]).round(3)
-
-# %%
-weekly = experiments.weekly_outcome(
-    tables["customers"], tables["conversions"], plan.holdout_regions
-)
-plots.plot_did(weekly, plan.start, plan.end)
-plt.show()
+if did is not None and totals["conversions"] > 0:
+    aov = totals["revenue"] / totals["conversions"]
+    display(lessons.incremental_return(did, totals["spend"], aov).round(3))
+    weekly = experiments.weekly_outcome(
+        tables["customers"], tables["conversions"], plan.holdout_regions
+    )
+    plots.plot_did(weekly, plan.start, plan.end)
+    plt.show()
 
 # %% [markdown]
 # ## Customer value (CLV)
@@ -343,7 +374,9 @@ clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
 # always-on + campaign spend per day.
 
 # %%
-credited = budget.daily_credit(tables["touchpoints"], tables["conversions"])
+credited = budget.daily_credit(
+    tables["touchpoints"], tables["conversions"], lookback_days=settings.lookback_days
+)
 daily = budget.response_data(tables["spend"], credited)
 credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
 curves = PosteriorCurves.read_csv(mmm_file) if mmm_file else credit_curves
@@ -360,29 +393,34 @@ always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
 always_on.round(2)
 
 # %%
-aov = totals["revenue"] / totals["conversions"]
-days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
-actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
-bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.bounds_around(
-    actual, *bound_multiples
-)
-allocation = budget.optimize_budget(
-    curves,
-    next_budget,
-    days,
-    actual=actual,
-    bounds=bounds,
-    value_per_conversion=aov,
-    base_daily_spend=always_on,
-)
+days = plan.days
+allocation = None
+if totals["spend"] > 0 and totals["conversions"] > 0:
+    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
+    aov = totals["revenue"] / totals["conversions"]
+    bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.budget_bounds(
+        actual, settings.next_budget, settings.bound_multiples
+    )
+    allocation = budget.optimize_budget(
+        curves,
+        settings.next_budget,
+        days,
+        actual=actual,
+        bounds=bounds,
+        value_per_conversion=aov,
+        base_daily_spend=always_on,
+    )
 incremental = {
     "actual_conversions": "actual_conversions_incremental_to_always_on",
     "recommended_conversions": "recommended_conversions_incremental_to_always_on",
 }
-allocation.allocation.rename(columns=incremental).round(2)
+if allocation is None:
+    display(no_campaign)
+else:
+    display(allocation.allocation.rename(columns=incremental).round(2))
 
 # %%
-pd.Series(allocation.summary).rename(index=incremental).round(2)
+pd.Series(allocation.summary).rename(index=incremental).round(2) if allocation else None
 
 # %%
 if mmm_file:  # the attributed-credit curves' split, for comparison only
@@ -417,14 +455,15 @@ comparison
 # %%
 from imclab import interactive
 
-interactive.explore(
-    interactive.budget_simulator,
-    curves,
-    allocation.allocation.set_index("channel")["recommended_spend"],
-    n_days=days,
-    value_per_conversion=aov,
-    base_daily_spend=always_on,
-)
+if allocation is not None:
+    interactive.explore(
+        interactive.budget_simulator,
+        curves,
+        allocation.allocation.set_index("channel")["recommended_spend"],
+        n_days=days,
+        value_per_conversion=aov,
+        base_daily_spend=always_on,
+    )
 
 # %% [markdown]
 # ## Brand consistency
@@ -434,4 +473,4 @@ interactive.explore(
 # off-message.
 
 # %%
-message.channels.round(3)
+message.channels.round(3) if message is not None else skipped("creatives")

@@ -40,7 +40,7 @@ gap_weeks: int = 4  # weeks between this campaign's end and the next start (empt
 next_budget: float = 0.0  # media budget of the next campaign (0: this plan's budget total)
 scenarios: list = []  # budget totals or {channel: amount} splits to compare (empty: none)
 target_probability: float = 0.7  # probability of reaching each proposed target
-bound_multiples: list = [0.5, 2.0]  # each channel within these x its share of the actual mix
+bound_multiples: list = []  # each channel within [low, high] x its scaled share (empty: plan's)
 next_name: str = ""  # name of the draft plan (empty: this plan's name + "_next")
 
 # %% [markdown]
@@ -65,7 +65,9 @@ world = open_world(data_dir, engine)
 tables = world.tables
 personas = pd.read_csv(persona_file) if persona_file else None
 start, end = planning.next_dates(plan, next_start, next_end, gap_weeks)
-budget_total = next_budget if next_budget > 0 else plan.budget.total
+settings = plan.resolved_settings(next_budget=next_budget, bound_multiples=bound_multiples)
+budget_total = settings.next_budget
+bound_multiples = list(settings.bound_multiples)
 measured = planning.measure_campaign(plan, tables)
 pd.DataFrame(
     {

@@ -34,6 +34,18 @@ def small_world(tmp_path_factory) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> Path:
+    """`imclab run` of the sample plan on data/sample: the report folder (one run per session,
+    shared by the end-to-end tests and the scenario matrix)."""
+    from imclab.cli import main
+
+    out = tmp_path_factory.mktemp("e2e") / "spring_launch"
+    code = main(["run", str(REPO / "campaigns" / "spring_launch.yaml"), "--out", str(out)])
+    assert code == 0
+    return out
+
+
 class EngineTables(dict):
     """Table name -> Ibis table of one DuckDB database; ``returned`` holds the row count of
     every result the database handed back (a whole event table must never come back)."""

@@ -134,6 +134,23 @@ def test_simulate_writes_a_world(tmp_path, capsys):
     assert not (out / "truth" / "faults.csv").exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--start", "2025-13-01"], "simulate: --start/--end: month must be in 1..12"),
+        (["--start", "2025-10-01", "--end", "2025-09-01"], "--start 2025-10-01 is after --end"),
+        (["--start", "2025-09-01", "--end", "2025-09-05"], "lasts 5 days; the simulator needs"),
+        (["--plan", "no_such_plan"], "no_such_plan"),
+    ],
+)
+def test_simulate_calendar_options_are_checked(tmp_path, capsys, args, message):
+    out = tmp_path / "world"
+    assert main(["simulate", "--customers", "150", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("imclab: error: ") and message in err
+    assert not (out / "customers.csv").exists()
+
+
 def test_simulate_with_faults_reproduces_the_sample(tmp_path, sample_dir):
     out = tmp_path / "sample"
     args = ["simulate", "--seed", "20250301", "--customers", "5000", "--faults", "--out", str(out)]

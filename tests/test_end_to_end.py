@@ -14,17 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from imclab.cli import main
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def report(repo_root, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("e2e") / "spring_launch"
-    code = main(["run", str(repo_root / "campaigns" / "spring_launch.yaml"), "--out", str(out)])
-    assert code == 0
-    return out
+def report(sample_report) -> Path:
+    return sample_report
 
 
 def _notebooks(repo_root: Path) -> list[str]:

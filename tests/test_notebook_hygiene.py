@@ -193,3 +193,15 @@ def test_every_notebook_runs_on_either_engine(path):
     assert "open_world(data_dir, engine" in code, f"{path.name}: open the world on the engine"
     assert "load_world(" not in code, f"{path.name}: load_world bypasses the engine setting"
     assert 'engine == "spark"' not in code, f"{path.name}: one code path for every engine"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_campaign_settings_parameters_default_to_the_plan(notebook):
+    # a parameter named like a campaign setting defaults to empty ("the plan's"), so no
+    # notebook carries a sample date, amount or a second default of a setting
+    from imclab.plan import SETTING_NAMES
+    from imclab.report.notebook_io import declared_parameters
+
+    for name, spec in declared_parameters(notebook).items():
+        if name in SETTING_NAMES:
+            assert spec["default"] in ('""', "''", "0", "0.0", "[]", "{}"), (notebook.stem, name)

@@ -589,3 +589,80 @@ def test_values_in_messages_are_shown_exactly(data):
     # Both are checks within one part of the plan, so they are reported together.
     assert "budget.by_channel.edm: true is not a number" in error
     assert "objectives[1].target: 115999.75 is worse than the baseline 116000" in error
+
+
+# --------------------------------------------------------------------------------------
+# Campaign settings
+# --------------------------------------------------------------------------------------
+def _autumn_plan(**settings) -> dict:
+    """A plan nothing like the sample's dates or budget: Sep-Oct 2026, 9,000 budget."""
+    from imclab.config import REPO_ROOT
+
+    data = yaml.safe_load((REPO_ROOT / "campaigns" / "spring_launch.yaml").read_text("utf-8"))
+    data.pop("settings", None)
+    data.update(name="autumn", start="2026-09-07", end="2026-10-18")
+    data["phases"] = [
+        {"name": "only", "start": "2026-09-07", "end": "2026-10-18",
+         "channels": ["social", "tv"], "budget": {"social": 4000, "tv": 5000}}
+    ]  # fmt: skip
+    data["budget"] = {"total": 9000, "by_channel": {"social": 4000, "tv": 5000}}
+    for objective in data["objectives"]:
+        objective["deadline"] = "2026-10-18"
+        objective.pop("channel", None)
+    if settings:
+        data["settings"] = settings
+    return data
+
+
+def test_settings_defaults_are_derived_from_the_plan():
+    from imclab.config import BOUND_MULTIPLES, LOOKBACK_DAYS, MEASUREMENT_WINDOW_DAYS
+
+    plan = parse_plan(_autumn_plan(), "autumn.yaml")
+    s = plan.resolved_settings()
+    assert s.review_date == dt.date(2026, 10, 18) + dt.timedelta(days=MEASUREMENT_WINDOW_DAYS)
+    assert s.baseline_end == dt.date(2026, 9, 6)
+    assert s.baseline_start == dt.date(2026, 7, 27)  # 42 days, as long as the campaign
+    assert (s.baseline_end - s.baseline_start).days + 1 == plan.days
+    assert s.lookback_days == LOOKBACK_DAYS
+    assert s.navigational_channels == ("direct",)
+    assert s.next_budget == 9000.0
+    assert s.bound_multiples == BOUND_MULTIPLES
+    assert s.as_params()["review_date"] == s.review_date.isoformat()
+
+
+def test_settings_from_the_plan_and_overrides():
+    plan = parse_plan(
+        _autumn_plan(measurement_window_days=7, lookback_days=14, next_budget=5000,
+                     navigational_channels=["direct", "seo"], bound_multiples=[0.8, 1.5]),
+        "autumn.yaml",
+    )  # fmt: skip
+    s = plan.resolved_settings()
+    assert s.review_date == dt.date(2026, 10, 25)
+    assert (s.lookback_days, s.next_budget) == (14, 5000.0)
+    assert s.navigational_channels == ("direct", "seo")
+    assert s.bound_multiples == (0.8, 1.5)
+    # empty notebook parameters mean "the plan's"; given ones win
+    assert plan.resolved_settings(review_date="", lookback_days=0, next_budget=0.0) == s
+    o = plan.resolved_settings(review_date="2026-12-01", lookback_days=7, bound_multiples=[1, 1])
+    assert (o.review_date, o.lookback_days, o.bound_multiples) == (
+        dt.date(2026, 12, 1),
+        7,
+        (1.0, 1.0),
+    )
+    with pytest.raises(ParameterError, match="lookback_days"):
+        plan.resolved_settings(lookback_days=-3)
+    with pytest.raises(ParameterError, match="unknown name"):
+        plan.resolved_settings(look_back=3)
+
+
+def test_settings_faults_are_reported_with_their_path():
+    bad = _autumn_plan(review_date="2026-09-01", baseline_end="2026-09-07")
+    with pytest.raises(PlanError) as info:
+        parse_plan(bad, "autumn.yaml")
+    text = str(info.value)
+    assert "settings.review_date: 2026-09-01 is before the campaign start 2026-09-07" in text
+    assert "settings.baseline_end: 2026-09-07 is not before the campaign start" in text
+    with pytest.raises(PlanError, match=r"settings\.bound_multiples: \[1\.5, 2\] must be"):
+        parse_plan(_autumn_plan(bound_multiples=[1.5, 2]), "autumn.yaml")
+    with pytest.raises(PlanError, match="did you mean 'lookback_days'"):
+        parse_plan(_autumn_plan(lookback_dys=3), "autumn.yaml")

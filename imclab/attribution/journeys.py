@@ -41,7 +41,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from imclab.config import CHANNELS
+from imclab.config import CHANNELS, LOOKBACK_DAYS
 from imclab.engine import to_ibis
 from imclab.errors import DataError, ParameterError
 
@@ -252,7 +252,7 @@ def build_journeys(
     touchpoints: ir.Table | pd.DataFrame | str = "touchpoints",
     conversions: ir.Table | pd.DataFrame | str = "conversions",
     *,
-    lookback_days: float = 30.0,
+    lookback_days: float = LOOKBACK_DAYS,
     interactions: Sequence[str] = INTERACTIONS,
     collapse_repeats: bool = False,
     channel_groups: Mapping[str, str] | None = None,

@@ -56,7 +56,7 @@ from imclab.planning.forecast import (
     probability_of_reaching,
     target_at_probability,
 )
-from imclab.review.budget import BudgetPlan, bounds_around, optimize_budget
+from imclab.review.budget import BudgetPlan, budget_bounds, optimize_budget
 from imclab.situation.smart import objective_baselines, smart_check
 
 __all__ = [
@@ -168,7 +168,7 @@ def channel_split(
         total = float(sum(split.values()))
         bounds = {c: (float(split.get(c, 0.0)),) * 2 for c in channels}
     elif actual.sum() > 0:
-        bounds = bounds_around(actual * (total / actual.sum()), *bound_multiples)
+        bounds = budget_bounds(actual, total, bound_multiples)
     else:
         bounds = None
     return optimize_budget(

@@ -183,6 +183,10 @@ def prepare_run(
     engine
         Overrides the plan's ``engine`` for notebooks that declare an ``engine`` parameter.
 
+    Every notebook that declares a parameter named like a campaign setting
+    (:data:`imclab.plan.SETTING_NAMES`) receives the plan's resolved value
+    (:meth:`imclab.plan.CampaignPlan.resolved_settings`); ``notebook_params`` override it.
+
     Returns
     -------
     PreparedRun
@@ -228,6 +232,8 @@ def prepare_run(
                 "(use --data / --out instead)"
             )
 
+    # the campaign settings, resolved once, go to every notebook that declares one by name
+    settings = plan.resolved_settings().as_params()
     engine_value = engine or getattr(plan, "engine", None)
     engine_origin = "--engine" if engine else f"{plan_file.name}: engine"
     jobs = []
@@ -242,6 +248,10 @@ def prepare_run(
         if ENGINE_PARAMETER in declared and engine_value is not None:
             params[ENGINE_PARAMETER] = str(engine_value)
             origins[ENGINE_PARAMETER] = engine_origin
+        for key, value in settings.items():
+            if key in declared:
+                params[key] = value
+                origins[key] = f"{plan_file.name}: settings"
         for key, value in (notebook_params.get(path.stem) or {}).items():
             params[key] = value
             origins[key] = f"{plan_file.name}: notebook_params.{path.stem}.{key}"

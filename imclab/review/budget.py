@@ -19,6 +19,8 @@ Public functions
   the point on each curve a campaign's budget is added to)
 - :func:`optimize_budget` (curves + total + bounds -> :class:`BudgetPlan`: recommended vs
   actual allocation, expected conversions, gain with an interval, marginal ROI)
+- :func:`budget_bounds` (the bounds policy: actual mix scaled to the next budget, then
+  ``settings.bound_multiples`` of it; always feasible; also for the marketing-mix optimiser)
 - :func:`hill`, :func:`adstock`
 
 The model
@@ -44,13 +46,14 @@ uncertainty: moving-block bootstrap over days (7-day blocks, fixed seed), refitt
 
 Caveat: attributed credit is not incrementality (it also credits orders that would have happened
 anyway), so curves fitted to it over-state levels and can mis-rank channels. Keep the optimiser
-inside the spend range the curves have seen with ``bounds`` (e.g. 0.5x-2x the actual spend): on
+inside the spend range the curves have seen with ``bounds`` (:func:`budget_bounds`): on
 the sample world, with such bounds, the recommendation beats the actual mix in true outcome for
 time-decay and linear credit (a test checks it); unbounded it may not.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +66,7 @@ from scipy.optimize import least_squares, minimize
 from scipy.signal import lfilter
 from sklearn.base import BaseEstimator
 
-from imclab.config import PAID_CHANNELS
+from imclab.config import BOUND_MULTIPLES, LOOKBACK_DAYS, PAID_CHANNELS
 from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.review.experiments import ReviewWarning
@@ -75,7 +78,7 @@ __all__ = [
     "actual_allocation",
     "adstock",
     "base_daily_spend",
-    "bounds_around",
+    "budget_bounds",
     "daily_credit",
     "daily_spend",
     "hill",
@@ -209,7 +212,7 @@ def daily_credit(
     touchpoints: pd.DataFrame | ir.Table,
     conversions: pd.DataFrame | ir.Table,
     model: str = "linear",
-    lookback_days: int = 30,
+    lookback_days: int = LOOKBACK_DAYS,
     half_life_days: float = 7.0,
     interactions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -671,35 +674,52 @@ def actual_allocation(
     return in_window.groupby("channel")["spend"].sum().rename("spend")
 
 
-def bounds_around(
-    actual: pd.Series, low: float = 0.5, high: float = 2.0
+def budget_bounds(
+    actual: pd.Series,
+    total: float,
+    multiples: Sequence[float] = BOUND_MULTIPLES,
 ) -> dict[str, tuple[float, float]]:
-    """Per-channel spend bounds as multiples of the actual allocation.
+    """Per-channel spend bounds for the next budget: the bounds policy of the optimisers.
 
-    Response curves fitted to attributed credit are only trusted near the spend levels they
-    were fitted on, so an unbounded optimiser can move most of the budget into a channel on
-    the strength of an extrapolation. Keeping each channel between ``low`` and ``high`` times
-    what it actually spent is the conservative default of the review notebook.
+    Response curves are only trusted near the spend levels they were fitted on, so each
+    channel is kept near its actual spend. The rule (the plan's ``settings.bound_multiples``,
+    ``campaigns/README.md``): the actual mix is first scaled so that it adds up to ``total``,
+    then each channel may move between ``low`` and ``high`` times its scaled spend. With
+    ``low <= 1 <= high`` the lower bounds add up to at most ``total`` and the upper bounds to
+    at least it, so the bounds are feasible whatever the actual spend against the plan (a
+    world spending 10x or 0.1x the budget). Lower bounds are rounded down and upper bounds up
+    to the cent, which keeps that true after rounding. Without any actual spend every channel
+    may take 0 .. ``total``.
 
     Parameters
     ----------
     actual
         Spend per channel (e.g. :func:`actual_allocation`).
-    low, high
-        Multiples of the actual spend, ``0 <= low <= 1 <= high``.
+    total
+        The budget to allocate (the plan's ``settings.next_budget``), > 0.
+    multiples
+        ``(low, high)`` with ``0 <= low <= 1 <= high``.
 
     Returns
     -------
     dict
         ``{channel: (lower, upper)}`` for :func:`optimize_budget`'s ``bounds``.
     """
+    low, high = (float(v) for v in multiples)
     if not 0 <= low <= 1 <= high:
         raise ParameterError(
-            f"bounds_around: expected 0 <= low <= 1 <= high, got low={low}, high={high}"
+            f"budget bounds: expected multiples [low, high] with 0 <= low <= 1 <= high, "
+            f"got [{low:g}, {high:g}]"
         )
+    if not total > 0:
+        raise ParameterError(f"budget bounds: the budget must be more than 0, got {total!r}")
+    spent = actual.clip(lower=0).astype(float)
+    if spent.sum() <= 0:
+        return {str(channel): (0.0, round(float(total), 2)) for channel in spent.index}
+    scaled = spent * (float(total) / spent.sum())
     return {
-        str(channel): (round(float(v) * low, 2), round(float(v) * high, 2))
-        for channel, v in actual.items()
+        str(channel): (math.floor(v * low * 100) / 100, math.ceil(v * high * 100) / 100)
+        for channel, v in scaled.items()
     }
 
 

@@ -477,10 +477,14 @@ def review_headlines(
         spend) are ``{estimate, ci_low, ci_high, level, unit}``. Each is
         None without a holdout (or spend/AOV); ``lessons`` holds the finding sentences;
         ``objectives`` one ``{id, kpi, actual, target, status}`` per objective (the run
-        history keeps them, so later plans can take their baselines from them).
+        history keeps them, so later plans can take their baselines from them). Without
+        campaign spend (the data has no rows of the campaign) there is no incremental figure
+        either: a holdout comparison of a campaign that left no trace in the data would be a
+        figure computed from no data.
     """
     lift = roi_inc = roas_inc = None
-    if did is not None:
+    campaign_spend = float(totals.get("spend", math.nan))
+    if did is not None and math.isfinite(campaign_spend) and campaign_spend > 0:
         est, low, high = did.per_customer_in_window
         lift = {
             "estimate": _clean(est),

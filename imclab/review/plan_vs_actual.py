@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from imclab.config import CHANNELS
+from imclab.config import CHANNELS, LOOKBACK_DAYS
 from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.plan import CampaignPlan
@@ -301,7 +301,7 @@ def attributed_credit(
     model: str,
     start: object = None,
     end: object = None,
-    lookback_days: float = 30.0,
+    lookback_days: float = LOOKBACK_DAYS,
 ) -> pd.DataFrame | None:
     """Credit conversions in a window to channels with one :mod:`imclab.attribution` model.
 

@@ -28,8 +28,8 @@ DEFAULT_SEED = 20250301
 TABLES = ("customers", "touchpoints", "conversions", "spend", "survey", "ab_tests", "creatives")
 
 
-def _days() -> pd.DatetimeIndex:
-    return pd.date_range(W.PERIOD_START, W.PERIOD_END, freq="D")
+def _days(cal: W.Calendar) -> pd.DatetimeIndex:
+    return pd.date_range(cal.period_start, cal.period_end, freq="D")
 
 
 def hill(s: np.ndarray | float, K: float, alpha: float) -> np.ndarray:
@@ -69,13 +69,13 @@ class _Truth:
     exposure: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
 
-def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
+def _plan_spend(rng: np.random.Generator, n_customers: int, cal: W.Calendar) -> list[_Combo]:
     """World-level daily spend and reach rate for each (channel, campaign) stream."""
-    days = _days()
+    days = _days(cal)
     n_days = len(days)
     scale = n_customers / W.REFERENCE_CUSTOMERS
     treated_share = 1.0 - len(W.HOLDOUT_REGIONS) / len(W.REGIONS)
-    in_campaign = (days.date >= W.CAMPAIGN_START) & (days.date <= W.CAMPAIGN_END)
+    in_campaign = (days.date >= cal.campaign_start) & (days.date <= cal.campaign_end)
     combos: list[_Combo] = []
     for name in W.CHANNELS:
         ch = W.CHANNEL_SPECS[name]
@@ -90,7 +90,7 @@ def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
             rate = ch.rmax * hill(s, ch.K, ch.alpha)
             combos.append(_Combo(name, "always_on", rate, spend, False))
         spend = np.zeros(n_days)
-        for phase in W.PLAN_PHASES:
+        for phase in cal.phases:
             if name not in phase.budget:
                 continue
             mask = (days.date >= phase.start) & (days.date <= phase.end)
@@ -101,12 +101,12 @@ def _plan_spend(rng: np.random.Generator, n_customers: int) -> list[_Combo]:
             spend = np.round(spend, 2)
             s = spend / (n_customers * treated_share / 1000)
             rate = ch.rmax * hill(s, ch.K, ch.alpha)
-            combos.append(_Combo(name, W.CAMPAIGN, rate, spend, True))
+            combos.append(_Combo(name, cal.campaign, rate, spend, True))
     return combos
 
 
 def _spend_table(
-    rng: np.random.Generator, combos: list[_Combo], edm: dict[str, np.ndarray]
+    rng: np.random.Generator, combos: list[_Combo], edm: dict[str, np.ndarray], cal: W.Calendar
 ) -> pd.DataFrame:
     """Platform-reported daily spend, impressions and clicks for the whole market.
 
@@ -114,7 +114,7 @@ def _spend_table(
     tracked click touches and impressions are sends (tracked opens and clicks divided by
     the list's open rate).
     """
-    days = _days()
+    days = _days(cal)
     frames = []
     for combo in combos:
         if combo.campaign == "organic":
@@ -160,7 +160,9 @@ def _draw_categorical(rng: np.random.Generator, probs: list[dict[str, float]], i
     return np.array(labels, dtype=object)[np.minimum(pick, len(labels) - 1)]
 
 
-def _customers(rng: np.random.Generator, n: int, first_id: int, width: int) -> pd.DataFrame:
+def _customers(
+    rng: np.random.Generator, n: int, first_id: int, width: int, cal: W.Calendar
+) -> pd.DataFrame:
     personas = W.PERSONAS
     weights = np.array([p.weight for p in personas])
     pidx = rng.choice(len(personas), size=n, p=weights / weights.sum())
@@ -177,7 +179,8 @@ def _customers(rng: np.random.Generator, n: int, first_id: int, width: int) -> p
     signup = np.where(
         old,
         old_start.value // 86_400_000_000_000 + rng.integers(0, 1461, n),
-        pd.Timestamp(W.PERIOD_START).value // 86_400_000_000_000 + rng.integers(0, 171, n),
+        pd.Timestamp(cal.period_start).value // 86_400_000_000_000
+        + rng.integers(0, len(_days(cal)) - 10, n),
     )
     ids = np.char.add("C", np.char.zfill(np.arange(first_id, first_id + n).astype(str), width))
     return pd.DataFrame(
@@ -290,8 +293,8 @@ def _integration_truth(
             row[1] += float(caused[sel].sum())
 
 
-def _fmt_ts(day_index: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    start = np.datetime64(W.PERIOD_START.isoformat(), "s")
+def _fmt_ts(day_index: np.ndarray, seconds: np.ndarray, cal: W.Calendar) -> np.ndarray:
+    start = np.datetime64(cal.period_start.isoformat(), "s")
     ts = start + day_index.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
     return np.datetime_as_string(ts, unit="s")
 
@@ -304,14 +307,15 @@ def _chunk(
     n: int,
     width: int,
     truth: _Truth,
+    cal: W.Calendar,
     synergy: dict[tuple[str, str], float] | None = None,
     integration_truth: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Generate customers, touches and orders of one chunk of customers."""
-    days = _days()
+    days = _days(cal)
     n_days = len(days)
     n_ch = len(W.CHANNELS)
-    cust = _customers(rng, n, first_id, width)
+    cust = _customers(rng, n, first_id, width, cal)
     pidx = cust["_persona"].to_numpy()
     treated = ~cust["region"].isin(W.HOLDOUT_REGIONS).to_numpy()
     truth.treated_customers += int(treated.sum())
@@ -340,7 +344,7 @@ def _chunk(
         kind_e = rng.choice(len(kinds), size=m, p=shares / shares.sum())
         effect = np.array([ch.effect[i] for i in kinds])[kind_e] * resp[cust_e]
         np.add.at(x_all, (cust_e, c, day_e), effect)
-        if combo.campaign == W.CAMPAIGN:
+        if combo.campaign == cal.campaign:
             np.add.at(x_campaign, (cust_e, c, day_e), effect)
         # cost: the chunk's share of the day's spend spread over the day's touches
         cost = np.zeros(m)
@@ -366,7 +370,7 @@ def _chunk(
 
     # --- orders --------------------------------------------------------------------------
     signup_day = (
-        (pd.to_datetime(cust["signup_date"]).to_numpy() - np.datetime64(W.PERIOD_START, "D"))
+        (pd.to_datetime(cust["signup_date"]).to_numpy() - np.datetime64(cal.period_start, "D"))
         .astype("timedelta64[D]")
         .astype(np.int64)
     )
@@ -416,7 +420,7 @@ def _chunk(
     cf_orders, _ = _simulate_orders(base, lift - ad_campaign.sum(axis=1), u)
     truth.campaign_incremental += float(orders.sum() - cf_orders.sum())
     days_d = days.date
-    window = (days_d >= W.CAMPAIGN_START) & (days_d <= W.CAMPAIGN_END)
+    window = (days_d >= cal.campaign_start) & (days_d <= cal.campaign_end)
     truth.campaign_incremental_in_window += float(
         orders[:, window].sum() - cf_orders[:, window].sum()
     )
@@ -451,7 +455,7 @@ def _chunk(
     touch = pd.DataFrame(
         {
             "customer_id": ids[e_cust[order]],
-            "timestamp": _fmt_ts(e_day[order], e_sec[order]),
+            "timestamp": _fmt_ts(e_day[order], e_sec[order], cal),
             "channel": np.array(W.CHANNELS, dtype=object)[e_ch[order]],
             "campaign": np.array([cb.campaign for cb in combos], dtype=object)[e_camp[order]],
             "interaction": np.concatenate(ev_int)[order],
@@ -462,7 +466,7 @@ def _chunk(
     conv = pd.DataFrame(
         {
             "customer_id": ids[o_cust[o_order]],
-            "timestamp": _fmt_ts(o_day[o_order], order_sec[o_order]),
+            "timestamp": _fmt_ts(o_day[o_order], order_sec[o_order], cal),
             "revenue": revenue[o_order],
         }
     )
@@ -480,11 +484,11 @@ def _chunk(
     }
 
 
-def _survey(rng: np.random.Generator, customer_ids: np.ndarray) -> pd.DataFrame:
+def _survey(rng: np.random.Generator, customer_ids: np.ndarray, cal: W.Calendar) -> pd.DataFrame:
     rows = []
     rid = 0
     brands = (W.BRAND, *W.COMPETITORS)
-    for wave, fieldwork, period in W.SURVEY_WAVES:
+    for wave, fieldwork, period in cal.survey_waves:
         n = W.SURVEY_RESPONDENTS
         matched = rng.random(n) < W.SURVEY_MATCHED_SHARE
         cids = np.where(matched, customer_ids[rng.integers(0, customer_ids.size, n)], "")
@@ -524,8 +528,8 @@ def _survey(rng: np.random.Generator, customer_ids: np.ndarray) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _ab_tests(rng: np.random.Generator) -> pd.DataFrame:
-    t = W.AB_TEST
+def _ab_tests(rng: np.random.Generator, cal: W.Calendar) -> pd.DataFrame:
+    t = cal.ab_test
     rows = []
     for v in t["variants"]:
         sends = t["sends_per_arm"]
@@ -549,13 +553,13 @@ def _ab_tests(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _creatives() -> pd.DataFrame:
+def _creatives(cal: W.Calendar) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 "creative_id": f"CR{i + 1:03d}",
                 "channel": c.channel,
-                "campaign": W.CAMPAIGN,
+                "campaign": cal.campaign,
                 "language": c.language,
                 "text": c.text,
             }
@@ -647,6 +651,7 @@ def simulate_world(
     fmt: str = "csv",
     chunk_size: int = 10_000,
     faults: bool = False,
+    calendar: W.Calendar | None = None,
     synergy: dict[tuple[str, str], float] | None = None,
     integration_truth: bool = False,
 ) -> Path:
@@ -668,6 +673,10 @@ def simulate_world(
         Add a handful of broken rows, as real exports have (listed in
         ``truth/faults.csv``): the bundled sample has them so the data audit finds
         something. They are extra rows: the clean rows are the same with or without them.
+    calendar
+        The campaign's name and dates (:func:`imclab.simulate.world.calendar`, e.g. those
+        of a plan); default the sample's spring_launch calendar. ``truth/truth.json``
+        records it under ``spec``.
     synergy
         Planted channel synergy, ``{(channel_a, channel_b): factor}`` (off by default):
         while a customer carries the effect of both channels' touches, the daily order
@@ -689,12 +698,13 @@ def simulate_world(
     if chunk_size < 100:
         raise ParameterError(f"simulate: chunk_size must be at least 100, got {chunk_size}")
     synergy = _check_synergy(synergy)
+    cal = calendar or W.Calendar()
     out = Path(out_dir)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     root = np.random.SeedSequence(seed)
     market_ss, survey_ss, ab_ss, chunks_ss = root.spawn(4)
     market = np.random.default_rng(market_ss)
-    combos = _plan_spend(market, n_customers)
+    combos = _plan_spend(market, n_customers, cal)
 
     width = max(6, len(str(n_customers)))
     n_chunks = -(-n_customers // chunk_size)
@@ -717,6 +727,7 @@ def simulate_world(
             n,
             width,
             truth,
+            cal,
             synergy,
             integration_truth,
         )
@@ -735,20 +746,20 @@ def simulate_world(
     for sink in (*sinks.values(), persona_sink):
         sink.close()
 
-    spend = _spend_table(market, combos, truth.edm)
+    spend = _spend_table(market, combos, truth.edm, cal)
     if faults:
         bad = pd.DataFrame([dict(spend.iloc[40], spend=-120.5)], columns=spend.columns)
         spend = pd.concat([spend.iloc[:41], bad, spend.iloc[41:]], ignore_index=True)
         fault_log.loc[len(fault_log)] = ["spend", 42, "spend", "negative spend"]
         fault_log.to_csv(out / "truth" / "faults.csv", index=False)
-    survey = _survey(np.random.default_rng(survey_ss), np.concatenate(id_samples))
-    ab = _ab_tests(np.random.default_rng(ab_ss))
+    survey = _survey(np.random.default_rng(survey_ss), np.concatenate(id_samples), cal)
+    ab = _ab_tests(np.random.default_rng(ab_ss), cal)
     for name, df in (("spend", spend), ("survey", survey), ("ab_tests", ab),
-                     ("creatives", _creatives())):  # fmt: skip
+                     ("creatives", _creatives(cal))):  # fmt: skip
         sink = _Sink(out / f"{name}.{fmt}", fmt)
         sink.write(df)
         sink.close()
-    _write_truth(out, seed, n_customers, truth, combos)
+    _write_truth(out, seed, n_customers, truth, combos, cal)
     if synergy is not None or integration_truth:
         _write_integration_truth(out, truth, synergy or {})
     return out
@@ -805,7 +816,9 @@ def _write_integration_truth(out: Path, truth: _Truth, synergy: dict) -> None:
     pd.DataFrame(rows).to_csv(out / "truth" / "exposure.csv", index=False)
 
 
-def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) -> None:
+def _write_truth(
+    out: Path, seed: int, n_customers: int, truth: _Truth, combos, cal: W.Calendar
+) -> None:
     touch_caused = sum(v for k, v in truth.credit.items() if k != "(baseline)")
     rows = []
     for name in (*W.CHANNELS, "(baseline)"):
@@ -838,7 +851,14 @@ def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) 
             "conversions_per_touch": truth.credit.get(name, 0.0) / touches if touches else 0.0,
             "unit": "touches per customer per day = rmax * hill(spend per 1,000 customers)",
         }
-    spec = W.WorldSpec().to_dict()
+    spec = W.WorldSpec(
+        period_start=cal.period_start,
+        period_end=cal.period_end,
+        campaign=cal.campaign,
+        campaign_start=cal.campaign_start,
+        campaign_end=cal.campaign_end,
+        plan_phases=cal.phases,
+    ).to_dict()
     doc = {
         "seed": seed,
         "n_customers": n_customers,
@@ -858,14 +878,14 @@ def _write_truth(out: Path, seed: int, n_customers: int, truth: _Truth, combos) 
             ),
         },
         "ab_test": {
-            "test_id": W.AB_TEST["test_id"],
+            "test_id": cal.ab_test["test_id"],
             "true_rates": {
                 v.variant: {
                     "open_rate": v.open_rate,
                     "click_rate": v.click_rate,
                     "conversion_rate": v.conversion_rate,
                 }
-                for v in W.AB_TEST["variants"]
+                for v in cal.ab_test["variants"]
             },
         },
         "survey": {

@@ -7,7 +7,9 @@ written next to a world (``truth/truth.json``) is exactly these numbers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
+
+from imclab.errors import ParameterError
 
 BRAND = "Lumina"
 COMPETITORS = ("Brightly", "Norvo", "Castell")
@@ -439,3 +441,88 @@ def _plain(obj):
     if isinstance(obj, date):
         return obj.isoformat()
     return obj
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The dates and name of a simulated campaign: its period, phases, survey waves, A/B test.
+
+    The default is the sample's spring_launch; :func:`calendar` moves it to other dates.
+    """
+
+    campaign: str = CAMPAIGN
+    period_start: date = PERIOD_START
+    period_end: date = PERIOD_END
+    campaign_start: date = CAMPAIGN_START
+    campaign_end: date = CAMPAIGN_END
+    phases: tuple[Phase, ...] = PLAN_PHASES
+    survey_waves: tuple[tuple[str, date, str], ...] = SURVEY_WAVES
+    ab_test: dict = field(default_factory=lambda: dict(AB_TEST))
+
+
+#: Shortest campaign :func:`calendar` accepts: room for three phases and the 7-day A/B test.
+MIN_CAMPAIGN_DAYS = 14
+
+
+def calendar(
+    campaign: str = CAMPAIGN, start: date = CAMPAIGN_START, end: date = CAMPAIGN_END
+) -> Calendar:
+    """Return the simulator's calendar moved to a campaign ``campaign`` from ``start`` to ``end``.
+
+    The rule: the world keeps its 61 days of history before the campaign and its 36 days
+    after it; the plan's three phases are stretched (or shrunk) in proportion to the new
+    campaign length; the survey waves keep their distance to the campaign start (pre waves)
+    and end (post wave); the A/B test keeps its 7 days, at the same relative position in the
+    campaign. The default arguments give the sample's calendar unchanged.
+
+    Parameters
+    ----------
+    campaign
+        Campaign name (the ``campaign`` column of spend, touchpoints and creatives).
+    start, end
+        Campaign period, both included; at least :data:`MIN_CAMPAIGN_DAYS` days.
+
+    Returns
+    -------
+    Calendar
+        The moved calendar.
+
+    Raises
+    ------
+    ParameterError
+        ``end`` is fewer than :data:`MIN_CAMPAIGN_DAYS` - 1 days after ``start``.
+    """
+    days = (end - start).days + 1
+    if days < MIN_CAMPAIGN_DAYS:
+        raise ParameterError(
+            f"simulate: the campaign {start.isoformat()} .. {end.isoformat()} lasts {days} "
+            f"days; the simulator needs at least {MIN_CAMPAIGN_DAYS}"
+        )
+    base_days = (CAMPAIGN_END - CAMPAIGN_START).days + 1
+
+    def move(day: date) -> date:
+        if day < CAMPAIGN_START:
+            return start - (CAMPAIGN_START - day)
+        if day > CAMPAIGN_END:
+            return end + (day - CAMPAIGN_END)
+        offset = (day - CAMPAIGN_START).days * (days - 1) / (base_days - 1)
+        return start + timedelta(days=round(offset))
+
+    starts = [move(p.start) for p in PLAN_PHASES]
+    phases = tuple(
+        Phase(p.name, s, (starts[i + 1] - timedelta(days=1)) if i + 1 < len(starts) else end,
+              dict(p.budget))
+        for i, (p, s) in enumerate(zip(PLAN_PHASES, starts, strict=True))
+    )  # fmt: skip
+    ab_start = min(move(AB_TEST["start_date"]), end - timedelta(days=6))
+    ab_test = dict(AB_TEST, start_date=ab_start, end_date=ab_start + timedelta(days=6))
+    return Calendar(
+        campaign=campaign,
+        period_start=move(PERIOD_START),
+        period_end=move(PERIOD_END),
+        campaign_start=start,
+        campaign_end=end,
+        phases=phases,
+        survey_waves=tuple((w, move(d), kind) for w, d, kind in SURVEY_WAVES),
+        ab_test=ab_test,
+    )

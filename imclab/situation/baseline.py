@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from imclab.config import CHANNELS, PAID_CHANNELS
+from imclab.config import CHANNELS, LOOKBACK_DAYS, PAID_CHANNELS
 from imclab.engine import quiet
 from imclab.kpis import DateLike, in_window, plain, to_window, wilson_interval
 from imclab.situation.sales import EventTable, _events_in_window
@@ -33,7 +33,7 @@ def channel_baseline(
     start: DateLike,
     end: DateLike,
     *,
-    lookback_days: int = 30,
+    lookback_days: int = LOOKBACK_DAYS,
     campaign: str | None = None,
     min_trials: int = 30,
     alpha: float = 0.05,
@@ -43,11 +43,14 @@ def channel_baseline(
     - **Media delivery** (``spend.csv``, platform totals): ``ctr = clicks / impressions``,
       ``cpc = spend / clicks``, ``cpm = 1000 * spend / impressions``. Channels reporting
       no clicks (TV) get no CTR or CPC.
-    - **Conversion** (event log): ``conversion_rate`` = customers touched on the channel
-      who ordered within ``lookback_days`` after such a touch / customers touched.
-    - **Cost of results**: orders are credited to their last touch at or before the order
-      when it is within ``lookback_days`` (touches at the same moment: the channel first in
-      alphabetical order), ``cpa = spend / last-touch orders`` and
+    - **Conversion** (event log): orders are credited by the one journey rule of
+      :func:`imclab.attribution.journeys.event_stream`: a touch belongs to the customer's
+      first order at or after it (after the previous order) and counts when it lies within
+      ``lookback_days`` of that order. ``conversion_rate`` = customers with a counted touch
+      on the channel / customers touched on it.
+    - **Cost of results**: each order is credited to the last counted touch of its journey
+      (touches at the same moment: the channel first in alphabetical order),
+      ``cpa = spend / last-touch orders`` and
       ``roas = last-touch revenue / spend``. Last touch over-credits channels that sit
       next to the order (direct visits); it is a baseline to compare like with like later,
       not a causal estimate (the attribution notebook estimates contributions).
@@ -60,13 +63,13 @@ def channel_baseline(
     spend
         The spend table (pandas, as the loader gives it).
     touchpoints, conversions
-        The event log (``customer_id, timestamp, channel``, and ``campaign`` when
+        The event log (``event_id, customer_id, timestamp, channel``, and ``campaign`` when
         ``campaign`` is given) and the orders (``order_id, customer_id, timestamp,
         revenue``): DataFrames or Ibis tables.
     start, end
         The baseline period (days, both included). Orders and touches inside it count.
     lookback_days
-        How long after a touch an order still counts for the channel.
+        How long before an order a touch still counts (days, the end included).
     campaign
         Only this campaign's spend and touches (None: all, including organic touches).
     min_trials
@@ -111,50 +114,60 @@ def _tracked(
     lookback_days: int,
     campaign: str | None,
 ) -> ir.Table:
-    """Build the per-channel touched, converting and last-touch credited figures (Ibis)."""
-    cols = ["customer_id", "timestamp", "channel", *(["campaign"] if campaign is not None else [])]
+    """Build the per-channel touched, converting and last-touch credited figures (Ibis).
+
+    Orders are credited by the journeys' rule (:func:`imclab.attribution.journeys.event_stream`,
+    the rule of attribution, budget curves and plan vs actual): a touch belongs to the
+    customer's first order at or after it and counts when it lies within ``lookback_days``.
+    """
+    from imclab.attribution.journeys import event_stream
+
+    cols = ["event_id", "customer_id", "timestamp", "channel"]
+    cols += ["campaign"] if campaign is not None else []
     tp = _events_in_window(touchpoints, "touchpoints", cols, lo, hi)
     if campaign is not None:
         tp = tp.filter(tp.campaign.cast("string") == campaign)
     tp = tp.select(
         customer_id=tp.customer_id.cast("string"),
-        touch_time=tp.timestamp,
+        ts=tp.timestamp,
+        event_id=tp.event_id.cast("string"),
         channel=tp.channel.cast("string"),
     )
     cv = _events_in_window(
         conversions, "conversions", ["order_id", "customer_id", "timestamp", "revenue"], lo, hi
     )
     orders = cv.select(
+        customer_id=cv.customer_id.cast("string"),
+        ts=cv.timestamp,
         order_id=cv.order_id.cast("string"),
-        buyer=cv.customer_id.cast("string"),
-        order_time=cv.timestamp,
         revenue=cv.revenue.try_cast("float64"),
     )
-    # every (touch, order) of a customer with the order in [touch, touch + lookback)
-    pairs = tp.join(
-        orders,
-        [
-            tp.customer_id == orders.buyer,
-            orders.order_time >= tp.touch_time,
-            orders.order_time < tp.touch_time + ibis.interval(days=lookback_days),
-        ],
+    ev = event_stream(
+        tp.filter(tp.customer_id.notnull()),
+        orders.filter(orders.customer_id.notnull()).select("customer_id", "ts", "order_id"),
     )
+    lag = ev.next_conv.epoch_seconds() - ev.ts.epoch_seconds()
+    credited = ev.filter((ev.kind == 0) & ev.next_conv.notnull() & (lag <= lookback_days * 86_400))
     touched = tp.group_by("channel").agg(touched_customers=ibis._.customer_id.nunique())
-    converting = pairs.group_by("channel").agg(converting_customers=ibis._.customer_id.nunique())
-    # an order's last touch at or before it is within the lookback iff it is among the pairs
-    last = ibis.window(
-        group_by=["order_id", "buyer", "order_time"],
-        order_by=[ibis.desc("touch_time"), "channel"],
+    converting = credited.group_by("channel").agg(converting_customers=ibis._.customer_id.nunique())
+    # an order goes to its journey's last counted touch (same moment: alphabetical channel)
+    last = ibis.window(group_by=["customer_id", "conv_no"], order_by=[ibis.desc("ts"), "channel"])
+    winners = credited.mutate(rank=ibis.row_number().over(last)).filter(ibis._["rank"] == 0)
+    # a conversion row closes journey conv_no - 1 (conv_no counts the orders up to it)
+    closes = ev.filter(ev.kind == 1).select(
+        "customer_id", journey=ev.conv_no - 1, order_id=ev.event_id
     )
-    credited = (
-        pairs.mutate(rank=ibis.row_number().over(last))
-        .filter(ibis._["rank"] == 0)
-        .group_by("channel")
-        .agg(last_touch_orders=ibis._.count(), last_touch_revenue=ibis._.revenue.sum())
+    won = winners.join(
+        closes,
+        [winners.customer_id == closes.customer_id, winners.conv_no == closes.journey],
+    ).select("channel", "order_id")
+    won = won.join(orders.select("order_id", "revenue"), "order_id")
+    credited_orders = won.group_by("channel").agg(
+        last_touch_orders=ibis._.count(), last_touch_revenue=ibis._.revenue.sum()
     )
     out = touched.left_join(converting, touched.channel == converting.channel)
     out = out.select(*touched.columns, "converting_customers")
-    out = out.left_join(credited, out.channel == credited.channel)
+    out = out.left_join(credited_orders, out.channel == credited_orders.channel)
     return out.select(
         "channel",
         "touched_customers",

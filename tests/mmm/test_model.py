@@ -113,7 +113,7 @@ def test_optimiser_on_the_posterior_respects_bounds_and_total(fitted, planted, t
     np.testing.assert_allclose([curves.response(c, 200.0)[0] for c in planted.channels], steady)
     actual = planted.spend[planted.spend["campaign"] == "launch"].groupby("channel")["spend"].sum()
     for total in (float(actual.sum()), 3 * float(actual.sum())):
-        bounds = budget.bounds_around(actual * total / actual.sum(), 0.5, 2.0)
+        bounds = budget.budget_bounds(actual, total, (0.5, 2.0))
         plan = budget.optimize_budget(curves, total, 70, actual=actual, bounds=bounds)
         a = plan.allocation.set_index("channel")
         assert a["recommended_spend"].sum() == pytest.approx(total, abs=0.01)

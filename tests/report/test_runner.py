@@ -607,3 +607,27 @@ def test_mmm_curves_are_handed_to_notebooks_that_declare_mmm_file(
     review = nbformat.read(report / "05_review.ipynb", as_version=4)
     outputs = "".join(o.get("text", "") for c in review.cells for o in c.get("outputs", []))
     assert "got: nothing" in outputs
+
+
+def test_campaign_settings_go_to_every_notebook_that_declares_them(
+    suite, write_plan, write_notebook
+):
+    write_notebook(
+        suite / "notebooks" / "02_review.ipynb",
+        ["print(3)"],
+        'review_date: str = ""  # day\nlookback_days: int = 0  # days\n'
+        "next_budget: float = 0.0  # budget\nbound_multiples: list = []  # bounds\n",
+    )
+    plan = _plan(
+        suite,
+        write_plan,
+        settings={"lookback_days": 14, "measurement_window_days": 10},
+        notebook_params={"02_review": {"next_budget": 1234.5}},
+    )
+    run = prepare_run(plan, notebooks_dir=suite / "notebooks", data_dir=suite / "data", root=suite)
+    audit, personas, review = run.jobs
+    assert "review_date" not in audit.parameters and "lookback_days" not in personas.parameters
+    assert review.parameters["review_date"] == "2025-06-04"  # end 2025-05-25 + 10 days
+    assert review.parameters["lookback_days"] == 14  # the plan's setting
+    assert review.parameters["bound_multiples"] == [0.5, 2.0]  # the one default
+    assert review.parameters["next_budget"] == 1234.5  # notebook_params override the plan

@@ -426,16 +426,37 @@ def test_base_spend_keeps_budget_bounds_determinism_and_the_default(fitted, actu
         B.optimize_budget(fitted, total, DAYS, base_daily_spend={"tv": -1.0})
 
 
-def test_bounds_around_the_actual_allocation():
-    import pandas as pd
+def test_budget_bounds_scale_the_actual_mix_to_the_next_budget():
+    from imclab.review.budget import budget_bounds
 
-    from imclab.errors import ParameterError
-    from imclab.review.budget import bounds_around
+    actual = pd.Series({"social": 1000.0, "tv": 3000.0, "edm": 0.0})
+    # the actual mix (1:3) scaled to 8,000, then 0.5x .. 2x
+    assert budget_bounds(actual, 8000.0, (0.5, 2.0)) == {
+        "social": (1000.0, 4000.0),
+        "tv": (3000.0, 12000.0),
+        "edm": (0.0, 0.0),
+    }
+    # no actual spend at all: every channel may take 0 .. the budget
+    assert budget_bounds(actual * 0, 500.0) == {c: (0.0, 500.0) for c in actual.index}
+    with pytest.raises(ParameterError, match=r"0 <= low <= 1 <= high, got \[1.5, 2\]"):
+        budget_bounds(actual, 8000.0, (1.5, 2.0))
+    with pytest.raises(ParameterError, match="more than 0"):
+        budget_bounds(actual, 0.0)
 
-    actual = pd.Series({"social": 1000.0, "tv": 0.0})
-    assert bounds_around(actual, 0.5, 2.0) == {"social": (500.0, 2000.0), "tv": (0.0, 0.0)}
-    with pytest.raises(ParameterError, match="low=1.5"):
-        bounds_around(actual, 1.5, 2.0)
+
+@pytest.mark.parametrize("ratio", [10.0, 2.0, 1.0, 0.1, 0.003])
+@pytest.mark.parametrize("multiples", [(0.5, 2.0), (1.0, 1.0), (0.0, 1.0)])
+def test_budget_bounds_are_feasible_whatever_the_spend_against_the_budget(
+    fitted, actual, ratio, multiples
+):
+    # a world whose spend is 10x (or 0.003x) the next budget: the optimiser never gets
+    # infeasible bounds from the default policy, and keeps the whole budget to the cent
+    total = round(float(actual.sum()) / ratio, 2)
+    bounds = B.budget_bounds(actual * 1.000_003, total, multiples)
+    lows, highs = zip(*bounds.values(), strict=True)
+    assert sum(lows) <= total + 1e-9 <= sum(highs) + 2e-9
+    plan = B.optimize_budget(fitted, total, DAYS, actual=actual, bounds=bounds)
+    assert plan.allocation["recommended_spend"].sum() == pytest.approx(total, abs=0.005)
 
 
 # --------------------------------------------------------------------------------------

@@ -142,8 +142,8 @@ def test_nothing_to_report_is_an_empty_table():
 def test_headlines_round_trip(tmp_path):
     lessons = lessons_learned(scorecard=SCORECARD)
     values = review_headlines(
-        SCORECARD, {"roi": 1.23456, "roas": 2.23456, "cac": float("nan")}, _did(0.02, 0.01, 0.03),
-        lessons,
+        SCORECARD, {"roi": 1.23456, "roas": 2.23456, "cac": float("nan"), "spend": 400.0},
+        _did(0.02, 0.01, 0.03), lessons,
     )  # fmt: skip
     assert values["objectives_met"] == 1 and values["objectives_total"] == 4
     assert values["roi"] == 1.2346 and values["cac"] is None
@@ -159,6 +159,10 @@ def test_headlines_round_trip(tmp_path):
     stored = read_headlines(tmp_path)["review"]
     assert stored == json.loads(json.dumps(values))
     assert review_headlines(SCORECARD, {}, None, lessons)["incremental_lift"] is None
+    # a campaign without spend in the data (no rows of it): no incremental figure at all
+    for spend in (0.0, float("nan")):
+        empty = review_headlines(SCORECARD, {"spend": spend}, _did(0.02, 0.01, 0.03), lessons)
+        assert empty["incremental_lift"] is None and empty["incremental_roas"] is None
 
 
 def test_incremental_roi_counts_only_the_revenue_the_holdout_says_the_campaign_caused():

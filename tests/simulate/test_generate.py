@@ -176,3 +176,64 @@ def test_faults_are_extra_rows_only(tmp_path):
         b = _clean(dirty, table).reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert not (clean / "truth" / "faults.csv").exists()
+
+
+def test_calendar_default_is_the_sample_and_moves_with_a_plan():
+    from datetime import date, timedelta
+
+    assert W.calendar() == W.Calendar()
+    cal = W.calendar("autumn", date(2025, 9, 1), date(2025, 10, 12))  # 42 days, half the sample
+    assert (cal.campaign, cal.campaign_start, cal.campaign_end) == (
+        "autumn",
+        date(2025, 9, 1),
+        date(2025, 10, 12),
+    )
+    assert cal.period_start == date(2025, 9, 1) - (W.CAMPAIGN_START - W.PERIOD_START)
+    assert cal.period_end == date(2025, 10, 12) + (W.PERIOD_END - W.CAMPAIGN_END)
+    # phases tile the campaign in order, as the plan's phases did
+    assert cal.phases[0].start == cal.campaign_start and cal.phases[-1].end == cal.campaign_end
+    for before, after in zip(cal.phases, cal.phases[1:], strict=False):
+        assert after.start == before.end + timedelta(days=1)
+    assert [p.budget for p in cal.phases] == [p.budget for p in W.PLAN_PHASES]
+    ab = cal.ab_test
+    assert cal.campaign_start <= ab["start_date"] <= ab["end_date"] <= cal.campaign_end
+    assert [kind for _, _, kind in cal.survey_waves] == ["pre", "pre", "post"]
+    assert all(d < cal.campaign_start for _, d, k in cal.survey_waves if k == "pre")
+    assert all(d > cal.campaign_end for _, d, k in cal.survey_waves if k == "post")
+    with pytest.raises(ParameterError, match="lasts 10 days; the simulator needs at least 14"):
+        W.calendar("short", date(2025, 9, 1), date(2025, 9, 10))
+
+
+def test_simulate_follows_a_plan_s_campaign_and_dates(tmp_path):
+    from datetime import date
+
+    from imclab.cli import main
+    from imclab.config import REPO_ROOT
+
+    plan = tmp_path / "autumn.yaml"
+    sample_plan = REPO_ROOT / "campaigns" / "spring_launch.yaml"
+    text = sample_plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("name: spring_launch", "name: autumn_push"), encoding="utf-8")
+    out = tmp_path / "world"
+    args = ["--seed", "4", "--customers", "300", "--plan", str(plan), "--start", "2025-09-01",
+            "--end", "2025-11-23", "--out", str(out)]  # fmt: skip
+    assert main(["simulate", *args]) == 0
+    spend = pd.read_csv(out / "spend.csv", parse_dates=["date"])
+    campaign = spend[~spend["campaign"].isin(["always_on"])]
+    assert set(campaign["campaign"]) == {"autumn_push"}
+    assert campaign["date"].min() >= pd.Timestamp("2025-09-01")
+    assert campaign["date"].max() <= pd.Timestamp("2025-11-23")
+    touches = pd.read_csv(out / "touchpoints.csv", usecols=["timestamp", "campaign"])
+    tagged = pd.to_datetime(touches.loc[touches["campaign"] == "autumn_push", "timestamp"])
+    assert len(tagged) and tagged.min() >= pd.Timestamp("2025-09-01")
+    assert set(pd.read_csv(out / "creatives.csv")["campaign"]) == {"autumn_push"}
+    ab = pd.read_csv(out / "ab_tests.csv", parse_dates=["start_date", "end_date"])
+    assert ab["start_date"].min() >= pd.Timestamp("2025-09-01")
+    spec = load_truth(out)["spec"]
+    assert (spec["campaign"], spec["campaign_start"], spec["campaign_end"]) == (
+        "autumn_push",
+        "2025-09-01",
+        "2025-11-23",
+    )
+    history = W.CAMPAIGN_START - W.PERIOD_START
+    assert spec["period_start"] == (date(2025, 9, 1) - history).isoformat()

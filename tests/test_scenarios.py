@@ -1,0 +1,186 @@
+"""Scenario matrix: `imclab run` end to end on plans and worlds the sample never covers.
+
+Each scenario is a plan x world pair run through the command line exactly as a user would;
+each must give a complete report (every notebook of the suite, whatever notebooks exist,
+with no error output) whose index shows that plan's own title, dates and budget. The
+worlds are simulated once per session and shared; only the scenario that is about size
+uses 15,000 customers, the others use the small shared world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from imclab.cli import main
+from imclab.plan import parse_plan
+
+pytestmark = pytest.mark.slow
+
+OPTIONAL_TABLES = ("survey", "ab_tests", "creatives")
+AUTUMN_SHIFT = dt.timedelta(days=182)  # spring_launch moved to 2025-09-01 .. 2025-11-23
+
+
+def _sample_plan(repo_root: Path) -> dict:
+    return yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text("utf-8"))
+
+
+def _shift_dates(node, delta: dt.timedelta):
+    """Every ISO date of a plan mapping moved by ``delta`` (titles and prose untouched)."""
+    if isinstance(node, dict):
+        return {k: _shift_dates(v, delta) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shift_dates(v, delta) for v in node]
+    if isinstance(node, dt.date):
+        return node + delta
+    if isinstance(node, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", node):
+        return (dt.date.fromisoformat(node) + delta).isoformat()
+    return node
+
+
+def _scaled_budget(plan: dict, factor: float) -> dict:
+    plan = dict(plan)
+    plan["phases"] = [
+        {**p, "budget": {c: v * factor for c, v in p.get("budget", {}).items()}}
+        for p in plan["phases"]
+    ]
+    plan["budget"] = {
+        "total": plan["budget"]["total"] * factor,
+        "by_channel": {c: v * factor for c, v in plan["budget"]["by_channel"].items()},
+    }
+    return plan
+
+
+def _plan(repo_root: Path, scenario: str, world: Path | None = None) -> dict:
+    """The plan of a scenario: the sample plan changed the way a new user's plan differs."""
+    plan = _sample_plan(repo_root)
+    plan.pop("settings", None)  # every other plan takes the settings derived from the plan
+    plan["title"] = f"Scenario {scenario}"
+    if scenario == "no_holdout":
+        plan["holdout_regions"] = []
+    elif scenario == "autumn":
+        plan = _shift_dates(plan, AUTUMN_SHIFT)
+        plan["name"] = "autumn_push"
+    elif scenario == "tenth_budget":  # a budget of a tenth of what the data spent on it
+        spend = pd.read_csv(world / "spend.csv")
+        spent = spend.loc[spend["campaign"] == plan["name"], "spend"].sum()
+        plan = _scaled_budget(plan, round(spent / 10) / plan["budget"]["total"])
+    parse_plan(plan, f"scenario {scenario}")  # the scenario itself must be a valid plan
+    return plan
+
+
+@pytest.fixture(scope="session")
+def bare_world(small_world, tmp_path_factory) -> Path:
+    """The small world without its optional tables (no survey, A/B tests or creatives)."""
+    out = tmp_path_factory.mktemp("bare_world")
+    for path in small_world.iterdir():
+        if path.is_dir():
+            shutil.copytree(path, out / path.name)
+        elif path.stem not in OPTIONAL_TABLES:
+            shutil.copy2(path, out / path.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def big_world(tmp_path_factory) -> Path:
+    """15,000 customers of another seed: spend three times the plan's budget."""
+    out = tmp_path_factory.mktemp("big_world")
+    assert main(["simulate", "--seed", "123", "--customers", "15000", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def autumn_world(repo_root, tmp_path_factory) -> Path:
+    """A small world simulated for the autumn plan's name and dates (`simulate --plan`)."""
+    root = tmp_path_factory.mktemp("autumn_world")
+    plan_file = root / "autumn_push.yaml"
+    plan_file.write_text(yaml.safe_dump(_plan(repo_root, "autumn")), encoding="utf-8")
+    out = root / "data"
+    args = ["--seed", "5", "--customers", "1200", "--plan", str(plan_file), "--out", str(out)]
+    assert main(["simulate", *args]) == 0
+    return out
+
+
+SCENARIOS = {
+    "sample": "sample",
+    "big_world": "big_world",
+    "no_optional_tables": "bare_world",
+    "no_holdout": "small_world",
+    "autumn": "autumn_world",
+    "tenth_budget": "small_world",
+}
+"""Scenario -> the world fixture it runs on."""
+
+
+@pytest.fixture(scope="session", params=sorted(SCENARIOS))
+def scenario(request, repo_root, tmp_path_factory) -> tuple[str, dict, Path]:
+    """Run `imclab run` for one scenario: its name, plan mapping and report folder."""
+    name = request.param
+    if name == "sample":
+        return name, _sample_plan(repo_root), request.getfixturevalue("sample_report")
+    world = request.getfixturevalue(SCENARIOS[name])
+    plan = _plan(repo_root, name, world)
+    root = tmp_path_factory.mktemp(f"scenario_{name}")
+    plan_file = root / f"{plan['name']}.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    out = root / "report"
+    code = main(["run", str(plan_file), "--data", str(world), "--out", str(out)])
+    assert code == 0, f"scenario {name}: imclab run failed (partial report in {out}.failed)"
+    return name, plan, out
+
+
+def _text(path: Path) -> str:
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+    return re.sub(r"\s+", " ", text)
+
+
+def test_every_notebook_runs_without_error(scenario, repo_root):
+    name, _, report = scenario
+    notebooks = sorted(p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for stem in notebooks:
+        nb = json.loads((report / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+        errors = [o for o in outputs if o["output_type"] == "error"]
+        assert not errors, f"{name}: {stem}: {errors[:1]}"
+        stderr = "".join("".join(o["text"]) for o in outputs if o.get("name") == "stderr")
+        assert "Traceback" not in stderr, f"{name}: {stem}"
+        assert (report / f"{stem}.html").is_file(), f"{name}: {stem}.html"
+    index = (report / "index.html").read_text(encoding="utf-8")
+    assert 'class="banner ok"' in index, name
+    assert 'class="status status-failed"' not in index, name
+    assert 'class="status status-not-run"' not in index, name
+
+
+def test_index_shows_the_plans_own_title_dates_and_budget(scenario):
+    name, plan, report = scenario
+    index = _text(report / "index.html")
+    assert plan["title"] in index, name
+    for day in (plan["start"], plan["end"]):
+        assert str(day) in index, f"{name}: {day}"
+    total = float(plan["budget"]["total"])
+    assert f"{total:,.0f} {plan['currency']}" in index, f"{name}: budget {total:,.0f}"
+
+
+def test_missing_inputs_are_skipped_with_one_sentence(scenario):
+    name, _, report = scenario
+    review = _text(report / "05_post_campaign_review.html")
+    headlines = json.loads((report / "headlines" / "review.json").read_text(encoding="utf-8"))
+    if name == "no_optional_tables":
+        for table in ("survey.csv", "ab_tests.csv", "creatives.csv"):
+            assert table in review, f"{name}: {table}"
+        assert review.count("Skipped. No") >= 3, name
+        assert "survey.csv" in _text(report / "01_situation_analysis.html")
+    if name == "no_holdout":
+        assert "Skipped. The plan lists no holdout_regions" in review
+        assert headlines["incremental_lift"] is None
+    else:
+        assert "holdout_regions, so" not in review, name
