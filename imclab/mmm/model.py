@@ -133,8 +133,18 @@ class MarketingMix(BaseEstimator):
         self.ess_limit = ess_limit
 
     # ----------------------------------------------------------------------------------
-    def fit(self, data: MMMInput) -> MarketingMix:
-        """Sample the posterior of the model on ``data``; returns ``self``."""
+    def fit(self, data: MMMInput, shares: pd.DataFrame | None = None) -> MarketingMix:
+        """Sample the posterior of the model on ``data``; returns ``self``.
+
+        Parameters
+        ----------
+        data
+            The model input.
+        shares
+            Measured channel shares (``channel, share, sd``, from
+            :func:`imclab.mmm.priors.hazard_shares`) added to the likelihood to split the
+            media's total between channels; ``None``: the daily data alone.
+        """
         from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
 
         if self.l_max < 1 or self.draws < 10 or self.chains < 1:
@@ -153,6 +163,11 @@ class MarketingMix(BaseEstimator):
         # deterministics computed inside the sampling loop: no separate progress bar in notebooks
         mmm._recompute_deterministics = False
         X = data.frame[["date", *data.channels, *data.controls]]  # noqa: N806
+        if shares is not None:
+            from imclab.mmm.priors import add_share_likelihood
+
+            mmm.build_model(X, data.frame["orders"])
+            add_share_likelihood(mmm, shares)
         pymc_log = logging.getLogger("pymc")
         level = pymc_log.level
         pymc_log.setLevel(logging.ERROR)  # the sampler's log has timings: not for reports
@@ -175,6 +190,7 @@ class MarketingMix(BaseEstimator):
                 pymc_log.setLevel(level)
         self.mmm_ = mmm
         self.data_ = data
+        self.shares_ = shares
         self._read_posterior()
         return self
 
