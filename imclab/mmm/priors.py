@@ -129,7 +129,7 @@ def add_share_likelihood(model, shares: pd.DataFrame) -> None:
     The term is named ``channel_share_measured``; the model must have been built
     (``MMM.build_model``) and not yet sampled.
     """
-    import pymc as pm
+    import pymc.dims as pmd
 
     coords = list(model.model.coords["channel"])
     s = shares.set_index("channel").reindex(coords)
@@ -137,11 +137,12 @@ def add_share_likelihood(model, shares: pd.DataFrame) -> None:
         raise DataError(f"add_share_likelihood: no measured share for "
                         f"{s.index[s['share'].isna()].tolist()}")  # fmt: skip
     with model.model:
-        total = model.model["channel_contribution"].sum(axis=0)
-        pm.Normal(
+        # PyMC-Marketing 1.3 builds its MMM with named dimensions (pymc.dims)
+        total = model.model["channel_contribution"].sum("date")
+        pmd.Normal(
             "channel_share_measured",
             mu=total / total.sum(),
-            sigma=s["sd"].to_numpy(float),
-            observed=s["share"].to_numpy(float),
+            sigma=pmd.as_xtensor(s["sd"].to_numpy(float), dims=("channel",)),
+            observed=pmd.as_xtensor(s["share"].to_numpy(float), dims=("channel",)),
             dims="channel",
         )
