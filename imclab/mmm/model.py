@@ -269,7 +269,9 @@ class MarketingMix(BaseEstimator):
         Parameters
         ----------
         revenue_per_order
-            Money per order (default: the window's mean order value).
+            Money per order (default: per channel, the mean value of the orders the
+            customer-level attribution credits to it when the fit was given ``shares`` with a
+            ``value_per_order`` column; otherwise the window's mean order value).
         draws
             Posterior draw indices to use (e.g. the calibrated resample); default: all.
 
@@ -280,7 +282,13 @@ class MarketingMix(BaseEstimator):
             ``contribution_low``/``_high``, ``share`` (of all media orders), ``roas``,
             ``roas_low``/``_high``, ``mroas``, ``mroas_low``/``_high``.
         """
-        aov = self.data_.revenue_per_order if revenue_per_order is None else revenue_per_order
+        aov = np.full(len(self.data_.channels), float(self.data_.revenue_per_order))
+        shares = getattr(self, "shares_", None)
+        if revenue_per_order is not None:
+            aov[:] = float(revenue_per_order)
+        elif shares is not None and "value_per_order" in shares:
+            aov = shares.set_index("channel")["value_per_order"].reindex(self.data_.channels)
+            aov = aov.to_numpy(float)
         spend = self.data_.spend
         idx = np.arange(self.n_draws) if draws is None else np.asarray(draws)
         now = self.contributions().sum(axis=1)[idx]
@@ -289,8 +297,8 @@ class MarketingMix(BaseEstimator):
         rows = []
         media = now.sum(axis=1)
         for j, c in enumerate(self.data_.channels):
-            roas = now[:, j] * aov / total[j]
-            mroas = (more[:, j] - now[:, j]) * aov / (0.01 * total[j])
+            roas = now[:, j] * aov[j] / total[j]
+            mroas = (more[:, j] - now[:, j]) * aov[j] / (0.01 * total[j])
             share = now[:, j] / np.where(media > 0, media, 1.0)
             rows.append(
                 {

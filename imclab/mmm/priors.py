@@ -12,7 +12,9 @@ users set ROI priors from experiments and attribution::
 
 (``contribution`` the model's own ``channel_contribution``, so the term constrains only the
 *split*: the media's total stays with the daily data and the holdout calibration,
-:mod:`imclab.mmm.calibrate`). The measured shares are the hazard model's channel credit
+:mod:`imclab.mmm.calibrate`). The attribution also knows *which* orders each channel caused,
+so their mean value: a channel's ROAS values its orders at that value instead of the
+window's mean order (order values differ by channel: 63 to 111 per order on the sample). The measured shares are the hazard model's channel credit
 renormalised over the MMM's paid channels (channels without spend, such as SEO, sit in the
 MMM's baseline); ``sd_c`` is the bootstrap standard deviation of that renormalised share,
 widened by :data:`SHARE_ERROR_FLOOR` in quadrature for the hazard model's own bias (its
@@ -61,7 +63,9 @@ def hazard_shares(
     -------
     pandas.DataFrame
         ``channel`` (in ``channels`` order), ``share`` (sums to 1), ``sd``,
-        ``hazard_share`` (share of all channels the hazard credits, before renormalising).
+        ``hazard_share`` (share of all channels the hazard credits, before renormalising),
+        ``value_per_order`` (mean revenue of the orders credited to the channel: the MMM
+        values each channel's orders at it, :meth:`MarketingMix.channel_summary`).
     """
     channels = list(channels)
     credit = hazard.credit_.set_index("channel")["conversions"]
@@ -73,6 +77,7 @@ def hazard_shares(
             "channels under the same names as the spend table."
         )
     point = credit.reindex(channels).to_numpy(float)
+    value = hazard.credit_.set_index("channel")["value"].reindex(channels).to_numpy(float)
     boot = getattr(hazard, "boot_shares_", None)
     if boot is None or len(boot) < 2:
         raise DataError("hazard_shares: the hazard model was fitted without a bootstrap "

@@ -17,7 +17,10 @@ class _Hazard:
         conv = {"paid_search": 300.0, "seo": 200.0, "social": 100.0, "tv": 100.0}
         self.credit_ = pd.DataFrame(
             {"channel": list(conv), "conversions": list(conv.values())}
-        ).assign(share=lambda d: d["conversions"] / d["conversions"].sum())
+        ).assign(
+            share=lambda d: d["conversions"] / d["conversions"].sum(),
+            value=lambda d: d["conversions"] * [110.0, 100.0, 65.0, 80.0],
+        )
         rng = np.random.default_rng(0)
         b = np.array(list(conv.values())) * rng.lognormal(0, 0.05, (40, 4))
         self.boot_shares_ = pd.DataFrame(b / b.sum(axis=1, keepdims=True), columns=list(conv))
@@ -30,6 +33,9 @@ def test_shares_are_renormalised_over_the_paid_channels_with_a_floor():
     assert list(s.index) == ["tv", "paid_search", "social"]  # the MMM's order
     assert s["share"].to_dict() == pytest.approx({"tv": 0.2, "paid_search": 0.6, "social": 0.2})
     assert s["hazard_share"]["paid_search"] == pytest.approx(300 / 700)  # seo left out
+    assert s["value_per_order"].to_dict() == pytest.approx(
+        {"tv": 80.0, "paid_search": 110.0, "social": 65.0}
+    )
     assert (s["sd"] > SHARE_ERROR_FLOOR).all()
     assert hazard_shares(_Hazard(), ["tv"], floor=0.0)["sd"].iloc[0] == pytest.approx(0.0)
 
