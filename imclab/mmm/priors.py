@@ -12,14 +12,16 @@ users set ROI priors from experiments and attribution::
 
 (``contribution`` the model's own ``channel_contribution``, so the term constrains only the
 *split*: the media's total stays with the daily data and the holdout calibration,
-:mod:`imclab.mmm.calibrate`). The attribution also knows *which* orders each channel caused,
-so their mean value: a channel's ROAS values its orders at that value instead of the
-window's mean order (order values differ by channel: 63 to 111 per order on the sample). The measured shares are the hazard model's channel credit
+:mod:`imclab.mmm.calibrate`). The measured shares are the hazard model's channel credit
 renormalised over the MMM's paid channels (channels without spend, such as SEO, sit in the
 MMM's baseline); ``sd_c`` is the bootstrap standard deviation of that renormalised share,
 widened by :data:`SHARE_ERROR_FLOOR` in quadrature for the hazard model's own bias (its
 shares miss the simulator's truth by 0.01 on average, ``benchmarks/README.md``), so the
 model is not made surer than the evidence.
+
+The attribution also knows *which* orders each channel caused, so their mean value: a
+channel's ROAS then values its orders at that value instead of the window's mean order
+(order values differ by channel: 63 to 111 per order on the sample).
 
 PyMC-Marketing's ``add_lift_test_measurements`` is the library's way in for a per-channel
 lift, but it takes a lift at one steady spend level on the saturation curve; a channel's
@@ -77,6 +79,7 @@ def hazard_shares(
             "channels under the same names as the spend table."
         )
     point = credit.reindex(channels).to_numpy(float)
+    credit_share = hazard.credit_.set_index("channel")["share"]
     value = hazard.credit_.set_index("channel")["value"].reindex(channels).to_numpy(float)
     boot = getattr(hazard, "boot_shares_", None)
     if boot is None or len(boot) < 2:
@@ -89,9 +92,8 @@ def hazard_shares(
             "channel": channels,
             "share": point / point.sum(),
             "sd": np.sqrt(b.std(axis=0, ddof=1) ** 2 + floor**2),
-            "hazard_share": hazard.credit_.set_index("channel")["share"]
-            .reindex(channels)
-            .to_numpy(),
+            "hazard_share": credit_share.reindex(channels).to_numpy(float),
+            "value_per_order": value / point,
         }
     )
 
