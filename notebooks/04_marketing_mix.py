@@ -170,8 +170,11 @@ lift_table.round(-1)
 # %% [markdown]
 # ## ROAS by channel, before and after calibration
 # ROAS is the revenue of the orders a channel caused (its contribution, valued at the mean
-# order value) per unit of its spend over the whole window; marginal ROAS (`mroas`) is the
-# return on one more unit of daily spend at the current level. Intervals are 90 % HDIs.
+# value of the orders the attribution credits to the channel, or at the window's mean order
+# value without it) per unit of its spend over the whole window; `share` is the channel's
+# part of the media's orders, beside the attribution's `measured_share`; marginal ROAS
+# (`mroas`) is the return on one more unit of daily spend at the current level. Intervals
+# are 90 % HDIs.
 # Where the data is simulated, the true ROAS (the revenue the channel's touches truly
 # caused per unit of spend) is marked with a cross.
 
@@ -182,11 +185,13 @@ true_roas = None
 if truth is not None:
     caused = truth["channels"].set_index("channel")["true_revenue"]
     true_roas = caused.reindex(data.channels) / data.spend.sum()
-roas_cols = ["channel", "spend", "contribution", "contribution_low", "contribution_high",
+roas_cols = ["channel", "spend", "contribution", "contribution_low", "contribution_high", "share",
              "roas", "roas_low", "roas_high", "mroas", "mroas_low", "mroas_high"]  # fmt: skip
-after[roas_cols].set_index("channel").assign(
-    roas_before_calibration=before.set_index("channel")["roas"]
-).round(1)
+roas_table = after[roas_cols].set_index("channel")
+roas_table["roas_before_calibration"] = before.set_index("channel")["roas"]
+if shares is not None:
+    roas_table.insert(5, "measured_share", shares.set_index("channel")["share"])
+roas_table.round({c: 3 if "share" in c else 1 for c in roas_table.columns})
 
 # %%
 mmm_plots.plot_roas(
