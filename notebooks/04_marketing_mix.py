@@ -89,8 +89,10 @@ data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.nam
 # channel's share of the orders the channels caused, with a customer bootstrap. Its shares,
 # renormalised over the paid channels below (channels without spend stay in the baseline),
 # enter the model as one more likelihood term on the model's own split, with the bootstrap
-# error widened by 0.02 for the attribution's own bias (`imclab.mmm.priors`). The total stays
-# with the daily orders and the holdout. The attribution is refitted here on the same tables
+# error widened by a quarter of the share for the attribution's own bias, which the
+# bootstrap cannot see (`imclab.mmm.priors`). The total stays with the daily orders and the
+# holdout. The attribution also says which orders each channel caused, so a channel's ROAS
+# values its orders at their own mean value. The attribution is refitted here on the same tables
 # (about 20 s on the sample) rather than handed over from notebook 03, so this notebook runs
 # on its own. `attribution_shares = False` fits the daily data alone.
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from imclab.errors import DataError
-from imclab.mmm.priors import SHARE_ERROR_FLOOR, hazard_shares
+from imclab.mmm.priors import SHARE_RELATIVE_ERROR, hazard_shares
 
 
 class _Hazard:
@@ -28,7 +28,7 @@ class _Hazard:
             self.boot_shares_ = None
 
 
-def test_shares_are_renormalised_over_the_paid_channels_with_a_floor():
+def test_shares_are_renormalised_over_the_paid_channels_with_a_relative_error():
     s = hazard_shares(_Hazard(), ["tv", "paid_search", "social"]).set_index("channel")
     assert list(s.index) == ["tv", "paid_search", "social"]  # the MMM's order
     assert s["share"].to_dict() == pytest.approx({"tv": 0.2, "paid_search": 0.6, "social": 0.2})
@@ -36,8 +36,10 @@ def test_shares_are_renormalised_over_the_paid_channels_with_a_floor():
     assert s["value_per_order"].to_dict() == pytest.approx(
         {"tv": 80.0, "paid_search": 110.0, "social": 65.0}
     )
-    assert (s["sd"] > SHARE_ERROR_FLOOR).all()
-    assert hazard_shares(_Hazard(), ["tv"], floor=0.0)["sd"].iloc[0] == pytest.approx(0.0)
+    assert (s["sd"] > SHARE_RELATIVE_ERROR * s["share"]).all()
+    bare = hazard_shares(_Hazard(), ["tv", "paid_search", "social"], relative_error=0.0)
+    assert (bare["sd"] < s["sd"].to_numpy()).all()
+    assert hazard_shares(_Hazard(), ["tv"], relative_error=0.0)["sd"].iloc[0] == pytest.approx(0)
 
 
 def test_a_channel_the_attribution_never_saw_or_no_bootstrap_is_a_clear_error():
