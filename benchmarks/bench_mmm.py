@@ -16,7 +16,9 @@ holdout, then measure
   predicted gain's 90 % posterior interval against the true gain;
 - time: wall clock and CPU seconds of the fit, with the load average.
 
-Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json]`` (prints a Markdown table).
+Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json] [--shares]`` (prints Markdown
+tables; ``--shares``: the model with the hazard attribution's channel shares, notebook 04's
+default, :mod:`imclab.mmm.priors`).
 """
 
 from __future__ import annotations
@@ -41,8 +43,12 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
-    """Fit, calibrate and optimise on one world; score everything against its truth."""
+def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> dict:
+    """Fit, calibrate and optimise on one world; score everything against its truth.
+
+    ``shares``: add the additive-hazard attribution's channel shares to the model's
+    likelihood (:mod:`imclab.mmm.priors`, as notebook 04 does); its fit is timed apart.
+    """
     import numpy as np
     import pandas as pd
     from scipy.stats import spearmanr
@@ -57,9 +63,14 @@ def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
     tables = open_world(folder, "duckdb").tables
     truth = load_truth(folder)
     data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.name)
+    measured, hazard_s = None, 0.0
+    if shares:
+        t0 = time.perf_counter()
+        measured = mmm.measure_shares(tables, plan, data.channels)
+        hazard_s = time.perf_counter() - t0
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), _cpu()
-    model = mmm.MarketingMix(random_state=seed).fit(data)
+    model = mmm.MarketingMix(random_state=seed).fit(data, shares=measured)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     did = experiments.holdout_did(
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
@@ -70,6 +81,8 @@ def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
     true_roas = truth["channels"].set_index("channel")["true_revenue"].reindex(data.channels)
     true_roas = true_roas / data.spend.sum()
     res = {"world": label, "orders_per_day": float(data.frame["orders"].mean())}
+    if measured is not None:
+        res["measured_shares"] = measured.set_index("channel")[["share", "sd"]].round(3).to_dict()
     for name, draws in (("uncalibrated", None), ("calibrated", cal.draws)):
         s = model.channel_summary(draws=draws).set_index("channel")
         inside = (true_roas >= s["roas_low"]) & (true_roas <= s["roas_high"])
@@ -129,7 +142,7 @@ def evaluate(folder: Path, label: str, seed: int = 1) -> dict:
     res["budget"]["covers"] = bool(
         res["budget"]["gain_low"] <= res["budget"]["true_gain"] <= res["budget"]["gain_high"]
     )
-    res["time"] = {"wall_s": wall, "cpu_s": cpu, "load_avg_1min": load}
+    res["time"] = {"wall_s": wall, "cpu_s": cpu, "load_avg_1min": load, "hazard_s": hazard_s}
     return res
 
 
@@ -177,7 +190,7 @@ def table(results: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(out: str | None = None) -> list[dict]:
+def main(out: str | None = None, shares: bool = False) -> list[dict]:
     """Run the three worlds; print the tables; write JSON to ``out`` when given."""
     worlds = [
         (ROOT / "data" / "sample", "sample (5,000 customers)"),
@@ -186,7 +199,7 @@ def main(out: str | None = None) -> list[dict]:
     ]
     results = []
     for folder, label in worlds:
-        results.append(evaluate(folder, label))
+        results.append(evaluate(folder, label, shares=shares))
         print(json.dumps(results[-1], default=float), file=sys.stderr, flush=True)
     if out:
         Path(out).write_text(json.dumps(results, indent=1, default=float))
@@ -195,4 +208,5 @@ def main(out: str | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    args = [a for a in sys.argv[1:] if a != "--shares"]
+    main(*args[:1], shares="--shares" in sys.argv)

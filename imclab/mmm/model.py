@@ -133,8 +133,18 @@ class MarketingMix(BaseEstimator):
         self.ess_limit = ess_limit
 
     # ----------------------------------------------------------------------------------
-    def fit(self, data: MMMInput) -> MarketingMix:
-        """Sample the posterior of the model on ``data``; returns ``self``."""
+    def fit(self, data: MMMInput, shares: pd.DataFrame | None = None) -> MarketingMix:
+        """Sample the posterior of the model on ``data``; returns ``self``.
+
+        Parameters
+        ----------
+        data
+            The model input.
+        shares
+            Measured channel shares (``channel, share, sd``, from
+            :func:`imclab.mmm.priors.hazard_shares`) added to the likelihood to split the
+            media's total between channels; ``None``: the daily data alone.
+        """
         from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
 
         if self.l_max < 1 or self.draws < 10 or self.chains < 1:
@@ -153,6 +163,11 @@ class MarketingMix(BaseEstimator):
         # deterministics computed inside the sampling loop: no separate progress bar in notebooks
         mmm._recompute_deterministics = False
         X = data.frame[["date", *data.channels, *data.controls]]  # noqa: N806
+        if shares is not None:
+            from imclab.mmm.priors import add_share_likelihood
+
+            mmm.build_model(X, data.frame["orders"])
+            add_share_likelihood(mmm, shares)
         pymc_log = logging.getLogger("pymc")
         level = pymc_log.level
         pymc_log.setLevel(logging.ERROR)  # the sampler's log has timings: not for reports
@@ -175,6 +190,7 @@ class MarketingMix(BaseEstimator):
                 pymc_log.setLevel(level)
         self.mmm_ = mmm
         self.data_ = data
+        self.shares_ = shares
         self._read_posterior()
         return self
 
@@ -253,7 +269,9 @@ class MarketingMix(BaseEstimator):
         Parameters
         ----------
         revenue_per_order
-            Money per order (default: the window's mean order value).
+            Money per order (default: per channel, the mean value of the orders the
+            customer-level attribution credits to it when the fit was given ``shares`` with a
+            ``value_per_order`` column; otherwise the window's mean order value).
         draws
             Posterior draw indices to use (e.g. the calibrated resample); default: all.
 
@@ -264,7 +282,13 @@ class MarketingMix(BaseEstimator):
             ``contribution_low``/``_high``, ``share`` (of all media orders), ``roas``,
             ``roas_low``/``_high``, ``mroas``, ``mroas_low``/``_high``.
         """
-        aov = self.data_.revenue_per_order if revenue_per_order is None else revenue_per_order
+        aov = np.full(len(self.data_.channels), float(self.data_.revenue_per_order))
+        shares = getattr(self, "shares_", None)
+        if revenue_per_order is not None:
+            aov[:] = float(revenue_per_order)
+        elif shares is not None and "value_per_order" in shares:
+            aov = shares.set_index("channel")["value_per_order"].reindex(self.data_.channels)
+            aov = aov.to_numpy(float)
         spend = self.data_.spend
         idx = np.arange(self.n_draws) if draws is None else np.asarray(draws)
         now = self.contributions().sum(axis=1)[idx]
@@ -273,8 +297,8 @@ class MarketingMix(BaseEstimator):
         rows = []
         media = now.sum(axis=1)
         for j, c in enumerate(self.data_.channels):
-            roas = now[:, j] * aov / total[j]
-            mroas = (more[:, j] - now[:, j]) * aov / (0.01 * total[j])
+            roas = now[:, j] * aov[j] / total[j]
+            mroas = (more[:, j] - now[:, j]) * aov[j] / (0.01 * total[j])
             share = now[:, j] / np.where(media > 0, media, 1.0)
             rows.append(
                 {

@@ -99,3 +99,30 @@ def fitted(planted):
 
     data = build_input(planted.spend, planted.conversions, campaign="launch", channels=CHANNELS)
     return MarketingMix(l_max=L_MAX, draws=250, tune=300, chains=2, random_state=3).fit(data)
+
+
+#: Measured shares planted for the share-likelihood test: the true split, but TV credited
+#: 1.6x its true share (the others scaled down), with a tight error.
+TV_FACTOR = 1.6
+SHARE_SD = 0.01
+
+
+@pytest.fixture(scope="session")
+def planted_shares(planted) -> pd.DataFrame:
+    """Channel shares as a customer-level attribution would hand them, TV overstated."""
+    caused = planted.contribution.sum()
+    caused["tv"] *= TV_FACTOR
+    share = caused / caused.sum()
+    return pd.DataFrame({"channel": CHANNELS, "share": share.reindex(CHANNELS).to_numpy(),
+                         "sd": SHARE_SD})  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def fitted_shares(planted, planted_shares):
+    """The same model and sampler settings as ``fitted``, with the planted shares added."""
+    from imclab.mmm import MarketingMix, build_input
+
+    data = build_input(planted.spend, planted.conversions, campaign="launch", channels=CHANNELS)
+    return MarketingMix(l_max=L_MAX, draws=250, tune=300, chains=2, random_state=3).fit(
+        data, shares=planted_shares
+    )

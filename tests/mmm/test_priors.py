@@ -1,0 +1,75 @@
+"""Measured channel shares in the marketing-mix model (imclab.mmm.priors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imclab.errors import DataError
+from imclab.mmm.priors import SHARE_RELATIVE_ERROR, hazard_shares
+
+
+class _Hazard:
+    """What :func:`hazard_shares` reads of a fitted AdditiveHazard."""
+
+    def __init__(self, boot: bool = True):
+        conv = {"paid_search": 300.0, "seo": 200.0, "social": 100.0, "tv": 100.0}
+        self.credit_ = pd.DataFrame(
+            {"channel": list(conv), "conversions": list(conv.values())}
+        ).assign(
+            share=lambda d: d["conversions"] / d["conversions"].sum(),
+            value=lambda d: d["conversions"] * [110.0, 100.0, 65.0, 80.0],
+        )
+        rng = np.random.default_rng(0)
+        b = np.array(list(conv.values())) * rng.lognormal(0, 0.05, (40, 4))
+        self.boot_shares_ = pd.DataFrame(b / b.sum(axis=1, keepdims=True), columns=list(conv))
+        if not boot:
+            self.boot_shares_ = None
+
+
+def test_shares_are_renormalised_over_the_paid_channels_with_a_relative_error():
+    s = hazard_shares(_Hazard(), ["tv", "paid_search", "social"]).set_index("channel")
+    assert list(s.index) == ["tv", "paid_search", "social"]  # the MMM's order
+    assert s["share"].to_dict() == pytest.approx({"tv": 0.2, "paid_search": 0.6, "social": 0.2})
+    assert s["hazard_share"]["paid_search"] == pytest.approx(300 / 700)  # seo left out
+    assert s["value_per_order"].to_dict() == pytest.approx(
+        {"tv": 80.0, "paid_search": 110.0, "social": 65.0}
+    )
+    assert (s["sd"] > SHARE_RELATIVE_ERROR * s["share"]).all()
+    bare = hazard_shares(_Hazard(), ["tv", "paid_search", "social"], relative_error=0.0)
+    assert (bare["sd"] < s["sd"].to_numpy()).all()
+    assert hazard_shares(_Hazard(), ["tv"], relative_error=0.0)["sd"].iloc[0] == pytest.approx(0)
+
+
+def test_a_channel_the_attribution_never_saw_or_no_bootstrap_is_a_clear_error():
+    with pytest.raises(DataError, match="display"):
+        hazard_shares(_Hazard(), ["tv", "display"])
+    with pytest.raises(DataError, match="n_boot"):
+        hazard_shares(_Hazard(boot=False), ["tv"])
+
+
+@pytest.mark.slow
+def test_measured_shares_move_the_planted_channel_toward_them(fitted, fitted_shares,
+                                                              planted_shares):  # fmt: skip
+    plain = fitted.channel_summary().set_index("channel")
+    informed = fitted_shares.channel_summary().set_index("channel")
+    target = planted_shares.set_index("channel")["share"]
+    # TV was credited 1.6x its true share: the model's TV share moves most of the way there
+    gap_before = abs(plain.loc["tv", "share"] - target["tv"])
+    gap_after = abs(informed.loc["tv", "share"] - target["tv"])
+    assert gap_after < 0.5 * gap_before, (plain["share"], informed["share"], target)
+    # and TV's ROAS against paid search's moves toward the ratio the planted shares imply
+    spend = fitted.data_.spend.sum()
+    implied = target["tv"] / target["paid_search"] * spend["paid_search"] / spend["tv"]
+
+    def off(summary):
+        return abs(np.log(summary.loc["tv", "roas"] / summary.loc["paid_search", "roas"] / implied))
+
+    assert off(informed) < off(plain)
+    # every channel's share ends near its measurement, and the split is sharper
+    assert (informed["share"] - target).abs().max() < 0.03
+    width = informed["roas_high"] - informed["roas_low"]
+    assert width.median() < (plain["roas_high"] - plain["roas_low"]).median()
+    # the term is in the PyMC-Marketing model, on its own channel_contribution
+    assert "channel_share_measured" in fitted_shares.mmm_.model.named_vars
