@@ -65,6 +65,8 @@ from imclab.errors import ImclabError
 from imclab.plan import load_plan
 from imclab.plotting import budget as value_plots
 from imclab.plotting import mmm as mmm_plots
+from imclab.report.headlines import record_headlines
+from imclab.report.tables import facts
 from imclab.review import budget, experiments
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
@@ -279,3 +281,22 @@ if true_roas is not None:
 else:
     display_truth = "No ground truth: the data is not simulated."
 display_truth
+
+# %% [markdown]
+# ## Headline numbers for the report index
+
+# %%
+model_lift = calibration.lift.set_index("source").iloc[-1]  # after calibration, if calibrated
+top = after.sort_values("roas", ascending=False, kind="mergesort").iloc[0]
+headlines = {
+    "campaign_lift": round(float(model_lift["lift"])),
+    "campaign_lift_low": round(float(model_lift["low"])),
+    "campaign_lift_high": round(float(model_lift["high"])),
+    "holdout_lift": round(float(did.incremental_conversions[0])) if did else None,
+    "calibrated": calibration.calibrated,
+    "converged": check.ok,
+    "top_roas_channel": f"{top['channel']} ({top['roas']:.2f}, 90 % HDI {top['roas_low']:.2f}"
+    f"-{top['roas_high']:.2f})",
+}
+record_headlines(report_dir, "marketing_mix", headlines)
+facts(headlines)
