@@ -41,6 +41,7 @@ from imclab.data import audit, write_quarantine
 from imclab.plan import load_plan
 from imclab.plotting import audit as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.tables import facts
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
@@ -152,4 +153,4 @@ headlines = {
     "missing_optional_tables": world.report.missing_optional,
 }
 record_headlines(report_dir, "data_audit", headlines)
-headlines
+facts(headlines)

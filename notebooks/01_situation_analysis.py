@@ -52,6 +52,7 @@ from imclab.plan import load_plan
 from imclab.plotting import situation as plots
 from imclab.report.headlines import record_headlines
 from imclab.report.sections import skipped
+from imclab.report.tables import facts, present
 from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
@@ -76,7 +77,7 @@ setup = {
     "brands": ", ".join(brands),
     "persona split": persona_file or "none",
 }
-pd.Series(setup, name="value").to_frame()
+facts(setup)
 
 # %% [markdown]
 # ## 1. Market and sales
@@ -104,7 +105,7 @@ plt.show()
 
 # %%
 growth = sit.sales_growth(orders, start, end, "W")
-growth.round(3)
+present(growth, digits=3)
 
 # %%
 sales = sit.sales_summary(decomposition, growth)
@@ -151,7 +152,7 @@ else:
 # %%
 columns = ["brand", "stage", "respondents", "reached", "share", "share_low", "share_high"]
 columns += ["conversion", "conversion_low", "conversion_high", "nps", "warning"]
-funnel[columns].round(3) if funnel is not None else None
+present(funnel[columns], digits=3) if funnel is not None else None
 
 # %% [markdown]
 # **Where the brand leaks.** Each stage's conversion against the best competitor's, with a
@@ -193,7 +194,7 @@ funnel_warnings[["group", "brand", "stage", "warning"]].drop_duplicates().reset_
 
 # %%
 journey = sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end)
-journey.round(3)
+present(journey, digits=3)
 
 # %% [markdown]
 # Per channel (the cohort is the customers touched on that channel). Channels whose line
@@ -235,7 +236,7 @@ baseline = sit.channel_baseline(
     tables["spend"], tables["touchpoints"], orders, base_start, base_end,
     lookback_days=settings.lookback_days,
 )  # fmt: skip
-baseline.round(3)
+present(baseline, digits=3)
 
 # %%
 plots.plot_channel_baseline(baseline, "cpa")

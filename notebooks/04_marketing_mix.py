@@ -76,14 +76,16 @@ world = open_world(data_dir, engine)
 tables = world.tables
 truth = load_truth(data_dir)
 data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.name)
-{
-    "days": data.n_days,
-    "window": f"{data.frame['date'].min():%Y-%m-%d} to {data.frame['date'].max():%Y-%m-%d}",
-    "orders_per_day": round(float(data.frame["orders"].mean()), 1),
-    "channels": data.channels,
-    "controls": data.controls,
-    "holdout_regions": list(plan.holdout_regions),
-}
+facts(
+    {
+        "days": data.n_days,
+        "window": f"{data.frame['date'].min():%Y-%m-%d} to {data.frame['date'].max():%Y-%m-%d}",
+        "orders_per_day": round(float(data.frame["orders"].mean()), 1),
+        "channels": data.channels,
+        "controls": data.controls,
+        "holdout_regions": list(plan.holdout_regions),
+    }
+)
 
 # %% [markdown]
 # ## Channel split measured at customer level

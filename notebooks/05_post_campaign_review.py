@@ -52,6 +52,7 @@ from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
 from imclab.report.sections import skipped
+from imclab.report.tables import facts
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
 from imclab.simulate import load_truth
@@ -74,15 +75,17 @@ personas = pd.read_csv(persona_file) if persona_file else None
 pd.set_option("display.max_colwidth", None)  # findings and notes are sentences: show them whole
 pre_start = pd.Timestamp(settings.baseline_start)
 pre_end = pd.Timestamp(settings.baseline_end)
-{
-    "campaign": plan.name,
-    "window": f"{plan.start} to {plan.end}",
-    "review_date": review_date,
-    "pre_period": f"{pre_start:%Y-%m-%d} to {pre_end:%Y-%m-%d}",
-    "holdout_regions": list(plan.holdout_regions),
-    "ground_truth": truth is not None,
-    "persona_split": personas is not None,
-}
+facts(
+    {
+        "campaign": plan.name,
+        "window": f"{plan.start} to {plan.end}",
+        "review_date": review_date,
+        "pre_period": f"{pre_start:%Y-%m-%d} to {pre_end:%Y-%m-%d}",
+        "holdout_regions": list(plan.holdout_regions),
+        "ground_truth": truth is not None,
+        "persona_split": personas is not None,
+    }
+)
 
 # %% [markdown]
 # The review's tables, computed once: the scorecard, money against plan, channel return
@@ -138,7 +141,7 @@ findings = lessons.lessons_learned(
 )
 headlines = lessons.review_headlines(card, totals, did, findings)
 record_headlines(report_dir, "review", headlines)
-{k: v for k, v in headlines.items() if k != "lessons"}
+facts({k: v for k, v in headlines.items() if k not in ("lessons", "objectives")})
 
 # %% [markdown]
 # ## Lessons learned
