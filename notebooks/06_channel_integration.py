@@ -28,7 +28,7 @@ report_dir: str = ""  # where to write report files (empty: nowhere)
 engine: str = "duckdb"  # where the tables are read and reduced: duckdb, or spark
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 interactions: list = ["impression", "click", "open", "visit"]  # touch kinds that count
-exclude_channels: list = ["direct"]  # left out: navigational visits follow the decision to buy
+navigational_channels: list = []  # left out of synergy and reach (empty: the plan's)
 max_frequency: int = 6  # touch counts from this up are pooled ("6+")
 flow_steps: int = 4  # touches per journey shown in the flow chart
 retention_months: int = 6  # months since the first order shown in the retention curves
@@ -57,7 +57,9 @@ plan = load_plan(campaign_file)
 world = open_world(data_dir, engine, tables=["customers", "touchpoints", "conversions"])
 truth = load_truth(data_dir) or {}
 personas = pd.read_csv(persona_file) if persona_file else None
-channels = [c for c in CHANNELS if c not in exclude_channels]
+navigational = list(plan.resolved_settings(navigational_channels=navigational_channels)
+                    .navigational_channels)  # fmt: skip
+channels = [c for c in CHANNELS if c not in navigational]
 window = {"start": plan.start, "end": plan.end}
 exposure = ex.customer_exposure(
     world.customers, world.touchpoints, world.conversions, **window,
@@ -161,9 +163,9 @@ pairs.sort_values("p_value", kind="mergesort").head(10).round(4)
 # %%
 links = flow.journey_flow(
     world.touchpoints, world.conversions, **window,
-    channels=[*channels, *exclude_channels], interactions=interactions, steps=flow_steps,
+    channels=[*channels, *navigational], interactions=interactions, steps=flow_steps,
 )  # fmt: skip
-plots.plot_journey_flow(links, [*channels, *exclude_channels])
+plots.plot_journey_flow(links, [*channels, *navigational])
 plt.show()
 
 # %% [markdown]

@@ -59,10 +59,21 @@ def _scaled_budget(plan: dict, factor: float) -> dict:
     return plan
 
 
+FAST = {
+    "02_persona_clustering": {"n_bootstrap": 2, "k_max": 6},
+    "03_channel_attribution": {"bootstrap_samples": 10},
+    "04_marketing_mix": {"draws": 150, "tune": 150, "share_bootstrap": 5},
+}
+"""Fewer resamples and draws: the matrix checks that every section completes on any plan and
+world; accuracy is checked by the model tests and benchmarks (a plan's notebook_params set
+them exactly as an analyst would)."""
+
+
 def _plan(repo_root: Path, scenario: str, world: Path | None = None) -> dict:
     """The plan of a scenario: the sample plan changed the way a new user's plan differs."""
     plan = _sample_plan(repo_root)
     plan.pop("settings", None)  # every other plan takes the settings derived from the plan
+    plan["notebook_params"] = FAST
     plan["title"] = f"Scenario {scenario}"
     if scenario == "no_holdout":
         plan["holdout_regions"] = []
