@@ -195,3 +195,13 @@ def test_missing_inputs_are_skipped_with_one_sentence(scenario):
         assert headlines["incremental_lift"] is None
     else:
         assert "holdout_regions, so" not in review, name
+
+
+def test_every_page_reads_clean(scenario):
+    """The reader checks of `make report` on every page: no raw dict, no NaN."""
+    from imclab.report.browser import PageReport
+
+    name, _, report = scenario
+    for page in sorted(report.glob("*.html")):
+        problems = PageReport(path=page, text=_text(page)).reader_problems()
+        assert problems == [], f"{name}: {page.name}: {problems}"
