@@ -194,7 +194,12 @@ def test_a_sigkilled_runs_temporary_folder_is_removed_by_the_next_run(
     monkeypatch.chdir(project)
     _plan(project, write_plan, "demo")
     assert main(["run", "demo"]) == 0
-    assert sorted(p.name for p in reports.iterdir()) == [".demo_other.tmp-x1", "demo"]
+    # another campaign's leftover stays; the run history is kept beside the reports
+    assert sorted(p.name for p in reports.iterdir()) == [
+        ".demo_other.tmp-x1",
+        "demo",
+        "history.parquet",
+    ]
 
 
 def test_two_campaigns_at_once_do_not_interfere(project, write_plan):
