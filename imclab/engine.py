@@ -149,7 +149,14 @@ def _spark_master_configured() -> bool:
 
 
 def _spark_session(master: str | None, config: Mapping[str, Any]):
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ParameterError(
+            "engine 'spark' needs PySpark, which the report install leaves out (491 MB): "
+            "install it with `pip install -r requirements/spark.lock` (make test installs it), "
+            "or use engine 'duckdb'"
+        ) from None
 
     active = SparkSession.getActiveSession()
     if active is not None and master is None:

@@ -95,3 +95,16 @@ def test_plan_and_cli_offer_exactly_the_engines_connect_accepts():
     assert CampaignPlan.model_fields["engine"].default == "duckdb"
     args = build_parser().parse_args(["run", "campaigns/spring_launch.yaml", "--engine", "spark"])
     assert args.engine == "spark"
+
+
+def test_spark_without_pyspark_says_what_to_install(monkeypatch):
+    import sys
+
+    from imclab.engine import connect
+    from imclab.errors import ParameterError
+
+    for name in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if the spark extra were not installed
+    with pytest.raises(ParameterError, match=r"requirements/spark.lock"):
+        connect("spark")
