@@ -72,3 +72,8 @@ def test_facts_never_shows_a_python_dict():
         "125,326", "touchpoints: 6; spend: 1", "none", "0.1235", MISSING, "yes"
     ]  # fmt: skip
     assert "{'" not in repr(table)
+
+
+def test_html_is_the_same_on_every_run():
+    frame = pd.DataFrame({"name": ["a", "b"], "n": [1, 2]})
+    assert present(frame)._repr_html_() == present(frame.copy())._repr_html_()
