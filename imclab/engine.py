@@ -149,14 +149,7 @@ def _spark_master_configured() -> bool:
 
 
 def _spark_session(master: str | None, config: Mapping[str, Any]):
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ParameterError(
-            "engine 'spark' needs PySpark, which the report install leaves out (491 MB): "
-            "install it with `pip install -r requirements/spark.lock` (make test installs it), "
-            "or use engine 'duckdb'"
-        ) from None
+    from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
@@ -226,9 +219,11 @@ def connect(
         if session is None:
             try:
                 session = _spark_session(master, config)
-            except ImportError as exc:  # pragma: no cover - pyspark is in the lock file
+            except ImportError as exc:  # the report install (core.lock) leaves PySpark out
                 raise ParameterError(
-                    "engine spark: pyspark is not installed (pip install pyspark)"
+                    "engine spark needs PySpark, which the report install leaves out (491 MB): "
+                    "pip install -r requirements/spark.lock (make test installs it), or use "
+                    "engine duckdb"
                 ) from exc
         else:
             # timestamps without zone must mean the same on both engines

@@ -111,8 +111,8 @@ def test_hostile_title_and_creative_text_render_escaped_and_intact(project, caps
     soup = BeautifulSoup(index, "html.parser")
     assert soup.h1.get_text() == HOSTILE  # the title, character for character
     assert soup.title.get_text().startswith(HOSTILE)
-    tile = soup.find("div", class_="label", string="hostile creative").find_previous_sibling()
-    assert tile.get_text() == HOSTILE  # the creative text recorded as a headline
+    label = soup.find("dt", string="Hostile creative")  # text headlines are shown as text
+    assert label.find_next_sibling("dd").get_text() == HOSTILE  # the creative text, intact
 
     page = (report / "00_data_audit.html").read_text(encoding="utf-8")
     _assert_inert(page)
