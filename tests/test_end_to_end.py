@@ -40,7 +40,9 @@ def test_every_notebook_has_an_executed_copy_and_a_page(report, repo_root):
         stderr = [o["text"] for o in outputs if o.get("name") == "stderr"]
         assert not [t for t in stderr if "Traceback" in "".join(t)], name
         page = (report / f"{name}.html").read_text(encoding="utf-8")
-        assert page.count("<img") >= 1, f"{name}.html shows no figure"
+        draws = "plt.show()" in (repo_root / "notebooks" / f"{name}.py").read_text("utf-8")
+        if draws:  # a notebook that draws shows its figures on its page
+            assert page.count("<img") >= 1, f"{name}.html shows no figure"
     index = (report / "index.html").read_text(encoding="utf-8")
     for name in names:
         assert f'href="{name}.html"' in index

@@ -212,11 +212,13 @@ def plot_bootstrap_intervals(ci: pd.DataFrame, ax: plt.Axes | None = None) -> pl
     channels = sorted(ci["channel"].unique())
     models = list(pd.unique(ci["model"]))
     offsets = np.linspace(-0.15, 0.15, len(models)) if len(models) > 1 else [0.0]
-    for off, model in zip(offsets, models, strict=True):
+    for i, (off, model) in enumerate(zip(offsets, models, strict=True)):
         part = ci[ci["model"] == model].set_index("channel").reindex(channels)
         y = np.arange(len(channels)) + off
-        err = np.vstack([part["share"] - part["lo"], part["hi"] - part["share"]])
-        ax.errorbar(part["share"], y, xerr=err, fmt="o", capsize=3, label=model)
+        # Lines from lo to hi, not error bars: a percentile interval of few resamples need
+        # not contain the point estimate (error bars would then be negative).
+        ax.hlines(y, part["lo"], part["hi"], color=f"C{i}", lw=1.5)
+        ax.plot(part["share"], y, "o", color=f"C{i}", label=model)
     ax.set_yticks(np.arange(len(channels)), channels)
     ax.invert_yaxis()
     ax.set_xlabel("share (with bootstrap interval)")

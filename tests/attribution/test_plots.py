@@ -85,3 +85,11 @@ def test_holdout_reconciliation_shows_each_model_and_the_holdout_band():
     assert [p.get_width() for p in ax.patches[:2]] == [2500.0, 1100.0]
     assert ax.get_legend() is not None
     plt.close(ax.figure)
+
+
+def test_bootstrap_interval_that_misses_its_estimate_is_still_drawn():
+    ci = pd.DataFrame({"model": ["markov_1"] * 2, "channel": ["a", "b"], "share": [0.6, 0.4],
+                       "lo": [0.62, 0.3], "hi": [0.7, 0.38]})  # fmt: skip
+    ax = pa.plot_bootstrap_intervals(ci)
+    (lines,) = ax.collections
+    assert [tuple(seg[:, 0]) for seg in lines.get_segments()] == [(0.62, 0.7), (0.3, 0.38)]
