@@ -158,7 +158,7 @@ def test_headline_numbers_match_the_notebook_outputs(report):
     assert float(match[2]) == json.loads(tiles["cac"]["value"])
     assert "customers = 1200" in pages["00_data_audit.html"].text
     index_text = pages["index.html"].text
-    assert re.search(r"1,200\s+customers", index_text)
+    assert re.search(r"1,200\s+customers", index_text, flags=re.IGNORECASE)
 
 
 def test_lessons_and_hostile_text_render_intact_and_inert(report):
