@@ -52,7 +52,7 @@ from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
 from imclab.report.sections import skipped
-from imclab.report.tables import facts
+from imclab.report.tables import facts, present
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
 from imclab.simulate import load_truth
@@ -162,8 +162,8 @@ findings
 # against a straight-line pace. *no data* gives the reason in `note`.
 
 # %%
-card[["id", "label", "baseline", "target", "actual", "progress", "pct_of_target", "status",
-      "deadline", "note"]].round(3)  # fmt: skip
+present(card[["id", "label", "baseline", "target", "actual", "progress", "pct_of_target",
+              "status", "deadline", "note"]], digits=3)  # fmt: skip
 
 # %%
 plots.plot_scorecard(card)
@@ -186,7 +186,7 @@ tiers = scorecard.kpi_tiers(plan, tables, review_date)
 pd.DataFrame(tiers.attrs["windows"], index=["first day", "last day"])
 
 # %%
-tiers.drop(columns="note").round(3)
+present(tiers.drop(columns="note"), digits=3)
 
 # %% [markdown]
 # ## 2. Planned versus actual
@@ -194,10 +194,10 @@ tiers.drop(columns="note").round(3)
 # `variance` is actual minus planned.
 
 # %%
-budget_table.round(2)
+present(budget_table, digits=2)
 
 # %%
-pva.budget_vs_actual(plan, tables["spend"], by="phase_total").round(2)
+present(pva.budget_vs_actual(plan, tables["spend"], by="phase_total"), digits=2)
 
 # %%
 plots.plot_budget_vs_actual(budget_table)
@@ -221,7 +221,7 @@ plt.show()
 # ranks channels rather than measuring incrementality (section 4 does that).
 
 # %%
-roi.round(2)
+present(roi, digits=2)
 
 # %%
 plots.plot_channel_roi(roi, threshold=roi_threshold)
@@ -232,7 +232,7 @@ plt.show()
 # to its last phase (by more than 10 %) is flagged `rising` (saturation or creative wear-out).
 
 # %%
-trend.round(2)
+present(trend, digits=2)
 
 # %% [markdown]
 # ## 3. Experiments
@@ -242,7 +242,7 @@ trend.round(2)
 # Welch interval of the difference).
 
 # %%
-lift.drop(columns="warning").round(3) if lift is not None else skipped("survey")
+present(lift.drop(columns="warning"), digits=3) if lift is not None else skipped("survey")
 
 # %%
 if lift is not None:
@@ -258,7 +258,11 @@ if lift is not None:
 # result there is "we could not tell", not "no difference".
 
 # %%
-ab.drop(columns=["test_id", "channel"]).round(3) if ab is not None else skipped("ab_tests")
+(
+    present(ab.drop(columns=["test_id", "channel"]), digits=3)
+    if ab is not None
+    else skipped("ab_tests")
+)
 
 # %%
 if ab is not None:
@@ -274,10 +278,10 @@ if ab is not None:
 # customer over the window, and in total conversions.
 
 # %%
-did.means.round(4) if did is not None else no_holdout
+present(did.means, digits=4) if did is not None else no_holdout
 
 # %%
-did.summary().round(4) if did is not None else None
+present(did.summary(), digits=4) if did is not None else None
 
 # %% [markdown]
 # The placebo runs the same comparison on the pre-campaign period split in two halves, when
@@ -293,7 +297,7 @@ if did is not None:
         check["true effect per treated customer in window"] = [
             truth["holdout"]["att_conversions_per_treated_customer_in_window"]
         ] * 3
-pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T.round(4) if check else None
+present(pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T, digits=4) if check else None
 
 # %% [markdown]
 # What the campaign's money bought: the holdout's incremental conversions (per treated
@@ -332,7 +336,7 @@ value = clv.customer_lifetime_value(
 pd.Series(value.notes)
 
 # %%
-clv.clv_by_first_touch(value, tables["touchpoints"]).round(2)
+present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %% [markdown]
 # By persona, when `persona_file` gives each customer's persona (buyers it does not cover are
@@ -388,12 +392,12 @@ print(
     if mmm_file
     else "Response curves: attributed credit (run 04_marketing_mix first for the model's)."
 )
-curves.params_.round(3)
+present(curves.params_, digits=3)
 
 # %%
 always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
 always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
-always_on.round(2)
+present(always_on, digits=2)
 
 # %%
 days = plan.days
@@ -423,7 +427,7 @@ else:
     display(allocation.allocation.rename(columns=incremental).round(2))
 
 # %%
-pd.Series(allocation.summary).rename(index=incremental).round(2) if allocation else None
+present(pd.Series(allocation.summary).rename(index=incremental), digits=2) if allocation else None
 
 # %%
 if mmm_file:  # the attributed-credit curves' split, for comparison only
@@ -476,4 +480,4 @@ if allocation is not None:
 # off-message.
 
 # %%
-message.channels.round(3) if message is not None else skipped("creatives")
+present(message.channels, digits=3) if message is not None else skipped("creatives")

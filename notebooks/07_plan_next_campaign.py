@@ -56,7 +56,7 @@ from imclab import planning
 from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.report.headlines import record_headlines
-from imclab.report.tables import facts
+from imclab.report.tables import facts, present
 from imclab.warehouse import open_world
 
 pd.set_option("display.max_colwidth", None)
@@ -114,7 +114,7 @@ if nc is None:
 else:
     for note in nc.notes:
         print(note)
-nc.objectives.drop(columns="description").round(2) if nc else None
+present(nc.objectives.drop(columns="description"), digits=2) if nc else None
 
 # %%
 nc.objectives[["id", "description"]] if nc else None
@@ -129,10 +129,10 @@ nc.objectives[["id", "description"]] if nc else None
 # %%
 cols = ["channel", "lower", "upper", "actual_at_budget", "recommended_spend", "change",
         "recommended_conversions", "marginal_roas"]  # fmt: skip
-nc.split.allocation[cols].round(2) if nc else None
+present(nc.split.allocation[cols], digits=2) if nc else None
 
 # %%
-pd.DataFrame(nc.plan["phases"]) if nc else None
+present(pd.DataFrame(nc.plan["phases"]), digits=2) if nc else None
 
 # %% [markdown]
 # ## SMART check of the draft
@@ -170,15 +170,18 @@ outcomes, reach = (
     if nc
     else (None, None)
 )
-outcomes.pivot_table(
-    index=["budget", "scenario"], columns="kpi", values="expected", sort=False
-).round(2) if nc else None
+present(
+    outcomes.pivot_table(
+        index=["budget", "scenario"], columns="kpi", values="expected", sort=False
+    ),
+    digits=2,
+) if nc else None
 
 # %%
-outcomes.round(2) if nc else None
+present(outcomes, digits=2) if nc else None
 
 # %%
-reach.round(2) if nc else None
+present(reach, digits=2) if nc else None
 
 # %% [markdown]
 # ## The draft plan

@@ -51,6 +51,11 @@ def format_value(value: Any, kind: str, currency: str = "", digits: int = 2) -> 
         return MISSING
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    if isinstance(value, Mapping):
+        parts = (f"{k}: {format_value(v, kind, currency, digits)}" for k, v in value.items())
+        return "; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v, kind, currency, digits) for v in value)
     if isinstance(value, bool) or kind == "text" or not isinstance(value, (int, float)):
         try:
             if pd.isna(value):
@@ -151,8 +156,8 @@ def present(
     labels
         ``{column: label}`` to rename columns for the reader.
     index
-        Keep the index as the first column(s): default only when it is named (a
-        ``RangeIndex`` means nothing to a reader).
+        Keep the index as the first column(s): default unless it is the plain row count
+        ``0, 1, 2 ...`` (which means nothing to a reader).
     caption
         Shown above the table.
 
@@ -167,8 +172,14 @@ def present(
         A column named in ``percent``, ``currency``, ``count`` or ``ratio`` is not in the
         table (a typo would otherwise silently leave it unformatted).
     """
-    data = frame.to_frame() if isinstance(frame, pd.Series) else frame
-    keep_index = index if index is not None else any(n is not None for n in data.index.names)
+    series = isinstance(frame, pd.Series)
+    data = frame.to_frame() if series else frame
+    if series and index is None:
+        index = True  # a Series' labels are its meaning
+    if index is None:  # an index of labels means something; 0, 1, 2 ... does not
+        plain = isinstance(data.index, pd.RangeIndex) and data.index.name is None
+        index = not plain
+    keep_index = index
     if keep_index:
         data = data.reset_index()
     kinds: dict[str, str] = {}

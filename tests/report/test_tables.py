@@ -77,3 +77,15 @@ def test_facts_never_shows_a_python_dict():
 def test_html_is_the_same_on_every_run():
     frame = pd.DataFrame({"name": ["a", "b"], "n": [1, 2]})
     assert present(frame)._repr_html_() == present(frame.copy())._repr_html_()
+
+
+def test_cells_holding_mappings_or_lists_read_as_text():
+    frame = pd.DataFrame({"phase": ["teaser"], "channels": [["social", "tv"]],
+                          "budget": [{"social": 3755.4, "tv": 3871.0}]})  # fmt: skip
+    row = present(frame).text.iloc[0].tolist()
+    assert row == ["teaser", "social, tv", "social: 3755.4; tv: 3871.0"]
+
+
+def test_a_series_keeps_its_labels():
+    table = present(pd.Series({"total_budget": 60000.0, "gain": 12.5}), digits=1)
+    assert table.text.values.tolist() == [["total_budget", "60,000.0"], ["gain", "12.5"]]
