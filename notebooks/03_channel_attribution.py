@@ -104,7 +104,7 @@ journey_settings = {
 journeys = attr.build_journeys(
     None, world.tables["touchpoints"], world.tables["conversions"], **journey_settings
 )
-journeys.report.round(3)
+present(journeys.report, digits=3)
 
 # %% [markdown]
 # ### Navigational channels
@@ -132,7 +132,7 @@ navigational_paths.report
 
 # %%
 top = attr.top_paths(paths, n=15)
-top.round(3)
+present(top, digits=3)
 
 # %%
 plots.plot_top_paths(top)
@@ -160,7 +160,7 @@ plt.show()
 
 # %%
 effects = attr.removal_effects(paths, order=markov_order)
-effects.round(3)
+present(effects, digits=3)
 
 # %%
 plots.plot_removal_effects(effects)
@@ -193,7 +193,7 @@ shares.pivot(index="channel", columns="model", values="share")[
 results_with_navigational = attr.run_models(
     journeys.paths, markov_order=markov_order, position_weights=tuple(position_weights)
 )
-attr.shares_before_after(results_with_navigational, results).round(3)
+present(attr.shares_before_after(results_with_navigational, results), digits=3)
 
 # %% [markdown]
 # ### Explore interactively (JupyterLab)
@@ -242,7 +242,7 @@ plt.show()
 
 # %%
 ci = attr.bootstrap_shares(paths, n_boot=bootstrap_samples, markov_order=markov_order)
-ci.round(3)
+present(ci, digits=3)
 
 # %%
 plots.plot_bootstrap_intervals(ci)
@@ -307,7 +307,7 @@ assessment = attr.assess(
     n_boot=bootstrap_samples,
 )
 hazard = assessment.hazard
-hazard.intervals_.round(3)
+present(hazard.intervals_, digits=3)
 
 # %% [markdown]
 # Conversions the organic baseline explains (would have happened anyway) against those the
@@ -369,7 +369,7 @@ plt.show()
 # under resampling (mean bootstrap interval width).
 
 # %%
-assessment.heldout.round(4)
+present(assessment.heldout, digits=4)
 
 # %%
 present(assessment.evidence, digits=3)
@@ -414,7 +414,11 @@ scores = (
     if truth
     else None
 )
-scores.round(3) if scores is not None else "no ground truth in this data folder: scoring skipped"
+(
+    present(scores, digits=3)
+    if scores is not None
+    else "no ground truth in this data folder: scoring skipped"
+)
 
 # %%
 plots.plot_truth_scores(scores) if scores is not None else "no ground truth: no figure"
@@ -433,7 +437,11 @@ plt.show()
 
 # %%
 check = attr.check_recommendation(recommendation, scores) if scores is not None else None
-check.round(4) if check is not None else "no ground truth: the recommendation cannot be checked"
+(
+    present(check, digits=4)
+    if check is not None
+    else "no ground truth: the recommendation cannot be checked"
+)
 
 # %%
 best = scores.iloc[0] if scores is not None else None
@@ -472,4 +480,4 @@ by_persona = (
     if personas is not None
     else pd.DataFrame({"note": ["no persona_file given: no persona split"]})
 )
-by_persona.round(3)
+present(by_persona, digits=3)
