@@ -109,7 +109,7 @@ present(growth, digits=3)
 
 # %%
 sales = sit.sales_summary(decomposition, growth)
-sales.round(3)
+present(sales, digits=3)
 
 # %% [markdown]
 # ### Share of voice and share of market
@@ -124,11 +124,11 @@ plots.plot_shares(voice)
 plt.show()
 
 # %%
-voice.round(3)
+present(voice, digits=3)
 
 # %%
 market = sit.share_of_market(tables.get("survey"), brands, base_start, base_end)
-market.round(3)
+present(market, digits=3)
 
 # %% [markdown]
 # ## 2. Brand funnel (survey)
@@ -166,7 +166,7 @@ if funnel is not None:
     plt.show()
 
 # %%
-leaks.round(3) if leaks is not None else None
+present(leaks, digits=3) if leaks is not None else None
 
 # %% [markdown]
 # Every survey wave separately (pre and post): warnings flag brands missing from a wave or
@@ -206,7 +206,10 @@ plots.plot_journey_funnel(by_channel)
 plt.show()
 
 # %%
-by_channel.pivot_table(index="channel", columns="stage", values="conversion", sort=False).round(3)
+present(
+    by_channel.pivot_table(index="channel", columns="stage", values="conversion", sort=False),
+    digits=3,
+)
 
 # %% [markdown]
 # Per persona, when the persona notebook's labels are given (`persona_file`).
@@ -221,7 +224,7 @@ by_persona = (
         {"note": ["no persona_file given: run 02_personas and pass its personas.csv"]}
     )
 )
-by_persona.round(3)
+present(by_persona, digits=3)
 
 # %% [markdown]
 # ## 4. Channel baseline
@@ -253,7 +256,7 @@ plt.show()
 
 # %%
 kpis = kpi_table(tables, base_start, base_end, brand=plan.brand)
-kpis[["kpi", "label", "value", "n", "note"]].round(3)
+present(kpis[["kpi", "label", "value", "n", "note"]], digits=3)
 
 # %% [markdown]
 # ## 5. SWOT
@@ -267,7 +270,7 @@ pd.Series(sit.SWOT_RULES, name="rule").to_frame()
 # %%
 derived = sit.derive_swot(leaks=leaks, baseline=baseline, sales=sales, currency=plan.currency)
 swot = sit.merge_swot(derived, plan.swot.opportunities, plan.swot.threats)
-swot.round(3)
+present(swot, digits=3)
 
 # %%
 plots.plot_swot(sit.swot_table(swot))
@@ -282,7 +285,7 @@ plt.show()
 objective_base = sit.objective_baselines(
     plan, tables, base_start, base_end, persona_labels=personas
 )
-objective_base.round(3)
+present(objective_base, digits=3)
 
 # %% [markdown]
 # Specific (a catalogue KPI), Measurable (computable, with a baseline in the data),
@@ -297,7 +300,7 @@ plots.plot_smart(matrix)
 plt.show()
 
 # %%
-matrix.round(3)
+present(matrix, digits=3)
 
 # %% [markdown]
 # What to fix before the campaign: every letter that did not pass, with the reason.

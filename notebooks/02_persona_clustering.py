@@ -157,7 +157,7 @@ present(model.selection_, digits=3)
 
 # %%
 names = persona_labels(features, model.labels_)
-model.stability_runs_.round(3)
+present(model.stability_runs_, digits=3)
 
 # %%
 plots.plot_stability(model.stability_, stability_threshold, names)
@@ -194,7 +194,7 @@ recovery
 
 # %%
 cards = persona_cards(features, model.labels_, model.stability_)
-cards.round(3)
+present(cards, digits=3)
 
 # %% [markdown]
 # ### Browse the persona cards (JupyterLab)
@@ -234,7 +234,7 @@ plt.show()
 
 # %%
 match = match_target_personas(plan.target_personas, features, model.labels_, names)
-match.round(3)
+present(match, digits=3)
 
 # %%
 plots.plot_target_match(match)

@@ -66,7 +66,7 @@ from imclab.plan import load_plan
 from imclab.plotting import budget as value_plots
 from imclab.plotting import mmm as mmm_plots
 from imclab.report.headlines import record_headlines
-from imclab.report.tables import facts
+from imclab.report.tables import facts, present
 from imclab.review import budget, experiments
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
@@ -109,7 +109,7 @@ if attribution_shares:
         shares = mmm.measure_shares(tables, plan, data.channels, n_boot=share_bootstrap)
     except ImclabError as err:
         print(f"Fitted on the daily data alone: no channel shares could be measured ({err}).")
-shares.set_index("channel").round(3) if shares is not None else None
+present(shares.set_index("channel"), digits=3) if shares is not None else None
 
 # %% [markdown]
 # ## Fit and convergence

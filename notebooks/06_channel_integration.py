@@ -108,7 +108,7 @@ plt.show()
 
 # %%
 freq = ex.frequency_cells(exposure, channels, max_frequency)
-reach.frequency_summary(freq).round(3)
+present(reach.frequency_summary(freq), digits=3)
 
 # %% [markdown]
 # The response to exposure: incremental orders per customer at each touch count, relative to
@@ -152,7 +152,7 @@ if "synergy" in truth:
         truth["synergy"][["channel_a", "channel_b", "extra_orders_per_customer"]],
         on=["channel_a", "channel_b"], how="left",
     ).rename(columns={"extra_orders_per_customer": "true_extra_orders"})  # fmt: skip
-pairs.sort_values("p_value", kind="mergesort").head(10).round(4)
+present(pairs.sort_values("p_value", kind="mergesort").head(10), digits=4)
 
 # %% [markdown]
 # ## 4. Journey flow
