@@ -41,7 +41,7 @@ from imclab.data import audit, write_quarantine
 from imclab.plan import load_plan
 from imclab.plotting import audit as plots
 from imclab.report.headlines import record_headlines
-from imclab.report.tables import facts
+from imclab.report.tables import facts, present
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
@@ -58,7 +58,7 @@ print(f"{plan.title}: {plan.start} to {plan.end}; rows after {cutoff} count as i
 
 # %%
 rows = audit.rows_per_table(world)
-rows.round(5)
+present(rows, digits=5)
 
 # %%
 plots.plot_rows_per_table(rows)
@@ -102,7 +102,7 @@ world.quarantine.head(20)
 
 # %%
 missing = audit.missing_values(world)
-missing[(missing["missing_loaded"] > 0) | (missing["missing_quarantined"] > 0)].round(4)
+present(missing[(missing["missing_loaded"] > 0) | (missing["missing_quarantined"] > 0)], digits=4)
 
 # %%
 audit.duplicates(world)
@@ -115,7 +115,7 @@ audit.duplicates(world)
 
 # %%
 identity = audit.identity_match(world)
-identity.round(4)
+present(identity, digits=4)
 
 # %%
 plots.plot_identity_match(identity)
