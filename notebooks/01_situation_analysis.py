@@ -326,4 +326,4 @@ headlines = {
     "funnel_warnings": int(len(funnel_warnings)),
 }
 record_headlines(report_dir, "situation", headlines)
-pd.Series(headlines, name="value").to_frame()
+facts(headlines)

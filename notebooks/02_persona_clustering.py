@@ -76,7 +76,7 @@ setup = {
     "k": k or f"chosen in {k_min}..{k_max}",
     "method": method,
 }
-pd.Series(setup, name="value").astype(str).to_frame()
+facts(setup)
 
 # %% [markdown]
 # ## 1. The customer features

@@ -51,7 +51,7 @@ import imclab.attribution as attr
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
-from imclab.report.tables import present
+from imclab.report.tables import facts, present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
@@ -79,7 +79,7 @@ setup = {
     "holdout_regions": ", ".join(plan.holdout_regions) or "(none)",
     "mmm_contributions": mmm is not None,
 }
-pd.Series(setup, name="value").to_frame()
+facts(setup)
 
 # %% [markdown]
 # ## 1. Customer journeys
@@ -465,7 +465,7 @@ headlines = {
     "no_touch_conversions": journeys.count("conversions with no touch in the window"),
 }
 record_headlines(report_dir, "attribution", headlines)
-pd.Series(headlines, name="value").to_frame()
+facts(headlines)
 
 # %% [markdown]
 # ## 12. By persona

@@ -49,7 +49,7 @@ from imclab.integration import exposure as ex
 from imclab.integration import flow, reach, retention, synergy
 from imclab.plan import load_plan
 from imclab.plotting import integration as plots
-from imclab.report.tables import present
+from imclab.report.tables import facts, present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
@@ -74,7 +74,7 @@ setup = {
     "persona split": persona_file or "none",
     "integration truth": "exposure" in truth,
 }
-pd.Series(setup, name="value").to_frame()
+facts(setup)
 
 # %% [markdown]
 # ## 1. Overlap and incremental reach
