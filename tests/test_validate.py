@@ -138,10 +138,8 @@ GA4_COLUMNS = {
 }  # fmt: skip
 
 
-def test_plan_columns_map_a_ga4_export_and_messages_name_the_users_file(tmp_path, repo_root):
-    data = tmp_path / "export"
-    data.mkdir()
-    shutil.copy(FIXTURE, data / FIXTURE.name)
+def write_ga4_companions(data: Path) -> None:
+    """The tables beside the GA4 export: its four customers, one order and one spend row."""
     ids = ["1001.17", "1002.42", "1003.08", "1004.90"]
     customers = pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-05"})
     for col in ("age", "gender", "region", "city_tier", "device", "income_band",
@@ -156,6 +154,13 @@ def test_plan_columns_map_a_ga4_export_and_messages_name_the_users_file(tmp_path
         "date,channel,campaign,spend,impressions,clicks\n"
         "2025-03-03,paid_search,spring_launch,100,1000,50\n"
     )
+
+
+def test_plan_columns_map_a_ga4_export_and_messages_name_the_users_file(tmp_path, repo_root):
+    data = tmp_path / "export"
+    data.mkdir()
+    shutil.copy(FIXTURE, data / FIXTURE.name)
+    write_ga4_companions(data)
     plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text())
     plan["columns"] = GA4_COLUMNS
     plan_file = tmp_path / "ga4.yaml"

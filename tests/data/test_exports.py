@@ -160,7 +160,7 @@ def test_values_that_clash_after_normalisation_are_a_plan_error(tmp_path, repo_r
 
 
 def test_ga4_rows_appended_twice_are_counted_and_dropped_or_kept(tmp_path, repo_root):
-    from tests.test_validate import GA4_COLUMNS  # the same GA4 mapping as the README
+    from tests.test_validate import GA4_COLUMNS, write_ga4_companions  # as the README
 
     data = tmp_path / "export"
     data.mkdir()
@@ -168,20 +168,7 @@ def test_ga4_rows_appended_twice_are_counted_and_dropped_or_kept(tmp_path, repo_
     lines = text.splitlines()
     appended = lines + lines[1:4]  # three events exported twice
     (data / FIXTURE.name).write_text("\n".join(appended) + "\n")
-    ids = ["1001.17", "1002.42", "1003.08", "1004.90"]
-    customers = pd.DataFrame({"customer_id": ids, "signup_date": "2025-01-05"})
-    for col in ("age", "gender", "region", "city_tier", "device", "income_band",
-                "loyalty_member", "newsletter_opt_in", "avg_session_minutes",
-                "pages_per_visit", "discount_usage_rate"):  # fmt: skip
-        customers[col] = ""
-    customers.to_csv(data / "customers.csv", index=False)
-    (data / "conversions.csv").write_text(
-        "order_id,customer_id,timestamp,revenue\nO1,1001.17,2025-03-03T10:00:00,50\n"
-    )
-    (data / "spend.csv").write_text(
-        "date,channel,campaign,spend,impressions,clicks\n"
-        "2025-03-03,paid_search,spring_launch,100,1000,50\n"
-    )
+    write_ga4_companions(data)
     dropped = validate_data(data, campaign=_plan(tmp_path, repo_root, GA4_COLUMNS), as_of=AS_OF)
     keep = dict(GA4_COLUMNS, touchpoints={**GA4_COLUMNS["touchpoints"], "duplicates": "keep"})
     kept = validate_data(data, campaign=_plan(tmp_path, repo_root, keep), as_of=AS_OF)
