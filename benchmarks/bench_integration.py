@@ -76,11 +76,11 @@ timed("anchor_journey_funnel", lambda: journey_funnel(w.touchpoints, w.conversio
       by="channel"))
 expo = ex.customer_exposure(w.customers, w.touchpoints, w.conversions, start, end,
                             channels=channels, interactions=kinds)
-cells = timed("exposure_cells", lambda: ex.exposure_cells(expo, channels))
+freq = timed("frequency_cells", lambda: ex.frequency_cells(expo, channels, 6))
+cells = timed("exposure_cells", lambda: ex.exposure_cells(freq, channels))
 timed("overlap_reach", lambda: (reach.channel_overlap(cells, channels),
                                 reach.incremental_reach(cells, channels)))
 pairs = timed("synergy_fit", lambda: synergy.channel_synergy(cells, channels))
-freq = timed("frequency_cells", lambda: ex.frequency_cells(expo, channels, 6))
 rf = timed("reach_frequency_fit", lambda: reach.reach_frequency(freq, channels))
 links = timed("journey_flow", lambda: flow.journey_flow(w.touchpoints, w.conversions, start, end,
               channels=CHANNELS, interactions=kinds, steps=4))
