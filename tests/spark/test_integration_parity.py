@@ -40,6 +40,10 @@ def test_spark_and_duckdb_equal_the_pandas_tables(engines, sample_parquet, sampl
             "retention": retention_curves(
                 cv, tp, by="acquisition_month", observation_end="2025-06-30"
             ),
+            # the first touch by an arg-min over (time, event id): Spark's min_by on a struct
+            "retention_touch": retention_curves(
+                cv, tp, by="first_touch_channel", observation_end="2025-06-30"
+            ),
         }
     assert out["pandas"]["cells"]["customers"].sum() > 1000
     for engine in ("duckdb", "spark"):
