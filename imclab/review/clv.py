@@ -9,7 +9,8 @@ by the channel of each customer's first touchpoint.
 Public functions
 ----------------
 - :func:`rfm_summary` (conversions -> frequency, recency, T, monetary_value per buyer)
-- :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``)
+- :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``;
+  ``expected_purchases_new_customer(t)``, the retention curves' overlay in notebook 06)
 - :func:`customer_lifetime_value` (conversions -> :class:`CLVResult` in one call)
 - :func:`holdout_check` (fit up to a date, predict the repeat purchases after it, compare)
 - :func:`first_touch_channel` (touchpoints -> channel of each customer's first touch)
