@@ -49,11 +49,16 @@ if engine == "spark":
     con._session.sparkContext.setLogLevel("ERROR")
 else:
     con = connect("duckdb", threads=2, memory_limit="6GB", temp_directory=spill)
-steps = {}
+steps, cpu = {}, {}
+def cpu_now():  # CPU seconds of this process (all its threads) and of its finished children
+    import resource
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 def timed(name, fn):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_now()
     out = fn()
-    steps[name] = time.perf_counter() - t
+    steps[name], cpu[name] = time.perf_counter() - t, cpu_now() - c
     return out
 class Raw:  # a replicated world: its tables as they are (open_world's checks not timed)
     def __init__(self, tables):
@@ -71,11 +76,11 @@ timed("anchor_journey_funnel", lambda: journey_funnel(w.touchpoints, w.conversio
       by="channel"))
 expo = ex.customer_exposure(w.customers, w.touchpoints, w.conversions, start, end,
                             channels=channels, interactions=kinds)
-cells = timed("exposure_cells", lambda: ex.exposure_cells(expo, channels))
+freq = timed("frequency_cells", lambda: ex.frequency_cells(expo, channels, 6))
+cells = timed("exposure_cells", lambda: ex.exposure_cells(freq, channels))
 timed("overlap_reach", lambda: (reach.channel_overlap(cells, channels),
                                 reach.incremental_reach(cells, channels)))
 pairs = timed("synergy_fit", lambda: synergy.channel_synergy(cells, channels))
-freq = timed("frequency_cells", lambda: ex.frequency_cells(expo, channels, 6))
 rf = timed("reach_frequency_fit", lambda: reach.reach_frequency(freq, channels))
 links = timed("journey_flow", lambda: flow.journey_flow(w.touchpoints, w.conversions, start, end,
               channels=CHANNELS, interactions=kinds, steps=4))
@@ -86,7 +91,9 @@ ret = timed("retention_curves", lambda: [retention.retention_curves(
     for by in ("acquisition_month", "first_touch_channel")])
 exp = timed("bgnbd_overlay", lambda: retention.expected_repeat_orders(
     w.conversions, observation_end="2025-06-19"))
-sections = sum(v for k, v in steps.items() if k not in ("open_world", "anchor_journey_funnel"))
+skip = ("open_world", "anchor_journey_funnel")
+sections = sum(v for k, v in steps.items() if k not in skip)
+sections_cpu = sum(v for k, v in cpu.items() if k not in skip)
 print(json.dumps({
     "touchpoints": touchpoints,
     "customers_in_cells": int(cells["customers"].sum()),
@@ -96,6 +103,9 @@ print(json.dumps({
     **{f"{k}_s": round(v, 1) for k, v in steps.items()},
     "sections_s": round(sections, 1),
     "sections_without_bgnbd_s": round(sections - steps["bgnbd_overlay"], 1),
+    **{f"{k}_cpu_s": round(v, 1) for k, v in cpu.items()},
+    "sections_cpu_s": round(sections_cpu, 1),
+    "sections_without_bgnbd_cpu_s": round(sections_cpu - cpu["bgnbd_overlay"], 1),
 }))
 """
 

@@ -65,7 +65,8 @@ exposure = ex.customer_exposure(
     world.customers, world.touchpoints, world.conversions, **window,
     channels=channels, interactions=interactions, persona_labels=personas,
 )  # fmt: skip
-cells = ex.exposure_cells(exposure, channels)
+freq = ex.frequency_cells(exposure, channels, max_frequency)  # the one query of sections 1-3
+cells = ex.exposure_cells(freq, channels)
 setup = {
     "campaign": plan.name,
     "window": f"{plan.start} .. {plan.end}",
@@ -107,7 +108,6 @@ plt.show()
 # or more.
 
 # %%
-freq = ex.frequency_cells(exposure, channels, max_frequency)
 present(reach.frequency_summary(freq), digits=3)
 
 # %% [markdown]

@@ -112,8 +112,18 @@ def customer_exposure(
     )
 
 
-def exposure_cells(exposure: ir.Table, channels: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    """Group the customers by which channels reached them and stratum (engine-side).
+def exposure_cells(frequency: pd.DataFrame, channels: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Group the customers by which channels reached them and stratum.
+
+    Summed from the frequency cells (:func:`frequency_cells`, which hold the reach pattern of
+    every channel), so the customers are read from the engine once for both.
+
+    Parameters
+    ----------
+    frequency
+        :func:`frequency_cells` of the customer exposure table, for the same ``channels``.
+    channels
+        The channels (one 0/1 column each).
 
     Returns
     -------
@@ -121,15 +131,18 @@ def exposure_cells(exposure: ir.Table, channels: list[str] | tuple[str, ...]) ->
         One row per (exposure pattern, stratum): ``<channel>`` (0/1 each), ``stratum``,
         ``customers``, ``orders`` (sum), ``orders_sq`` (sum of squares), ``converters``.
     """
-    flags = {c: (exposure[exposure_column(c)] > 0).cast("int64") for c in channels}
-    cells = exposure.group_by([*[v.name(c) for c, v in flags.items()], exposure.stratum]).agg(
-        customers=exposure.count(),
-        orders=exposure.orders.sum(),
-        orders_sq=(exposure.orders * exposure.orders).sum(),
-        converters=(exposure.orders > 0).cast("int64").sum(),
-    )
-    out = cells.execute()
-    return _sorted(out, [*channels, "stratum"])
+    keys = [*channels, "stratum"]
+    missing = [c for c in [*keys, "channel", "customers"] if c not in frequency.columns]
+    if missing:
+        raise ParameterError(
+            f"exposure cells: the frequency cells lack {', '.join(missing)}; pass "
+            "frequency_cells(exposure, channels, cap) for the same channels"
+        )
+    # every customer appears once per channel: the first channel's rows hold each once
+    one = frequency[frequency["channel"] == channels[0]]
+    sums = ["customers", "orders", "orders_sq", "converters"]
+    out = one.groupby(keys, as_index=False, sort=False)[sums].sum()
+    return _sorted(out.astype({c: "int64" for c in [*channels, *sums]}), keys)
 
 
 def frequency_cells(

@@ -75,18 +75,19 @@ def journey_flow(
     if collapse_repeats:
         tp = tp.mutate(prev=tp.channel.lag().over(order))
         tp = tp.filter(tp.prev.isnull() | (tp.prev != tp.channel)).drop("prev")
-    tp = tp.mutate(step=ibis.row_number().over(order))
+    # one sort of the (collapsed) touches: step, next touch and first touch time together
+    tp = tp.mutate(
+        step=ibis.row_number().over(order),
+        next=tp.channel.lead().over(order),
+        fts=tp.ts.first().over(order),
+    )
     tp = tp.filter(tp.step < steps)
-    tp = tp.mutate(next=tp.channel.lead().over(ibis.window(group_by="cid", order_by="step")))
     orders = _events_in_window(conversions, "conversions", ["customer_id", "timestamp"], lo, hi)
-    orders = orders.select(oid=orders.customer_id.cast("string"), ots=orders.timestamp)
-    first = tp.filter(tp.step == 0).select(fid="cid", fts="ts")
-    bought = first.join(orders, first.fid == orders.oid).filter(ibis._.ots > ibis._.fts)
-    bought = bought.select("fid").distinct()
-    t = tp.left_join(bought, tp.cid == bought.fid)
+    last = orders.group_by(oid=orders.customer_id.cast("string")).agg(lts=orders.timestamp.max())
+    t = tp.left_join(last, tp.cid == last.oid)
     target = ibis.coalesce(
-        t.next,
-        ibis.cases((t.fid.notnull(), ORDERED), else_=NO_ORDER),
+        ibis.cases((t.step < steps - 1, t.next), else_=ibis.null("string")),
+        ibis.cases(((t.lts > t.fts).fill_null(False), ORDERED), else_=NO_ORDER),
     )
     links = t.group_by(step=t.step, source=t.channel, target=target).agg(customers=t.count())
     out = links.execute()
@@ -121,14 +122,20 @@ def _events(touchpoints: EventTable, conversions: EventTable, lo, hi) -> ir.Tabl
     return tp.union(conv)
 
 
-def first_events(events: ir.Table) -> ir.Table:
+def first_events(events: ir.Table, *carry: str) -> ir.Table:
     """Each customer's first event (earliest ``ts``, then smallest ``eid``): ``pid, pts, peid``.
 
-    Two aggregations rather than a window over every event: no sort of the event stream.
+    One aggregation (the event's ``ts``/``eid`` pair as the key of an arg-min), no sort of
+    the event stream; ``carry`` names further columns to take from the same event. Events
+    without a time are ignored.
     """
-    first = events.group_by(pid="cid").agg(pts=events.ts.min())
-    tied = events.join(first, (events.cid == first.pid) & (events.ts == first.pts))
-    return tied.group_by(["pid", "pts"]).agg(peid=tied.eid.min())
+    events = events.filter(events.ts.notnull())
+    key = ibis.struct({"ts": events.ts, "eid": events.eid})
+    return events.group_by(pid="cid").agg(
+        pts=events.ts.min(),
+        peid=events.eid.argmin(key),
+        **{c: events[c].argmin(key) for c in carry},
+    )
 
 
 def _matches(ev: ir.Table, step: FunnelStep) -> ir.BooleanValue:

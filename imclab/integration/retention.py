@@ -88,10 +88,9 @@ def retention_curves(
             eid=tp.event_id.cast("string"),
             channel=tp.channel.cast("string"),
         )
-        # the first touch (earliest, then smallest event id) by aggregation, not a window sort
-        firsts = first_events(tp.select(cid="tcid", ts="tts", eid="eid"))
-        ft = tp.join(firsts, (tp.tcid == firsts.pid) & (tp.eid == firsts.peid))
-        ft = ft.select("tcid", "channel")
+        # the first touch (earliest, then smallest event id) by one aggregation, no sort
+        ft = first_events(tp.select(cid="tcid", ts="tts", eid="eid", channel="channel"), "channel")
+        ft = ft.select(tcid="pid", channel="channel")
         first = first.left_join(ft, first.fid == ft.tcid)
         first = first.select("fid", "fts", "obs", cohort=first.channel.fill_null("(no touch)"))
     repeats = ranked.filter(ranked.k > 0).join(first, ranked.cid == first.fid)
@@ -99,11 +98,17 @@ def retention_curves(
     repeats = repeats.mutate(
         age=(age_days / MONTH_DAYS).ceil().cast("int64"), second=repeats.k == 1
     )
+    zero = ibis.literal(0, type="int64")
     cells = repeats.group_by(["cohort", "obs", "age"]).agg(
-        orders=repeats.count(), repeaters=repeats.second.cast("int64").sum()
+        orders=repeats.count(), repeaters=repeats.second.cast("int64").sum(), customers=zero
     )
-    sizes = first.group_by(["cohort", "obs"]).agg(customers=first.count())
-    cells, sizes = cells.execute(), sizes.execute()
+    sizes = first.group_by(["cohort", "obs"]).agg(
+        age=ibis.null("int64"), orders=zero, repeaters=zero, customers=first.count()
+    )
+    # one query (the first orders and touches are read once): sizes are the rows without age
+    both = ibis.union(cells, sizes.select(*cells.columns)).execute()
+    sized = both["age"].isna()
+    cells, sizes = both[~sized], both.loc[sized, ["cohort", "obs", "customers"]]
     rows = []
     for cohort, size in sizes.groupby("cohort", sort=True):
         got = cells[cells["cohort"] == cohort]
@@ -135,12 +140,12 @@ def expected_repeat_orders(
 ) -> pd.DataFrame:
     """Return the BG/NBD model's expected cumulative repeat orders of a new customer by month.
 
-    The RFM table comes from the review's :func:`imclab.review.clv.rfm_summary` (computed in
-    the engine); BG/NBD is fitted by PyMC-Marketing (``BetaGeoModel``, maximum a posteriori)
-    and its ``expected_purchases_new_customer`` is Fader, Hardie and Lee's ``E[X(t)]`` for a
-    customer who has just made a first purchase: the retention curves' expectation.
-    :func:`_bgnbd_model` is the one seam to the CLV model: once the review's model exposes
-    its fitted ``BetaGeoModel``, it returns that instead of fitting its own.
+    The review's CLV model (:class:`imclab.review.clv.CustomerValueModel`, BG/NBD by
+    PyMC-Marketing, maximum a posteriori) is fitted on the RFM table of
+    :func:`imclab.review.clv.rfm_summary` (computed in the engine, in days); its
+    :meth:`~imclab.review.clv.CustomerValueModel.expected_purchases_new_customer` is Fader,
+    Hardie and Lee's ``E[X(t)]`` for a customer who has just made a first purchase: the
+    retention curves' expectation.
 
     Parameters
     ----------
@@ -161,28 +166,14 @@ def expected_repeat_orders(
     pandas.DataFrame
         ``month, expected_repeat_orders``.
     """
-    from imclab.review.clv import rfm_summary
+    from imclab.review.clv import CustomerValueModel, rfm_summary
 
     rfm = rfm_summary(conversions, observation_end=observation_end, freq="D")
     if len(rfm) > max_customers:
         rfm = rfm.sample(n=max_customers, random_state=random_seed).sort_index()
-    model = _bgnbd_model(rfm, random_seed)
+    # the purchase model only: without monetary_value no Gamma-Gamma is fitted
+    model = CustomerValueModel(transaction_model="bg_nbd", random_state=random_seed)
+    model.fit(rfm[["frequency", "recency", "T"]])
     ages = np.arange(1, months + 1)
-    new = pd.DataFrame({"customer_id": ages, "frequency": 0.0, "recency": 0.0, "T": 0.0})
-    draws = model.expected_purchases_new_customer(new, t=ages * MONTH_DAYS)
-    values = draws.mean(("chain", "draw")).to_numpy()
-    return pd.DataFrame({"month": ages, "expected_repeat_orders": values.astype(float)})
-
-
-def _bgnbd_model(rfm: pd.DataFrame, random_seed: int):
-    """Fit PyMC-Marketing's BG/NBD on an RFM table in days (MAP: seconds, deterministic)."""
-    import warnings
-
-    from pymc_marketing.clv import BetaGeoModel
-
-    data = rfm.reset_index()[["customer_id", "frequency", "recency", "T"]]
-    model = BetaGeoModel()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "T=0 is uninformative": buyers of the last day
-        model.fit(data, method="map", progressbar=False, random_seed=random_seed)
-    return model
+    values = model.expected_purchases_new_customer(ages * MONTH_DAYS)
+    return pd.DataFrame({"month": ages, "expected_repeat_orders": values})

@@ -9,7 +9,8 @@ by the channel of each customer's first touchpoint.
 Public functions
 ----------------
 - :func:`rfm_summary` (conversions -> frequency, recency, T, monetary_value per buyer)
-- :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``)
+- :class:`CustomerValueModel` (sklearn-style: ``fit(rfm)``, ``clv(rfm, ...)``, ``params_``;
+  ``expected_purchases_new_customer(t)``, the retention curves' overlay in notebook 06)
 - :func:`customer_lifetime_value` (conversions -> :class:`CLVResult` in one call)
 - :func:`holdout_check` (fit up to a date, predict the repeat purchases after it, compare)
 - :func:`first_touch_channel` (touchpoints -> channel of each customer's first touch)
@@ -488,6 +489,24 @@ class CustomerValueModel(BaseEstimator):
                 f"{self.params_.set_index('parameter')['estimate'].round(4).to_dict()}"
             )
         return pd.Series(values, index=rfm.index, name="expected_purchases")
+
+    def expected_purchases_new_customer(self, t: np.ndarray | list[float]) -> np.ndarray:
+        """Return the expected repeat transactions of a customer just after a first purchase.
+
+        ``E[X(t)]`` for each length ``t`` (in the time unit of the fitted RFM table): Fader,
+        Hardie and Lee (2005), eq. 9 for BG/NBD (Schmittlein et al. for Pareto/NBD), as
+        PyMC-Marketing computes it (``expected_purchases_new_customer``). The expectation
+        cohort retention curves are compared with.
+        """
+        ages = np.asarray(t, dtype=float)
+        if ages.ndim != 1 or not np.all(np.isfinite(ages)) or np.any(ages < 0):
+            raise ParameterError(f"expected purchases: t must be lengths >= 0, got {t!r}")
+        new = pd.DataFrame(
+            {"customer_id": np.arange(len(ages)), "frequency": 0.0, "recency": 0.0, "T": 0.0}
+        )
+        with _quiet_pymc():
+            out = self.transaction_.expected_purchases_new_customer(new, t=ages)
+        return out.mean(("chain", "draw")).to_numpy().astype(float)
 
     def clv(
         self,

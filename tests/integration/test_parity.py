@@ -31,7 +31,7 @@ def _run(t, labels):
                                  channels=ANALYSED, interactions=INTERACTIONS,
                                  persona_labels=labels)  # fmt: skip
     return {
-        "cells": exposure_cells(exposure, ANALYSED),
+        "cells": exposure_cells(frequency_cells(exposure, ANALYSED, 5), ANALYSED),
         "freq": frequency_cells(exposure, ANALYSED, 5),
         "flow": journey_flow(t["touchpoints"], t["conversions"], *WINDOW, channels=ANALYSED,
                              interactions=INTERACTIONS, steps=3),  # fmt: skip

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from imclab.data import load_world
+from imclab.errors import ParameterError
 from imclab.integration.exposure import exposure_cells, exposure_column, frequency_cells
 from imclab.integration.reach import (
     channel_overlap,
@@ -35,7 +36,7 @@ def small(small_world):
 
 def test_overlap_and_incremental_reach_match_direct_counts(small):
     exposure, touches, n_customers = small
-    cells = exposure_cells(exposure, ANALYSED)
+    cells = exposure_cells(frequency_cells(exposure, ANALYSED, CAP), ANALYSED)
     assert cells["customers"].sum() == n_customers
     reach = incremental_reach(cells, ANALYSED).set_index("channel")
     reached = touches > 0
@@ -49,6 +50,27 @@ def test_overlap_and_incremental_reach_match_direct_counts(small):
     assert overlap["share"].sum() == pytest.approx(1.0)
     biggest = reached.value_counts().drop(index=tuple([False] * len(ANALYSED)), errors="ignore")
     assert overlap["customers"].iloc[0] == biggest.iloc[0]
+
+
+def test_exposure_cells_from_frequency_cells_equal_a_direct_grouping(small):
+    exposure, _, _ = small
+    frame = exposure.execute()
+    flags = {c: (frame[exposure_column(c)] > 0).astype("int64") for c in ANALYSED}
+    direct = (
+        frame.assign(**flags, orders_sq=frame["orders"] ** 2, converters=frame["orders"] > 0)
+        .groupby([*ANALYSED, "stratum"], as_index=False)
+        .agg(
+            customers=("orders", "size"),
+            orders=("orders", "sum"),
+            orders_sq=("orders_sq", "sum"),
+            converters=("converters", "sum"),
+        )
+    )
+    for cap in (1, CAP):  # the cap of the frequency cells does not matter
+        cells = exposure_cells(frequency_cells(exposure, ANALYSED, cap), ANALYSED)
+        pd.testing.assert_frame_equal(cells, direct, check_dtype=False)
+    with pytest.raises(ParameterError, match="frequency_cells"):
+        exposure_cells(frame, ANALYSED)
 
 
 def test_frequency_summary_matches_direct_counts(small):

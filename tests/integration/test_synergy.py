@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from imclab.integration.exposure import exposure_cells, exposure_column
+from imclab.integration.exposure import exposure_cells, exposure_column, frequency_cells
 from imclab.integration.synergy import channel_synergy
 
 from .conftest import ANALYSED, PLANTED, exposure_of
@@ -15,7 +15,8 @@ from .conftest import ANALYSED, PLANTED, exposure_of
 
 def _with_truth(folder):
     exposure, truth = exposure_of(folder)
-    pairs = channel_synergy(exposure_cells(exposure, ANALYSED), ANALYSED)
+    cells = exposure_cells(frequency_cells(exposure, ANALYSED, 6), ANALYSED)
+    pairs = channel_synergy(cells, ANALYSED)
     true = truth["synergy"][["channel_a", "channel_b", "extra_orders_per_customer", "factor"]]
     return pairs.merge(true, on=["channel_a", "channel_b"], validate="1:1")
 
@@ -48,7 +49,8 @@ def test_cells_give_the_per_customer_regression_with_hc1_intervals(small_world):
     exposure, _ = exposure_of(small_world, personas=False)
     channels = ["paid_search", "social", "display", "tv"]
     frame = exposure.execute()
-    pairs = channel_synergy(exposure_cells(exposure, channels), channels, min_customers=10)
+    cells = exposure_cells(frequency_cells(exposure, channels, 6), channels)
+    pairs = channel_synergy(cells, channels, min_customers=10)
     data = frame.assign(**{c: (frame[exposure_column(c)] > 0).astype(float) for c in channels})
     terms = " + ".join(channels + [f"{a}:{b}" for a, b in _pairs(channels)])
     fit = smf.ols(f"orders ~ C(stratum) + {terms}", data=data).fit(cov_type="HC1")

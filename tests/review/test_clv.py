@@ -95,6 +95,27 @@ def test_cdnow_worked_example_and_discounted_clv(cdnow, cdnow_model):
     assert (table.loc[table["frequency"] == 0, "p_alive"] == 1).all()
 
 
+def test_cdnow_new_customer_expectation_is_fader_hardie_lee_eq_9(cdnow_model):
+    from scipy.special import hyp2f1
+
+    est = cdnow_model.params_.set_index("parameter")["estimate"]
+    r, alpha, a, b = est["r"], est["alpha"], est["a"], est["b"]
+    t = np.array([1.0, 13.0, 39.0, 78.0])
+    # E[X(t)] of a customer who has just made a first purchase (eq. 9), written out here
+    closed = (
+        (a + b - 1)
+        / (a - 1)
+        * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
+    )
+    got = cdnow_model.expected_purchases_new_customer(t)
+    np.testing.assert_allclose(got, closed, rtol=1e-6)
+    # increasing and slowing down: customers drop out, so later weeks add fewer purchases
+    rate = np.diff(got) / np.diff(t)
+    assert (rate > 0).all() and (np.diff(rate) < 0).all()
+    with pytest.raises(ParameterError, match="t must be lengths"):
+        cdnow_model.expected_purchases_new_customer([-1.0])
+
+
 @pytest.mark.slow
 def test_cdnow_pareto_nbd_matches_the_published_fit(cdnow):
     model = C.CustomerValueModel(transaction_model="pareto_nbd").fit(cdnow)

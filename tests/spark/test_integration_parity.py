@@ -31,7 +31,7 @@ def test_spark_and_duckdb_equal_the_pandas_tables(engines, sample_parquet, sampl
         expo = customer_exposure(t["customers"], tp, cv, START, END, channels=CHANNELS,
                                  interactions=KINDS, persona_labels=labels)  # fmt: skip
         out[name] = {
-            "cells": exposure_cells(expo, CHANNELS),
+            "cells": exposure_cells(frequency_cells(expo, CHANNELS, 6), CHANNELS),
             "freq": frequency_cells(expo, CHANNELS, 6),
             "flow": journey_flow(tp, cv, START, END, channels=CHANNELS, interactions=KINDS),
             "funnel": plan_funnel(
@@ -39,6 +39,10 @@ def test_spark_and_duckdb_equal_the_pandas_tables(engines, sample_parquet, sampl
             ),  # fmt: skip
             "retention": retention_curves(
                 cv, tp, by="acquisition_month", observation_end="2025-06-30"
+            ),
+            # the first touch by an arg-min over (time, event id): Spark's min_by on a struct
+            "retention_touch": retention_curves(
+                cv, tp, by="first_touch_channel", observation_end="2025-06-30"
             ),
         }
     assert out["pandas"]["cells"]["customers"].sum() > 1000
