@@ -11,7 +11,7 @@ column pairs, ids missing from the referenced table and duplicate keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -20,7 +20,7 @@ import pandas as pd
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
 from imclab.errors import DataError
 
-__all__ = ["FAULTS", "clean_table"]
+__all__ = ["FAULTS", "FAULT_SEP", "clean_table", "split_fault"]
 
 #: Fault kinds counted per column, in the order a cell is checked (a cell gets the first).
 FAULTS: tuple[str, ...] = (
@@ -155,9 +155,39 @@ def _key_text(col: ir.Value) -> ir.StringValue:
 
 _CAST = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
 
+#: Separates the column from the rule in a ``_fault`` label (``"cost|below minimum"``).
+FAULT_SEP = "|"
 
-def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, ir.Table]):
-    """Apply table ``name``'s contract to ``t`` in its engine; nothing is computed yet.
+
+def split_fault(label: str) -> tuple[str, str]:
+    """Return ``(column, rule)`` of a ``_fault`` label written by :func:`clean_table`."""
+    column, _, rule = label.partition(FAULT_SEP)
+    return column, rule
+
+
+def _keep(table: ir.Table) -> ir.Table:
+    return table
+
+
+def _any_rows(table: ir.Table) -> bool:
+    return bool(table.limit(1).count().execute())
+
+
+def clean_table(
+    name: str,
+    t: ir.Table,
+    as_of: pd.Timestamp,
+    refs: Mapping[str, ir.Table],
+    store: Callable[[ir.Table], ir.Table] = _keep,
+):
+    """Apply table ``name``'s contract to ``t`` in its engine.
+
+    The cell checks run once: the rows without a fault are typed and handed to ``store``
+    (which computes and keeps them, e.g. a temporary table; by default they stay lazy). The
+    id and key checks then read that stored table, and each runs a small query first so that
+    a step that removes nothing costs no second copy: unknown ids by an anti-join, duplicate
+    keys by a grouped count (the window that picks the first occurrence runs over the
+    repeated keys only).
 
     Parameters
     ----------
@@ -169,6 +199,9 @@ def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, 
         The moment after which dates are "in the future" (``imclab.data.load._as_of``).
     refs
         The clean tables already built (ids are checked against the rows that passed there).
+    store
+        Called on the typed rows that passed the cell checks, and again after a step that
+        removed rows; returns the table the next steps read.
 
     Returns
     -------
@@ -176,28 +209,27 @@ def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, 
         Typed columns (strings, ``float64``, ``int64``, ``boolean``, ``date``, ``timestamp``)
         holding only the rows that passed, then the file's extra columns.
     excluded : list
-        ``("cells", rows)``: every row with ``_column`` and ``_reason`` of its first cell
-        fault (NULL when it passed); then ``((column, rule), rows)`` for the rows an id check
-        or the duplicate-key check removed. Each refused row appears once.
+        ``("cells", rows)``: the rows refused by a cell check, each with ``_fault``, its
+        first fault as ``"column|rule"`` (:func:`split_fault`); then ``((column, rule),
+        rows)`` for the rows an id check or the duplicate-key check removed (only the steps
+        that removed some). Each refused row appears once.
+    passed_cells : int
+        Rows that passed the cell checks (``rows read - refused by a cell check``).
     """
     rules, checks = _row_faults(name, t, as_of)
-    # a row is excluded once, for its first fault: columns in contract order, then pairs
+    # a row is excluded once, for its first fault: columns in contract order, then pairs;
+    # each check is written once, labelled with its column, so it is evaluated once per row
     none = ibis.null("string")
-    reasons, columns = [], []
+    labelled = []
     for col, possible, expr in checks:
         if expr.type().is_boolean():
-            reasons.append(ibis.ifelse(expr, possible[0], none))
-            columns.append((expr, col))
+            labelled.append(ibis.ifelse(expr, f"{col}{FAULT_SEP}{possible[0]}", none))
         else:
-            reasons.append(expr)
-            columns.append((expr.notnull(), col))
-    reason = ibis.coalesce(*reasons, none) if reasons else none
-    column = ibis.cases(*columns, else_=none) if columns else none
-    staged = t.mutate(_column=column, _reason=reason)
-    # every row with its first cell fault (NULL when it passed): counting it by reason gives
-    # the rows read and the rows refused by a cell check in one pass
-    excluded = [("cells", staged)]
-    kept = staged.filter(staged._reason.isnull())
+            labelled.append(ibis.literal(f"{col}{FAULT_SEP}") + expr)
+    fault = ibis.coalesce(*labelled, none) if labelled else none
+    staged = t.mutate(_fault=fault)
+    excluded: list = [("cells", staged.filter(staged._fault.notnull()))]
+    kept = staged.filter(staged._fault.isnull())
     typed = {}
     for rule in rules:
         value = _typed(kept[rule.name], rule.kind)
@@ -209,7 +241,8 @@ def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, 
             value = value.strip()
         typed[rule.name] = value
     extra = [c for c in t.columns if c not in typed]
-    clean = kept.select(**typed, **{c: kept[c] for c in extra})
+    clean = store(kept.select(**typed, **{c: kept[c] for c in extra}))
+    passed_cells = int(clean.count().execute())
     for rule in rules:  # ids must exist in the (clean) referenced table
         if not rule.references:
             continue
@@ -217,16 +250,21 @@ def clean_table(name: str, t: ir.Table, as_of: pd.Timestamp, refs: Mapping[str, 
         if ref_table not in refs:
             continue
         known = refs[ref_table].select(_ref=_key_text(refs[ref_table][ref_col])).distinct()
-        marked = clean.left_join(known, clean[rule.name].cast("string") == known._ref)
-        marked = marked.select(*clean.columns, _found=marked._ref.notnull())
-        excluded.append(((rule.name, f"not in {rule.references}"), marked.filter(~marked._found)))
-        clean = marked.filter(marked._found).drop("_found")
+        missing = clean.anti_join(known, _key_text(clean[rule.name]) == known._ref)
+        if _any_rows(missing):
+            excluded.append(((rule.name, f"not in {rule.references}"), missing))
+            clean = store(clean.semi_join(known, _key_text(clean[rule.name]) == known._ref))
     keys = key_columns(SCHEMAS[name])
     if keys and all(k in clean.columns for k in keys):
-        # the first occurrence in a deterministic order (every column, missing values last)
-        order = [e for c in clean.columns for e in (clean[c].isnull(), clean[c])]
-        win = ibis.window(group_by=[clean[k] for k in keys], order_by=order)
-        ranked = clean.mutate(_n=ibis.row_number().over(win))
-        excluded.append((("+".join(keys), "duplicate key"), ranked.filter(ranked._n > 0)))
-        clean = ranked.filter(ranked._n == 0).drop("_n")
-    return clean, excluded
+        repeated = clean.group_by(keys).agg(_c=ibis._.count()).filter(ibis._._c > 1).select(keys)
+        if _any_rows(repeated):
+            # the first occurrence in a deterministic order (every column, missing values
+            # last), ranked among the rows of a repeated key only
+            twins = clean.semi_join(repeated, keys)
+            order = [e for c in twins.columns for e in (twins[c].isnull(), twins[c])]
+            win = ibis.window(group_by=[twins[k] for k in keys], order_by=order)
+            ranked = twins.mutate(_n=ibis.row_number().over(win))
+            excluded.append((("+".join(keys), "duplicate key"), ranked.filter(ranked._n > 0)))
+            first = ranked.filter(ranked._n == 0).drop("_n")
+            clean = store(clean.anti_join(repeated, keys).union(first))
+    return clean, excluded, passed_cells
