@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imclab.data.contracts import _keep, clean_table, split_fault
+from imclab.data.contracts import FAULTS, _keep, clean_table, describe, split_fault
 from imclab.data.load import (
     TableReport,
     ValidationReport,
@@ -174,17 +174,9 @@ def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of)
     ``duplicate key``). An id missing from the clean customers is called unknown even when
     its customer row exists but was itself quarantined (the loader tells the two apart).
     """
-    from imclab.data import load as L
-
-    codes = {
-        "missing required value": L._MISSING, "text too long": L._TOO_LONG,
-        "unparseable": L._PARSE, "time zone offset": L._TZ, "implausible date": L._RANGE_DATE,
-        "unknown value": L._ALLOWED, "below minimum": L._BOUNDS, "above maximum": L._BOUNDS,
-        "in the future": L._FUTURE,
-    }  # fmt: skip
     rules = {r.name: r for r in column_rules(SCHEMAS[table])}
-    if label in codes and column in rules:
-        return column, L._cell_sql(rules[column], stamp).reasons[codes[label]][0]
+    if column in rules and (label in FAULTS or label.startswith("greater than ")):
+        return column, describe(rules[column], label, stamp)[0]
     if label.startswith("not in "):
         ref_table = label.removeprefix("not in ").split(".")[0]
         return column, f"unknown customer ({column} not in {file_of(ref_table)})"

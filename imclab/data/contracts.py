@@ -7,6 +7,10 @@ allowed set, below the minimum or above the maximum, dates in the future, ``left
 column pairs, ids missing from the referenced table and duplicate keys.
 :func:`clean_table` applies them to one table where it lives;
 :func:`imclab.warehouse.open_world` builds the engine world and its report from it.
+
+The rules' bounds (:data:`MIN_DATE`, :data:`MAX_DATE`, :data:`TZ_PATTERN`) and their words
+(:func:`describe`: the reason and the message template of every fault) live here once; the
+file loader's SQL takes them from here, so a fault reads the same in every report.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ import pandas as pd
 from imclab.data.schemas import SCHEMAS, column_rules, cross_column_rules, key_columns
 from imclab.errors import DataError
 
-__all__ = ["FAULTS", "FAULT_SEP", "clean_table", "split_fault"]
+__all__ = [
+    "FAULTS",
+    "FAULT_SEP",
+    "MAX_DATE",
+    "MIN_DATE",
+    "TZ_PATTERN",
+    "clean_table",
+    "describe",
+    "split_fault",
+]
 
 #: Fault kinds counted per column, in the order a cell is checked (a cell gets the first).
 FAULTS: tuple[str, ...] = (
@@ -34,6 +47,114 @@ FAULTS: tuple[str, ...] = (
     "above maximum",
     "in the future",
 )
+
+#: Plausible dates (a date or timestamp outside them is a typing slip, not an event).
+MIN_DATE, MAX_DATE = "1900-01-01", "2199-12-31"
+#: A time of day followed by a zone (``Z``, ``+02:00``): local times carry none.
+TZ_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+# The plan's columns: feature that fixes a value that does not parse (messages only).
+_FIXES = {
+    "int": "; a decimal comma or thousands dot? set decimal: ',' for this file in the plan's "
+    "columns: section",
+    "float": "; a decimal comma? set decimal: ',' for this file in the plan's columns: section",
+    "date": "; another date format? set date_format (e.g. '%d/%m/%Y') for this file in the "
+    "plan's columns: section",
+    "timestamp": "; another date format? set date_format (e.g. '%d/%m/%Y %H:%M') for this file "
+    "in the plan's columns: section",
+}
+_KIND_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean (expected true or false)",
+    "date": "a date (expected ISO 8601)",
+    "timestamp": "a timestamp (expected ISO 8601)",
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def describe(rule, label: str, as_of: pd.Timestamp) -> tuple[str, str]:
+    """Return the words of a cell fault: ``(reason, template)``, one vocabulary for all.
+
+    The file loader, the engines' report and the quarantine messages all word a fault here.
+
+    Parameters
+    ----------
+    rule
+        The column's :class:`~imclab.data.schemas.ColumnRule`.
+    label
+        One of :data:`FAULTS`, or ``"greater than <column>"`` for a ``left <= right`` pair.
+    as_of
+        The moment after which dates are "in the future".
+
+    Returns
+    -------
+    tuple of str
+        The reason (``"negative value (expected >= 0)"``) and the message template, where
+        ``{values}`` stands for the offending values.
+    """
+    if label == "missing required value":
+        return label, label
+    if label == "text too long":
+        limit = f"{rule.max_length:,}"
+        return (
+            f"text too long (over {limit} characters)",
+            f"text {{values}} too long (over {limit} characters)",
+        )
+    if label == "unparseable":
+        words = _KIND_WORDS[rule.kind]
+        return (
+            f"cannot parse as {words}",
+            f"cannot parse {{values}} as {words}{_FIXES.get(rule.kind, '')}",
+        )
+    if label == "time zone offset":
+        return (
+            "timestamp has a time zone offset (expected local time without offset)",
+            "timestamp {values} has a time zone offset (expected local time without offset)",
+        )
+    if label == "implausible date":
+        years = f"years {MIN_DATE[:4]} to {MAX_DATE[:4]}"
+        return (
+            f"implausible date (expected {years})",
+            f"implausible date {{values}} (expected {years})",
+        )
+    if label == "unknown value":
+        expected = ", ".join(str(v) for v in rule.allowed)
+        return (
+            f"unknown {rule.name} (expected one of: {expected})",
+            f"unknown {rule.name} {{values}} (expected one of: {expected}; map your labels "
+            f"with values: {{your label: imclab value}} for {rule.name} in the plan's "
+            "columns: section, which compares labels trimmed and case-blind)",
+        )
+    if label in ("below minimum", "above maximum"):
+        lo, hi = rule.min_value, rule.max_value
+        if hi is None and lo == 0:
+            return "negative value (expected >= 0)", "negative value {values} (expected >= 0)"
+        if lo is not None and hi is not None:
+            expected = f"{_number(lo)}..{_number(hi)}"
+        else:
+            expected = f">= {_number(lo)}" if lo is not None else f"<= {_number(hi)}"
+        return (
+            f"out of range (expected {expected})",
+            f"value {{values}} out of range (expected {expected})",
+        )
+    if label == "in the future":
+        stamp = as_of.strftime("%Y-%m-%d %H:%M:%S")
+        return (
+            f"in the future (after as_of {stamp})",
+            f"{{values}} is in the future (after as_of {stamp})",
+        )
+    if label.startswith("greater than "):
+        right = label.removeprefix("greater than ")
+        return (
+            f"{rule.name} {label}",
+            f"{rule.name} {label} ({{values}}; expected {rule.name} <= {right})",
+        )
+    raise ValueError(f"no words for the fault {label!r}")  # pragma: no cover
+
 
 _TYPES = {
     "int": "float64",  # integers are checked as numbers, then for a fractional part
@@ -68,8 +189,6 @@ def _typed(col: ir.Value, kind: str) -> ir.Value:
 
 def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
     """Return the first fault of a cell (NULL when fine) and the faults the rule can give."""
-    from imclab.data.load import _MAX_DATE, _MIN_DATE, _TZ_PATTERN  # the loader's bounds
-
     blank = _blank(col)
     typed = _typed(col, rule.kind)
     cases: list[tuple[ir.BooleanValue, str]] = []
@@ -85,11 +204,11 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
         cases.append((not_parsed, "unparseable"))
     if rule.kind == "timestamp" and col.type().is_string():
         # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer text can carry an offset
-        offset = ~blank & (text.length() > 19) & text.re_search(_TZ_PATTERN)
+        offset = ~blank & (text.length() > 19) & text.re_search(TZ_PATTERN)
         cases.append((offset, "time zone offset"))
     if rule.kind in ("date", "timestamp"):
-        lo = ibis.literal(pd.Timestamp(_MIN_DATE).to_pydatetime(), type="timestamp")
-        hi = ibis.literal(pd.Timestamp(_MAX_DATE).to_pydatetime(), type="timestamp")
+        lo = ibis.literal(pd.Timestamp(MIN_DATE).to_pydatetime(), type="timestamp")
+        hi = ibis.literal(pd.Timestamp(MAX_DATE).to_pydatetime(), type="timestamp")
         stamp = typed.cast("timestamp")
         cases.append((((stamp < lo) | (stamp > hi)).fill_null(False), "implausible date"))
     if rule.allowed is not None:
