@@ -188,51 +188,58 @@ def _typed(col: ir.Value, kind: str) -> ir.Value:
 
 
 def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
-    """Return the first fault of a cell (NULL when fine) and the faults the rule can give."""
+    """Return the first fault of a cell (NULL when fine) and the faults the rule can give.
+
+    A blank cell is decided by the first branch (missing, or fine when the column is
+    nullable), so the later checks see non-blank cells only and the blank test runs once.
+    """
     blank = _blank(col)
     typed = _typed(col, rule.kind)
-    cases: list[tuple[ir.BooleanValue, str]] = []
-    if not rule.nullable:
-        cases.append((blank, "missing required value"))
+    cases: list[tuple[ir.BooleanValue, str | None]] = [
+        (blank, None if rule.nullable else "missing required value")
+    ]
     text = col.cast("string") if not col.type().is_string() else col
     if rule.max_length is not None:
-        cases.append((~blank & (text.length() > int(rule.max_length)), "text too long"))
-    not_parsed = ~blank & typed.isnull()
+        cases.append((text.length() > int(rule.max_length), "text too long"))
+    not_parsed = typed.isnull()
     if rule.kind == "int":
-        not_parsed = not_parsed | (~blank & (typed.floor() != typed).fill_null(False))
+        not_parsed = not_parsed | (typed.floor() != typed).fill_null(False)
     if rule.kind in _TYPES:
         cases.append((not_parsed, "unparseable"))
     if rule.kind == "timestamp" and col.type().is_string():
         # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer text can carry an offset
-        offset = ~blank & (text.length() > 19) & text.re_search(TZ_PATTERN)
+        offset = (text.length() > 19) & text.re_search(TZ_PATTERN)
         cases.append((offset, "time zone offset"))
     if rule.kind in ("date", "timestamp"):
         lo = ibis.literal(pd.Timestamp(MIN_DATE).to_pydatetime(), type="timestamp")
         hi = ibis.literal(pd.Timestamp(MAX_DATE).to_pydatetime(), type="timestamp")
         stamp = typed.cast("timestamp")
-        cases.append((((stamp < lo) | (stamp > hi)).fill_null(False), "implausible date"))
+        cases.append(((stamp < lo) | (stamp > hi), "implausible date"))
     if rule.allowed is not None:
         values = [str(v) for v in rule.allowed]
-        txt = col.cast("string").strip() if rule.kind in ("category", "string") else None
-        if txt is not None:
-            cases.append((~blank & ~txt.isin(values), "unknown value"))
+        if rule.kind in ("category", "string"):
+            cases.append((~col.cast("string").strip().isin(values), "unknown value"))
         else:
             nums = [float(v) for v in rule.allowed]
-            cases.append((~blank & ~typed.isin(nums), "unknown value"))
+            cases.append((~typed.isin(nums), "unknown value"))
     if rule.min_value is not None:
-        cases.append(((typed < float(rule.min_value)).fill_null(False), "below minimum"))
+        cases.append((typed < float(rule.min_value), "below minimum"))
     if rule.max_value is not None:
-        cases.append(((typed > float(rule.max_value)).fill_null(False), "above maximum"))
+        cases.append((typed > float(rule.max_value), "above maximum"))
     if rule.not_future:
         if rule.kind == "date":
             limit = ibis.literal(as_of.date(), type="date")
         else:
             limit = ibis.literal(as_of.to_pydatetime(), type="timestamp")
-        cases.append(((typed > limit).fill_null(False), "in the future"))
-    if not cases:
+        cases.append((typed > limit, "in the future"))
+    labels = [label for _, label in cases if label is not None]
+    if not labels:
         return None, []
-    fault = ibis.cases(*[(cond.fill_null(False), label) for cond, label in cases])
-    return fault, [label for _, label in cases]
+    none = ibis.null("string")
+    fault = ibis.cases(
+        *[(cond.fill_null(False), none if label is None else label) for cond, label in cases]
+    )
+    return fault, labels
 
 
 def _rules(name: str, t: ir.Table):
