@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imclab.data.contracts import clean_table
+from imclab.data.contracts import FAULTS, _keep, clean_table, describe, split_fault
 from imclab.data.load import (
     TableReport,
     ValidationReport,
@@ -145,8 +145,13 @@ def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reaso
     picked = rows.order_by(order).limit(limit).execute()
     if picked.empty:
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    cols = picked["_column"] if column is None else pd.Series(column, index=picked.index)
-    why = picked["_reason"] if reason is None else pd.Series(reason, index=picked.index)
+    if column is None:  # cell faults: "column|rule" in _fault
+        split = [split_fault(f) for f in picked["_fault"]]
+        cols = pd.Series([c for c, _ in split], index=picked.index)
+        why = pd.Series([r for _, r in split], index=picked.index)
+    else:
+        cols = pd.Series(column, index=picked.index)
+        why = pd.Series(reason, index=picked.index)
     values = [
         None if c not in picked.columns or pd.isna(picked.at[i, c]) else str(picked.at[i, c])
         for i, c in zip(picked.index, cols, strict=True)
@@ -169,17 +174,9 @@ def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of)
     ``duplicate key``). An id missing from the clean customers is called unknown even when
     its customer row exists but was itself quarantined (the loader tells the two apart).
     """
-    from imclab.data import load as L
-
-    codes = {
-        "missing required value": L._MISSING, "text too long": L._TOO_LONG,
-        "unparseable": L._PARSE, "time zone offset": L._TZ, "implausible date": L._RANGE_DATE,
-        "unknown value": L._ALLOWED, "below minimum": L._BOUNDS, "above maximum": L._BOUNDS,
-        "in the future": L._FUTURE,
-    }  # fmt: skip
     rules = {r.name: r for r in column_rules(SCHEMAS[table])}
-    if label in codes and column in rules:
-        return column, L._cell_sql(rules[column], stamp).reasons[codes[label]][0]
+    if column in rules and (label in FAULTS or label.startswith("greater than ")):
+        return column, describe(rules[column], label, stamp)[0]
     if label.startswith("not in "):
         ref_table = label.removeprefix("not in ").split(".")[0]
         return column, f"unknown customer ({column} not in {file_of(ref_table)})"
@@ -209,7 +206,7 @@ def _engine_world(
     overrides: dict[str, str],
     examples: int,
 ) -> EngineWorld:
-    from imclab.attribution.journeys import _materialize
+    from imclab.attribution.journeys import _drop, _materialize
 
     stamp = _as_of(as_of)
     raw = world_tables(con, source, tables=overrides, names=tuple(wanted))
@@ -228,9 +225,19 @@ def _engine_world(
     # referenced tables first: ids are checked against the rows that passed there
     for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
         origin = _origin(source, name, overrides)
-        typed, excluded = clean_table(name, raw[name], stamp, clean)
-        # computed once: the analyses query the clean event tables many times
-        clean[name] = typed if name in SMALL_TABLES else _materialize(con, typed)[0]
+        n_read = int(raw[name].count().execute())  # Parquet: from the file's metadata
+        stored: list[str] = []
+
+        def store(expr: ir.Table, _stored: list[str] = stored) -> ir.Table:
+            # computed once: the analyses query the clean event tables many times
+            table, table_name = _materialize(con, expr)
+            _stored.append(table_name)
+            return table
+
+        typed, excluded, passed = clean_table(
+            name, raw[name], stamp, clean, _keep if name in SMALL_TABLES else store
+        )
+        clean[name] = typed
         dates = date_columns(SCHEMAS[name])
         if name in SMALL_TABLES:  # collected: its facts come from the frame
             tables[name] = _small_frame(name, clean[name])
@@ -249,29 +256,25 @@ def _engine_world(
             highs = [stats[f"_max_{c}"] for c in dates]
         lows = [pd.Timestamp(v) for v in lows if pd.notna(v)]
         highs = [pd.Timestamp(v) for v in highs if pd.notna(v)]
-        n_read = n_cells = 0
+        n_cells = n_read - passed
         for what, rows in excluded:
-            if what == "cells":  # every row, with its first cell fault or NULL
-                grouped = rows.group_by(column="_column", reason="_reason").agg(rows=ibis._.count())
-                found = grouped.execute()
-                n_read = int(found["rows"].sum())
-                found = found.dropna(subset=["reason"])
-                n_cells = int(found["rows"].sum())
-                for row in found.itertuples(index=False):
-                    counts.append({"table": name, "column": row.column, "reason": row.reason,
-                                   "rows": int(row.rows)})  # fmt: skip
-                if examples and len(found):
-                    bad = rows.filter(rows._reason.notnull())
-                    lines.append(_examples(name, origin, bad, None, None, examples))
-                continue
-            if what[1] == "duplicate key":  # the last check: what it removed is the rest
-                n = n_read - n_loaded - sum(c["rows"] for c in counts if c["table"] == name)
-            else:
-                n = int(rows.count().execute())
-            if n:
-                counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
+            if what == "cells":  # the rows with a cell fault, labelled by their first one
+                if not n_cells:
+                    continue
+                found = rows.group_by("_fault").agg(rows=ibis._.count()).execute()
+                for fault, n in sorted(zip(found["_fault"], found["rows"], strict=True)):
+                    column, reason = split_fault(fault)
+                    counts.append({"table": name, "column": column, "reason": reason,
+                                   "rows": int(n)})  # fmt: skip
                 if examples:
-                    lines.append(_examples(name, origin, rows, what[0], what[1], examples))
+                    lines.append(_examples(name, origin, rows, None, None, examples))
+                continue
+            n = int(rows.count().execute())
+            counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
+            if examples:
+                lines.append(_examples(name, origin, rows, what[0], what[1], examples))
+        for stale in stored[:-1]:  # the copies a later step replaced
+            _drop(con, stale)
         identity: dict[str, int] = {}
         mine = [c for c in counts if c["table"] == name]
         unknown_ids = sum(c["rows"] for c in mine if c["reason"] == "not in customers.customer_id")

@@ -231,3 +231,19 @@ def test_a_snapshot_opens_some_tables_lazily_or_strictly(snapshot):
         open_world(folder, strict=True)
     with pytest.raises(ParameterError, match="no overrides"):
         open_world(folder, lazy=True, sources={"spend": "x.y"})
+
+
+def test_engine_words_every_fault_as_the_loader(sample_dir, tmp_path):
+    """One vocabulary: a ``left <= right`` pair and a range fault read the same in both."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for name in ("customers", "touchpoints", "conversions"):
+        shutil.copy(sample_dir / f"{name}.csv", folder)
+    text = (sample_dir / "spend.csv").read_text(encoding="utf-8")
+    text += "2025-06-29,paid_search,always_on,10.0,5,9\n2025-06-30,paid_search,always_on,10.0,x,1\n"
+    (folder / "spend.csv").write_text(text, encoding="utf-8")
+    loaded = load_world(folder, as_of=AS_OF, tables=["spend"])
+    lazy = open_world(folder, lazy=True, as_of=AS_OF, tables=["spend"])
+    assert "clicks greater than impressions" in set(lazy.excluded["reason"])
+    assert set(lazy.excluded["reason"]) == set(loaded.quarantine["reason"])
+    assert lazy.excluded["rows"].sum() == loaded.report.tables["spend"].rows_quarantined

@@ -2,7 +2,8 @@
 
 Files are read through DuckDB (CSV as all-VARCHAR so no value can crash the reader, or Parquet);
 the typed conversion and the rule checks run in SQL derived from :mod:`imclab.data.schemas`, and
-each clean table is validated with its pandera schema as the final guard.
+each clean table is validated with its pandera schema as the final guard (dtypes, missing values,
+allowed values and bounds; key uniqueness only in SQL).
 
 Row numbers (``row`` in the quarantine) are data row numbers: 1 is the first record after the
 header, and row n is line n + 1 of a CSV file (blank lines are skipped but counted, so a user
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ import pandera.pandas as pa
 import pyarrow as pyarrow_lib
 import pyarrow.compute as pyarrow_compute
 
+from imclab.data.contracts import MAX_DATE, MIN_DATE, TZ_PATTERN, describe
 from imclab.data.quarantine import as_quarantine, empty_faults, faults_message, format_faults
 from imclab.data.schemas import (
     OPTIONAL_TABLES,
@@ -44,34 +47,24 @@ from imclab.errors import DataError, ParameterError
 __all__ = ["TableReport", "ValidationReport", "World", "load_world"]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
-_MIN_DATE, _MAX_DATE = "1900-01-01", "2199-12-31"
-_TZ_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
-
-# Fault codes of the per-cell checks (one per cell: the first that applies).
+# Fault codes of the per-cell checks (one per cell: the first that applies), and the rule of
+# the contracts each one is (its words: :func:`imclab.data.contracts.describe`).
 _MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE, _TOO_LONG = range(1, 9)
+_LABELS = {
+    _MISSING: "missing required value",
+    _TOO_LONG: "text too long",
+    _PARSE: "unparseable",
+    _TZ: "time zone offset",
+    _RANGE_DATE: "implausible date",
+    _ALLOWED: "unknown value",
+    _BOUNDS: "below minimum",
+    _FUTURE: "in the future",
+}
 # A CSV line longer than this is quarantined before DuckDB reads the file (DuckDB's own
 # buffers silently drop records beyond 32 MB). Ad copy and ids are far shorter.
 MAX_LINE_BYTES = 1_000_000
 _TOO_LONG_MARKER = b"imclab: record too long"
 _SCAN_CHUNK = 16 * 1024 * 1024
-# The plan's columns: feature that fixes a value the loader cannot parse (messages only).
-_FIXES = {
-    "int": "; a decimal comma or thousands dot? set decimal: ',' for this file in the plan's "
-    "columns: section",
-    "float": "; a decimal comma? set decimal: ',' for this file in the plan's columns: section",
-    "date": "; another date format? set date_format (e.g. '%d/%m/%Y') for this file in the "
-    "plan's columns: section",
-    "timestamp": "; another date format? set date_format (e.g. '%d/%m/%Y %H:%M') for this file "
-    "in the plan's columns: section",
-}
-
-_KIND_WORDS = {
-    "int": "an integer",
-    "float": "a number",
-    "bool": "a boolean (expected true or false)",
-    "date": "a date (expected ISO 8601)",
-    "timestamp": "a timestamp (expected ISO 8601)",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,10 +321,6 @@ def _enum(values: Any) -> str:
     return "ENUM(" + ", ".join(_lit(str(v)) for v in values) + ")"
 
 
-def _fmt_number(value: float) -> str:
-    return f"{value:g}"
-
-
 @dataclass
 class _Cell:
     """SQL for one column: the typed expression and the fault-code expression."""
@@ -374,39 +363,19 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
     else:  # pragma: no cover
         raise ValueError(kind)
     whens = [f"WHEN {blank} THEN {'NULL' if rule.nullable else _MISSING}"]
-    reasons: dict[int, tuple[str, str]] = {
-        _MISSING: ("missing required value", "missing required value"),
-    }
     if rule.max_length is not None:
         whens.append(f"WHEN length({raw}) > {int(rule.max_length)} THEN {_TOO_LONG}")
-        reasons[_TOO_LONG] = (
-            f"text too long (over {rule.max_length:,} characters)",
-            f"text {{values}} too long (over {rule.max_length:,} characters)",
-        )
-    if rule.kind in _KIND_WORDS:
-        words = _KIND_WORDS[rule.kind]
+    if rule.kind in ("int", "float", "bool", "date", "timestamp"):
         whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
-        reasons[_PARSE] = (
-            f"cannot parse as {words}",
-            f"cannot parse {{values}} as {words}{_FIXES.get(rule.kind, '')}",
-        )
     if rule.kind == "timestamp":
         # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer values can carry an offset.
         whens.append(
-            f"WHEN length({raw}) > 19 AND regexp_matches({raw}, {_lit(_TZ_PATTERN)}) THEN {_TZ}"
-        )
-        reasons[_TZ] = (
-            "timestamp has a time zone offset (expected local time without offset)",
-            "timestamp {values} has a time zone offset (expected local time without offset)",
+            f"WHEN length({raw}) > 19 AND regexp_matches({raw}, {_lit(TZ_PATTERN)}) THEN {_TZ}"
         )
     if rule.kind in ("date", "timestamp"):
         whens.append(
-            f"WHEN NOT isfinite({t}) OR {t} < DATE {_lit(_MIN_DATE)} "
-            f"OR {t} > DATE {_lit(_MAX_DATE)} THEN {_RANGE_DATE}"
-        )
-        reasons[_RANGE_DATE] = (
-            "implausible date (expected years 1900 to 2199)",
-            "implausible date {values} (expected years 1900 to 2199)",
+            f"WHEN NOT isfinite({t}) OR {t} < DATE {_lit(MIN_DATE)} "
+            f"OR {t} > DATE {_lit(MAX_DATE)} THEN {_RANGE_DATE}"
         )
     if rule.allowed is not None:
         if kind == "category":  # TRY_CAST to the ENUM failed
@@ -414,13 +383,6 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
         else:
             values = ", ".join(_lit(v) for v in rule.allowed)
             whens.append(f"WHEN {t} NOT IN ({values}) THEN {_ALLOWED}")
-        expected = ", ".join(str(v) for v in rule.allowed)
-        reasons[_ALLOWED] = (
-            f"unknown {rule.name} (expected one of: {expected})",
-            f"unknown {rule.name} {{values}} (expected one of: {expected}; map your labels "
-            f"with values: {{your label: imclab value}} for {rule.name} in the plan's "
-            "columns: section, which compares labels trimmed and case-blind)",
-        )
     lo, hi = rule.min_value, rule.max_value
     if lo is not None or hi is not None:
         conds = []
@@ -429,33 +391,16 @@ def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
         if hi is not None:
             conds.append(f"{t} > {hi!r}")
         whens.append(f"WHEN {' OR '.join(conds)} THEN {_BOUNDS}")
-        if hi is None and lo == 0:
-            reasons[_BOUNDS] = (
-                "negative value (expected >= 0)",
-                "negative value {values} (expected >= 0)",
-            )
-        else:
-            expected = (
-                f"{_fmt_number(lo)}..{_fmt_number(hi)}"
-                if lo is not None and hi is not None
-                else (f">= {_fmt_number(lo)}" if lo is not None else f"<= {_fmt_number(hi)}")
-            )
-            reasons[_BOUNDS] = (
-                f"out of range (expected {expected})",
-                f"value {{values}} out of range (expected {expected})",
-            )
     if rule.not_future:
         if rule.kind == "date":
             limit = f"DATE {_lit(as_of.strftime('%Y-%m-%d'))}"
         else:
             limit = f"TIMESTAMP {_lit(as_of.strftime('%Y-%m-%d %H:%M:%S'))}"
         whens.append(f"WHEN {t} > {limit} THEN {_FUTURE}")
-        stamp = as_of.strftime("%Y-%m-%d %H:%M:%S")
-        reasons[_FUTURE] = (
-            f"in the future (after as_of {stamp})",
-            f"{{values}} is in the future (after as_of {stamp})",
-        )
     code = "CASE " + " ".join(whens) + " END"
+    # the codes this column's CASE can give, worded as every report words them
+    given = {_MISSING} | {int(w.rsplit(" THEN ", 1)[1]) for w in whens[1:]}
+    reasons = {c: describe(rule, _LABELS[c], as_of) for c in sorted(given)}
     return _Cell(rule=rule, typed=typed, code=code, reasons=reasons)
 
 
@@ -778,6 +723,7 @@ def _check_file(
     rules = column_rules(schema)
     pairs = cross_column_rules(schema)
     cells = [_cell_sql(rule, as_of) for rule in rules]
+    by_name = {rule.name: rule for rule in rules}
     typed = ", ".join(f"{c.typed} AS {_ident('t_' + c.rule.name)}" for c in cells)
     codes = [f"{c.code} AS {_ident('e_' + c.rule.name)}" for c in cells]
     codes += [
@@ -834,8 +780,7 @@ def _check_file(
                 f"AS template FROM badcells_{table} WHERE {e} IS NOT NULL"
             )
         for i, (a, b) in enumerate(pairs):
-            reason = f"{a} greater than {b}"
-            template = f"{a} greater than {b} ({{values}}; expected {a} <= {b})"
+            reason, template = describe(by_name[a], f"greater than {b}", as_of)
             parts.append(
                 f"SELECT _ord AS row, {_lit(a)} AS column, "
                 f"{_ident(a)} || ' > ' || {_ident(b)} AS value, {_lit(reason)} AS reason, "
@@ -1019,9 +964,22 @@ def arrow_to_frame(table: str, arrow: Any, prefix: str = "") -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+@functools.cache
+def _guard_schema(table: str) -> pa.DataFrameSchema:
+    """Return the table's schema without its one-column keys' uniqueness (checked in SQL).
+
+    The SQL key check removed every repeated key (the first occurrence kept); pandera's
+    ``unique`` would check it again by hashing every id in pandas, the guard's only costly
+    check (about 1.2 GB more at 21.7M touchpoints).
+    """
+    schema = SCHEMAS[table]
+    keys = {name: {"unique": False} for name, col in schema.columns.items() if col.unique}
+    return schema.update_columns(keys) if keys else schema
+
+
 def _pandera_guard(frame: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate with the table's pandera schema; failing rows are moved to fault lines."""
-    schema = SCHEMAS[table]
+    schema = _guard_schema(table)
     try:
         return schema.validate(frame, lazy=True, inplace=True), empty_faults()
     except pa.errors.SchemaErrors as exc:
