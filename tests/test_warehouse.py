@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -247,3 +248,29 @@ def test_engine_words_every_fault_as_the_loader(sample_dir, tmp_path):
     assert "clicks greater than impressions" in set(lazy.excluded["reason"])
     assert set(lazy.excluded["reason"]) == set(loaded.quarantine["reason"])
     assert lazy.excluded["rows"].sum() == loaded.report.tables["spend"].rows_quarantined
+
+
+def test_engine_refuses_non_finite_numbers_as_the_loader(sample_dir, tmp_path):
+    """'inf', 'nan' and an integer beyond float precision are unparseable on both paths."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for name in ("customers", "touchpoints", "conversions"):
+        shutil.copy(sample_dir / f"{name}.csv", folder)
+    text = (sample_dir / "spend.csv").read_text(encoding="utf-8")
+    text += (
+        "2025-06-27,paid_search,always_on,inf,5,1\n"
+        "2025-06-28,paid_search,always_on,nan,5,1\n"
+        "2025-06-29,paid_search,always_on,10.0,9e15,1\n"
+    )
+    (folder / "spend.csv").write_text(text, encoding="utf-8")
+    loaded = load_world(folder, as_of=AS_OF, tables=["spend"])
+    lazy = open_world(folder, lazy=True, as_of=AS_OF, tables=["spend"])
+    spend = lazy.excluded.query("table == 'spend'")
+    assert spend["rows"].sum() == loaded.report.tables["spend"].rows_quarantined
+    assert set(spend["reason"]) == set(loaded.quarantine["reason"])
+    refused = spend[spend["reason"].str.startswith("cannot parse")]
+    assert sorted(zip(refused["column"], refused["rows"], strict=True)) == [
+        ("impressions", 1), ("spend", 2),
+    ]  # fmt: skip
+    kept = lazy.spend if isinstance(lazy.spend, pd.DataFrame) else lazy.spend.execute()
+    assert np.isfinite(kept["spend"]).all() and len(kept) == len(loaded.spend)

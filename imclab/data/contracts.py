@@ -202,8 +202,13 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     if rule.max_length is not None:
         cases.append((text.length() > int(rule.max_length), "text too long"))
     not_parsed = typed.isnull()
-    if rule.kind == "int":
-        not_parsed = not_parsed | (typed.floor() != typed).fill_null(False)
+    if rule.kind in ("int", "float"):
+        # 'inf', 'nan' and integers beyond float precision are not numbers (as in the loader)
+        finite = ~(typed.isnan() | typed.isinf())
+        not_parsed = not_parsed | (~finite).fill_null(False)
+        if rule.kind == "int":
+            exact = (typed.floor() == typed) & (typed.abs() < 9e15)
+            not_parsed = not_parsed | (~exact).fill_null(False)
     if rule.kind in _TYPES:
         cases.append((not_parsed, "unparseable"))
     if rule.kind == "timestamp" and col.type().is_string():
