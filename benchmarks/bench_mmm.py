@@ -114,7 +114,8 @@ def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> d
         np.save(Path(cache) / f"contrib_{folder.name}.npy",
                 model.contributions().sum(axis=1)[cal.draws])  # fmt: skip
     candidates = {
-        "budget": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws),
+        "budget": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws, shares=measured),
+        "budget_model_split": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws),
         "budget_mmm_curves": mmm.PosteriorCurves.from_model(model, cal.draws),
     }
     actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
@@ -189,8 +190,11 @@ def table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        for key, label in (("budget", "orders per touch x delivery curve"),
-                           ("budget_mmm_curves", "MMM saturation (comparison)")):  # fmt: skip
+        for key, label in (
+            ("budget", "model total x attribution split, per touch x delivery curve"),
+            ("budget_model_split", "model's own split, per touch x delivery curve (tried)"),
+            ("budget_mmm_curves", "model's own saturation curves (before; comparison)"),
+        ):
             b = r[key]
             out.append(
                 f"| {r['world']} | {label} | {b['true_actual']:,.0f} | "

@@ -105,15 +105,29 @@ class PosteriorCurves:
 
     @classmethod
     def from_delivery(
-        cls, model: MarketingMix, delivery, draws: np.ndarray | None = None
+        cls,
+        model: MarketingMix,
+        delivery,
+        draws: np.ndarray | None = None,
+        shares: pd.DataFrame | None = None,
+        random_state: int = 0,
     ) -> PosteriorCurves:
         """Curves from the model's orders per touch and fitted delivery curves.
 
         For posterior draw ``i`` (of ``draws``, e.g. the calibrated resample) and channel
-        ``c``: ``e_ic`` = the model's contribution of ``c`` over its window / the channel's
-        touches in that window, and the curve is ``e_ic * T * hill(s; K, alpha)`` with the
-        delivery parameters of bootstrap replicate ``i mod B`` (the fit itself without a
-        bootstrap). See :mod:`imclab.mmm.delivery`.
+        ``c``, the orders one touch causes, ``e_ic``, are the orders the channel caused over
+        the model's window divided by its touches there; the curve is
+        ``e_ic * T * hill(s; K, alpha)`` with the delivery parameters of bootstrap replicate
+        ``i mod B`` (the fit itself without a bootstrap). See :mod:`imclab.mmm.delivery`.
+
+        The orders a channel caused: with ``shares`` (the customer-level attribution's,
+        :func:`imclab.mmm.priors.hazard_shares`), the model's media total of draw ``i`` times
+        a draw of the channel's share from ``Normal(share, sd)`` (clipped at 0, renormalised):
+        the daily orders and the holdout set the total, the attribution the split, with the
+        error the model's likelihood gives it. Measured against the truth this beats the
+        model's own split, which the daily series pulls away from the shares (TV's contribution
+        41 % under the truth on the sample; ``benchmarks/README.md``). Without ``shares``:
+        the model's own per-channel contributions.
 
         Parameters
         ----------
@@ -123,19 +137,34 @@ class PosteriorCurves:
             A fitted :class:`~imclab.mmm.delivery.DeliveryCurves` on the model's channels.
         draws
             Posterior draw indices (default: all, in order).
+        shares
+            ``channel``, ``share``, ``sd`` for every channel of the model, or ``None``.
+        random_state
+            Seed of the share draws.
         """
         idx = np.arange(model.n_draws) if draws is None else np.asarray(draws)
         contrib = model.contributions().sum(axis=1)[idx]  # (draws, channels)
+        channels = list(model.data_.channels)
+        if shares is not None:
+            s = shares.set_index("channel").reindex(channels)
+            if s["share"].isna().any():
+                raise DataError(f"response curves: no measured share for "
+                                f"{s.index[s['share'].isna()].tolist()}")  # fmt: skip
+            rng = np.random.default_rng(random_state)
+            split = rng.normal(s["share"].to_numpy(float), s["sd"].to_numpy(float),
+                               size=(len(idx), len(channels)))  # fmt: skip
+            split = np.clip(split, 1e-9, None)
+            contrib = contrib.sum(axis=1, keepdims=True) * split / split.sum(axis=1, keepdims=True)
         dates = pd.to_datetime(model.data_.frame["date"])
         daily = delivery.daily_[delivery.daily_["date"].isin(dates)]
         touches = daily.groupby("channel")["touches"].sum()
         spend = model.data_.spend
         frames = []
-        for j, c in enumerate(model.data_.channels):
+        for j, c in enumerate(channels):
             if touches.get(c, 0) <= 0:
                 raise DataError(
-                    f"response curves: no touches of channel {c!r} in the model's "
-                    "window to turn its contribution into orders per touch"
+                    f"response curves: no touches of channel {c!r} in the model's window to "
+                    "turn its contribution into orders per touch"
                 )
             d = delivery.draws_[delivery.draws_["channel"] == c]
             if d.empty:
