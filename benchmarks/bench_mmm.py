@@ -9,16 +9,21 @@ holdout, then measure
   per unit of its spend) inside the calibrated 90 % HDI, HDI width relative to the truth,
   Spearman rank correlation of the posterior-mean ROAS with the truth;
 - budget: the campaign's actual spend re-split by ``optimize_budget`` on the posterior curves
-  (each channel 0.5x-2x its actual, always-on as the base), scored with the simulator's
+  (each channel 0.5x-2x its actual, always-on as the base) of notebook 04: the delivery
+  curves fitted from the logs (:mod:`imclab.mmm.delivery`) times the orders per touch (the
+  calibrated model's media total split by the attribution's shares, ``from_delivery``);
+  beside them, as comparisons, the same with the model's own split, and the model's own
+  saturation curves (the curves before issue 20's budget work); all scored with the simulator's
   true campaign curves (the campaign stream reaches the treated customers only, on top of
   always-on): true outcome of the actual split, of the recommendation, and of the best split
   under the true curves with the same bounds; share of the available gain captured; the
   predicted gain's 90 % posterior interval against the true gain;
 - time: wall clock and CPU seconds of the fit, with the load average.
 
-Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json] [--shares]`` (prints Markdown
-tables; ``--shares``: the model with the hazard attribution's channel shares, notebook 04's
-default, :mod:`imclab.mmm.priors`).
+Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json] [--shares] [--world W]``
+(prints Markdown tables; ``--world sample|seed7|seed99``: one world only, to run the three
+side by side; ``--shares``: the model with the hazard attribution's channel shares, notebook
+04's default, :mod:`imclab.mmm.priors`).
 """
 
 from __future__ import annotations
@@ -213,15 +218,18 @@ def table(results: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(out: str | None = None, shares: bool = False) -> list[dict]:
-    """Run the three worlds; print the tables; write JSON to ``out`` when given."""
-    worlds = [
-        (ROOT / "data" / "sample", "sample (5,000 customers)"),
-        (world(20_000, seed=7), "seed 7, 20,000 customers"),
-        (world(10_000, seed=99), "seed 99, 10,000 customers"),
-    ]
+WORLDS = {
+    "sample": lambda: (ROOT / "data" / "sample", "sample (5,000 customers)"),
+    "seed7": lambda: (world(20_000, seed=7), "seed 7, 20,000 customers"),
+    "seed99": lambda: (world(10_000, seed=99), "seed 99, 10,000 customers"),
+}
+
+
+def main(out: str | None = None, shares: bool = False, only: str | None = None) -> list[dict]:
+    """Run the three worlds (or ``only`` one); print the tables; write JSON to ``out``."""
     results = []
-    for folder, label in worlds:
+    for key in [only] if only else WORLDS:
+        folder, label = WORLDS[key]()
         results.append(evaluate(folder, label, shares=shares))
         print(json.dumps(results[-1], default=float), file=sys.stderr, flush=True)
     if out:
@@ -231,5 +239,11 @@ def main(out: str | None = None, shares: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--shares"]
-    main(*args[:1], shares="--shares" in sys.argv)
+    # --world sample|seed7|seed99: one world per process (run the three side by side)
+    flags = {"--shares"}
+    only = None
+    if "--world" in sys.argv:
+        only = sys.argv[sys.argv.index("--world") + 1]
+        flags |= {"--world", only}
+    args = [a for a in sys.argv[1:] if a not in flags]
+    main(*args[:1], shares="--shares" in sys.argv, only=only)
