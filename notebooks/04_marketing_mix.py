@@ -229,15 +229,21 @@ plt.show()
 # is an extrapolation of the fitted shape.
 
 # %%
-delivery = mmm.DeliveryCurves(random_state=seed).fit(
-    mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
-)
-present(delivery.params_.set_index("channel"), digits=3)
+try:
+    delivery = mmm.DeliveryCurves(random_state=seed).fit(
+        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
+    )
+    curves = mmm.PosteriorCurves.from_delivery(
+        model, delivery, calibration.draws, shares=shares, random_state=seed
+    )
+    delivery_table = delivery.params_.set_index("channel")
+except ImclabError as err:  # e.g. a channel without touches in the log
+    curves = mmm.PosteriorCurves.from_model(model, calibration.draws)
+    delivery_table = None
+    print(f"Response curves: the model's own saturation curves; no delivery curves ({err}).")
+present(delivery_table, digits=3) if delivery_table is not None else None
 
 # %%
-curves = mmm.PosteriorCurves.from_delivery(
-    model, delivery, calibration.draws, shares=shares, random_state=seed
-)
 curve_frame = curves.curve_frame()
 ax = value_plots.plot_response_curves(curve_frame)
 ax.set_title("Response curves (band: 90 % posterior interval)")
