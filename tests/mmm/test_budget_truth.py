@@ -84,7 +84,10 @@ def test_recommendation_captures_most_of_the_available_gain(seed99_budget):
     assert r["true_gain"] >= 0.8 * r["available"], r
 
 
-@NOT_MET_YET
+@pytest.mark.xfail(
+    strict=False,  # borderline: the benchmark's lower end 155 against a true gain of 148
+    reason="issue 20: the gain interval misses the true gain on the seed-99 world (just)",
+)
 def test_predicted_gain_interval_covers_the_true_gain(seed99_budget):
     s = seed99_budget["summary"]
     assert s["gain_lower"] <= seed99_budget["true_gain"] <= s["gain_upper"], seed99_budget
