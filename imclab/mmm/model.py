@@ -116,7 +116,7 @@ class MarketingMix(BaseEstimator):
         self,
         l_max: int = 14,
         draws: int = 500,
-        tune: int = 500,
+        tune: int = 1000,
         chains: int = 2,
         target_accept: float = 0.9,
         random_state: int = 0,
