@@ -7,8 +7,9 @@ cell with the committed ones (the nbval expected results, computed on DuckDB), a
 sanitizers. Only the cell listed in ``ENGINE_CELLS`` may differ, for the documented reason.
 
 All the notebooks run in one kernel, one after the other, so they share one Spark session
-(its JVM start-up is most of a notebook's time on Spark); the kernel's namespace is reset
-and its figures closed before each notebook, so no notebook sees another's variables.
+(its JVM start-up is most of a notebook's time on Spark). Before each notebook the kernel's
+namespace is reset, its figures closed and pandas' display options set back to their defaults,
+so no notebook sees another's variables or settings.
 """
 
 from __future__ import annotations
@@ -41,8 +42,12 @@ NOTEBOOKS = [
     "03_channel_attribution",
     "05_post_campaign_review",
 ]
-#: Run first in the shared kernel before each notebook: a clean namespace, no open figures.
-RESET = "%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')\ndel plt"
+#: Run first in the shared kernel before each notebook: a clean namespace, no open figures,
+#: pandas' display options back to their defaults (notebooks widen them for their tables).
+RESET = (
+    "%reset -f\nimport matplotlib.pyplot as plt\nimport pandas as pd\n"
+    "plt.close('all')\npd.reset_option('display')\ndel plt, pd"
+)
 
 
 def _sanitizers(repo_root) -> list[tuple[re.Pattern, str]]:
