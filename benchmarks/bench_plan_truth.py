@@ -1,0 +1,154 @@
+"""Benchmark: the planner's forecast against the simulated outcome of its own recommendation.
+
+On a simulated world: fit the marketing-mix model as notebook 04 does (the hazard
+attribution's channel shares, the model, the geo holdout's calibration; fewer draws), let the
+planner (:func:`imclab.planning.plan_next_campaign`) split a budget equal to what the world's
+campaign spent, write its draft plan, and simulate the *same* world (same seed, size and
+calendar) with that draft as the spend plan (``imclab simulate --spend-plan``). Then compare
+
+- **predicted**: the planner's campaign-caused orders over the campaign's days,
+  ``media_orders`` of :func:`imclab.planning.outcome_draws` (orders the campaign budget adds
+  on top of the always-on spend, per posterior draw), its mean and 90 % interval (5th and
+  95th percentiles of the draws);
+- **simulated**: the true campaign-caused orders in the campaign window of the re-simulated
+  world, ``holdout.campaign_incremental_conversions_in_window`` of ``truth/truth.json``
+  (orders minus the orders of the same customers and random numbers without the campaign's
+  touches), and the same over the whole period (``campaign_incremental_conversions``, which
+  adds the carry-over after the window).
+
+The same pair is reported for the campaign as it ran (the planner's ``media_orders`` of the
+actual split against the original world's truth), which separates the error of the curves'
+level from that of their shape.
+
+Run: ``.venv/bin/python benchmarks/bench_plan_truth.py [--draws N]`` (prints the Markdown
+table of ``benchmarks/README.md``: the sample and one unseen seed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "campaigns" / "spring_launch.yaml"
+
+
+def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
+    """The calibrated posterior curves of a world, by notebook 04's steps (fewer draws)."""
+    from imclab import mmm
+    from imclab.plan import load_plan
+    from imclab.review import experiments
+    from imclab.warehouse import open_world
+
+    plan = load_plan(PLAN)
+    tables = open_world(folder, "duckdb").tables
+    data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.name)
+    shares = mmm.measure_shares(tables, plan, data.channels, n_boot=30)
+    model = mmm.MarketingMix(
+        l_max=14, draws=draws, tune=tune, chains=2, target_accept=0.9, random_state=seed
+    ).fit(data, shares=shares)
+    did = experiments.holdout_did(
+        tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
+    )
+    cal = mmm.calibrate(model, plan.start, plan.end, did.incremental_conversions, random_state=seed)
+    return mmm.PosteriorCurves.from_model(model, cal.draws)
+
+
+def plan_and_simulate(
+    folder: Path, seed: int, n_customers: int, curves, out: Path, faults: bool = False
+) -> dict:
+    """Plan the world's budget on ``curves``, re-simulate the world with the draft's spend.
+
+    Returns predicted (mean, 5 %, 95 % of ``media_orders``) and simulated campaign-caused
+    orders, for the recommended split and for the campaign's actual split.
+    """
+    import numpy as np
+
+    from imclab import planning
+    from imclab.plan import load_plan
+    from imclab.simulate import load_truth, read_spend_plan, simulate_world
+    from imclab.warehouse import open_world
+
+    plan = load_plan(PLAN)
+    tables = open_world(folder, "duckdb").tables
+    spent = float(planning.measure_campaign(plan, tables).campaign_spend.sum())
+    nc = planning.plan_next_campaign(plan, tables, curves, next_budget=round(spent, 2))
+    draft = planning.write_plan(nc.plan, out / "next_campaign.yaml")
+    again = simulate_world(
+        out / "world", seed=seed, n_customers=n_customers, faults=faults,
+        spend_plan=read_spend_plan(draft),
+    )  # fmt: skip
+    now = planning.outcome_draws(curves, nc.baseline, nc.baseline.campaign_spend, plan.days)
+
+    def interval(draws) -> list[float]:
+        v = np.asarray(draws, dtype=float)
+        return [float(v.mean()), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))]
+
+    def caused(doc: dict) -> dict:
+        h = doc["holdout"]
+        return {
+            "in_window": h["campaign_incremental_conversions_in_window"],
+            "whole_period": h["campaign_incremental_conversions"],
+        }
+
+    return {
+        "budget": nc.budget,
+        "split": {k: round(v, 2) for k, v in nc.plan["budget"]["by_channel"].items()},
+        "actual_split": nc.baseline.campaign_spend.round(2).to_dict(),
+        "recommended": {
+            "predicted": interval(nc.draws["media_orders"]),
+            "simulated": caused(load_truth(again)),
+        },
+        "actual": {
+            "predicted": interval(now["media_orders"]),
+            "simulated": caused(load_truth(folder)),
+        },
+    }
+
+
+def table(results: list[tuple[str, dict]]) -> str:
+    """The Markdown table of ``benchmarks/README.md``."""
+    out = [
+        "| world | split | predicted campaign-caused orders [90 % interval] | simulated "
+        "(in window) | simulated (whole period) | inside |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, r in results:
+        for which in ("actual", "recommended"):
+            p, s = r[which]["predicted"], r[which]["simulated"]
+            inside = p[1] <= s["in_window"] <= p[2]
+            out.append(
+                f"| {label} | {which} | {p[0]:,.0f} [{p[1]:,.0f}, {p[2]:,.0f}] | "
+                f"{s['in_window']:,.0f} | {s['whole_period']:,.0f} | "
+                f"{'yes' if inside else 'no'} |"
+            )
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> None:
+    """Run the sample and one unseen seed; print the table and the JSON."""
+    from imclab.simulate import simulate_world
+
+    draws = int(argv[argv.index("--draws") + 1]) if "--draws" in argv else 250
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        unseen = simulate_world(tmp / "seed_31", seed=31, n_customers=5000)
+        for label, folder, seed, faults in (
+            ("sample (seed 20250301, 5,000 customers)", ROOT / "data" / "sample", 20250301, True),
+            ("seed 31, 5,000 customers", unseen, 31, False),
+        ):
+            out = tmp / f"plan_{seed}"
+            out.mkdir()
+            curves = fit_curves(folder, draws=draws)
+            results.append(
+                (label, plan_and_simulate(folder, seed, 5000, curves, out, faults=faults))
+            )
+            print(json.dumps(results[-1], indent=1), file=sys.stderr)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
