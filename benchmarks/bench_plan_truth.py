@@ -18,7 +18,11 @@ calendar) with that draft as the spend plan (``imclab simulate --spend-plan``). 
 
 The same pair is reported for the campaign as it ran (the planner's ``media_orders`` of the
 actual split against the original world's truth), which separates the error of the curves'
-level from that of their shape.
+level from that of their shape. With ``decompose`` (the benchmark, not the test) both splits
+are also simulated spent evenly over the campaign's days (each phase its share of the days,
+the planner's own assumption) and valued with the simulator's true response curves at an
+even daily spend (``true_response``), which separates what the phasing of the draft and the
+window's carry-over cost from what the curves get wrong.
 
 Run: ``.venv/bin/python benchmarks/bench_plan_truth.py [--draws N]`` (prints the Markdown
 table of ``benchmarks/README.md``: the sample and one unseen seed).
@@ -57,7 +61,13 @@ def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
 
 
 def plan_and_simulate(
-    folder: Path, seed: int, n_customers: int, curves, out: Path, faults: bool = False
+    folder: Path,
+    seed: int,
+    n_customers: int,
+    curves,
+    out: Path,
+    faults: bool = False,
+    decompose: bool = False,
 ) -> dict:
     """Plan the world's budget on ``curves``, re-simulate the world with the draft's spend.
 
@@ -93,7 +103,7 @@ def plan_and_simulate(
             "whole_period": h["campaign_incremental_conversions"],
         }
 
-    return {
+    result = {
         "budget": nc.budget,
         "split": {k: round(v, 2) for k, v in nc.plan["budget"]["by_channel"].items()},
         "actual_split": nc.baseline.campaign_spend.round(2).to_dict(),
@@ -106,10 +116,40 @@ def plan_and_simulate(
             "simulated": caused(load_truth(folder)),
         },
     }
+    if decompose:
+        from imclab.simulate import true_response
+        from imclab.simulate import world as W
+
+        truth = load_truth(folder)
+        treated = truth["holdout"]["treated_customers"]
+        cal = W.Calendar()
+        days = np.array([(p.end - p.start).days + 1 for p in cal.phases], dtype=float)
+        splits = {
+            "actual": nc.baseline.campaign_spend,
+            "recommended": nc.plan["budget"]["by_channel"],
+        }
+        for which, alloc in splits.items():
+            even = {
+                p.name: {c: float(v) * d / days.sum() for c, v in alloc.items() if v > 0}
+                for p, d in zip(cal.phases, days, strict=True)
+            }
+            world = simulate_world(
+                out / f"{which}_even", seed=seed, n_customers=n_customers, faults=faults,
+                spend_plan=even,
+            )  # fmt: skip
+            result[which]["simulated_even"] = caused(load_truth(world))
+            result[which]["true_curves_even"] = float(
+                sum(
+                    plan.days * true_response(truth, c, float(v) / plan.days, treated)[()]
+                    for c, v in alloc.items()
+                    if v > 0
+                )
+            )
+    return result
 
 
 def table(results: list[tuple[str, dict]]) -> str:
-    """The Markdown table of ``benchmarks/README.md``."""
+    """The Markdown tables of ``benchmarks/README.md``."""
     out = [
         "| world | split | predicted campaign-caused orders [90 % interval] | simulated "
         "(in window) | simulated (whole period) | inside |",
@@ -123,6 +163,24 @@ def table(results: list[tuple[str, dict]]) -> str:
                 f"| {label} | {which} | {p[0]:,.0f} [{p[1]:,.0f}, {p[2]:,.0f}] | "
                 f"{s['in_window']:,.0f} | {s['whole_period']:,.0f} | "
                 f"{'yes' if inside else 'no'} |"
+            )
+    out += [
+        "",
+        "| world | split | predicted | simulated as phased (in window / whole period) | "
+        "simulated spent evenly (in window / whole period) | true curves, even spend |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, r in results:
+        for which in ("actual", "recommended"):
+            x = r[which]
+            if "simulated_even" not in x:
+                continue
+            p, s, e = x["predicted"], x["simulated"], x["simulated_even"]
+            out.append(
+                f"| {label} | {which} | {p[0]:,.0f} [{p[1]:,.0f}, {p[2]:,.0f}] | "
+                f"{s['in_window']:,.0f} / {s['whole_period']:,.0f} | "
+                f"{e['in_window']:,.0f} / {e['whole_period']:,.0f} | "
+                f"{x['true_curves_even']:,.0f} |"
             )
     return "\n".join(out)
 
@@ -144,7 +202,12 @@ def main(argv: list[str]) -> None:
             out.mkdir()
             curves = fit_curves(folder, draws=draws)
             results.append(
-                (label, plan_and_simulate(folder, seed, 5000, curves, out, faults=faults))
+                (
+                    label,
+                    plan_and_simulate(
+                        folder, seed, 5000, curves, out, faults=faults, decompose=True
+                    ),
+                )
             )
             print(json.dumps(results[-1], indent=1), file=sys.stderr)
     print(table(results))

@@ -9,8 +9,9 @@ spend can be simulated on the same world (same seed, same customers).
 Rules
 -----
 - **Amounts are what the world spends**, in the world's currency: they are not scaled by the
-  number of customers and no delivery factor is applied (the ``spend`` table's campaign rows
-  add up to them, give or take the rounding of each day to the cent).
+  number of customers and no delivery factor is applied: the ``spend`` table's campaign rows
+  of a phase and channel add up to its amount to the cent (the simulator's daily noise
+  spread in whole cents).
 - **Phases are the simulator's** (:class:`imclab.simulate.world.Calendar`: ``teaser``,
   ``launch``, ``sustain``, stretched to the campaign's dates); amounts are matched to them by
   phase name. Within a phase a channel's amount is spread over the phase's days with the

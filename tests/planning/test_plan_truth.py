@@ -45,11 +45,18 @@ def test_the_simulated_world_spends_the_planner_s_split(plan_truth):
     spent = spend[spend["campaign"] == "spring_launch"].groupby("channel")["spend"].sum()
     want = pd.Series(draft.budget.by_channel, dtype=float)
     pd.testing.assert_series_equal(
-        spent.reindex(want.index).rename(None), want.rename(None), atol=0.05, check_names=False
+        spent.reindex(want.index).rename(None), want.rename(None), atol=1e-6, check_names=False
     )
     assert result["budget"] == pytest.approx(sum(result["actual_split"].values()), abs=0.01)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (tests/README.md): the posterior curves' per-channel shapes (imclab.mmm) "
+    "promise a gain from the re-split that the simulated world does not give, and the "
+    "forecast assumes even daily spend where the draft phases it; measured: seed 17 "
+    "1,635 [1,413, 1,862] predicted vs 1,134 simulated (benchmarks/README.md)",
+)
 def test_planner_s_interval_contains_the_simulated_outcome_of_its_plan(plan_truth):
     _, result = plan_truth
     mean, low, high = result["recommended"]["predicted"]

@@ -45,7 +45,7 @@ def test_campaign_spends_the_plan_and_nothing_else_changes(planned, small_world)
     got = _campaign_spend(planned)
     want = pd.Series({(p, c): v for p, b in PLAN.items() for c, v in b.items()})
     pd.testing.assert_series_equal(
-        got.sort_index(), want.sort_index(), check_names=False, atol=0.05
+        got.sort_index(), want.sort_index(), check_names=False, atol=1e-6
     )
     assert filecmp.cmp(planned / "customers.csv", small_world / "customers.csv", shallow=False)
     spend = pd.read_csv(planned / "spend.csv")
@@ -130,7 +130,7 @@ def test_cli_takes_a_spend_plan_with_a_plan_s_dates(tmp_path, repo_root, capsys)
     spend = pd.read_csv(out / "spend.csv", parse_dates=["date"])
     campaign = spend[spend["campaign"] != "always_on"]
     assert set(campaign["channel"]) == {"paid_search"}
-    assert campaign["spend"].sum() == pytest.approx(3000, abs=0.05)
+    assert campaign["spend"].sum() == pytest.approx(3000, abs=1e-6)
     assert campaign["date"].min() >= pd.Timestamp("2025-09-01")
     bad = tmp_path / "plan.txt"
     bad.write_text("x", encoding="utf-8")
