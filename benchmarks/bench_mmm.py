@@ -9,16 +9,21 @@ holdout, then measure
   per unit of its spend) inside the calibrated 90 % HDI, HDI width relative to the truth,
   Spearman rank correlation of the posterior-mean ROAS with the truth;
 - budget: the campaign's actual spend re-split by ``optimize_budget`` on the posterior curves
-  (each channel 0.5x-2x its actual, always-on as the base), scored with the simulator's
+  (each channel 0.5x-2x its actual, always-on as the base) of notebook 04: the delivery
+  curves fitted from the logs (:mod:`imclab.mmm.delivery`) times the orders per touch (the
+  calibrated model's media total split by the attribution's shares, ``from_delivery``);
+  beside them, as comparisons, the same with the model's own split, and the model's own
+  saturation curves (the curves before issue 20's budget work); all scored with the simulator's
   true campaign curves (the campaign stream reaches the treated customers only, on top of
   always-on): true outcome of the actual split, of the recommendation, and of the best split
   under the true curves with the same bounds; share of the available gain captured; the
   predicted gain's 90 % posterior interval against the true gain;
 - time: wall clock and CPU seconds of the fit, with the load average.
 
-Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json] [--shares]`` (prints Markdown
-tables; ``--shares``: the model with the hazard attribution's channel shares, notebook 04's
-default, :mod:`imclab.mmm.priors`).
+Run: ``.venv/bin/python benchmarks/bench_mmm.py [out.json] [--shares] [--world W]``
+(prints Markdown tables; ``--world sample|seed7|seed99``: one world only, to run the three
+side by side; ``--shares``: the model with the hazard attribution's channel shares, notebook
+04's default, :mod:`imclab.mmm.priors`).
 """
 
 from __future__ import annotations
@@ -102,18 +107,28 @@ def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> d
     res["diagnostics"] = {"r_hat_max": diag.r_hat_max, "ess_bulk_min": diag.ess_bulk_min,
                           "divergences": diag.divergences}  # fmt: skip
 
-    # budget: the campaign's spend re-split on the calibrated posterior curves
-    curves = mmm.PosteriorCurves.from_model(model, cal.draws)
+    # budget: the campaign's spend re-split on the calibrated posterior curves: the model's
+    # orders per touch x the delivery curves fitted from the logs (notebook 04's hand-over),
+    # and, as the comparison, the model's own saturation curves
+    t0 = time.perf_counter()
+    daily = mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
+    delivery = mmm.DeliveryCurves(random_state=seed).fit(daily)
+    delivery_s = time.perf_counter() - t0
+    cache = os.environ.get("BENCH_MMM_CACHE")
+    if cache:  # the model's calibrated orders per channel and draw, to study the budget offline
+        np.save(Path(cache) / f"contrib_{folder.name}.npy",
+                model.contributions().sum(axis=1)[cal.draws])  # fmt: skip
+    candidates = {
+        "budget": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws, shares=measured),
+        "budget_model_split": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws),
+        "budget_mmm_curves": mmm.PosteriorCurves.from_model(model, cal.draws),
+    }
     actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
     actual = actual.reindex(data.channels, fill_value=0.0)
     total = float(actual.sum())
     bounds = budget.budget_bounds(actual, total, (0.5, 2.0))
     n_days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
     base = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
-    rec = budget.optimize_budget(
-        curves, total, n_days, actual=actual, bounds=bounds,
-        base_daily_spend=base.reindex(data.channels, fill_value=0.0),
-    )  # fmt: skip
     treated = truth["holdout"]["treated_customers"]
 
     def true_outcome(alloc: pd.Series) -> float:
@@ -124,25 +139,32 @@ def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> d
     true_curves = budget.ResponseCurves.from_params(budget.true_response_curves(truth, treated))
     true_curves.params_ = true_curves.params_[true_curves.params_["channel"].isin(data.channels)]
     best = budget.optimize_budget(true_curves, total, n_days, actual=actual, bounds=bounds)
-    a = rec.allocation.set_index("channel")
-    t_actual = true_outcome(a["actual_at_budget"])
-    t_rec = true_outcome(a["recommended_spend"])
     t_best = true_outcome(best.allocation.set_index("channel")["recommended_spend"])
-    res["budget"] = {
-        "true_actual": t_actual,
-        "true_recommended": t_rec,
-        "true_best": t_best,
-        "captured": (t_rec - t_actual) / (t_best - t_actual) if t_best > t_actual else np.nan,
-        "predicted_gain": rec.summary["expected_gain"],
-        "gain_low": rec.summary["gain_lower"],
-        "gain_high": rec.summary["gain_upper"],
-        "true_gain": t_rec - t_actual,
-        "recommended": a["recommended_spend"].round(0).to_dict(),
-    }
-    res["budget"]["covers"] = bool(
-        res["budget"]["gain_low"] <= res["budget"]["true_gain"] <= res["budget"]["gain_high"]
-    )
-    res["time"] = {"wall_s": wall, "cpu_s": cpu, "load_avg_1min": load, "hazard_s": hazard_s}
+    for key, curves in candidates.items():
+        rec = budget.optimize_budget(
+            curves, total, n_days, actual=actual, bounds=bounds,
+            base_daily_spend=base.reindex(data.channels, fill_value=0.0),
+        )  # fmt: skip
+        a = rec.allocation.set_index("channel")
+        t_actual = true_outcome(a["actual_at_budget"])
+        t_rec = true_outcome(a["recommended_spend"])
+        res[key] = {
+            "true_actual": t_actual,
+            "true_recommended": t_rec,
+            "true_best": t_best,
+            "captured": (t_rec - t_actual) / (t_best - t_actual) if t_best > t_actual else np.nan,
+            "predicted_gain": rec.summary["expected_gain"],
+            "gain_low": rec.summary["gain_lower"],
+            "gain_high": rec.summary["gain_upper"],
+            "true_gain": t_rec - t_actual,
+            "recommended": a["recommended_spend"].round(0).to_dict(),
+        }
+        res[key]["covers"] = bool(
+            res[key]["gain_low"] <= res[key]["true_gain"] <= res[key]["gain_high"]
+        )
+    res["delivery"] = delivery.params_.round(3).to_dict(orient="records")
+    res["time"] = {"wall_s": wall, "cpu_s": cpu, "load_avg_1min": load, "hazard_s": hazard_s,
+                   "delivery_s": delivery_s}  # fmt: skip
     return res
 
 
@@ -168,17 +190,23 @@ def table(results: list[dict]) -> str:
         )
     out += [
         "",
-        "| world | true outcome: actual split | recommended | best possible | share of "
-        "available gain captured | predicted gain [90 % interval] vs true gain |",
-        "|---|---|---|---|---|---|",
+        "| world | curves | true outcome: actual split | recommended | best possible | share "
+        "of available gain captured | predicted gain [90 % interval] vs true gain | covers |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        b = r["budget"]
-        out.append(
-            f"| {r['world']} | {b['true_actual']:,.0f} | {b['true_recommended']:,.0f} | "
-            f"{b['true_best']:,.0f} | {b['captured']:.0%} | {b['predicted_gain']:,.0f} "
-            f"[{b['gain_low']:,.0f}, {b['gain_high']:,.0f}] vs {b['true_gain']:,.0f} |"
-        )
+        for key, label in (
+            ("budget", "model total x attribution split, per touch x delivery curve"),
+            ("budget_model_split", "model's own split, per touch x delivery curve (tried)"),
+            ("budget_mmm_curves", "model's own saturation curves (before; comparison)"),
+        ):
+            b = r[key]
+            out.append(
+                f"| {r['world']} | {label} | {b['true_actual']:,.0f} | "
+                f"{b['true_recommended']:,.0f} | {b['true_best']:,.0f} | {b['captured']:.0%} | "
+                f"{b['predicted_gain']:,.0f} [{b['gain_low']:,.0f}, {b['gain_high']:,.0f}] vs "
+                f"{b['true_gain']:,.0f} | {'yes' if b['covers'] else 'no'} |"
+            )
     out += ["", "| world | fit wall s | fit CPU s | load average | R-hat max | ESS min | "
             "divergences |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
@@ -190,15 +218,18 @@ def table(results: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(out: str | None = None, shares: bool = False) -> list[dict]:
-    """Run the three worlds; print the tables; write JSON to ``out`` when given."""
-    worlds = [
-        (ROOT / "data" / "sample", "sample (5,000 customers)"),
-        (world(20_000, seed=7), "seed 7, 20,000 customers"),
-        (world(10_000, seed=99), "seed 99, 10,000 customers"),
-    ]
+WORLDS = {
+    "sample": lambda: (ROOT / "data" / "sample", "sample (5,000 customers)"),
+    "seed7": lambda: (world(20_000, seed=7), "seed 7, 20,000 customers"),
+    "seed99": lambda: (world(10_000, seed=99), "seed 99, 10,000 customers"),
+}
+
+
+def main(out: str | None = None, shares: bool = False, only: str | None = None) -> list[dict]:
+    """Run the three worlds (or ``only`` one); print the tables; write JSON to ``out``."""
     results = []
-    for folder, label in worlds:
+    for key in [only] if only else WORLDS:
+        folder, label = WORLDS[key]()
         results.append(evaluate(folder, label, shares=shares))
         print(json.dumps(results[-1], default=float), file=sys.stderr, flush=True)
     if out:
@@ -208,5 +239,11 @@ def main(out: str | None = None, shares: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--shares"]
-    main(*args[:1], shares="--shares" in sys.argv)
+    # --world sample|seed7|seed99: one world per process (run the three side by side)
+    flags = {"--shares"}
+    only = None
+    if "--world" in sys.argv:
+        only = sys.argv[sys.argv.index("--world") + 1]
+        flags |= {"--world", only}
+    args = [a for a in sys.argv[1:] if a not in flags]
+    main(*args[:1], shares="--shares" in sys.argv, only=only)

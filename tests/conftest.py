@@ -35,6 +35,15 @@ def small_world(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def seed99_world(tmp_path_factory):
+    """An unseen simulated world: seed 99, 10,000 customers (with ground truth), shared by
+    the persona and marketing-mix tests."""
+    from imclab.simulate import simulate_world
+
+    return simulate_world(tmp_path_factory.mktemp("seed99_world"), seed=99, n_customers=10_000)
+
+
+@pytest.fixture(scope="session")
 def sample_report(tmp_path_factory) -> Path:
     """`imclab run` of the sample plan on data/sample: the report folder (one run per session,
     shared by the end-to-end tests and the scenario matrix)."""

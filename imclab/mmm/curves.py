@@ -1,8 +1,18 @@
 """The model's posterior response curves, in the form the budget optimiser takes.
 
-:class:`PosteriorCurves` holds posterior draws of each channel's response curve
-``f(s) = ceiling * logistic(lam_per_unit * s)`` (orders a day at a steady daily spend ``s``,
-:mod:`imclab.mmm.model`) and answers what :func:`imclab.review.budget.optimize_budget` asks of
+:class:`PosteriorCurves` holds posterior draws of each channel's response curve (orders a day
+at a steady daily spend ``s``) in one of two forms:
+
+- ``f(s) = ceiling * hill(s; K, alpha)`` (columns ``K``, ``alpha``), built by
+  :meth:`PosteriorCurves.from_delivery`: the MMM's orders per touch times the channel's
+  delivery curve fitted from the touchpoints log (:mod:`imclab.mmm.delivery`). This is what
+  the marketing-mix notebook hands over: measured against the simulator's truth it captures
+  far more of the available gain (``benchmarks/README.md``, ``bench_mmm``);
+- ``f(s) = ceiling * logistic(lam_per_unit * s)`` (column ``lam_per_unit``), the MMM's own
+  saturation curve (:meth:`PosteriorCurves.from_model`, :mod:`imclab.mmm.model`), kept as
+  the labelled comparison: its shape comes mostly from the priors.
+
+It answers what :func:`imclab.review.budget.optimize_budget` asks of
 curves: ``response`` (posterior mean, or one row per draw for the gain's interval),
 ``marginal``, ``params_`` and ``draws_``. The optimiser therefore maximises the posterior
 expected outcome and its gain interval is a posterior interval.
@@ -22,10 +32,12 @@ import pandas as pd
 
 from imclab.errors import DataError, ParameterError
 from imclab.mmm.model import LEVEL, MarketingMix, logistic
+from imclab.review.budget import hill
 
 __all__ = ["PosteriorCurves"]
 
-_COLUMNS = ["channel", "draw", "ceiling", "lam_per_unit", "mean_daily_spend", "max_daily_spend"]
+_COLUMNS = ["channel", "draw", "ceiling", "mean_daily_spend", "max_daily_spend"]
+_SHAPES = {"logistic": ["lam_per_unit"], "hill": ["K", "alpha"]}
 
 
 class PosteriorCurves:
@@ -34,32 +46,40 @@ class PosteriorCurves:
     Parameters
     ----------
     draws
-        ``channel``, ``draw``, ``ceiling``, ``lam_per_unit``, ``mean_daily_spend``,
-        ``max_daily_spend`` (one row per channel and draw).
+        ``channel``, ``draw``, ``ceiling``, ``mean_daily_spend``, ``max_daily_spend`` and
+        the shape: ``lam_per_unit`` (logistic) or ``K`` and ``alpha`` (Hill); one row per
+        channel and draw.
 
     Attributes
     ----------
     params_
         One row per channel: ``channel``, ``status`` (``fitted``), ``mean_daily_spend``,
-        ``max_daily_spend``, ``ceiling`` and ``lam_per_unit`` (posterior means) and ``K``
-        (the daily spend at half the posterior-mean ceiling, the optimiser's start).
+        ``max_daily_spend``, ``ceiling`` and the shape parameters (posterior means) and ``K``
+        (the daily spend at half the ceiling, the optimiser's start).
     draws_
         The draws.
+    shape_
+        ``"hill"`` or ``"logistic"``.
     """
 
     def __init__(self, draws: pd.DataFrame) -> None:
-        missing = [c for c in _COLUMNS if c not in draws.columns]
+        self.shape_ = "hill" if {"K", "alpha"} <= set(draws.columns) else "logistic"
+        shape = _SHAPES[self.shape_]
+        missing = [c for c in [*_COLUMNS, *shape] if c not in draws.columns]
         if missing:
             raise DataError(f"response-curve draws: missing column(s) {', '.join(missing)}")
-        bad = draws[~np.isfinite(draws[["ceiling", "lam_per_unit"]]).all(axis=1)]
-        if len(bad) or (draws[["ceiling", "lam_per_unit"]] < 0).any().any():
-            raise DataError("response-curve draws: ceiling and lam_per_unit must be finite, >= 0")
-        self.draws_ = draws[_COLUMNS].sort_values(["channel", "draw"], ignore_index=True)
+        num = ["ceiling", *shape]
+        bad = draws[~np.isfinite(draws[num]).all(axis=1)]
+        if len(bad) or (draws[num] < 0).any().any():
+            raise DataError(f"response-curve draws: {', '.join(num)} must be finite, >= 0")
+        self.draws_ = draws[[*_COLUMNS, *shape]].sort_values(["channel", "draw"],
+                                                             ignore_index=True)  # fmt: skip
         g = self.draws_.groupby("channel", sort=True)
-        p = g[["mean_daily_spend", "max_daily_spend", "ceiling", "lam_per_unit"]].mean()
+        p = g[["mean_daily_spend", "max_daily_spend", "ceiling", *shape]].mean()
         p = p.reset_index()
         p.insert(1, "status", "fitted")
-        p["K"] = np.log(3.0) / p["lam_per_unit"]  # logistic(z) = 1/2 at z = ln 3
+        if self.shape_ == "logistic":
+            p["K"] = np.log(3.0) / p["lam_per_unit"]  # logistic(z) = 1/2 at z = ln 3
         self.params_ = p
 
     @classmethod
@@ -82,6 +102,88 @@ class PosteriorCurves:
                 max_daily_spend=p["channel"].map(spend.max()),
             )
         )
+
+    @classmethod
+    def from_delivery(
+        cls,
+        model: MarketingMix,
+        delivery,
+        draws: np.ndarray | None = None,
+        shares: pd.DataFrame | None = None,
+        random_state: int = 0,
+    ) -> PosteriorCurves:
+        """Curves from the model's orders per touch and fitted delivery curves.
+
+        For posterior draw ``i`` (of ``draws``, e.g. the calibrated resample) and channel
+        ``c``, the orders one touch causes, ``e_ic``, are the orders the channel caused over
+        the model's window divided by its touches there; the curve is
+        ``e_ic * T * hill(s; K, alpha)`` with the delivery parameters of bootstrap replicate
+        ``i mod B`` (the fit itself without a bootstrap). See :mod:`imclab.mmm.delivery`.
+
+        The orders a channel caused: with ``shares`` (the customer-level attribution's,
+        :func:`imclab.mmm.priors.hazard_shares`), the model's media total of draw ``i`` times
+        a draw of the channel's share from ``Normal(share, sd)`` (clipped at 0, renormalised):
+        the daily orders and the holdout set the total, the attribution the split, with the
+        error the model's likelihood gives it. Measured against the truth this beats the
+        model's own split, which the daily series pulls away from the shares (TV's contribution
+        41 % under the truth on the sample; ``benchmarks/README.md``). Without ``shares``:
+        the model's own per-channel contributions.
+
+        Parameters
+        ----------
+        model
+            A fitted :class:`MarketingMix`.
+        delivery
+            A fitted :class:`~imclab.mmm.delivery.DeliveryCurves` on the model's channels.
+        draws
+            Posterior draw indices (default: all, in order).
+        shares
+            ``channel``, ``share``, ``sd`` for every channel of the model, or ``None``.
+        random_state
+            Seed of the share draws.
+        """
+        idx = np.arange(model.n_draws) if draws is None else np.asarray(draws)
+        contrib = model.contributions().sum(axis=1)[idx]  # (draws, channels)
+        channels = list(model.data_.channels)
+        if shares is not None:
+            s = shares.set_index("channel").reindex(channels)
+            if s["share"].isna().any():
+                raise DataError(f"response curves: no measured share for "
+                                f"{s.index[s['share'].isna()].tolist()}")  # fmt: skip
+            rng = np.random.default_rng(random_state)
+            split = rng.normal(s["share"].to_numpy(float), s["sd"].to_numpy(float),
+                               size=(len(idx), len(channels)))  # fmt: skip
+            split = np.clip(split, 1e-9, None)
+            contrib = contrib.sum(axis=1, keepdims=True) * split / split.sum(axis=1, keepdims=True)
+        dates = pd.to_datetime(model.data_.frame["date"])
+        daily = delivery.daily_[delivery.daily_["date"].isin(dates)]
+        touches = daily.groupby("channel")["touches"].sum()
+        spend = model.data_.spend
+        frames = []
+        for j, c in enumerate(channels):
+            if touches.get(c, 0) <= 0:
+                raise DataError(
+                    f"response curves: no touches of channel {c!r} in the model's window to "
+                    "turn its contribution into orders per touch"
+                )
+            d = delivery.draws_[delivery.draws_["channel"] == c]
+            if d.empty:
+                d = delivery.params_[delivery.params_["channel"] == c]
+            d = d.iloc[np.arange(len(idx)) % len(d)]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "channel": c,
+                        "draw": np.arange(len(idx)),
+                        "ceiling": contrib[:, j] / touches[c] * d["touches_max"].to_numpy(),
+                        "mean_daily_spend": float(spend[c].mean()),
+                        "max_daily_spend": float(spend[c].max()),
+                        "K": d["K"].to_numpy(),
+                        "alpha": d["alpha"].to_numpy(),
+                    }
+                )
+            )
+        return cls(pd.concat(frames, ignore_index=True))
 
     def write(self, report_dir: str | Path) -> Path:
         """Write the draws into ``report_dir`` as the hand-over file; returns its path."""
@@ -121,13 +223,23 @@ class PosteriorCurves:
         """Orders a day at a steady ``daily_spend``: posterior mean, or ``(draws, n)``."""
         s = np.atleast_1d(np.asarray(daily_spend, dtype=float))
         d = self._draws(channel)
-        f = d["ceiling"].to_numpy()[:, None] * logistic(d["lam_per_unit"].to_numpy()[:, None] * s)
+        if self.shape_ == "hill":
+            k, a = d["K"].to_numpy()[:, None], d["alpha"].to_numpy()[:, None]
+            f = d["ceiling"].to_numpy()[:, None] * hill(s[None, :], k, a)
+        else:
+            lam = d["lam_per_unit"].to_numpy()[:, None]
+            f = d["ceiling"].to_numpy()[:, None] * logistic(lam * s)
         return f if draws else f.mean(axis=0)
 
     def marginal(self, channel: str, daily_spend) -> np.ndarray:
         """Extra orders per extra unit of daily spend (posterior mean of the derivative)."""
         s = np.atleast_1d(np.asarray(daily_spend, dtype=float))
         d = self._draws(channel)
+        if self.shape_ == "hill":
+            k, a = d["K"].to_numpy()[:, None], d["alpha"].to_numpy()[:, None]
+            h = hill(s[None, :], k, a)
+            s_pos = np.clip(s[None, :], 1e-9, None)
+            return (d["ceiling"].to_numpy()[:, None] * a * h * (1.0 - h) / s_pos).mean(axis=0)
         lam = d["lam_per_unit"].to_numpy()[:, None]
         t = logistic(lam * s)
         return (d["ceiling"].to_numpy()[:, None] * lam * (1.0 - t**2) / 2.0).mean(axis=0)

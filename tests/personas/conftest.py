@@ -34,14 +34,6 @@ def sample_model(sample_features):
 
 
 @pytest.fixture(scope="session")
-def seed99_world(tmp_path_factory):
-    """An unseen simulated world: seed 99, 10,000 customers (with ground truth)."""
-    from imclab.simulate import simulate_world
-
-    return simulate_world(tmp_path_factory.mktemp("seed99_world"), seed=99, n_customers=10_000)
-
-
-@pytest.fixture(scope="session")
 def seed99_features(seed99_world):
     """Customer features of the seed-99 world."""
     return _features(seed99_world)
