@@ -6,23 +6,24 @@ planner (:func:`imclab.planning.plan_next_campaign`) split a budget equal to wha
 campaign spent, write its draft plan, and simulate the *same* world (same seed, size and
 calendar) with that draft as the spend plan (``imclab simulate --spend-plan``). Then compare
 
-- **predicted**: the planner's campaign-caused orders over the campaign's days,
-  ``media_orders`` of :func:`imclab.planning.outcome_draws` (orders the campaign budget adds
-  on top of the always-on spend, per posterior draw), its mean and 90 % interval (5th and
-  95th percentiles of the draws);
+- **predicted**: the planner's campaign-caused orders within the campaign's days,
+  ``media_orders`` of :func:`imclab.planning.outcome_draws` (orders the campaign's phased
+  spend adds on top of the always-on spend, the carry-over after the last day left out, per
+  posterior draw), its mean and 90 % interval (5th and 95th percentiles of the draws);
 - **simulated**: the true campaign-caused orders in the campaign window of the re-simulated
   world, ``holdout.campaign_incremental_conversions_in_window`` of ``truth/truth.json``
   (orders minus the orders of the same customers and random numbers without the campaign's
-  touches), and the same over the whole period (``campaign_incremental_conversions``, which
-  adds the carry-over after the window).
+  touches): the same definition as the prediction's. The whole-period figure
+  (``campaign_incremental_conversions``, which adds the carry-over after the window) is
+  shown beside it.
 
 The same pair is reported for the campaign as it ran (the planner's ``media_orders`` of the
-actual split against the original world's truth), which separates the error of the curves'
-level from that of their shape. With ``decompose`` (the benchmark, not the test) both splits
-are also simulated spent evenly over the campaign's days (each phase its share of the days,
-the planner's own assumption) and valued with the simulator's true response curves at an
-even daily spend (``true_response``), which separates what the phasing of the draft and the
-window's carry-over cost from what the curves get wrong.
+campaign's own daily spend against the original world's truth), which separates the error
+of the curves' level from that of their shape. With ``decompose`` (the benchmark, not the
+test) both splits are also simulated spent evenly over the campaign's days (each phase its
+share of the days) and valued with the simulator's true response curves at an even daily
+spend (``true_response``), which shows what the phasing and the window's carry-over cost in
+the world, beside what the curves get wrong.
 
 Run: ``.venv/bin/python benchmarks/bench_plan_truth.py [--draws N]`` (prints the Markdown
 table of ``benchmarks/README.md``: the sample and one unseen seed).
@@ -40,7 +41,7 @@ PLAN = ROOT / "campaigns" / "spring_launch.yaml"
 
 
 def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
-    """The calibrated posterior curves of a world, by notebook 04's steps (fewer draws)."""
+    """The curves notebook 04 hands over (delivery-based, calibrated; fewer draws)."""
     from imclab import mmm
     from imclab.plan import load_plan
     from imclab.review import experiments
@@ -57,7 +58,12 @@ def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
     )
     cal = mmm.calibrate(model, plan.start, plan.end, did.incremental_conversions, random_state=seed)
-    return mmm.PosteriorCurves.from_model(model, cal.draws)
+    delivery = mmm.DeliveryCurves(random_state=seed).fit(
+        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
+    )
+    return mmm.PosteriorCurves.from_delivery(
+        model, delivery, cal.draws, shares=shares, random_state=seed
+    )
 
 
 def plan_and_simulate(
@@ -90,7 +96,8 @@ def plan_and_simulate(
         out / "world", seed=seed, n_customers=n_customers, faults=faults,
         spend_plan=read_spend_plan(draft),
     )  # fmt: skip
-    now = planning.outcome_draws(curves, nc.baseline, nc.baseline.campaign_spend, plan.days)
+    # the campaign as it ran: its own daily spend (the baseline's schedule)
+    now = planning.outcome_draws(curves, nc.baseline, nc.baseline.schedule, plan.days)
 
     def interval(draws) -> list[float]:
         v = np.asarray(draws, dtype=float)
