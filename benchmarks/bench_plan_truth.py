@@ -124,8 +124,33 @@ def plan_and_simulate(
         },
     }
     if decompose:
+        import pandas as pd
+
+        from imclab.mmm import PosteriorCurves
         from imclab.simulate import true_response
         from imclab.simulate import world as W
+
+        # the forecast step by step: steady state (carry-over after the window counted) and
+        # even spend (the planner's old assumptions), then phased, then in the window only
+        steady = PosteriorCurves(curves.draws_.drop(columns=["carryover", "carryover_days"],
+                                                    errors="ignore"))  # fmt: skip
+        schedules = {
+            "actual": nc.baseline.schedule,
+            "recommended": nc.phasing(nc.plan["budget"]["by_channel"]),
+        }
+        for which, sched in schedules.items():
+            even = pd.DataFrame([sched.mean()] * len(sched)).reset_index(drop=True)
+            result[which]["forecast_steps"] = {
+                "even_steady_state": interval(
+                    planning.media_orders(steady, even, nc.baseline.always_on)
+                ),
+                "phased_steady_state": interval(
+                    planning.media_orders(steady, sched, nc.baseline.always_on)
+                ),
+                "phased_in_window": interval(
+                    planning.media_orders(curves, sched, nc.baseline.always_on)
+                ),
+            }
 
         truth = load_truth(folder)
         treated = truth["holdout"]["treated_customers"]
@@ -189,6 +214,22 @@ def table(results: list[tuple[str, dict]]) -> str:
                 f"{e['in_window']:,.0f} / {e['whole_period']:,.0f} | "
                 f"{x['true_curves_even']:,.0f} |"
             )
+    out += [
+        "",
+        "| world | split | forecast: even spend, steady state | phased, steady state | "
+        "phased, in window (the planner's) | simulated in window |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, r in results:
+        for which in ("actual", "recommended"):
+            x = r[which]
+            if "forecast_steps" not in x:
+                continue
+            cells = [
+                f"{v[0]:,.0f} [{v[1]:,.0f}, {v[2]:,.0f}]" for v in x["forecast_steps"].values()
+            ]
+            out.append(f"| {label} | {which} | {' | '.join(cells)} | "
+                       f"{x['simulated']['in_window']:,.0f} |")  # fmt: skip
     return "\n".join(out)
 
 
