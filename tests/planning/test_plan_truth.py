@@ -3,8 +3,9 @@
 On a simulated world other than the sample: fit the marketing-mix model as notebook 04 does
 (fewer draws), let the planner split the budget the world's campaign spent, simulate the same
 world (same seed and size) with the draft plan as the spend plan, and check the planner's 90 %
-posterior interval of the campaign-caused orders (``media_orders``) against the simulator's
-true campaign-caused orders in the campaign window (``truth/truth.json``). The steps are
+posterior interval of the campaign-caused orders (``media_orders``: the draft's phased spend,
+the orders within the campaign's dates) against the simulator's true campaign-caused orders
+in the campaign window (``truth/truth.json``), the same definition. The steps are
 ``benchmarks/bench_plan_truth.py``'s, whose table for the sample and another seed is in
 ``benchmarks/README.md``.
 """
@@ -24,7 +25,7 @@ SEED, CUSTOMERS = 17, 5000
 @pytest.fixture(scope="session")
 def plan_truth(tmp_path_factory, repo_root):
     sys.path.insert(0, str(repo_root / "benchmarks"))
-    from bench_plan_truth import fit_curves, plan_and_simulate
+    from bench_plan_truth import fit_curves, plan_and_simulate  # notebook 04's curves
 
     from imclab.simulate import simulate_world
 
@@ -50,13 +51,6 @@ def test_the_simulated_world_spends_the_planner_s_split(plan_truth):
     assert result["budget"] == pytest.approx(sum(result["actual_split"].values()), abs=0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (tests/README.md): the posterior curves' per-channel shapes (imclab.mmm) "
-    "promise a gain from the re-split that the simulated world does not give, and the "
-    "forecast assumes even daily spend where the draft phases it; measured: seed 17 "
-    "1,635 [1,413, 1,862] predicted vs 1,134 simulated (benchmarks/README.md)",
-)
 def test_planner_s_interval_contains_the_simulated_outcome_of_its_plan(plan_truth):
     _, result = plan_truth
     mean, low, high = result["recommended"]["predicted"]
