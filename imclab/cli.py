@@ -132,6 +132,18 @@ def _add_simulate(commands: Subparsers) -> None:
         action="store_true",
         help="write truth/synergy.csv and truth/exposure.csv even without a planted synergy",
     )
+    sim.add_argument(
+        "--spend-plan",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="what the campaign spends instead of the simulator's own budget: a CSV "
+        "channel,phase,spend or channel,spend (split across the phases teaser, launch, sustain "
+        "by the simulator's own phase budgets), or a plan YAML (its phase budgets, e.g. the "
+        "planning notebook's next_campaign.yaml); amounts are what this world spends (not "
+        "scaled by --customers, no delivery factor); the truth/ folder is the true outcome of "
+        "that spend",
+    )
     sim.set_defaults(handler=_simulate)
 
 
@@ -290,7 +302,8 @@ def _synergy_term(text: str) -> tuple[tuple[str, str], float]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from imclab.simulate import simulate_world
+    from imclab.simulate import read_spend_plan, simulate_world
+    from imclab.simulate import world as W
 
     kwargs: dict[str, object] = {"fmt": args.format, "faults": args.faults}
     if args.seed is not None:
@@ -303,6 +316,10 @@ def _simulate(args: argparse.Namespace) -> int:
         kwargs["integration_truth"] = True
     if args.plan or args.campaign or args.start or args.end:
         kwargs["calendar"] = _simulated_calendar(args)
+    if args.spend_plan is not None:
+        kwargs["spend_plan"] = read_spend_plan(
+            args.spend_plan, kwargs.get("calendar") or W.Calendar()
+        )
     out = simulate_world(args.out, **kwargs)
     print(f"brand world written to {out}")
     return EXIT_OK

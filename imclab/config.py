@@ -23,6 +23,9 @@ NOTEBOOKS_DIR: Path = REPO_ROOT / "notebooks"
 REPORTS_DIR: Path = REPO_ROOT / "reports"
 CAMPAIGNS_DIR: Path = REPO_ROOT / "campaigns"
 SAMPLE_DATA_DIR: Path = REPO_ROOT / "data" / "sample"
+SAMPLE_DERIVED_DIR: Path = REPO_ROOT / "data" / "sample_derived"
+"""What notebooks write on data/sample that later notebooks' committed runs take
+(``python -m imclab.report.regenerate --derived`` rewrites it)."""
 
 
 def project_dir(plan_file: str | Path | None = None) -> Path:

@@ -34,7 +34,7 @@ half_life_days: float = 7.0  # time-decay model: a touch's weight halves every t
 position_weights: list = [0.4, 0.2, 0.4]  # position-based model: first, middle, last weights
 bootstrap_samples: int = 100  # resamples for the Markov, Shapley and hazard intervals
 navigational_channels: list = []  # channels that capture demand, not create it (empty: the plan's)
-mmm_file: str = ""  # channel,contribution CSV of the marketing-mix notebook 04 (empty: none)
+mmm_contributions_file: str = ""  # channel,contribution CSV of a marketing-mix model (empty: none)
 persona_file: str = ""  # customer_id,persona CSV to split results by persona (empty: none)
 engine: str = "duckdb"  # where the tables are read and journeys built: duckdb, or spark
 
@@ -65,7 +65,7 @@ truth = load_truth(data_dir)
 groups = dict(settings.channel_groups)
 navigational = list(settings.navigational_channels)
 campaign_window = (plan.start, plan.end)
-mmm = attr.read_mmm(mmm_file)
+mmm = attr.read_mmm(mmm_contributions_file)
 personas = (
     pd.read_csv(persona_file).rename(columns={"persona": "segment"}) if persona_file else None
 )
@@ -335,9 +335,10 @@ plt.show()
 # in differences, as in the review notebook). A model with a baseline implies its own number:
 # the hazard its campaign touches added. The path models have no baseline: they credit every
 # touched conversion to the channels, so the conversions they imply are all the treated
-# customers' window conversions with a touch before them. With the marketing-mix model's
-# channel contributions (`mmm_file`, written by notebook 04) each model's ranking is also
-# compared with the MMM's (Spearman).
+# customers' window conversions with a touch before them. With a marketing-mix model's
+# channel contributions (`mmm_contributions_file`: `channel,contribution`, the orders the
+# model credits to each channel, e.g. the `contribution` column of notebook 04's ROAS table)
+# each model's ranking is also compared with the MMM's (Spearman).
 
 # %%
 did = assessment.holdout
@@ -355,7 +356,8 @@ plt.show()
 
 # %%
 (
-    "no mmm_file given: run notebook 04 and pass its channel contributions to compare"
+    "no mmm_contributions_file given: pass a channel,contribution CSV (e.g. notebook 04's "
+    "contributions) to compare"
     if mmm is None
     else attr.mmm_comparison(assessment.results, mmm).round(3)
 )

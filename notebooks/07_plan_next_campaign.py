@@ -23,6 +23,9 @@
 # this campaign's measured ones (scaled to the new length) plus what the *change* of budget
 # adds under each posterior draw of the response curves; ROAS and CPA divide by all media
 # spend (the budget plus the always-on spend that keeps running), as the SMART baseline does.
+# The money is valued day by day as it will be spent (each phase's budget over its days, and
+# this campaign's as its spend table shows), and only the orders that fall within the
+# campaign's dates count: the model's carry-over after the last day is not the campaign's.
 # A target "at 70 %" is reached in 70 % of the posterior draws. The intervals are the model's
 # uncertainty about what the budget does; the week-to-week noise of the orders that media
 # did not cause is not in them.
@@ -154,8 +157,8 @@ nc.smart.loc[nc.smart["status"] != "pass", ["objective", "letter", "reason"]] if
 # add. That part rests on the per-channel curves, which the marketing-mix model resolves
 # only roughly at the sample's size (notebook 04): read it as a hypothesis. Then each budget
 # in `scenarios` (a total, split by the optimiser with the same bounds rule, or a fixed
-# `{channel: amount}` split): expected outcome with its 90 % posterior interval, and the
-# probability of reaching each proposed objective.
+# `{channel: amount}` split, each phased as the draft is): expected outcome with its 90 %
+# posterior interval, and the probability of reaching each proposed objective.
 
 # %%
 outcomes, reach = (
@@ -166,6 +169,7 @@ outcomes, reach = (
         nc.days,
         nc.objectives,
         bound_multiples,
+        phasing=nc.phasing,
     )
     if nc
     else (None, None)

@@ -62,32 +62,46 @@ class Recommendation:
     evidence: pd.DataFrame | None = None
 
 
-def read_mmm(mmm_file: str | Path) -> pd.Series | None:
-    """Read the marketing-mix model's channel contributions (None when the file is absent).
+def read_mmm(contributions_file: str | Path) -> pd.Series | None:
+    """Read a marketing-mix model's channel contributions (None when no file is given).
 
     Parameters
     ----------
-    mmm_file
-        CSV with ``channel`` and ``contribution`` (conversions the MMM credits to each
-        channel); empty string or a missing file: None.
+    contributions_file
+        CSV with ``channel`` and ``contribution`` (orders the model credits to each channel,
+        e.g. the ``contribution`` column of notebook 04's ROAS table); empty: None. This is
+        not ``mmm_curves.csv`` (the posterior response curves ``imclab run`` hands to the
+        notebooks declaring ``mmm_file``).
 
     Returns
     -------
     pandas.Series or None
         Contribution shares indexed by channel.
     """
-    if not mmm_file or not Path(mmm_file).exists():
+    if not contributions_file:
         return None
-    frame = pd.read_csv(mmm_file)
+    if not Path(contributions_file).is_file():
+        raise DataError(
+            f"{contributions_file}: no such file (mmm_contributions_file: a channel,contribution "
+            "CSV; leave it empty to skip the comparison with a marketing-mix model)"
+        )
+    frame = pd.read_csv(contributions_file)
     missing = [c for c in ("channel", "contribution") if c not in frame.columns]
     if missing:
+        curves = {"ceiling", "lam_per_unit"} <= set(frame.columns)
         raise DataError(
-            f"{mmm_file}: missing column(s) {', '.join(missing)} (found "
-            f"{', '.join(frame.columns)}); the MMM notebook writes channel,contribution"
+            f"{contributions_file}: missing column(s) {', '.join(missing)} (found "
+            f"{', '.join(frame.columns)}); expected channel,contribution: orders the "
+            "marketing-mix model credits to each channel"
+            + (
+                " (this file holds posterior response curves, mmm_curves.csv, not contributions)"
+                if curves
+                else ""
+            )
         )
     contrib = frame.groupby("channel")["contribution"].sum().clip(lower=0)
     if contrib.sum() <= 0:
-        raise DataError(f"{mmm_file}: column 'contribution' has no positive value")
+        raise DataError(f"{contributions_file}: column 'contribution' has no positive value")
     return contrib / contrib.sum()
 
 

@@ -12,6 +12,13 @@ at a steady daily spend ``s``) in one of two forms:
   saturation curve (:meth:`PosteriorCurves.from_model`, :mod:`imclab.mmm.model`), kept as
   the labelled comparison: its shape comes mostly from the priors.
 
+Both forms carry the model's carry-over, when built from a model: columns ``carryover`` (the
+geometric adstock's retention per day, per draw) and ``carryover_days`` (its ``l_max``). A
+steady-state curve gives the orders a day of spend causes *in all*; :meth:`in_window_share`
+says which part of them falls within a window of days, which the planner's forecast of a
+campaign's in-window orders needs (:mod:`imclab.planning.forecast`). Files without these
+columns read as curves without carry-over.
+
 It answers what :func:`imclab.review.budget.optimize_budget` asks of
 curves: ``response`` (posterior mean, or one row per draw for the gain's interval),
 ``marginal``, ``params_`` and ``draws_``. The optimiser therefore maximises the posterior
@@ -38,6 +45,7 @@ __all__ = ["PosteriorCurves"]
 
 _COLUMNS = ["channel", "draw", "ceiling", "mean_daily_spend", "max_daily_spend"]
 _SHAPES = {"logistic": ["lam_per_unit"], "hill": ["K", "alpha"]}
+_CARRYOVER = ["carryover", "carryover_days"]
 
 
 class PosteriorCurves:
@@ -48,7 +56,8 @@ class PosteriorCurves:
     draws
         ``channel``, ``draw``, ``ceiling``, ``mean_daily_spend``, ``max_daily_spend`` and
         the shape: ``lam_per_unit`` (logistic) or ``K`` and ``alpha`` (Hill); one row per
-        channel and draw.
+        channel and draw; optionally ``carryover`` (adstock retention per day, in [0, 1))
+        and ``carryover_days`` (the adstock's length in days, >= 1), both or neither.
 
     Attributes
     ----------
@@ -72,8 +81,20 @@ class PosteriorCurves:
         bad = draws[~np.isfinite(draws[num]).all(axis=1)]
         if len(bad) or (draws[num] < 0).any().any():
             raise DataError(f"response-curve draws: {', '.join(num)} must be finite, >= 0")
-        self.draws_ = draws[[*_COLUMNS, *shape]].sort_values(["channel", "draw"],
-                                                             ignore_index=True)  # fmt: skip
+        carry = [c for c in _CARRYOVER if c in draws.columns]
+        if carry and carry != _CARRYOVER:
+            raise DataError("response-curve draws: give both carryover and carryover_days, "
+                            f"or neither (found only {carry[0]})")  # fmt: skip
+        if carry:
+            r, n = draws["carryover"], draws["carryover_days"]
+            bad = draws[~(np.isfinite(r) & (r >= 0) & (r < 1) & np.isfinite(n) & (n >= 1))]
+            if len(bad):
+                raise DataError(
+                    f"response-curve draws: rows {bad.index[:5].tolist()} need carryover in "
+                    "[0, 1) and carryover_days >= 1"
+                )
+        self.draws_ = draws[[*_COLUMNS, *shape, *carry]].sort_values(["channel", "draw"],
+                                                                     ignore_index=True)  # fmt: skip
         g = self.draws_.groupby("channel", sort=True)
         p = g[["mean_daily_spend", "max_daily_spend", "ceiling", *shape]].mean()
         p = p.reset_index()
@@ -100,6 +121,8 @@ class PosteriorCurves:
             p.assign(
                 mean_daily_spend=p["channel"].map(spend.mean()),
                 max_daily_spend=p["channel"].map(spend.max()),
+                carryover=p["alpha"],
+                carryover_days=model.l_max,
             )
         )
 
@@ -170,6 +193,7 @@ class PosteriorCurves:
             if d.empty:
                 d = delivery.params_[delivery.params_["channel"] == c]
             d = d.iloc[np.arange(len(idx)) % len(d)]
+            retention = model.params_.loc[model.params_["channel"] == c, "alpha"].to_numpy()
             frames.append(
                 pd.DataFrame(
                     {
@@ -180,6 +204,8 @@ class PosteriorCurves:
                         "max_daily_spend": float(spend[c].max()),
                         "K": d["K"].to_numpy(),
                         "alpha": d["alpha"].to_numpy(),
+                        "carryover": retention[idx],
+                        "carryover_days": model.l_max,
                     }
                 )
             )
@@ -230,6 +256,33 @@ class PosteriorCurves:
             lam = d["lam_per_unit"].to_numpy()[:, None]
             f = d["ceiling"].to_numpy()[:, None] * logistic(lam * s)
         return f if draws else f.mean(axis=0)
+
+    def in_window_share(self, channel: str, n_days: int) -> np.ndarray:
+        """Share of a day's effect that falls within a window of ``n_days`` days, per draw.
+
+        The effect of spend on day ``t`` (0-based) of the window is spread over that day and
+        the next ``carryover_days - 1`` days by the normalised geometric adstock of
+        retention ``carryover``; the share falling on or before day ``n_days - 1`` is
+        ``sum_{l <= n_days - 1 - t} w_l / sum_l w_l``. The carry-over is taken as linear in
+        the day's response (as in the simulator's and the delivery curves' hazard; the
+        model's own logistic form saturates after the adstock, which this ignores).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(draws, n_days)``; all ones for curves without carry-over columns.
+        """
+        d = self._draws(channel)
+        if "carryover" not in d.columns:
+            return np.ones((len(d), n_days))
+        lags = int(d["carryover_days"].max())
+        r = d["carryover"].to_numpy()[:, None]
+        w = r ** np.arange(lags)[None, :] * (
+            np.arange(lags) < d["carryover_days"].to_numpy()[:, None]
+        )
+        cum = np.cumsum(w, axis=1) / w.sum(axis=1, keepdims=True)  # share within lag <= l
+        left = np.minimum(n_days - 1 - np.arange(n_days), lags - 1)  # lags left in the window
+        return cum[:, left]
 
     def marginal(self, channel: str, daily_spend) -> np.ndarray:
         """Extra orders per extra unit of daily spend (posterior mean of the derivative)."""

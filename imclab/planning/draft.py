@@ -17,6 +17,9 @@ Rules
 - **Phase split**: this plan's phases scaled to the new dates (each phase keeps its share of
   the campaign's days) and each channel's budget split across phases by its share in this
   plan's phase budgets (by phase days where this plan gave the channel no phase budget).
+  The forecast of the split, and of every scenario, is that of the phased spend (each
+  phase's budget spread evenly over its days, :func:`phase_schedule`), as the draft will be
+  spent, not of the same money spent evenly.
 - **Targets**: for each forecastable KPI (:data:`imclab.planning.forecast.FORECAST_KPIS`) the
   most ambitious target reached in ``probability`` of the posterior draws, rounded towards
   the safe side; when that is not better than the baseline by ``min_stretch`` the target is
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -66,6 +69,7 @@ __all__ = [
     "compare_scenarios",
     "draft_plan",
     "next_dates",
+    "phase_schedule",
     "phase_split",
     "plan_next_campaign",
     "propose_objectives",
@@ -250,6 +254,44 @@ def phase_split(
     return phases
 
 
+def phase_schedule(phases: Sequence[Mapping], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Return the daily spend of ``phases`` (each phase's budget spread evenly over its days).
+
+    Parameters
+    ----------
+    phases
+        Plan YAML phase mappings (``start``, ``end``, ``budget``), e.g. :func:`phase_split`'s.
+    start, end
+        The campaign's dates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per day from ``start`` to ``end``, one column per channel (days outside
+        every phase spend nothing).
+    """
+    days = pd.date_range(start, end, freq="D")
+    channels = [c for c in CHANNELS if any(c in p.get("budget", {}) for p in phases)]
+    out = pd.DataFrame(0.0, index=days, columns=channels)
+    for p in phases:
+        on = (days >= pd.Timestamp(p["start"])) & (days <= pd.Timestamp(p["end"]))
+        for channel, amount in p.get("budget", {}).items():
+            out.loc[on, channel] += float(amount) / on.sum()
+    return out.reset_index(drop=True)
+
+
+def _cents(allocation: Mapping[str, float]) -> dict[str, float]:
+    """Return the draft's budget per channel (catalogue order, whole cents, no zeros)."""
+    return {c: float(round(allocation[c], 2)) for c in CHANNELS if allocation.get(c, 0.0) > 0}
+
+
+def phased(
+    plan: CampaignPlan, allocation: Mapping[str, float], start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Return the daily spend of ``allocation`` as the draft phases it (:func:`phase_split`)."""
+    return phase_schedule(phase_split(plan, _cents(allocation), start, end), start, end)
+
+
 def _step(value: float, kpi: str) -> float:
     """Return the rounding step of a target: 3 significant digits (whole orders; ratios 0.01)."""
     unit = KPIS[kpi].unit
@@ -386,7 +428,7 @@ def draft_plan(
     (brand, personas, message house, holdout regions, SWOT...); ``notebook_params`` ask the
     situation notebook to measure the baseline on this campaign's window.
     """
-    spend = {c: float(round(allocation[c], 2)) for c in CHANNELS if allocation.get(c, 0.0) > 0}
+    spend = _cents(allocation)
     data = plan.model_dump(mode="json", exclude_none=True)
     params = dict(data.get("notebook_params", {}))
     params[_SITUATION] = {
@@ -456,6 +498,9 @@ class NextCampaign:
         period: this campaign's window).
     notes
         Sentences the analyst should read (personas not tied, optimiser warnings).
+    phasing
+        ``allocation -> daily spend`` as the draft phases it (:func:`phased`): what the
+        forecast of the split used, for :func:`compare_scenarios`.
     """
 
     start: dt.date
@@ -468,6 +513,7 @@ class NextCampaign:
     plan: dict
     smart: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    phasing: Callable[[Mapping[str, float]], pd.DataFrame] | None = None
 
     @property
     def days(self) -> int:
@@ -576,7 +622,11 @@ def plan_next_campaign(
     fixed = (uncurved / baseline.days * n_days * min(1.0, total / actual.sum())).round(2)
     split = channel_split(curves, baseline, total - float(fixed.sum()), n_days, bound_multiples)
     allocation = pd.concat([split.allocation.set_index("channel")["recommended_spend"], fixed])
-    draws = outcome_draws(curves, baseline, allocation, n_days)
+
+    def phasing(alloc: Mapping[str, float]) -> pd.DataFrame:
+        return phased(plan, alloc, start, end)
+
+    draws = outcome_draws(curves, baseline, phasing(allocation), n_days)
     personas, notes = _persona_shares(plan, tables, n_days, persona_labels)
     if len(fixed):
         notes.append(
@@ -611,7 +661,7 @@ def plan_next_campaign(
     )
     return NextCampaign(
         start, end, total, baseline, split, draws, objectives, data, smart,
-        notes + list(split.warnings),
+        notes + list(split.warnings), phasing,
     )  # fmt: skip
 
 
@@ -623,6 +673,7 @@ def compare_scenarios(
     objectives: pd.DataFrame,
     bound_multiples: Sequence[float] = (0.5, 2.0),
     level: float = 0.9,
+    phasing: Callable[[Mapping[str, float]], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecast each budget scenario and its probability of reaching each objective.
 
@@ -638,6 +689,9 @@ def compare_scenarios(
         Channel bounds rule for totals.
     level
         Coverage of the posterior intervals.
+    phasing
+        ``allocation -> daily spend`` (:attr:`NextCampaign.phasing`: as the draft phases
+        it); ``None``: spent evenly.
 
     Returns
     -------
@@ -660,7 +714,7 @@ def compare_scenarios(
         bp = channel_split(curves, baseline, float(sc) if split is None else 0.0, n_days,
                            bound_multiples, split=split)  # fmt: skip
         alloc = bp.allocation.set_index("channel")["recommended_spend"]
-        d = outcome_draws(curves, baseline, alloc, n_days)
+        d = outcome_draws(curves, baseline, phasing(alloc) if phasing else alloc, n_days)
         label = f"#{i + 1} {'split' if split else 'total'} {alloc.sum():,.0f}"
         for kpi in ("media_orders", *FORECAST_KPIS):
             v = d[kpi].to_numpy(dtype=float)

@@ -1,15 +1,31 @@
 """What the next campaign can expect: outcome draws from the marketing-mix posterior curves.
 
 The forecast is anchored on what this campaign measured, so the model's level bias cancels and
-only the *difference* the new budget makes comes from the curves. For posterior draw ``d``,
-with ``m_d(x)`` the orders a day that campaign spend ``x`` per channel per day adds on top of
-the always-on spend (``sum_c f_c,d(b_c + x_c) - f_c,d(b_c)``, :class:`imclab.mmm.PosteriorCurves`):
+only the *difference* the new budget makes comes from the curves. For posterior draw ``d``:
 
+- **campaign-caused orders in the window** of a daily spend schedule ``x_c,t`` (campaign spend
+  of channel ``c`` on day ``t`` of an ``n``-day window, on top of the always-on spend
+  ``b_c`` a day)::
+
+      M_d(x) = sum_c sum_t (f_c,d(b_c + x_c,t) - f_c,d(b_c)) * w_c,d(n - 1 - t)
+
+  where ``f_c,d`` is the steady-state curve (orders a day of spend causes in all,
+  :class:`imclab.mmm.PosteriorCurves`) and ``w_c,d(k)`` the share of them that falls within
+  ``k`` days after the spend (the model's carry-over, :meth:`~imclab.mmm.PosteriorCurves.
+  in_window_share`): orders caused after the window's last day are not the window's. The
+  schedule is the draft's own phasing (each phase's budget spread evenly over its days,
+  :func:`imclab.planning.draft.phase_schedule`), and this campaign's is its spend table's
+  daily campaign spend: on concave curves a phased budget brings fewer orders than the same
+  money spent evenly, and the forecast counts that. This is the planner's one definition of
+  the campaign's outcome (``media_orders``): the orders the campaign's spend causes *within
+  its own dates*, which is what the simulator's truth calls
+  ``campaign_incremental_conversions_in_window`` (``benchmarks/README.md``,
+  ``bench_plan_truth``);
 - orders over the next ``n`` days:
-  ``O_d = orders_measured * n / days + n * (m_d(next allocation / n) - m_d(actual / days))``
+  ``O_d = orders_measured * n / days + M_d(next schedule) - M_d(this schedule) * n / days``
   (the non-media orders and the always-on effect keep their measured rate per day);
-- revenue: ``R_d = revenue_measured * n / days + aov * n * (m_d(next) - m_d(actual))``, with
-  the campaign's measured revenue per order ``aov``;
+- revenue: ``R_d = revenue_measured * n / days + aov * (O_d - orders_measured * n / days)``,
+  with the campaign's measured revenue per order ``aov``;
 - spend: the next budget plus the always-on spend per day x ``n`` (the SMART baseline of
   spend-based KPIs counts all media spend, :func:`imclab.situation.smart.objective_baselines`);
 - ``roas = R_d / spend``, ``cpa = spend / O_d``.
@@ -30,13 +46,13 @@ from imclab.config import KPIS
 from imclab.errors import ParameterError
 from imclab.kpis import Tables, compute_kpi
 from imclab.mmm import PosteriorCurves
-from imclab.review.budget import actual_allocation, base_daily_spend
+from imclab.review.budget import actual_allocation, base_daily_spend, daily_spend
 
 __all__ = [
     "FORECAST_KPIS",
     "CampaignBaseline",
     "measure_campaign",
-    "media_orders_per_day",
+    "media_orders",
     "outcome_draws",
     "probability_of_reaching",
     "target_at_probability",
@@ -61,6 +77,9 @@ class CampaignBaseline:
     always_on
         Spend per day per channel of every other stream in the window (always-on media),
         assumed to keep running during the next campaign.
+    schedule
+        The campaign's own spend per day (one row per day of the window, in order; one
+        column per channel), or ``None``: spent evenly over the days.
     """
 
     days: int
@@ -68,6 +87,7 @@ class CampaignBaseline:
     revenue: float
     campaign_spend: pd.Series
     always_on: pd.Series
+    schedule: pd.DataFrame | None = None
 
     @property
     def aov(self) -> float:
@@ -92,12 +112,21 @@ def measure_campaign(plan, tables: Tables) -> CampaignBaseline:
     spend = tables["spend"]
     if not isinstance(spend, pd.DataFrame):
         spend = spend.to_pandas()
+    own = daily_spend(spend, plan.start, plan.end, [plan.name])
+    schedule = (
+        own.pivot_table(index="date", columns="channel", values="spend", aggfunc="sum")
+        .reindex(pd.date_range(plan.start, plan.end, freq="D"), fill_value=0.0)
+        .fillna(0.0)
+        .reset_index(drop=True)
+        .rename_axis(columns=None)
+    )
     return CampaignBaseline(
         days=plan.days,
         orders=float(compute_kpi("conversions", tables, plan.start, plan.end).value),
         revenue=float(compute_kpi("revenue", tables, plan.start, plan.end).value),
         campaign_spend=actual_allocation(spend, plan.start, plan.end, [plan.name]),
         always_on=base_daily_spend(spend, plan.start, plan.end, plan.name),
+        schedule=schedule,
     )
 
 
@@ -116,44 +145,71 @@ def _aligned(curves: PosteriorCurves) -> np.ndarray:
     return ids
 
 
-def media_orders_per_day(
+def _even_schedule(allocation: Mapping[str, float] | pd.Series, n_days: int) -> pd.DataFrame:
+    """Return ``allocation`` spread evenly over ``n_days`` days (one row per day)."""
+    alloc = pd.Series(dict(allocation.items()), dtype=float)
+    return pd.DataFrame(np.repeat(alloc.to_numpy()[None, :] / n_days, n_days, axis=0),
+                        columns=alloc.index)  # fmt: skip
+
+
+def media_orders(
     curves: PosteriorCurves,
-    daily_spend: Mapping[str, float] | pd.Series,
+    schedule: pd.DataFrame,
     always_on: Mapping[str, float] | pd.Series | None = None,
 ) -> np.ndarray:
-    """Orders a day that campaign spend adds on top of the always-on spend, per posterior draw.
+    """Campaign-caused orders within the schedule's days, per posterior draw (module text).
 
     Parameters
     ----------
     curves
-        Posterior response curves.
-    daily_spend
-        Campaign spend per day per channel; channels without a curve raise, missing
-        channels spend nothing.
+        Posterior response curves (with their carry-over, if any).
+    schedule
+        Campaign spend per day: one row per day of the window, in order, one column per
+        channel; channels without a curve are left out (their effect is taken as measured).
     always_on
         Spend per day per channel that runs anyway (default none).
 
     Returns
     -------
     numpy.ndarray
-        One value per draw (draw order of ``curves.draws_``).
+        ``M_d``: one value per draw (draw order of ``curves.draws_``).
     """
     ids = _aligned(curves)
     base = dict(always_on.items()) if always_on is not None else {}
+    n_days = len(schedule)
     total = np.zeros(len(ids))
-    for channel, x in dict(daily_spend.items()).items():
-        if not x:
+    known = set(curves.fitted_channels())
+    for channel in [c for c in schedule.columns if c in known]:
+        x = schedule[channel].to_numpy(dtype=float)
+        if not (x > 0).any():
             continue
         b = float(base.get(channel, 0.0))
-        f = curves.response(channel, [b, b + float(x)], draws=True)
-        total += f[:, 1] - f[:, 0]
+        f = curves.response(channel, np.concatenate([[b], b + x]), draws=True)
+        total += ((f[:, 1:] - f[:, :1]) * curves.in_window_share(channel, n_days)).sum(axis=1)
     return total
+
+
+def _schedule(allocation, n_days: int) -> tuple[pd.Series, pd.DataFrame]:
+    """``(allocation, daily schedule)`` of an allocation (even) or a daily schedule."""
+    if isinstance(allocation, pd.DataFrame):
+        if len(allocation) != n_days:
+            raise ParameterError(
+                f"spend schedule: {len(allocation)} days, the campaign has {n_days}"
+            )
+        schedule = allocation.astype(float)
+        alloc = schedule.sum()
+    else:
+        alloc = pd.Series(dict(allocation.items()), dtype=float)
+        schedule = _even_schedule(alloc, n_days)
+    if (schedule < 0).any().any():
+        raise ParameterError(f"budget allocation: negative amounts {alloc[alloc < 0].to_dict()}")
+    return alloc, schedule
 
 
 def outcome_draws(
     curves: PosteriorCurves,
     baseline: CampaignBaseline,
-    allocation: Mapping[str, float] | pd.Series,
+    allocation: Mapping[str, float] | pd.Series | pd.DataFrame,
     n_days: int,
 ) -> pd.DataFrame:
     """Posterior draws of the next campaign's outcome under a budget ``allocation``.
@@ -163,9 +219,12 @@ def outcome_draws(
     curves
         Posterior response curves.
     baseline
-        This campaign's measured anchor (:func:`measure_campaign`).
+        This campaign's measured anchor (:func:`measure_campaign`; its ``schedule``, or
+        even spend without one).
     allocation
-        Next campaign's budget per channel (spent evenly over ``n_days``). Channels without
+        Next campaign's budget: per channel (spent evenly over ``n_days``), or a daily
+        schedule (one row per day, one column per channel; e.g.
+        :func:`imclab.planning.draft.phase_schedule` of the draft's phases). Channels without
         a response curve count in the spend; their effect is taken as measured (keep their
         spend per day as in this campaign for that to hold).
     n_days
@@ -174,30 +233,26 @@ def outcome_draws(
     Returns
     -------
     pandas.DataFrame
-        One row per draw: ``media_orders`` (orders the allocation adds on top of always-on),
-        ``conversions``, ``revenue``, ``spend``, ``roas``, ``cpa`` (see the module text).
+        One row per draw: ``media_orders`` (campaign-caused orders within the campaign's
+        days, on top of always-on: ``M_d`` of the module text), ``conversions``,
+        ``revenue``, ``spend``, ``roas``, ``cpa`` (see the module text).
     """
     if n_days < 1:
         raise ParameterError(f"n_days must be >= 1, got {n_days}")
-    alloc = pd.Series(dict(allocation.items()), dtype=float)
-    if (alloc < 0).any():
-        raise ParameterError(f"budget allocation: negative amounts {alloc[alloc < 0].to_dict()}")
-    known = curves.fitted_channels()
-    m_next = media_orders_per_day(
-        curves, alloc[alloc.index.isin(known)] / n_days, baseline.always_on
-    )
-    now = baseline.campaign_spend
-    m_now = media_orders_per_day(
-        curves, now[now.index.isin(known)] / baseline.days, baseline.always_on
-    )
+    alloc, schedule = _schedule(allocation, n_days)
+    now = baseline.schedule
+    if now is None:
+        now = _even_schedule(baseline.campaign_spend, baseline.days)
+    m_next = media_orders(curves, schedule, baseline.always_on)
+    m_now = media_orders(curves, now, baseline.always_on)
     scale = n_days / baseline.days
-    delta = n_days * (m_next - m_now)
+    delta = m_next - m_now * scale
     orders = baseline.orders * scale + delta
     revenue = baseline.revenue * scale + baseline.aov * delta
     spend = float(alloc.sum()) + float(baseline.always_on.sum()) * n_days
     return pd.DataFrame(
         {
-            "media_orders": n_days * m_next,
+            "media_orders": m_next,
             "conversions": orders,
             "revenue": revenue,
             "spend": spend,

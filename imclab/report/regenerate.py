@@ -3,11 +3,21 @@
 ``python -m imclab.report.regenerate [NAMES...]`` (``make notebooks``): each
 ``notebooks/NN_name.py`` becomes ``NN_name.ipynb``, executed on its default parameters
 (``data/sample``) from ``notebooks/``; the outputs are what nbval checks in CI.
+
+A notebook that ``imclab run`` hands an earlier notebook's output (:data:`HANDED_OVER`) is
+given, as an injected papermill parameter like the runner's, that output as the earlier
+notebook wrote it on ``data/sample``: a committed file under ``data/sample_derived/``
+(:data:`imclab.config.SAMPLE_DERIVED_DIR`), so its committed run shows real results.
+``python -m imclab.report.regenerate --derived`` rewrites those files by running the
+notebooks that write them (notebook 04 for ``mmm_curves.csv``) on ``data/sample``; run it
+(then the notebooks that take them) after changing what they compute.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,6 +27,7 @@ import jupytext
 import nbformat
 from papermill.exceptions import PapermillExecutionError
 
+from imclab.config import SAMPLE_DERIVED_DIR
 from imclab.errors import ImclabError, ParameterError
 from imclab.report.notebook_io import (
     JUPYTEXT_FORMATS,
@@ -30,6 +41,15 @@ from imclab.report.notebook_io import (
     stable_cell_ids,
     strip_volatile,
 )
+from imclab.report.runner import MMM_FILE, MMM_PARAMETER
+
+HANDED_OVER: dict[str, dict[str, str]] = {
+    "07_plan_next_campaign": {MMM_PARAMETER: MMM_FILE},
+}
+"""Notebook -> {parameter: file under ``data/sample_derived/``} injected when regenerating."""
+
+DERIVED_BY: dict[str, str] = {MMM_FILE: "04_marketing_mix"}
+"""File under ``data/sample_derived/`` -> the notebook that writes it into its report folder."""
 
 REQUIRED_PARAMETERS: tuple[str, ...] = ("campaign_file", "data_dir", "report_dir")
 """Every suite notebook declares these in its ``parameters`` cell (``imclab run`` sets them)."""
@@ -73,6 +93,57 @@ def check_notebook(nb: nbformat.NotebookNode, name: str) -> None:
     check_declared(name, declared, dict.fromkeys(REQUIRED_PARAMETERS, "imclab run"))
 
 
+def handed_over(name: str, notebooks_dir: str | Path) -> dict[str, str]:
+    """Parameters to inject into notebook ``name`` (:data:`HANDED_OVER`), relative paths.
+
+    Raises
+    ------
+    ParameterError
+        A handed-over file is missing (the message says how to derive it).
+    """
+    out = {}
+    for parameter, filename in HANDED_OVER.get(name, {}).items():
+        path = SAMPLE_DERIVED_DIR / filename
+        if not path.is_file():
+            raise ParameterError(
+                f"{name} takes {parameter} = {path}, which is missing: run "
+                "`python -m imclab.report.regenerate --derived` first"
+            )
+        out[parameter] = os.path.relpath(path, Path(notebooks_dir).resolve())
+    return out
+
+
+def derive_sample_files(
+    notebooks_dir: str | Path, out_dir: str | Path = SAMPLE_DERIVED_DIR, progress_bar: bool = True
+) -> list[Path]:
+    """Run the notebooks of :data:`DERIVED_BY` on ``data/sample``; copy their files to ``out_dir``.
+
+    Each notebook is built from its script and executed with its default parameters and a
+    temporary ``report_dir``; its committed ``.ipynb`` is not touched.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, name in DERIVED_BY.items():
+        script = (Path(notebooks_dir) / f"{name}.py").resolve()
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                execute(build_notebook(script), None, {"report_dir": tmp}, cwd=script.parent,
+                        progress_bar=progress_bar)  # fmt: skip
+            except PapermillExecutionError as exc:
+                raise ImclabError(describe_failure(f"{name}.ipynb", exc)) from None
+            made = Path(tmp) / filename
+            if not made.is_file():
+                raise ImclabError(f"{name} did not write {filename} into its report folder")
+            written.append(Path(shutil.copyfile(made, out_dir / filename)))
+    return written
+
+
 def regenerate(script: str | Path, progress_bar: bool = True, execute_cells: bool = True) -> Path:
     """Rebuild ``NN_name.ipynb`` beside its script and execute it with default parameters.
 
@@ -104,7 +175,8 @@ def regenerate(script: str | Path, progress_bar: bool = True, execute_cells: boo
     check_notebook(nb, target.name)
     if execute_cells:
         try:
-            nb = execute(nb, None, None, cwd=script.parent, progress_bar=progress_bar)
+            params = handed_over(script.stem, script.parent)
+            nb = execute(nb, None, params, cwd=script.parent, progress_bar=progress_bar)
         except PapermillExecutionError as exc:
             raise ImclabError(
                 describe_failure(target.name, exc) + f"\n{target.name} was not rewritten."
@@ -166,11 +238,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("names", nargs="*", help="notebooks to rebuild (default: all)")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="notebooks folder")
+    parser.add_argument(
+        "--derived",
+        action="store_true",
+        help="first rewrite data/sample_derived/ (the files later notebooks' committed runs "
+        "take, e.g. notebook 04's mmm_curves.csv) by running the notebooks that write them; "
+        "with no NAMES, only that",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if args.derived:
+            for path in derive_sample_files(args.notebooks):
+                print(f"wrote {path}", file=sys.stderr)
+            if not args.names:
+                return 0
         regenerate_all(args.notebooks, args.names, log=lambda line: print(line, file=sys.stderr))
     except ImclabError as exc:
         print(f"regenerate: error: {exc}", file=sys.stderr)

@@ -49,7 +49,9 @@ PERSONA_FILE = "personas.csv"  # written by the persona notebook into the report
 """Passed only to notebooks that declare it."""
 MMM_PARAMETER = "mmm_file"
 MMM_FILE = "mmm_curves.csv"  # posterior response curves the marketing-mix notebook writes
-"""Passed only to notebooks that declare it (``imclab.mmm.MMM_FILE``)."""
+"""Passed as ``mmm_file`` only to notebooks that declare it; every notebook declaring
+``mmm_file`` reads it as :class:`imclab.mmm.PosteriorCurves` (a notebook taking another
+marketing-mix file names its parameter otherwise, e.g. 03's ``mmm_contributions_file``)."""
 
 _LOCK_GRACE_SECONDS = 10.0  # an empty lock file younger than this is still being written
 SNAPSHOT_FOLDER = ".snapshot"

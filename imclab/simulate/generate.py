@@ -23,6 +23,7 @@ import pandas as pd
 
 from imclab.errors import ParameterError
 from imclab.simulate import world as W
+from imclab.simulate.spend_plan import check_spend_plan
 
 DEFAULT_SEED = 20250301
 TABLES = ("customers", "touchpoints", "conversions", "spend", "survey", "ab_tests", "creatives")
@@ -69,8 +70,30 @@ class _Truth:
     exposure: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
 
-def _plan_spend(rng: np.random.Generator, n_customers: int, cal: W.Calendar) -> list[_Combo]:
-    """World-level daily spend and reach rate for each (channel, campaign) stream."""
+def _cents(amount: float, weights: np.ndarray) -> np.ndarray:
+    """Split ``amount`` by ``weights`` into whole cents that add up to it exactly."""
+    cents = int(round(amount * 100))
+    raw = cents * weights / weights.sum()
+    out = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - out), kind="stable")
+    out[order[: cents - int(out.sum())]] += 1
+    return out / 100.0
+
+
+def _plan_spend(
+    rng: np.random.Generator,
+    n_customers: int,
+    cal: W.Calendar,
+    spend_plan: dict[str, dict[str, float]] | None = None,
+    extra: np.random.Generator | None = None,
+) -> list[_Combo]:
+    """World-level daily spend and reach rate for each (channel, campaign) stream.
+
+    The campaign spends the calendar's phase budgets (written for ``REFERENCE_CUSTOMERS``)
+    scaled to the world and times the delivery factor, or the amounts of ``spend_plan``
+    (:mod:`imclab.simulate.spend_plan`) as they are; ``extra`` draws the daily noise of
+    the plan's phases and channels the calendar gives no budget.
+    """
     days = _days(cal)
     n_days = len(days)
     scale = n_customers / W.REFERENCE_CUSTOMERS
@@ -91,12 +114,19 @@ def _plan_spend(rng: np.random.Generator, n_customers: int, cal: W.Calendar) -> 
             combos.append(_Combo(name, "always_on", rate, spend, False))
         spend = np.zeros(n_days)
         for phase in cal.phases:
-            if name not in phase.budget:
-                continue
             mask = (days.date >= phase.start) & (days.date <= phase.end)
-            noise = rng.lognormal(0.0, 0.20, size=int(mask.sum()))
-            total = phase.budget[name] * W.DELIVERY[name] * scale
-            spend[mask] = total * noise / noise.sum()
+            # the calendar's budgets draw their daily noise from ``rng`` whether or not a spend
+            # plan replaces the amount, so the market's other draws (always-on spend) stay
+            if name in phase.budget:
+                noise = rng.lognormal(0.0, 0.20, size=int(mask.sum()))
+            elif spend_plan is not None and name in spend_plan[phase.name]:
+                noise = extra.lognormal(0.0, 0.20, size=int(mask.sum()))
+            if spend_plan is None:
+                if name in phase.budget:
+                    total = phase.budget[name] * W.DELIVERY[name] * scale
+                    spend[mask] = total * noise / noise.sum()
+            elif name in spend_plan[phase.name]:  # whole cents that add up to the amount
+                spend[mask] = _cents(spend_plan[phase.name][name], noise)
         if spend.any():
             spend = np.round(spend, 2)
             s = spend / (n_customers * treated_share / 1000)
@@ -654,6 +684,7 @@ def simulate_world(
     calendar: W.Calendar | None = None,
     synergy: dict[tuple[str, str], float] | None = None,
     integration_truth: bool = False,
+    spend_plan: dict[str, dict[str, float]] | None = None,
 ) -> Path:
     """Generate a brand world and its ground truth into ``out_dir``.
 
@@ -685,6 +716,13 @@ def simulate_world(
     integration_truth
         Write ``truth/synergy.csv`` and ``truth/exposure.csv`` (true orders each channel
         caused by number of touches in the campaign window) even without a planted synergy.
+    spend_plan
+        What the campaign spends, ``{phase: {channel: amount}}`` in the world's currency
+        (:mod:`imclab.simulate.spend_plan`; :func:`~imclab.simulate.spend_plan.read_spend_plan`
+        reads one from a CSV or plan YAML), instead of the simulator's own budget. Everything
+        else (customers, always-on spend, organic touches) keeps its seed, and the truth
+        (``truth/``) is the true outcome of that spend; ``truth.json`` records the plan
+        under ``spend_plan``.
 
     Returns
     -------
@@ -699,12 +737,15 @@ def simulate_world(
         raise ParameterError(f"simulate: chunk_size must be at least 100, got {chunk_size}")
     synergy = _check_synergy(synergy)
     cal = calendar or W.Calendar()
+    if spend_plan is not None:
+        spend_plan = check_spend_plan(spend_plan, cal, "(argument)")
     out = Path(out_dir)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     root = np.random.SeedSequence(seed)
     market_ss, survey_ss, ab_ss, chunks_ss = root.spawn(4)
     market = np.random.default_rng(market_ss)
-    combos = _plan_spend(market, n_customers, cal)
+    extra = np.random.default_rng(market_ss.spawn(1)[0]) if spend_plan is not None else None
+    combos = _plan_spend(market, n_customers, cal, spend_plan, extra)
 
     width = max(6, len(str(n_customers)))
     n_chunks = -(-n_customers // chunk_size)
@@ -759,7 +800,7 @@ def simulate_world(
         sink = _Sink(out / f"{name}.{fmt}", fmt)
         sink.write(df)
         sink.close()
-    _write_truth(out, seed, n_customers, truth, combos, cal)
+    _write_truth(out, seed, n_customers, truth, combos, cal, spend_plan)
     if synergy is not None or integration_truth:
         _write_integration_truth(out, truth, synergy or {})
     return out
@@ -817,8 +858,9 @@ def _write_integration_truth(out: Path, truth: _Truth, synergy: dict) -> None:
 
 
 def _write_truth(
-    out: Path, seed: int, n_customers: int, truth: _Truth, combos, cal: W.Calendar
-) -> None:
+    out: Path, seed: int, n_customers: int, truth: _Truth, combos, cal: W.Calendar,
+    spend_plan: dict[str, dict[str, float]] | None = None,
+) -> None:  # fmt: skip
     touch_caused = sum(v for k, v in truth.credit.items() if k != "(baseline)")
     rows = []
     for name in (*W.CHANNELS, "(baseline)"):
@@ -903,6 +945,11 @@ def _write_truth(
         },
         "off_message_channels": sorted({c.channel for c in W.CREATIVES if not c.on_message}),
     }
+    if spend_plan is not None:  # the campaign spent this instead of the calendar's budgets
+        doc["spend_plan"] = {
+            phase: {c: round(v, 2) for c, v in budget.items()}
+            for phase, budget in spend_plan.items()
+        }
     (out / "truth" / "truth.json").write_text(
         json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -104,7 +104,8 @@ def test_check_recommendation_against_the_truth():
 
 def test_read_mmm(tmp_path):
     assert read_mmm("") is None
-    assert read_mmm(tmp_path / "absent.csv") is None
+    with pytest.raises(DataError, match=r"absent.csv: no such file .*leave it empty"):
+        read_mmm(tmp_path / "absent.csv")
     f = tmp_path / "mmm.csv"
     f.write_text("channel,contribution\na,30\nb,10\nb,10\n")
     assert read_mmm(f).to_dict() == pytest.approx({"a": 0.6, "b": 0.4})

@@ -69,7 +69,8 @@ def test_a_channel_without_touches_or_days_is_a_clear_error():
 def test_hill_posterior_curves_marginal_is_the_derivative_and_survive_the_file(tmp_path):
     rows = [
         {"channel": c, "draw": d, "ceiling": 10.0 + d, "mean_daily_spend": 50.0,
-         "max_daily_spend": 90.0, "K": k * (1 + 0.1 * d), "alpha": a}
+         "max_daily_spend": 90.0, "K": k * (1 + 0.1 * d), "alpha": a,
+         "carryover": 0.2 * d, "carryover_days": 14}
         for c, (_, k, a) in PLANTED.items() for d in range(3)
     ]  # fmt: skip
     curves = PosteriorCurves(pd.DataFrame(rows))
@@ -81,3 +82,6 @@ def test_hill_posterior_curves_marginal_is_the_derivative_and_survive_the_file(t
     back = PosteriorCurves.read_csv(curves.write(tmp_path))
     assert back.shape_ == "hill"
     np.testing.assert_allclose(back.response("tv", s, draws=True), curves.response("tv", s, True))
+    np.testing.assert_allclose(back.in_window_share("tv", 20), curves.in_window_share("tv", 20))
+    last_day = back.in_window_share("tv", 20)[1, -1]  # draw 1: retention 0.2, lag 0 only
+    assert last_day == pytest.approx(1 / sum(0.2**i for i in range(14)))

@@ -14,7 +14,9 @@ from imclab.plan import load_plan
 from imclab.planning import (
     compare_scenarios,
     measure_campaign,
+    media_orders,
     next_dates,
+    phase_schedule,
     phase_split,
     plan_next_campaign,
     probability_of_reaching,
@@ -85,6 +87,36 @@ def test_split_keeps_the_bounds_rule_and_the_total(drafted):
     share = a["actual_spend"] / a["actual_spend"].sum() * BUDGET
     np.testing.assert_allclose(a["lower"], (0.5 * share).round(2), atol=0.011)
     np.testing.assert_allclose(a["upper"], (2.0 * share).round(2), atol=0.011)
+
+
+def test_forecast_is_the_draft_s_own_phasing(drafted, world):
+    curves = world[2]
+    schedule = phase_schedule(drafted.plan["phases"], drafted.start, drafted.end)
+    by_phase = schedule.sum()  # the draft's phases spend its budget
+    want = pd.Series(drafted.plan["budget"]["by_channel"])
+    pd.testing.assert_series_equal(by_phase[want.index], want, atol=1e-6, check_names=False)
+    np.testing.assert_allclose(
+        drafted.draws["media_orders"],
+        media_orders(curves, schedule, drafted.baseline.always_on),
+        rtol=1e-12,
+    )
+    # the campaign's own anchor is its spend table's daily campaign spend
+    own = drafted.baseline.schedule
+    assert len(own) == drafted.baseline.days
+    pd.testing.assert_series_equal(
+        own.sum()[drafted.baseline.campaign_spend.index],
+        drafted.baseline.campaign_spend,
+        check_names=False,
+    )
+    # concave curves: the phased draft brings fewer orders than its money spent evenly
+    even = media_orders(curves, schedule.mean().to_frame().T.loc[[0] * len(schedule)]
+                        .reset_index(drop=True), drafted.baseline.always_on)  # fmt: skip
+    assert (drafted.draws["media_orders"].to_numpy() < even).all()
+    # scenarios phased like the draft give the draft's forecast for the draft's split
+    out, _ = compare_scenarios(curves, drafted.baseline, [drafted.budget], drafted.days,
+                               drafted.objectives, phasing=drafted.phasing)  # fmt: skip
+    got = out.set_index("kpi").loc["media_orders", "expected"]
+    assert got == pytest.approx(drafted.draws["media_orders"].mean(), rel=1e-9)
 
 
 def test_objectives_probabilities_are_the_draws_share(drafted):

@@ -127,3 +127,53 @@ def test_main_reports_unknown_names(tmp_path, capsys):
         "regenerate: error: unknown notebook 'attribution'; available notebooks: 00_demo\n"
     )
     assert not (tmp_path / "00_demo.ipynb").exists()
+
+
+def test_handed_over_files_are_injected_by_relative_path(monkeypatch, tmp_path, repo_root):
+    from imclab.report import regenerate as regen
+    from imclab.report.runner import MMM_FILE, MMM_PARAMETER
+
+    notebooks = repo_root / "notebooks"
+    assert regen.handed_over("07_plan_next_campaign", notebooks) == {
+        MMM_PARAMETER: f"../data/sample_derived/{MMM_FILE}"
+    }
+    assert regen.handed_over("03_channel_attribution", notebooks) == {}
+    # every handed-over file is written by a notebook of the suite that declares report_dir
+    for filename, name in regen.DERIVED_BY.items():
+        assert (notebooks / f"{name}.py").is_file()
+        assert filename in {f for files in regen.HANDED_OVER.values() for f in files.values()}
+    monkeypatch.setattr(regen, "SAMPLE_DERIVED_DIR", tmp_path)
+    with pytest.raises(ParameterError, match=r"mmm_curves.csv, which is missing: run .*--derived"):
+        regen.handed_over("07_plan_next_campaign", notebooks)
+
+
+def test_committed_planning_run_uses_the_sample_s_curves(repo_root):
+    """07's committed run (what nbval checks) is given notebook 04's curves of the sample, so
+    every section shows a result, and its parameter default names no sample file."""
+    from imclab.report.notebook_io import INJECTED_TAG
+    from imclab.report.runner import MMM_PARAMETER
+
+    nb = nbformat.read(repo_root / "notebooks" / "07_plan_next_campaign.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert f'{MMM_PARAMETER}: str = ""' in params.source
+    injected = [c for c in nb.cells if INJECTED_TAG in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "sample_derived/mmm_curves.csv" in injected[0].source
+    code = [c for c in nb.cells if c.cell_type == "code" and c not in (params, injected[0])]
+    silent = [i for i, c in enumerate(code) if not c.outputs]
+    assert not silent, f"code cells without output: {silent}"
+    text = json.dumps([c.outputs for c in code])
+    assert "No response curves" not in text
+
+
+@pytest.mark.slow
+def test_committed_curves_are_what_notebook_04_writes(tmp_path, repo_root):
+    """``data/sample_derived/mmm_curves.csv`` is notebook 04's output on the sample today
+    (`python -m imclab.report.regenerate --derived` rewrites it)."""
+    import pandas as pd
+
+    from imclab.config import SAMPLE_DERIVED_DIR
+    from imclab.report.regenerate import derive_sample_files
+
+    (made,) = derive_sample_files(repo_root / "notebooks", tmp_path, progress_bar=False)
+    committed = pd.read_csv(SAMPLE_DERIVED_DIR / made.name)
+    pd.testing.assert_frame_equal(pd.read_csv(made), committed, rtol=1e-6)

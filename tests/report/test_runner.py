@@ -16,6 +16,7 @@ import pytest
 
 from imclab.errors import DataError, ParameterError
 from imclab.report.runner import (
+    MMM_PARAMETER,
     NotebookFailedError,
     PreparedRun,
     ReportLockedError,
@@ -631,3 +632,39 @@ def test_campaign_settings_go_to_every_notebook_that_declares_them(
     assert review.parameters["lookback_days"] == 14  # the plan's setting
     assert review.parameters["bound_multiples"] == [0.5, 2.0]  # the one default
     assert review.parameters["next_budget"] == 1234.5  # notebook_params override the plan
+
+
+def test_mmm_file_means_the_posterior_curves_in_every_suite_notebook(repo_root):
+    """The runner hands ``mmm_curves.csv`` (posterior response curves) to every notebook
+    declaring ``mmm_file``, so each must read it as curves; notebook 03's channel,contribution
+    CSV has a name of its own."""
+    from imclab.report.notebook_io import declared_parameters
+
+    readers = {}
+    for path in sorted((repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        declared = declared_parameters(path)
+        code = "\n".join(
+            c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+        )
+        if MMM_PARAMETER in declared:
+            readers[path.stem] = code
+            assert f"PosteriorCurves.read_csv({MMM_PARAMETER})" in code, path.name
+            assert f"read_mmm({MMM_PARAMETER})" not in code, path.name
+    assert {"05_post_campaign_review", "07_plan_next_campaign"} <= set(readers)
+    nb03 = repo_root / "notebooks" / "03_channel_attribution.ipynb"
+    assert MMM_PARAMETER not in declared_parameters(nb03)
+    assert "mmm_contributions_file" in declared_parameters(nb03)
+
+
+def test_notebook_03_rejects_the_curves_file_by_name(tmp_path):
+    """Given the runner's curves file where it wants contributions, 03 says which file it got."""
+    from imclab.attribution import read_mmm
+    from imclab.mmm import PosteriorCurves
+
+    draws = pd.DataFrame(
+        {"channel": ["tv", "tv"], "draw": [0, 1], "ceiling": [2.0, 3.0],
+         "lam_per_unit": [0.01, 0.02], "mean_daily_spend": 100.0, "max_daily_spend": 300.0}
+    )  # fmt: skip
+    path = PosteriorCurves(draws).write(tmp_path)
+    with pytest.raises(DataError, match="posterior response curves, mmm_curves.csv"):
+        read_mmm(path)
