@@ -13,7 +13,9 @@ with clicks, opens and visits only (fewer unique paths), cached as Parquet under
 ``benchmarks/data``.
 
 Run: ``nice .venv/bin/python benchmarks/bench_speed.py [N_CUSTOMERS] [--rows markov,heuristics,
-strings,journeys] [--repeats 3]`` (default 500,000 customers: 10.86M touchpoints).
+strings,journeys] [--repeats 3] [--replicate N_TOUCHPOINTS]`` (default 500,000 customers:
+10.86M touchpoints; ``--replicate 10000000``: the journeys rows on 10.4M touchpoints stacked
+from 24 copies of the 20,000-customer world, as ``bench_integration.py --replicate`` builds).
 """
 
 from __future__ import annotations
@@ -122,16 +124,18 @@ def _task(name: str, arg: str) -> float:
         tp, cv = str(folder / "touchpoints.parquet"), str(folder / "conversions.parquet")
         decay = name.endswith("_decay")
         con = duckdb.connect(config={"threads": 2, "memory_limit": "6GB"})
-        t0 = _start()
+        # libraries imported before the clocks start (ibis + imclab: about 1.1 s of CPU)
         if name.startswith("sql"):
             from journeys_sql import sql_paths
 
+            t0 = _start()
             sql_paths(con, tp, cv, decay=decay)
         else:
             import ibis
 
             from imclab.attribution import build_journeys
 
+            t0 = _start()
             icon = ibis.duckdb.from_connection(con)
             build_journeys(icon, icon.read_parquet(tp), icon.read_parquet(cv), decay=decay)
         return time.perf_counter() - t0
@@ -176,6 +180,11 @@ def main() -> None:
     ap.add_argument("--rows", default="markov,heuristics,strings,journeys")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--arrow", action="store_true", help="model inputs as Arrow list columns")
+    ap.add_argument(
+        "--replicate", type=int, default=None,
+        help="journeys rows on about N touchpoints stacked from copies of the 20,000-customer "
+        "world (bench_integration's replicated world) instead of world(N_CUSTOMERS)",
+    )  # fmt: skip
     ap.add_argument("--task")
     ap.add_argument("--arg")
     a = ap.parse_args()
@@ -185,11 +194,15 @@ def main() -> None:
         print(f"{wall:.6f}")
         return
     rows = a.rows.split(",")
-    files = {w: str(_path_file(a.customers, w)) for w in ("cov", "all")}
-    import pandas as pd
+    res: dict = {"customers": a.customers, "rows": {}}
+    files = {}
+    if {"markov", "heuristics", "strings"} & set(rows):  # the path sets (built once)
+        import pandas as pd
 
-    sizes = {w: int((pd.read_parquet(f)["path"] != "(no touch)").sum()) for w, f in files.items()}
-    res: dict = {"customers": a.customers, "unique_paths": sizes, "rows": {}}
+        files = {w: str(_path_file(a.customers, w)) for w in ("cov", "all")}
+        res["unique_paths"] = {
+            w: int((pd.read_parquet(f)["path"] != "(no touch)").sum()) for w, f in files.items()
+        }
     sfx = "_arrow" if a.arrow else ""
     for w, f in files.items():
         if "markov" in rows:
@@ -203,8 +216,15 @@ def main() -> None:
             res["rows"][f"strings_{w}"] = _pair("strings", "strings_arrow", f, a.repeats)
         print(json.dumps(res, indent=1), file=sys.stderr)
     if "journeys" in rows:
-        folder = str(world(a.customers))
+        if a.replicate:
+            from bench_integration import replicated_world
+
+            folder = str(replicated_world(a.replicate))
+            res["world"] = Path(folder).name
+        else:
+            folder = str(world(a.customers))
         res["rows"]["journeys"] = _pair("journeys", "sql", folder, a.repeats)
+        print(json.dumps(res, indent=1), file=sys.stderr, flush=True)
         res["rows"]["journeys_decay"] = _pair("journeys_decay", "sql_decay", folder, a.repeats)
     print(json.dumps(res, indent=1))
 

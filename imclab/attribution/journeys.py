@@ -158,6 +158,19 @@ def _as_timestamp(col: ir.Value) -> ir.TimestampValue:
     return col if col.type().is_timestamp() else col.cast("timestamp")
 
 
+def _has_timestamp(con, col: ir.Value) -> ir.BooleanValue:
+    """Whether the event has a timestamp (as the typed ``ts`` column would tell).
+
+    DuckDB's cast raises on a malformed timestamp string, so there a string is missing
+    exactly when it is NULL: checking the raw column spares casting every row twice (the
+    report's count and the filter). Spark's cast may turn a malformed string into NULL, so
+    there the cast itself is checked.
+    """
+    if col.type().is_timestamp() or con.name == "duckdb":
+        return col.notnull()
+    return _as_timestamp(col).notnull()
+
+
 def _lit_ts(value) -> ir.TimestampScalar:
     return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
 
@@ -355,17 +368,19 @@ def _build(
         ts=_as_timestamp(tp.timestamp),
         channel=tp.channel.cast("string"),
         interaction=tp.interaction.cast("string"),
+        has_ts=_has_timestamp(con, tp.timestamp),
     )
     cv = cv.select(
         order_id=cv.order_id.cast("string"),
         customer_id=cv.customer_id.cast("string"),
         ts=_as_timestamp(cv.timestamp),
         revenue=cv.revenue.cast("float64"),
+        has_ts=_has_timestamp(con, cv.timestamp),
     )
 
     # -- one pass over each table: every count of the report and the validation --------------
     known = sorted(set(channels) | set(groups))
-    complete = tp.ts.notnull() & tp.customer_id.notnull()
+    complete = tp.has_ts & tp.customer_id.notnull()
     counted = tp.interaction.isin(list(interactions))
     late = tp.ts > _lit_ts(end_ts) if end_ts is not None else ibis.literal(False)
     tstats = (
@@ -387,7 +402,7 @@ def _build(
             f"touchpoints: column 'channel' has unknown channel(s) {found}; expected one of "
             f"{', '.join(channels)} (or map them with channel_groups)"
         )
-    c_complete = cv.ts.notnull() & cv.customer_id.notnull()
+    c_complete = cv.has_ts & cv.customer_id.notnull()
     in_period = ibis.literal(True)
     if start is not None:
         in_period = in_period & (cv.ts >= _lit_ts(pd.Timestamp(start)))
@@ -467,7 +482,8 @@ def _build(
         in_period=~converted | t_in_period.fill_null(False),
     )  # fmt: skip
     t = t.mutate(in_window=t.lag_s <= window_s)
-    eligible = t.in_window & t.in_period
+    has_period = start is not None or end_ts is not None
+    eligible = t.in_window & t.in_period if has_period else t.in_window
     if collapse_repeats:
         # The previous event is a touch of this journey (no conversion in between), of the
         # same channel and itself inside the window: this touch only repeats it.
@@ -476,41 +492,46 @@ def _build(
             & (t.prev_channel == t.channel)
             & ((t.anchor_s - t.prev_ts.epoch_seconds()) <= window_s)
         ).fill_null(False)
-    else:
-        repeat = t.in_window & ibis.literal(False)  # a column, so it can be summed
-    kept = eligible & ~repeat
+    kept = eligible & ~repeat if collapse_repeats else eligible
     weight = (t.lag_s * (-np.log(2.0) / (half_life_days * _DAY))).exp()
     kept_conv = kept & t.converted
-    one = ibis.literal(1, type="int64")
-    zero = ibis.literal(0, type="int64")
-
-    def _count(cond):
-        return ibis.ifelse(cond, one, zero).sum()
 
     # -- one row per journey: the path and the time-decay weights, in touch order ----------------
     # Touches outside their window fall into two rows of their own (NULL customer; conv_no -1
     # converting, -2 not), so the grouping hashes only the journeys' in-window touches to
-    # journeys and their exclusion counts still come from this one pass.
+    # journeys and the exclusion counts are those rows' sizes. A journey's in-window touches
+    # are used, out of the period or repeats; only the counts asked for are aggregated.
     out = ~t.in_window
     group_customer = ibis.ifelse(out, ibis.null("string"), t.customer_id)
     group_conv = ibis.ifelse(out, ibis.ifelse(t.converted, -1, -2), t.conv_no)
     cell = {"seq": t.seq, "channel": t.channel, **({"w": weight} if decay else {})}
+    dropped = {}
+    if has_period:
+        dropped["n_out_period"] = ibis._.count(where=t.in_window & ~t.in_period)
+    if collapse_repeats:
+        dropped["n_repeat"] = ibis._.count(where=repeat)
     per_journey = t.group_by(customer_id=group_customer, conv_no=group_conv).agg(
         touches=ibis.struct(cell).collect(where=kept),
         converted=t.converted.max(),
         **({"wsum": ibis.ifelse(kept_conv, weight, 0.0).sum()} if decay else {}),
-        n_before=_count(t.converted & ~t.in_window),
-        n_null_out=_count(~t.converted & ~t.in_window),
-        n_out_period=_count(t.converted & t.in_window & ~t.in_period),
-        n_repeat=_count(repeat),
-        n_used=_count(kept),
+        n=ibis._.count(),
+        **dropped,
     )
-    sorted_touches = per_journey.touches.sort()
-    per_journey = per_journey.select(
-        "customer_id", "conv_no", "converted", *(["wsum"] if decay else []), "n_before",
-        "n_null_out", "n_out_period", "n_repeat", "n_used",
+    n_used = per_journey.n
+    for c in dropped:
+        n_used = n_used - per_journey[c]
+    zero = ibis.literal(0, type="int64")
+    pj = per_journey
+    sorted_touches = pj.touches.sort()
+    per_journey = pj.select(
+        "customer_id", "conv_no", "converted", *(["wsum"] if decay else []),
+        n_before=ibis.ifelse(pj.conv_no == -1, pj.n, zero),
+        n_null_out=ibis.ifelse(pj.conv_no == -2, pj.n, zero),
+        n_out_period=pj.n_out_period if "n_out_period" in dropped else zero,
+        n_repeat=pj.n_repeat if "n_repeat" in dropped else zero,
+        n_used=ibis.ifelse(pj.conv_no > 0, n_used, zero),
         path=ibis.ifelse(
-            per_journey.n_used > 0, sorted_touches.map(lambda x: x.channel).join(SEP),
+            (pj.conv_no > 0) & (n_used > 0), sorted_touches.map(lambda x: x.channel).join(SEP),
             ibis.null("string"),
         ),
         **(

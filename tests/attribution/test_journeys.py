@@ -220,3 +220,27 @@ def test_heuristics_share_the_touch_table_but_see_changed_paths():
     paths.loc[paths["path"] == "tv", "conversions"] = 3
     b = linear(paths).set_index("channel")["conversions"]
     assert b["tv"] == pytest.approx(3.5) and b["seo"] == pytest.approx(0.5)
+
+
+def test_timestamps_as_strings_count_their_missing_rows_like_typed_ones():
+    # Parquet files often hold timestamps as text: a NULL string is a touch (or an order)
+    # without timestamp, exactly as a NULL timestamp is; the paths are the typed input's.
+    tp = _tp([("C1", 0, "seo"), ("C1", 1, "tv"), ("C2", 0, "edm"), ("C2", 1, "social")])
+    cv = _cv([("C1", 2, 10), ("C2", 2, 5), ("C3", 1, 7)])
+    tp.loc[2, "timestamp"] = pd.NaT
+    cv.loc[2, "timestamp"] = pd.NaT
+    typed = build_journeys(None, tp, cv)
+    con = duckdb.connect()
+    for name, frame in (("tp", tp), ("cv", cv)):
+        con.register(f"{name}_df", frame)
+        con.execute(
+            f'CREATE TABLE {name} AS SELECT * REPLACE (strftime("timestamp", \'%Y-%m-%d '
+            f'%H:%M:%S\') AS "timestamp") FROM {name}_df'
+        )
+    assert con.execute('SELECT typeof("timestamp") FROM tp LIMIT 1').fetchone()[0] == "VARCHAR"
+    j = build_journeys(con, "tp", "cv")
+    assert j.count("touches without timestamp or customer") == 1
+    assert j.count("conversions without timestamp or customer") == 1
+    pd.testing.assert_frame_equal(j.paths, typed.paths)
+    pd.testing.assert_frame_equal(j.report, typed.report)
+    assert _paths(j).loc["social", "value"] == 5
