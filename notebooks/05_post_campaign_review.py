@@ -51,7 +51,7 @@ from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
-from imclab.report.sections import skipped
+from imclab.report.sections import find_gaps, skipped
 from imclab.report.tables import facts, present
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
@@ -70,6 +70,7 @@ settings = plan.resolved_settings(
 review_date = settings.review_date.isoformat()
 world = open_world(data_dir, engine, as_of=f"{review_date} 23:59:59")
 tables = world.tables
+gaps = find_gaps(world, plan)  # inputs this world lacks: the sections below say so
 truth = load_truth(data_dir)
 personas = pd.read_csv(persona_file) if persona_file else None
 pd.set_option("display.max_colwidth", None)  # findings and notes are sentences: show them whole
@@ -424,7 +425,8 @@ incremental = {
 if allocation is None:
     display(no_campaign)
 else:
-    display(allocation.allocation.rename(columns=incremental).round(2))
+    display(gaps.first("channel_spend")) if gaps.unspent_channels else None
+    display(present(allocation.allocation.rename(columns=incremental), digits=2))
 
 # %%
 present(pd.Series(allocation.summary).rename(index=incremental), digits=2) if allocation else None
