@@ -151,7 +151,7 @@ facts({k: v for k, v in headlines.items() if k not in ("lessons", "objectives")}
 # The `evidence` column names the table or figure below that shows each finding.
 
 # %%
-findings
+present(findings)
 
 # %% [markdown]
 # ## 1. Scorecard
@@ -184,7 +184,7 @@ plt.show()
 
 # %%
 tiers = scorecard.kpi_tiers(plan, tables, review_date)
-pd.DataFrame(tiers.attrs["windows"], index=["first day", "last day"])
+present(pd.DataFrame(tiers.attrs["windows"], index=["first day", "last day"]))
 
 # %%
 present(tiers.drop(columns="note"), digits=3)
@@ -310,7 +310,7 @@ present(pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T, digits=4
 # %%
 if did is not None and totals["conversions"] > 0:
     aov = totals["revenue"] / totals["conversions"]
-    display(lessons.incremental_return(did, totals["spend"], aov).round(3))
+    display(present(lessons.incremental_return(did, totals["spend"], aov), digits=3))
     weekly = experiments.weekly_outcome(
         tables["customers"], tables["conversions"], plan.holdout_regions
     )
@@ -345,7 +345,7 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    clv.clv_by_persona(value, personas).round(2)
+    present(clv.clv_by_persona(value, personas), digits=2)
     if personas is not None
     else "no persona_file: give a customer_id,persona CSV to split CLV by persona"
 )
@@ -359,9 +359,12 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    clv.holdout_check(
-        tables["conversions"], plan.end, review_date, transaction_model=clv_model
-    ).round(3)
+    present(
+        clv.holdout_check(
+            tables["conversions"], plan.end, review_date, transaction_model=clv_model
+        ),
+        digits=3,
+    )
     if pd.Timestamp(review_date) > pd.Timestamp(plan.end)
     else "the review date is not after the campaign's end: no later orders to check against"
 )
@@ -435,21 +438,26 @@ present(pd.Series(allocation.summary).rename(index=incremental), digits=2) if al
 if mmm_file:  # the attributed-credit curves' split, for comparison only
     by_credit = budget.optimize_budget(
         credit_curves,
-        next_budget,
+        settings.next_budget,
         days,
         actual=actual,
         bounds=bounds,
         value_per_conversion=aov,
         base_daily_spend=always_on.reindex(credit_curves.params_["channel"], fill_value=0.0),
     )
-    comparison = pd.DataFrame(
-        {
-            "marketing-mix model": allocation.allocation.set_index("channel")["recommended_spend"],
-            "attributed credit (comparison)": by_credit.allocation.set_index("channel")[
-                "recommended_spend"
-            ],
-        }
-    ).round(2)
+    comparison = present(
+        pd.DataFrame(
+            {
+                "marketing-mix model": allocation.allocation.set_index("channel")[
+                    "recommended_spend"
+                ],
+                "attributed credit (comparison)": by_credit.allocation.set_index("channel")[
+                    "recommended_spend"
+                ],
+            }
+        ),
+        digits=2,
+    )
 else:
     comparison = "No marketing-mix curves given: the split above uses attributed credit."
 comparison
