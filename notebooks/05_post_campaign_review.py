@@ -116,7 +116,9 @@ if tables.get("ab_tests") is not None:
     ab = experiments.ab_readout(tables["ab_tests"])
 did = placebo = message = None
 # without campaign spend in the data a holdout comparison would measure nothing of this campaign
-no_campaign = skipped("campaign_rows", campaign=plan.name, start=plan.start, end=plan.end)
+no_campaign = gaps.first("orders") or skipped(
+    "campaign_rows", campaign=plan.name, start=plan.start, end=plan.end
+)
 no_holdout = skipped("holdout_regions") if not plan.holdout_regions else no_campaign
 if plan.holdout_regions and totals["spend"] > 0:
     did = experiments.holdout_did(
@@ -328,16 +330,17 @@ if did is not None and totals["conversions"] > 0:
 # informative priors keep it finite.
 
 # %%
-value = clv.customer_lifetime_value(
+value = None if gaps.orders else clv.customer_lifetime_value(
     tables["conversions"],
     observation_end=review_date,
     customers=tables["customers"],
     transaction_model=clv_model,
-)
-pd.Series(value.notes)
+)  # fmt: skip
+pd.Series(value.notes) if value is not None else gaps.note("orders")
 
 # %%
-present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
+if value is not None:
+    display(present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2))
 
 # %% [markdown]
 # By persona, when `persona_file` gives each customer's persona (buyers it does not cover are
@@ -345,7 +348,9 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    present(clv.clv_by_persona(value, personas), digits=2)
+    None
+    if value is None
+    else present(clv.clv_by_persona(value, personas), digits=2)
     if personas is not None
     else "no persona_file: give a customer_id,persona CSV to split CLV by persona"
 )
@@ -359,7 +364,9 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    present(
+    None
+    if value is None
+    else present(
         clv.holdout_check(
             tables["conversions"], plan.end, review_date, transaction_model=clv_model
         ),
@@ -385,28 +392,31 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 # always-on + campaign spend per day.
 
 # %%
-credited = budget.daily_credit(
-    tables["touchpoints"], tables["conversions"], lookback_days=settings.lookback_days
-)
-daily = budget.response_data(tables["spend"], credited)
-credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
+credit_curves = None
+if not gaps.orders:
+    credited = budget.daily_credit(
+        tables["touchpoints"], tables["conversions"], lookback_days=settings.lookback_days
+    )
+    daily = budget.response_data(tables["spend"], credited)
+    credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
 curves = PosteriorCurves.read_csv(mmm_file) if mmm_file else credit_curves
 print(
     "Response curves: marketing-mix model posterior (04_marketing_mix)."
     if mmm_file
     else "Response curves: attributed credit (run 04_marketing_mix first for the model's)."
-)
-present(curves.params_, digits=3)
+) if curves is not None else display(gaps.note("orders"))
+present(curves.params_, digits=3) if curves is not None else None
 
 # %%
 always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
-always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
+if curves is not None:
+    always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
 present(always_on, digits=2)
 
 # %%
 days = plan.days
 allocation = None
-if totals["spend"] > 0 and totals["conversions"] > 0:
+if curves is not None and totals["spend"] > 0 and totals["conversions"] > 0:
     actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
     aov = totals["revenue"] / totals["conversions"]
     bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.budget_bounds(
@@ -435,7 +445,8 @@ else:
 present(pd.Series(allocation.summary).rename(index=incremental), digits=2) if allocation else None
 
 # %%
-if mmm_file:  # the attributed-credit curves' split, for comparison only
+comparison = None
+if mmm_file and allocation is not None and credit_curves is not None:  # for comparison only
     by_credit = budget.optimize_budget(
         credit_curves,
         settings.next_budget,
@@ -458,7 +469,7 @@ if mmm_file:  # the attributed-credit curves' split, for comparison only
         ),
         digits=2,
     )
-else:
+elif not mmm_file:
     comparison = "No marketing-mix curves given: the split above uses attributed credit."
 comparison
 
