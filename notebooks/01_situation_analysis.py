@@ -51,7 +51,7 @@ from imclab.kpis import kpi_table
 from imclab.plan import load_plan
 from imclab.plotting import situation as plots
 from imclab.report.headlines import record_headlines
-from imclab.report.sections import skipped
+from imclab.report.sections import find_gaps, skipped
 from imclab.report.tables import facts, present
 from imclab.warehouse import open_world
 
@@ -63,8 +63,8 @@ settings = plan.resolved_settings(
 world = open_world(data_dir, engine)
 tables = world.tables
 orders = tables["conversions"]
-start = pd.Timestamp(analysis_start or world.report.tables["conversions"].date_min).normalize()
-end = pd.Timestamp(analysis_end or world.report.tables["conversions"].date_max).normalize()
+gaps = find_gaps(world, plan)  # inputs this world lacks: each section below says so
+start, end = sit.analysis_window(world.report, analysis_start, analysis_end)
 base_start = pd.Timestamp(settings.baseline_start)
 base_end = pd.Timestamp(settings.baseline_end)
 survey = tables.get("survey")
@@ -87,29 +87,34 @@ facts(setup)
 # (when to schedule sends and bursts).
 
 # %%
-decomposition = sit.sales_decomposition(orders, start, end, "revenue")
-plots.plot_sales_trend(decomposition)
-plt.show()
+decomposition = seasonality = growth = sales = None
+if gaps.orders:
+    display(gaps.note("orders"))
+else:
+    decomposition = sit.sales_decomposition(orders, start, end, "revenue")
+    plots.plot_sales_trend(decomposition)
+    plt.show()
 
 # %% [markdown]
 # Weekday effect relative to the trend: +0.05 means that weekday sells 5 % above trend.
 
 # %%
-seasonality = sit.weekly_seasonality(decomposition)
-plots.plot_weekly_seasonality(seasonality)
-plt.show()
+if decomposition is not None:
+    seasonality = sit.weekly_seasonality(decomposition)
+    plots.plot_weekly_seasonality(seasonality)
+    plt.show()
 
 # %% [markdown]
 # Weekly orders and revenue with week-over-week growth (partial weeks at the window's edges
 # get no growth figure), then the summary figures the SWOT and SMART checks use.
 
 # %%
-growth = sit.sales_growth(orders, start, end, "W")
-present(growth, digits=3)
+growth = None if gaps.orders else sit.sales_growth(orders, start, end, "W")
+present(growth, digits=3) if growth is not None else None
 
 # %%
-sales = sit.sales_summary(decomposition, growth)
-present(sales, digits=3)
+sales = None if growth is None else sit.sales_summary(decomposition, growth)
+present(sales, digits=3) if sales is not None else None
 
 # %% [markdown]
 # ### Share of voice and share of market
@@ -119,16 +124,21 @@ present(sales, digits=3)
 # waves) instead. Share of market is proxied by each brand's share of purchase intenders.
 
 # %%
-voice = sit.share_of_voice(tables["spend"], tables.get("survey"), brands, base_start, base_end)
-plots.plot_shares(voice)
-plt.show()
+voice = market = None
+no_shares = skipped("survey") if survey is None else gaps.first("competitors")
+if no_shares is not None:
+    display(no_shares)
+else:
+    voice = sit.share_of_voice(tables["spend"], survey, brands, base_start, base_end)
+    plots.plot_shares(voice)
+    plt.show()
 
 # %%
-present(voice, digits=3)
+present(voice, digits=3) if voice is not None else None
 
 # %%
-market = sit.share_of_market(tables.get("survey"), brands, base_start, base_end)
-present(market, digits=3)
+market = None if no_shares else sit.share_of_market(survey, brands, base_start, base_end)
+present(market, digits=3) if market is not None else None
 
 # %% [markdown]
 # ## 2. Brand funnel (survey)
@@ -160,7 +170,9 @@ present(funnel[columns], digits=3) if funnel is not None else None
 # competitor): the first place to aim the campaign's message.
 
 # %%
-if funnel is not None:
+if funnel is not None and gaps.competitors:
+    display(gaps.note("competitors"))
+elif funnel is not None:
     leaks = sit.funnel_leaks(funnel, plan.brand)
     plots.plot_funnel_leaks(leaks)
     plt.show()
@@ -193,38 +205,52 @@ funnel_warnings[["group", "brand", "stage", "warning"]].drop_duplicates().reset_
 # reached after the first touch, so each row is a share of the stage before it.
 
 # %%
-journey = sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end)
-present(journey, digits=3)
+journey = (
+    None if gaps.orders else sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end)
+)
+present(journey, digits=3) if journey is not None else gaps.note("orders")
 
 # %% [markdown]
 # Per channel (the cohort is the customers touched on that channel). Channels whose line
 # drops fastest between *exposed* and *visited* reach people who do not act.
 
 # %%
-by_channel = sit.journey_funnel(tables["touchpoints"], orders, base_start, base_end, by="channel")
-plots.plot_journey_funnel(by_channel)
-plt.show()
+if journey is not None:
+    by_channel = sit.journey_funnel(
+        tables["touchpoints"], orders, base_start, base_end, by="channel"
+    )
+    plots.plot_journey_funnel(by_channel)
+    plt.show()
 
 # %%
 present(
     by_channel.pivot_table(index="channel", columns="stage", values="conversion", sort=False),
     digits=3,
-)
+) if journey is not None else None
 
 # %% [markdown]
 # Per persona, when the persona notebook's labels are given (`persona_file`).
 
 # %%
 by_persona = (
-    sit.journey_funnel(
-        tables["touchpoints"], orders, base_start, base_end, by="persona", persona_labels=personas
+    (
+        sit.journey_funnel(
+            tables["touchpoints"],
+            orders,
+            base_start,
+            base_end,
+            by="persona",
+            persona_labels=personas,
+        )
+        if personas is not None
+        else pd.DataFrame(
+            {"note": ["no persona_file given: run 02_personas and pass its personas.csv"]}
+        )
     )
-    if personas is not None
-    else pd.DataFrame(
-        {"note": ["no persona_file given: run 02_personas and pass its personas.csv"]}
-    )
+    if journey is not None
+    else None
 )
-present(by_persona, digits=3)
+present(by_persona, digits=3) if by_persona is not None else None
 
 # %% [markdown]
 # ## 4. Channel baseline
@@ -235,19 +261,21 @@ present(by_persona, digits=3)
 # it is a like-for-like baseline, not a causal estimate (see 03_channel_attribution).
 
 # %%
-baseline = sit.channel_baseline(
+baseline = None if gaps.orders else sit.channel_baseline(
     tables["spend"], tables["touchpoints"], orders, base_start, base_end,
     lookback_days=settings.lookback_days,
 )  # fmt: skip
-present(baseline, digits=3)
+present(baseline, digits=3) if baseline is not None else gaps.note("orders")
 
 # %%
-plots.plot_channel_baseline(baseline, "cpa")
-plt.show()
+if baseline is not None:
+    plots.plot_channel_baseline(baseline, "cpa")
+    plt.show()
 
 # %%
-plots.plot_channel_baseline(baseline, "conversion_rate")
-plt.show()
+if baseline is not None:
+    plots.plot_channel_baseline(baseline, "conversion_rate")
+    plt.show()
 
 # %% [markdown]
 # The catalogue KPIs over the baseline period (`imclab.kpis`, one definition per KPI): the
@@ -314,15 +342,17 @@ sit.smart_warnings(smart)
 
 # %%
 leak = None if leaks is None else sit.biggest_leak(leaks)
-cpa_median = sit.baseline_cpa_median(baseline)
+cpa_median = None if baseline is None else sit.baseline_cpa_median(baseline)
 headlines = {
     "smart_objectives_fully_passed": int((matrix["passed"] == 5).sum()),
     "smart_objectives": int(len(matrix)),
     "smart_letters_failed": int((smart["status"] == "fail").sum()),
     "biggest_funnel_leak": None if leak is None else str(leak["stage"]),
     "biggest_leak_gap_pts": None if leak is None else round(100 * float(leak["gap_vs_best"]), 1),
-    "baseline_median_cpa": round(cpa_median, 2),
-    "revenue_trend_change": round(float(sales.set_index("figure").loc["trend_change", "value"]), 3),
+    "baseline_median_cpa": None if cpa_median is None else round(cpa_median, 2),
+    "revenue_trend_change": None
+    if sales is None
+    else round(float(sales.set_index("figure").loc["trend_change", "value"]), 3),
     "funnel_warnings": int(len(funnel_warnings)),
 }
 record_headlines(report_dir, "situation", headlines)

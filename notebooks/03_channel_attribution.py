@@ -122,7 +122,7 @@ navigational_paths = attr.drop_navigational(
     journeys.paths, navigational, collapse_repeats=collapse_repeats
 )
 paths = navigational_paths.paths
-navigational_paths.report
+present(navigational_paths.report)
 
 # %% [markdown]
 # ## 2. Top paths
@@ -180,9 +180,12 @@ results = attr.run_models(
     position_weights=tuple(position_weights),
 )
 shares = results[results["channel"] != attr.NO_TOUCH]
-shares.pivot(index="channel", columns="model", values="share")[
-    list(pd.unique(results["model"]))
-].round(3)
+present(
+    shares.pivot(index="channel", columns="model", values="share")[
+        list(pd.unique(results["model"]))
+    ],
+    digits=3,
+)
 
 # %% [markdown]
 # The same models with the navigational channels kept as channels (`before`) and removed
@@ -289,7 +292,7 @@ panel = attr.build_panel(
     campaign_window=campaign_window,
     holdout_regions=plan.holdout_regions,
 )
-panel.report
+present(panel.report)
 
 # %% [markdown]
 # The fit, with the share of each channel and its interval:
@@ -314,15 +317,18 @@ present(hazard.intervals_, digits=3)
 # channels caused, and how much the weeks after an order lower the hazard:
 
 # %%
-pd.Series(
-    {
-        "conversions": float(panel.events["orders"].sum()),
-        "baseline (would have happened anyway)": hazard.baseline_conversions_,
-        "caused by the channels": float(hazard.credit_["conversions"].sum()),
-        **{f"hazard multiplier, previous order {k}": v for k, v in hazard.recency_.items()},
-    },
-    name="value",
-).round(3).to_frame()
+present(
+    pd.Series(
+        {
+            "conversions": float(panel.events["orders"].sum()),
+            "baseline (would have happened anyway)": hazard.baseline_conversions_,
+            "caused by the channels": float(hazard.credit_["conversions"].sum()),
+            **{f"hazard multiplier, previous order {k}": v for k, v in hazard.recency_.items()},
+        },
+        name="value",
+    ),
+    digits=3,
+)
 
 # %%
 plots.plot_bootstrap_intervals(hazard.intervals_)
@@ -343,7 +349,7 @@ plt.show()
 # %%
 did = assessment.holdout
 (
-    did.summary().round(3)
+    present(did.summary(), digits=3)
     if did is not None
     else "no holdout region in the plan: add holdout_regions to compare with incrementality"
 )
@@ -359,7 +365,7 @@ plt.show()
     "no mmm_contributions_file given: pass a channel,contribution CSV (e.g. notebook 04's "
     "contributions) to compare"
     if mmm is None
-    else attr.mmm_comparison(assessment.results, mmm).round(3)
+    else present(attr.mmm_comparison(assessment.results, mmm), digits=3)
 )
 
 # %% [markdown]
@@ -378,7 +384,7 @@ present(assessment.evidence, digits=3)
 
 # %%
 recommendation = assessment.recommendation
-pd.DataFrame({"recommended": recommendation.model, "because": recommendation.reasons})
+present(pd.DataFrame({"recommended": recommendation.model, "because": recommendation.reasons}))
 
 # %% [markdown]
 # ## 10. Cost per acquisition and return on ad spend
@@ -390,9 +396,12 @@ pd.DataFrame({"recommended": recommendation.model, "because": recommendation.rea
 # %%
 all_results = assessment.results
 costs = attr.cost_per_channel(all_results, world.tables["spend"], channel_groups=groups)
-costs[costs["spend"] > 0].pivot(index="channel", columns="model", values="cpa")[
-    list(pd.unique(all_results["model"]))
-].round(2)
+present(
+    costs[costs["spend"] > 0].pivot(index="channel", columns="model", values="cpa")[
+        list(pd.unique(all_results["model"]))
+    ],
+    digits=2,
+)
 
 # %%
 plots.plot_cost_per_channel(costs, "cpa")

@@ -72,6 +72,7 @@ from imclab.plan import load_plan
 from imclab.plotting import budget as value_plots
 from imclab.plotting import mmm as mmm_plots
 from imclab.report.headlines import record_headlines
+from imclab.report.sections import find_gaps
 from imclab.report.tables import facts, present
 from imclab.review import budget, experiments
 from imclab.simulate import load_truth
@@ -92,6 +93,9 @@ facts(
         "holdout_regions": list(plan.holdout_regions),
     }
 )
+
+# %%
+find_gaps(world, plan).first("channel_spend")  # a planned channel without spend is not modelled
 
 # %% [markdown]
 # ## Channel split measured at customer level

@@ -51,7 +51,7 @@ from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
 from imclab.report.headlines import record_headlines
-from imclab.report.sections import skipped
+from imclab.report.sections import find_gaps, skipped
 from imclab.report.tables import facts, present
 from imclab.review import budget, clv, consistency, experiments, lessons, scorecard
 from imclab.review import plan_vs_actual as pva
@@ -70,6 +70,7 @@ settings = plan.resolved_settings(
 review_date = settings.review_date.isoformat()
 world = open_world(data_dir, engine, as_of=f"{review_date} 23:59:59")
 tables = world.tables
+gaps = find_gaps(world, plan)  # inputs this world lacks: the sections below say so
 truth = load_truth(data_dir)
 personas = pd.read_csv(persona_file) if persona_file else None
 pd.set_option("display.max_colwidth", None)  # findings and notes are sentences: show them whole
@@ -115,7 +116,9 @@ if tables.get("ab_tests") is not None:
     ab = experiments.ab_readout(tables["ab_tests"])
 did = placebo = message = None
 # without campaign spend in the data a holdout comparison would measure nothing of this campaign
-no_campaign = skipped("campaign_rows", campaign=plan.name, start=plan.start, end=plan.end)
+no_campaign = gaps.first("orders") or skipped(
+    "campaign_rows", campaign=plan.name, start=plan.start, end=plan.end
+)
 no_holdout = skipped("holdout_regions") if not plan.holdout_regions else no_campaign
 if plan.holdout_regions and totals["spend"] > 0:
     did = experiments.holdout_did(
@@ -150,7 +153,7 @@ facts({k: v for k, v in headlines.items() if k not in ("lessons", "objectives")}
 # The `evidence` column names the table or figure below that shows each finding.
 
 # %%
-findings
+present(findings)
 
 # %% [markdown]
 # ## 1. Scorecard
@@ -183,7 +186,7 @@ plt.show()
 
 # %%
 tiers = scorecard.kpi_tiers(plan, tables, review_date)
-pd.DataFrame(tiers.attrs["windows"], index=["first day", "last day"])
+present(pd.DataFrame(tiers.attrs["windows"], index=["first day", "last day"]))
 
 # %%
 present(tiers.drop(columns="note"), digits=3)
@@ -309,7 +312,7 @@ present(pd.DataFrame(check, index=["estimate", "ci_low", "ci_high"]).T, digits=4
 # %%
 if did is not None and totals["conversions"] > 0:
     aov = totals["revenue"] / totals["conversions"]
-    display(lessons.incremental_return(did, totals["spend"], aov).round(3))
+    display(present(lessons.incremental_return(did, totals["spend"], aov), digits=3))
     weekly = experiments.weekly_outcome(
         tables["customers"], tables["conversions"], plan.holdout_regions
     )
@@ -327,16 +330,17 @@ if did is not None and totals["conversions"] > 0:
 # informative priors keep it finite.
 
 # %%
-value = clv.customer_lifetime_value(
+value = None if gaps.orders else clv.customer_lifetime_value(
     tables["conversions"],
     observation_end=review_date,
     customers=tables["customers"],
     transaction_model=clv_model,
-)
-pd.Series(value.notes)
+)  # fmt: skip
+pd.Series(value.notes) if value is not None else gaps.note("orders")
 
 # %%
-present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
+if value is not None:
+    display(present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2))
 
 # %% [markdown]
 # By persona, when `persona_file` gives each customer's persona (buyers it does not cover are
@@ -344,7 +348,9 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    clv.clv_by_persona(value, personas).round(2)
+    None
+    if value is None
+    else present(clv.clv_by_persona(value, personas), digits=2)
     if personas is not None
     else "no persona_file: give a customer_id,persona CSV to split CLV by persona"
 )
@@ -358,9 +364,14 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 
 # %%
 (
-    clv.holdout_check(
-        tables["conversions"], plan.end, review_date, transaction_model=clv_model
-    ).round(3)
+    None
+    if value is None
+    else present(
+        clv.holdout_check(
+            tables["conversions"], plan.end, review_date, transaction_model=clv_model
+        ),
+        digits=3,
+    )
     if pd.Timestamp(review_date) > pd.Timestamp(plan.end)
     else "the review date is not after the campaign's end: no later orders to check against"
 )
@@ -381,28 +392,31 @@ present(clv.clv_by_first_touch(value, tables["touchpoints"]), digits=2)
 # always-on + campaign spend per day.
 
 # %%
-credited = budget.daily_credit(
-    tables["touchpoints"], tables["conversions"], lookback_days=settings.lookback_days
-)
-daily = budget.response_data(tables["spend"], credited)
-credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
+credit_curves = None
+if not gaps.orders:
+    credited = budget.daily_credit(
+        tables["touchpoints"], tables["conversions"], lookback_days=settings.lookback_days
+    )
+    daily = budget.response_data(tables["spend"], credited)
+    credit_curves = budget.ResponseCurves(n_bootstrap=30, random_state=0).fit(daily)
 curves = PosteriorCurves.read_csv(mmm_file) if mmm_file else credit_curves
 print(
     "Response curves: marketing-mix model posterior (04_marketing_mix)."
     if mmm_file
     else "Response curves: attributed credit (run 04_marketing_mix first for the model's)."
-)
-present(curves.params_, digits=3)
+) if curves is not None else display(gaps.note("orders"))
+present(curves.params_, digits=3) if curves is not None else None
 
 # %%
 always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
-always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
+if curves is not None:
+    always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
 present(always_on, digits=2)
 
 # %%
 days = plan.days
 allocation = None
-if totals["spend"] > 0 and totals["conversions"] > 0:
+if curves is not None and totals["spend"] > 0 and totals["conversions"] > 0:
     actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
     aov = totals["revenue"] / totals["conversions"]
     bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.budget_bounds(
@@ -424,31 +438,38 @@ incremental = {
 if allocation is None:
     display(no_campaign)
 else:
-    display(allocation.allocation.rename(columns=incremental).round(2))
+    display(gaps.first("channel_spend")) if gaps.unspent_channels else None
+    display(present(allocation.allocation.rename(columns=incremental), digits=2))
 
 # %%
 present(pd.Series(allocation.summary).rename(index=incremental), digits=2) if allocation else None
 
 # %%
-if mmm_file:  # the attributed-credit curves' split, for comparison only
+comparison = None
+if mmm_file and allocation is not None and credit_curves is not None:  # for comparison only
     by_credit = budget.optimize_budget(
         credit_curves,
-        next_budget,
+        settings.next_budget,
         days,
         actual=actual,
         bounds=bounds,
         value_per_conversion=aov,
         base_daily_spend=always_on.reindex(credit_curves.params_["channel"], fill_value=0.0),
     )
-    comparison = pd.DataFrame(
-        {
-            "marketing-mix model": allocation.allocation.set_index("channel")["recommended_spend"],
-            "attributed credit (comparison)": by_credit.allocation.set_index("channel")[
-                "recommended_spend"
-            ],
-        }
-    ).round(2)
-else:
+    comparison = present(
+        pd.DataFrame(
+            {
+                "marketing-mix model": allocation.allocation.set_index("channel")[
+                    "recommended_spend"
+                ],
+                "attributed credit (comparison)": by_credit.allocation.set_index("channel")[
+                    "recommended_spend"
+                ],
+            }
+        ),
+        digits=2,
+    )
+elif not mmm_file:
     comparison = "No marketing-mix curves given: the split above uses attributed credit."
 comparison
 

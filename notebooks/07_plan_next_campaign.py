@@ -59,6 +59,7 @@ from imclab import planning
 from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.report.headlines import record_headlines
+from imclab.report.sections import find_gaps
 from imclab.report.tables import facts, present
 from imclab.warehouse import open_world
 
@@ -133,6 +134,9 @@ nc.objectives[["id", "description"]] if nc else None
 cols = ["channel", "lower", "upper", "actual_at_budget", "recommended_spend", "change",
         "recommended_conversions", "marginal_roas"]  # fmt: skip
 present(nc.split.allocation[cols], digits=2) if nc else None
+
+# %%
+find_gaps(world, plan).first("channel_spend")  # a planned channel without spend gets no curve
 
 # %%
 present(pd.DataFrame(nc.plan["phases"]), digits=2) if nc else None

@@ -260,7 +260,7 @@ def bootstrap_shares(
     col = {c: i for i, c in enumerate(channels)}
     for i, ch in enumerate(p["channels"]):
         s = set(ch)
-        for c in s:
+        for c in s & col.keys():  # a channel only on journeys that never converted gets none
             member[i, col[c]] = 1.0 / len(s)
 
     def _markov_share(cv, nl, vl) -> pd.Series:

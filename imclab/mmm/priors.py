@@ -83,6 +83,12 @@ def hazard_shares(
             "channels under the same names as the spend table."
         )
     point = credit.reindex(channels).to_numpy(float)
+    if not (point > 0).all():  # no order credited (e.g. a campaign without orders): no share
+        zero = [c for c, v in zip(channels, point, strict=True) if not v > 0]
+        raise DataError(
+            f"hazard_shares: the attribution credits no order to {zero}, so their share of the "
+            "media's orders cannot be measured (a zero share with no spread rules out any effect)"
+        )
     credit_share = hazard.credit_.set_index("channel")["share"]
     value = hazard.credit_.set_index("channel")["value"].reindex(channels).to_numpy(float)
     boot = getattr(hazard, "boot_shares_", None)

@@ -8,13 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from imclab.attribution.journeys import NO_TOUCH
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
+from imclab.plotting._common import get_ax
 
 
 def plot_top_paths(top: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
@@ -31,7 +25,7 @@ def plot_top_paths(top: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 0.35 * len(top) + 1.2))
+    ax = get_ax(ax, (8, 0.35 * len(top) + 1.2))
     sns.barplot(data=top, x="conversions", y="path", color="#4c72b0", ax=ax)
     ax.set_xlabel("conversions")
     ax.set_ylabel("")
@@ -53,7 +47,7 @@ def plot_path_lengths(lengths: pd.DataFrame, ax: plt.Axes | None = None) -> plt.
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     long = lengths.melt(id_vars="length", value_vars=["conversions", "nulls"],
                         var_name="journey", value_name="journeys")  # fmt: skip
     long["journey"] = long["journey"].map({"conversions": "converted", "nulls": "did not convert"})
@@ -77,7 +71,7 @@ def plot_transition_matrix(matrix: pd.DataFrame, ax: plt.Axes | None = None) -> 
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 7))
+    ax = get_ax(ax, (9, 7))
     sns.heatmap(matrix, annot=matrix.shape[0] <= 12, fmt=".2f", cmap="Blues", vmin=0, vmax=1,
                 cbar_kws={"label": "transition probability"}, ax=ax)  # fmt: skip
     ax.set_title("Markov transition matrix")
@@ -98,7 +92,7 @@ def plot_removal_effects(effects: pd.DataFrame, ax: plt.Axes | None = None) -> p
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     data = effects.sort_values(["removal_effect", "channel"], ascending=[False, True])
     sns.barplot(data=data, x="removal_effect", y="channel", color="#55a868", ax=ax)
     ax.set_xlabel("removal effect (share of conversion probability lost)")
@@ -125,7 +119,7 @@ def plot_model_comparison(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (11, 5))
+    ax = get_ax(ax, (11, 5))
     data = results[results["channel"] != NO_TOUCH]
     order = sorted(data["channel"].unique())
     sns.barplot(data=data, x="channel", y="share", hue="model", order=order, ax=ax)
@@ -159,7 +153,7 @@ def plot_cost_per_channel(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 5))
+    ax = get_ax(ax, (9, 5))
     paid = costs[costs["spend"] > 0]
     table = paid.pivot(index="model", columns="channel", values=metric)
     table = table.reindex(pd.unique(paid["model"])).replace([np.inf, -np.inf], np.nan)
@@ -186,7 +180,7 @@ def plot_truth_scores(scores: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     sns.barplot(data=scores, x="mae", y="model", color="#c44e52", ax=ax)
     ax.set_xlabel("mean absolute error of channel shares (vs true shares)")
     ax.set_ylabel("")
@@ -208,7 +202,7 @@ def plot_bootstrap_intervals(ci: pd.DataFrame, ax: plt.Axes | None = None) -> pl
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     channels = sorted(ci["channel"].unique())
     models = list(pd.unique(ci["model"]))
     offsets = np.linspace(-0.15, 0.15, len(models)) if len(models) > 1 else [0.0]
@@ -241,7 +235,7 @@ def plot_ordered_shapley(ordered: pd.DataFrame, ax: plt.Axes | None = None) -> p
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 4.5))
+    ax = get_ax(ax, (9, 4.5))
     table = ordered.pivot(index="channel", columns="position", values="conversions").fillna(0.0)
     table = table.loc[:, [c for c in table.columns if c <= 6]]
     sns.heatmap(table, annot=True, fmt=".0f", cmap="Purples",
@@ -270,7 +264,7 @@ def plot_holdout_reconciliation(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     data = evidence.dropna(subset=["implied_campaign_conversions"])
     colors = ["#55a868" if c else "#8c8c8c" for c in data["counterfactual"]]
     ax.barh(data["model"], data["implied_campaign_conversions"], color=colors)

@@ -10,16 +10,10 @@ import seaborn as sns
 from matplotlib.ticker import PercentFormatter
 
 from imclab.errors import ParameterError
+from imclab.plotting._common import get_ax
 
 LOADED_COLOR = "#4c72b0"
 QUARANTINED_COLOR = "#dd8452"
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_rows_per_table(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
@@ -39,7 +33,7 @@ def plot_rows_per_table(rows: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
         the loaded share on top of it.
     """
     data = rows[rows["rows_read"] > 0].copy()
-    ax = _ax(ax, (8, 0.45 * len(data) + 1.5))
+    ax = get_ax(ax, (8, 0.45 * len(data) + 1.5))
     data["total"] = 1.0
     data["loaded"] = data["rows_loaded"] / data["rows_read"]
     sns.barplot(
@@ -86,7 +80,7 @@ def plot_date_coverage(
     matplotlib.axes.Axes
         One horizontal segment per table (a ``LineCollection``) and its two end points.
     """
-    ax = _ax(ax, (9, 0.45 * len(coverage) + 1.5))
+    ax = get_ax(ax, (9, 0.45 * len(coverage) + 1.5))
     tables = list(coverage["table"])
     positions = range(len(tables))
     ax.hlines(
@@ -132,7 +126,7 @@ def plot_identity_match(identity: pd.DataFrame, ax: plt.Axes | None = None) -> p
     matplotlib.axes.Axes
         One bar per table, annotated with matched / rows.
     """
-    ax = _ax(ax, (7, 0.5 * len(identity) + 1.5))
+    ax = get_ax(ax, (7, 0.5 * len(identity) + 1.5))
     sns.barplot(data=identity, x="match_rate", y="table", color=LOADED_COLOR, ax=ax)
     for i, row in enumerate(identity.itertuples(index=False)):
         ax.text(
@@ -174,7 +168,7 @@ def plot_weekly_events(
     data["channel"] = data["channel"].astype(str)
     channels = list(dict.fromkeys(data["channel"]))
     if kind == "lines":
-        ax = _ax(ax, (10, 4.5))
+        ax = get_ax(ax, (10, 4.5))
         sns.lineplot(
             data=data, x="week", y="events", hue="channel", hue_order=channels, marker="o",
             markersize=3, ax=ax,
@@ -182,7 +176,7 @@ def plot_weekly_events(
         ax.set_ylabel("rows per week")
         ax.legend(title="channel", bbox_to_anchor=(1.01, 1), loc="upper left", fontsize=8)
     else:
-        ax = _ax(ax, (10, 0.4 * len(channels) + 1.8))
+        ax = get_ax(ax, (10, 0.4 * len(channels) + 1.8))
         matrix = data.pivot(index="channel", columns="week", values="events").loc[channels]
         matrix.columns = [f"{w:%m-%d}" for w in matrix.columns]
         sns.heatmap(matrix, cmap="Blues", cbar_kws={"label": "rows per week"}, ax=ax)

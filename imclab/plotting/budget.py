@@ -13,20 +13,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from imclab.config import CHANNEL_LABELS
+from imclab.plotting._common import channel_label, get_ax
 
 __all__ = ["plot_allocation", "plot_response_curves"]
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
 
 
 def plot_response_curves(
@@ -49,11 +38,11 @@ def plot_response_curves(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 5))
+    ax = get_ax(ax, (9, 5))
     palette = dict(zip(curves["channel"].unique(), sns.color_palette(n_colors=12), strict=False))
     for channel, g in curves.groupby("channel", sort=True):
         color = palette[channel]
-        ax.plot(g["spend"], g["conversions"], color=color, label=_label(channel))
+        ax.plot(g["spend"], g["conversions"], color=color, label=channel_label(channel))
         ax.fill_between(g["spend"], g["lower"], g["upper"], color=color, alpha=0.18, lw=0)
         if allocation is None:
             continue
@@ -95,8 +84,8 @@ def plot_allocation(allocation: pd.DataFrame, ax: plt.Axes | None = None) -> plt
     long["allocation"] = long["allocation"].map(
         {"actual_at_budget": "actual mix", "recommended_spend": "recommended"}
     )
-    long["channel"] = long["channel"].map(_label)
-    ax = _ax(ax)
+    long["channel"] = long["channel"].map(channel_label)
+    ax = get_ax(ax)
     sns.barplot(data=long, x="spend", y="channel", hue="allocation", ax=ax)
     ax.set_xlabel("budget")
     ax.set_ylabel("")

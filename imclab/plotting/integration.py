@@ -7,22 +7,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from imclab.config import CHANNEL_LABELS
 from imclab.integration.flow import NO_ORDER, ORDERED
+from imclab.plotting._common import channel_label, get_ax
 
 _PALETTE = plt.get_cmap("tab10")
 _OUTCOME_COLOURS = {ORDERED: "#55a868", NO_ORDER: "#b0b0b0"}
-
-
-def _label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_synergy_matrix(
@@ -39,7 +28,7 @@ def plot_synergy_matrix(
     matplotlib.axes.Axes
     """
     k = len(channels)
-    ax = _ax(ax, (1.05 * k + 2, 0.9 * k + 1))
+    ax = get_ax(ax, (1.05 * k + 2, 0.9 * k + 1))
     grid = np.full((k, k), np.nan)
     est = synergy.dropna(subset=["estimate"])
     for _, row in est.iterrows():
@@ -55,7 +44,7 @@ def plot_synergy_matrix(
         ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "k")
         if row["ci_low"] > 0 or row["ci_high"] < 0:
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2, ec="black"))
-    labels = [_label(c) for c in channels]
+    labels = [channel_label(c) for c in channels]
     ax.set_xticks(range(k), labels, rotation=40, ha="right")
     ax.set_yticks(range(k), labels)
     ax.figure.colorbar(image, ax=ax, label="extra orders per customer reached by both")
@@ -94,7 +83,7 @@ def plot_upset(overlap: pd.DataFrame, channels: list[str], axes=None) -> np.ndar
         matrix.scatter([xi] * len(on), on, color="#222222", s=30, zorder=2)
         if len(on) > 1:
             matrix.plot([xi, xi], [min(on), max(on)], color="#222222", lw=1.5, zorder=2)
-    matrix.set_yticks(range(len(channels)), [_label(c) for c in channels])
+    matrix.set_yticks(range(len(channels)), [channel_label(c) for c in channels])
     matrix.set_xticks([])
     matrix.invert_yaxis()
     return np.asarray(axes)
@@ -107,14 +96,14 @@ def plot_incremental_reach(reach: pd.DataFrame, ax: plt.Axes | None = None) -> p
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 4))
+    ax = get_ax(ax, (8, 4))
     rows = reach[reach["channel"] != "(any channel)"].iloc[::-1]
     y = np.arange(len(rows))
     only = rows["incremental_reach"].to_numpy(float)
     dup = rows["reach"].to_numpy(float) - only
     ax.barh(y, only, color="#dd8452", label="reached only by this channel")
     ax.barh(y, dup, left=only, color="#9db4d6", label="also reached by another channel")
-    ax.set_yticks(y, [_label(c) for c in rows["channel"]])
+    ax.set_yticks(y, [channel_label(c) for c in rows["channel"]])
     ax.set_xlabel("customers reached in the window")
     ax.set_title("Reach, incremental reach and duplication per channel")
     ax.legend(loc="lower right", fontsize=8)
@@ -152,7 +141,7 @@ def plot_frequency_response(
             ax.scatter(part["touches"], part["true_incremental"], marker="x", color="black",
                        zorder=3, label="simulator truth")  # fmt: skip
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title(_label(channel), fontsize=10)
+        ax.set_title(channel_label(channel), fontsize=10)
         if cap is not None:
             ticks = list(range(0, cap + 1))
             ax.set_xticks(ticks, [*map(str, ticks[:-1]), f"{cap}+"])
@@ -177,7 +166,7 @@ def plot_journey_flow(
     matplotlib.axes.Axes
     """
     n_cols = int(links["step"].max()) + 2 if len(links) else 1
-    ax = _ax(ax, (2.6 * n_cols + 1, 6))
+    ax = get_ax(ax, (2.6 * n_cols + 1, 6))
     order = [*channels, ORDERED, NO_ORDER]
     colour = {c: _PALETTE(i % 10) for i, c in enumerate(channels)} | _OUTCOME_COLOURS
     total = links[links["step"] == 0]["customers"].sum() or 1
@@ -208,7 +197,7 @@ def plot_journey_flow(
     for (col, label), (bottom, height) in nodes.items():
         ax.add_patch(Rectangle((col - width / 2, bottom), width, height, color=colour[label]))
         if height > 0.03 * total:
-            text = f"{_label(label)}\n{int(height):,}"
+            text = f"{channel_label(label)}\n{int(height):,}"
             ink = "white" if label in channels else "black"
             ax.text(col, bottom + height / 2, text, ha="center", va="center", fontsize=7, color=ink)
     ax.set_xlim(-0.5, n_cols - 0.5)
@@ -232,7 +221,7 @@ def plot_plan_funnel(funnel: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Ax
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 4.5))
+    ax = get_ax(ax, (9, 4.5))
     overall = funnel[funnel["persona"] == "all"]
     x = np.arange(len(overall))
     ax.bar(x, overall["share_of_first"], color="#c8d6ea", label="all customers")
@@ -264,10 +253,10 @@ def plot_retention(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 4.5))
+    ax = get_ax(ax, (8, 4.5))
     for i, (cohort, part) in enumerate(curves.groupby("cohort", sort=True)):
         ax.plot(part["month"], part["repeat_orders"], marker="o", color=_PALETTE(i % 10),
-                label=_label(cohort))  # fmt: skip
+                label=channel_label(cohort))  # fmt: skip
     if expected is not None:
         ax.plot(expected["month"], expected["expected_repeat_orders"], ls="--", color="black",
                 lw=2, label="BG/NBD expectation")  # fmt: skip

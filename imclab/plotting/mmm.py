@@ -6,16 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from imclab.config import CHANNEL_LABELS
+from imclab.plotting._common import channel_label, get_ax
 
 __all__ = ["plot_fit", "plot_roas"]
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_roas(
@@ -39,7 +32,7 @@ def plot_roas(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     channels = list(next(iter(summaries.values()))["channel"])
     y = np.arange(len(channels))
     k = len(summaries)
@@ -55,7 +48,7 @@ def plot_roas(
         t = truth.reindex(channels)
         ax.plot(t.to_numpy(), y, "kx", markersize=9, label="true ROAS (simulator)")
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_yticks(y, [CHANNEL_LABELS.get(c, c) for c in channels])
+    ax.set_yticks(y, [channel_label(c) for c in channels])
     ax.invert_yaxis()
     ax.set_xlabel("revenue per unit of spend (ROAS); dashed: break-even")
     ax.set_title("ROAS by channel (90 % highest-density interval)")
@@ -78,7 +71,7 @@ def plot_fit(ppc: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (10, 4))
+    ax = get_ax(ax, (10, 4))
     ax.fill_between(ppc["date"], ppc["low"], ppc["high"], color="C0", alpha=0.2, lw=0,
                     label="90 % predictive band")  # fmt: skip
     ax.plot(ppc["date"], ppc["predicted"], color="C0", label="model (posterior mean)")

@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 from imclab.personas.selection import PERSONA_JACCARD
+from imclab.plotting._common import get_ax
 
 __all__ = [
     "plot_k_selection",
@@ -27,13 +28,6 @@ _INDICES = (
     ("stability", "Bootstrap stability, ARI (higher)"),
     ("min_jaccard", "Least reproducible persona, Jaccard (higher)"),
 )
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_k_selection(
@@ -100,7 +94,7 @@ def plot_persona_heatmap(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (12, 0.6 * len(profiles) + 2.5))
+    ax = get_ax(ax, (12, 0.6 * len(profiles) + 2.5))
     strength = profiles.abs().max().sort_values(ascending=False, kind="mergesort")
     data = profiles[strength.index[:top]]
     if names is not None:
@@ -146,7 +140,7 @@ def plot_projection(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 6))
+    ax = get_ax(ax, (8, 6))
     data = projection
     if len(data) > max_points:
         data = data.iloc[np.linspace(0, len(data) - 1, max_points).astype(int)]
@@ -194,7 +188,7 @@ def plot_stability(
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 0.5 * len(stability) + 1.5))
+    ax = get_ax(ax, (8, 0.5 * len(stability) + 1.5))
     labels = [f"{c}: {names.get(int(c), c)}" if names else str(c) for c in stability["cluster"]]
     colours = ["#c44e52" if u else "#55a868" for u in stability["unreliable"]]
     ax.barh(labels, stability["jaccard_mean"], color=colours)
@@ -219,7 +213,7 @@ def plot_target_match(match: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Ax
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 0.7 * match["target"].nunique() + 2))
+    ax = get_ax(ax, (9, 0.7 * match["target"].nunique() + 2))
     data = match.assign(col=match["persona"].astype(str) + ": " + match["name"]).pivot(
         index="target", columns="col", values="score"
     )

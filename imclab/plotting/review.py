@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from imclab.config import CHANNEL_LABELS, CHANNELS
+from imclab.config import CHANNELS
+from imclab.plotting._common import channel_label, get_ax
 
 __all__ = [
     "STATUS_COLOURS",
@@ -29,17 +30,6 @@ STATUS_COLOURS: dict[str, str] = {
 }
 
 
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
-
-
 def plot_scorecard(scorecard: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     """Bar per objective: share of the planned change achieved, coloured by status.
 
@@ -55,7 +45,7 @@ def plot_scorecard(scorecard: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
     matplotlib.axes.Axes
         One bar per objective (objectives without data get an empty bar and "no data").
     """
-    ax = _ax(ax, (8, 0.5 * len(scorecard) + 1.5))
+    ax = get_ax(ax, (8, 0.5 * len(scorecard) + 1.5))
     y = np.arange(len(scorecard))
     progress = scorecard["progress"].fillna(0.0).to_numpy()
     colours = [STATUS_COLOURS.get(s, "#b0b0b0") for s in scorecard["status"]]
@@ -90,11 +80,11 @@ def plot_budget_vs_actual(budget: pd.DataFrame, ax: plt.Axes | None = None) -> p
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     rows = budget.loc[budget["channel"] != "total"]
     long = rows.melt(id_vars="channel", value_vars=["planned", "actual"], var_name="",
                      value_name="amount")  # fmt: skip
-    long["channel"] = long["channel"].map(_label)
+    long["channel"] = long["channel"].map(channel_label)
     sns.barplot(data=long, x="amount", y="channel", hue="", ax=ax)
     ax.set_xlabel("media spend")
     ax.set_ylabel("")
@@ -121,7 +111,7 @@ def plot_gantt(planned: pd.DataFrame, actual: pd.DataFrame, ax: plt.Axes | None 
     """
     present = set(planned["channel"]) | set(actual["channel"])
     channels = [c for c in CHANNELS if c in present] + sorted(present - set(CHANNELS))
-    ax = _ax(ax, (10, 0.55 * len(channels) + 1.5))
+    ax = get_ax(ax, (10, 0.55 * len(channels) + 1.5))
     day = pd.Timedelta(days=1)
     for i, channel in enumerate(channels):
         plan_rows = planned.loc[planned["channel"] == channel]
@@ -141,7 +131,7 @@ def plot_gantt(planned: pd.DataFrame, actual: pd.DataFrame, ax: plt.Axes | None 
         ax.axvline(mdates(phase.start), color="grey", lw=0.8, ls=":")
         ax.annotate(phase.phase, (mdates(phase.start), -0.6), xytext=(2, 0),
                     textcoords="offset points", fontsize=9, va="bottom")  # fmt: skip
-    ax.set_yticks(range(len(channels)), [_label(c) for c in channels])
+    ax.set_yticks(range(len(channels)), [channel_label(c) for c in channels])
     ax.set_ylim(len(channels) - 0.4, -0.8)
     ax.xaxis_date()
     ax.set_title("Plan phases (light) vs weeks each channel ran (dark)")
@@ -171,7 +161,7 @@ def plot_survey_lift(lift: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes
         Bars of the pre and post shares per stage; the interval of the post share is
         drawn as post - lift + CI of the lift.
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     rows = lift.loc[lift["stage"] != "nps"].reset_index(drop=True)
     y = np.arange(len(rows))
     ax.barh(y - 0.2, rows["pre"].fillna(0), height=0.4, color="#a1c9f4", label="pre")
@@ -206,7 +196,7 @@ def plot_ab_readout(ab: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
         divided by the control rate.
     """
     rows = ab.dropna(subset=["rate_control"]).reset_index(drop=True)
-    ax = _ax(ax, (8, 0.5 * len(rows) + 1.5))
+    ax = get_ax(ax, (8, 0.5 * len(rows) + 1.5))
     base = rows["rate_control"].where(rows["rate_control"] > 0)
     rel = rows["rel_lift"]
     low, high = rows["ci_low"] / base, rows["ci_high"] / base
@@ -245,7 +235,7 @@ def plot_did(
     matplotlib.axes.Axes
         Two lines (treated, holdout).
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     sns.lineplot(data=weekly, x="week", y="per_customer", hue="group",
                  hue_order=["treated", "holdout"], marker="o", ax=ax)  # fmt: skip
     ax.axvspan(pd.Timestamp(start), pd.Timestamp(end), color="grey", alpha=0.15, label="campaign")
@@ -275,10 +265,10 @@ def plot_channel_roi(
     matplotlib.axes.Axes
         One bar per channel with a finite ROI, red below the threshold.
     """
-    ax = _ax(ax)
+    ax = get_ax(ax)
     rows = roi.loc[np.isfinite(roi["roi"].astype(float))]
     colours = ["#c44e52" if v < threshold else "#55a868" for v in rows["roi"]]
-    ax.barh([_label(c) for c in rows["channel"]], rows["roi"], color=colours)
+    ax.barh([channel_label(c) for c in rows["channel"]], rows["roi"], color=colours)
     ax.axvline(threshold, color="black", ls="--", lw=1)
     ax.axvline(0, color="grey", lw=0.8)
     ax.invert_yaxis()

@@ -9,16 +9,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from imclab.config import CHANNEL_LABELS, FUNNEL_STAGES, JOURNEY_STAGES
+from imclab.config import FUNNEL_STAGES, JOURNEY_STAGES
+from imclab.plotting._common import channel_label, get_ax
 
 STATUS_COLOURS: dict[str, str] = {"pass": "#55a868", "warn": "#dd8452", "fail": "#c44e52"}
-
-
-def _ax(ax: plt.Axes | None, size: tuple[float, float] = (8, 4.5)) -> plt.Axes:
-    if ax is not None:
-        return ax
-    _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_sales_trend(decomposition: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
@@ -35,7 +29,7 @@ def plot_sales_trend(decomposition: pd.DataFrame, ax: plt.Axes | None = None) ->
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (9, 4))
+    ax = get_ax(ax, (9, 4))
     sns.lineplot(data=decomposition, x="date", y="observed", ax=ax, color="#9db4d6",
                  linewidth=1, label="daily")  # fmt: skip
     sns.lineplot(data=decomposition, x="date", y="trend", ax=ax, color="#1f4e8c",
@@ -61,7 +55,7 @@ def plot_weekly_seasonality(seasonality: pd.DataFrame, ax: plt.Axes | None = Non
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (7, 3.5))
+    ax = get_ax(ax, (7, 3.5))
     data = seasonality.assign(pct=100 * seasonality["relative"])
     colours = ["#55a868" if v >= 0 else "#c44e52" for v in data["pct"]]
     sns.barplot(data=data, x="weekday", y="pct", hue="weekday", palette=colours,
@@ -87,7 +81,7 @@ def plot_shares(shares: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (7, 3.5))
+    ax = get_ax(ax, (7, 3.5))
     data = shares.assign(pct=100 * shares["share"].astype(float))
     sns.barplot(data=data, x="pct", y="brand", hue="brand", legend=False, ax=ax)
     ax.set_xlabel("share (%)")
@@ -116,7 +110,7 @@ def plot_brand_funnel(
     matplotlib.axes.Axes
         One bar group per stage, one bar per brand.
     """
-    ax = _ax(ax, (9, 4.5))
+    ax = get_ax(ax, (9, 4.5))
     group = group if group is not None else str(funnel["group"].iloc[0])
     data = funnel.loc[funnel["group"] == group].copy()
     data["pct"] = 100 * data["share"].astype(float)
@@ -159,7 +153,7 @@ def plot_funnel_leaks(
     matplotlib.axes.Axes
         Gap to the best competitor in points per stage; the biggest leak is highlighted.
     """
-    ax = _ax(ax, (8, 3.8))
+    ax = get_ax(ax, (8, 3.8))
     group = group if group is not None else str(leaks["group"].iloc[0])
     data = leaks.loc[leaks["group"] == group].copy()
     data["gap_pts"] = 100 * data["gap_vs_best"].astype(float)
@@ -192,12 +186,12 @@ def plot_journey_funnel(journey: pd.DataFrame, ax: plt.Axes | None = None) -> pl
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (8, 4.5))
+    ax = get_ax(ax, (8, 4.5))
     data = journey.copy()
     data["pct"] = 100 * data["share_of_exposed"].astype(float)
     key = next((k for k in ("channel", "persona") if k in data.columns), None)
     if key == "channel":
-        data["channel"] = data["channel"].map(lambda c: CHANNEL_LABELS.get(c, c))
+        data["channel"] = data["channel"].map(channel_label)
     sns.pointplot(data=data, x="stage", y="pct", hue=key, order=list(JOURNEY_STAGES), ax=ax,
                   markersize=4, linewidth=1.5)  # fmt: skip
     ax.set_yscale("log")
@@ -228,9 +222,9 @@ def plot_channel_baseline(
     matplotlib.axes.Axes
         One bar per channel with a value.
     """
-    ax = _ax(ax, (8, 3.8))
+    ax = get_ax(ax, (8, 3.8))
     data = baseline.loc[baseline[metric].notna()].copy()
-    data["label"] = data["channel"].map(lambda c: CHANNEL_LABELS.get(c, c))
+    data["label"] = data["channel"].map(channel_label)
     sns.barplot(data=data, x=metric, y="label", color="#4c72b0", ax=ax)
     if f"{metric}_low" in data.columns:
         y = np.arange(len(data))
@@ -262,7 +256,7 @@ def plot_swot(table: pd.DataFrame, ax: plt.Axes | None = None, width: int = 48) 
     -------
     matplotlib.axes.Axes
     """
-    ax = _ax(ax, (12, 8))
+    ax = get_ax(ax, (12, 8))
     titles = {
         ("Internal", "Helpful"): ("Strengths", "#e3f1e6"),
         ("Internal", "Harmful"): ("Weaknesses", "#f6e0e0"),
@@ -300,7 +294,7 @@ def plot_smart(matrix: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     matplotlib.axes.Axes
     """
     letters = ["S", "M", "A", "R", "T"]
-    ax = _ax(ax, (6, 0.5 * len(matrix) + 1.5))
+    ax = get_ax(ax, (6, 0.5 * len(matrix) + 1.5))
     codes = matrix[letters].apply(lambda col: col.map({"pass": 0.0, "warn": 1.0, "fail": 2.0}))
     cmap = plt.matplotlib.colors.ListedColormap(
         [STATUS_COLOURS["pass"], STATUS_COLOURS["warn"], STATUS_COLOURS["fail"]]

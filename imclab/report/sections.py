@@ -1,17 +1,23 @@
-"""What a report section says when an optional input is missing: one sentence, what to add.
+"""What a report section says when an input is missing: one sentence, what to add.
 
 A notebook section whose input is missing calls :func:`skipped` instead of failing; the rest
 of the report completes. The sentences are written here once, so every notebook words a
-missing survey (or holdout, ...) the same way.
+missing survey (or holdout, ...) the same way. :func:`find_gaps` says once, per run, which
+inputs a world lacks for its plan (no orders, no competitor rows, a planned channel without
+spend, ...), so every notebook tests the same facts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
 from IPython.display import Markdown
 
 from imclab.errors import ParameterError
 
-__all__ = ["MISSING", "skipped"]
+__all__ = ["MISSING", "Gaps", "find_gaps", "skipped"]
 
 MISSING: dict[str, str] = {
     "survey": (
@@ -39,6 +45,21 @@ MISSING: dict[str, str] = {
         "so this section is skipped: add the campaign's rows for those dates to spend.csv and "
         "touchpoints.csv, with the plan's name in their campaign column."
     ),
+    "orders": (
+        "The data has no orders (no row of conversions.csv was kept{detail}), so this section "
+        "is skipped: add the brand's orders to conversions.csv (columns in data/README.md); "
+        "notebook 00 lists the rows that were left out and why."
+    ),
+    "campaign_orders": (
+        "The data has no orders between {start} and {end} (the campaign), so this section is "
+        "skipped: add the campaign period's orders to conversions.csv (the orders in the data "
+        "run from {first} to {last})."
+    ),
+    "channel_spend": (
+        "The data has no campaign spend of the planned channel(s) {channels} between {start} "
+        "and {end}, so this section leaves them out: add their rows to spend.csv (campaign = "
+        "the plan's name), or take them out of the plan's budget."
+    ),
     "campaign_spend": (
         "The data has no campaign spend of {campaign!r} between {start} and {end}, so this "
         "section is skipped: add the campaign's rows to spend.csv (campaign = the plan's name)."
@@ -64,4 +85,121 @@ def skipped(reason: str, **fields: object) -> Markdown:
     """
     if reason not in MISSING:
         raise ParameterError(f"skipped: unknown reason {reason!r}; reasons: {', '.join(MISSING)}")
-    return Markdown(f"**Skipped.** {MISSING[reason].format(**fields)}")
+    text = MISSING[reason].format(**fields)
+    return Markdown(f"**{'Note' if reason in PARTIAL else 'Skipped'}.** {text}")
+
+
+PARTIAL = frozenset({"channel_spend"})
+"""Reasons that leave part of a section out (the note reads **Note.**, not **Skipped.**)."""
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """The inputs a world lacks for a plan, found once by :func:`find_gaps`.
+
+    Attributes
+    ----------
+    orders
+        No order row was kept (an empty or wholly quarantined conversions table).
+    campaign_orders
+        No order falls in the campaign (``plan.start`` .. ``plan.end``).
+    competitors
+        The survey is present but has no row for any of the plan's competitors (or the plan
+        lists none): every competitor comparison would compare the brand with itself.
+    unspent_channels
+        Channels with a planned budget but no campaign spend in the campaign period.
+    fields
+        Values for the sentences' placeholders (campaign, dates, ...).
+    """
+
+    orders: bool
+    campaign_orders: bool
+    competitors: bool
+    unspent_channels: tuple[str, ...]
+    fields: dict[str, Any]
+
+    def note(self, reason: str) -> Markdown:
+        """Return :func:`skipped`'s sentence for ``reason`` with this world's details.
+
+        Parameters
+        ----------
+        reason
+            A key of :data:`MISSING`.
+
+        Returns
+        -------
+        IPython.display.Markdown
+            The one-sentence note.
+        """
+        return skipped(reason, **self.fields)
+
+    def first(self, *reasons: str) -> Markdown | None:
+        """Return the note of the first of ``reasons`` this world lacks, or None.
+
+        ``"orders"``, ``"campaign_orders"``, ``"competitors"`` and ``"channel_spend"`` are
+        tested here; a section that needs several inputs lists them, most basic first.
+
+        Parameters
+        ----------
+        *reasons
+            Keys of :data:`MISSING` that name a field of this object.
+
+        Returns
+        -------
+        IPython.display.Markdown or None
+            The note to show instead of the section, None when nothing is missing.
+        """
+        lacking = {
+            "orders": self.orders,
+            "campaign_orders": self.campaign_orders,
+            "competitors": self.competitors,
+            "channel_spend": bool(self.unspent_channels),
+        }
+        for reason in reasons:
+            if reason not in lacking:
+                raise ParameterError(f"Gaps.first: {reason!r} is not tested; use: {list(lacking)}")
+            if lacking[reason]:
+                return self.note(reason)
+        return None
+
+
+def find_gaps(world: Any, plan: Any) -> Gaps:
+    """Say which inputs of a plan's report the world lacks (counts from its report).
+
+    Parameters
+    ----------
+    world
+        The opened world (:func:`imclab.warehouse.open_world`): its validation report gives
+        the orders kept and their dates; ``spend`` and ``survey`` are pandas tables.
+    plan
+        The campaign plan.
+
+    Returns
+    -------
+    Gaps
+        What is missing, with the details the sentences name.
+    """
+    orders = world.report.tables["conversions"]
+    first, last = orders.date_min, orders.date_max
+    no_orders = orders.rows_loaded == 0 or first is None
+    start, end = pd.Timestamp(plan.start), pd.Timestamp(plan.end) + pd.Timedelta(days=1)
+    campaign_orders = no_orders or not (first < end and last >= start)
+    survey = world.tables.get("survey")
+    competitors = survey is not None and not survey["brand"].isin(plan.competitors).any()
+    spend = world.tables["spend"]
+    dates = pd.to_datetime(spend["date"])
+    in_campaign = (spend["campaign"] == plan.name) & (dates >= start) & (dates < end)
+    spent = spend.loc[in_campaign].groupby("channel", observed=True)["spend"].sum()
+    unspent = tuple(c for c in plan.paid_channels if not spent.get(c, 0) > 0)
+    quarantined = orders.rows_quarantined
+    detail = f": all {quarantined:,} rows were quarantined" if quarantined else ""
+    fields = {
+        "campaign": plan.name,
+        "start": plan.start,
+        "end": plan.end,
+        "detail": detail,
+        "first": "–" if no_orders else f"{first:%Y-%m-%d}",
+        "last": "–" if no_orders else f"{last:%Y-%m-%d}",
+        "channels": ", ".join(unspent),
+    }
+    return Gaps(no_orders, campaign_orders, competitors, unspent, fields)

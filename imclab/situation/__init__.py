@@ -9,6 +9,7 @@ from imclab.situation.baseline import baseline_cpa_median, channel_baseline
 from imclab.situation.funnel import biggest_leak, brand_funnel, funnel_leaks
 from imclab.situation.journey import journey_funnel
 from imclab.situation.sales import (
+    analysis_window,
     daily_sales,
     sales_decomposition,
     sales_growth,
@@ -27,6 +28,7 @@ from imclab.situation.swot import SWOT_RULES, derive_swot, merge_swot, swot_tabl
 
 __all__ = [
     "SWOT_RULES",
+    "analysis_window",
     "baseline_cpa_median",
     "biggest_leak",
     "brand_funnel",

@@ -26,6 +26,31 @@ METRICS: tuple[str, ...] = ("revenue", "orders")
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def analysis_window(report, start: str = "", end: str = "") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the analysis window: the given days, else the span of the orders kept.
+
+    Without a kept order (an empty or wholly quarantined conversions table) the window is the
+    span of the touches, so the sections that need no orders still have their dates.
+
+    Parameters
+    ----------
+    report
+        The world's :class:`~imclab.data.load.ValidationReport` (its tables' date spans).
+    start, end
+        ``YYYY-MM-DD`` to override each end (empty: from the data).
+
+    Returns
+    -------
+    tuple of pandas.Timestamp
+        First and last day (midnight).
+    """
+    spans = [report.tables[t] for t in ("conversions", "touchpoints")]
+    data = next((r for r in spans if r.date_min is not None), spans[-1])
+    first = pd.Timestamp(start or data.date_min).normalize()
+    last = pd.Timestamp(end or data.date_max).normalize()
+    return first, last
+
+
 def _events_in_window(
     table: EventTable, name: str, columns: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
 ) -> ir.Table:

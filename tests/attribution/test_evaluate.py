@@ -87,6 +87,19 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate(paths):
         bootstrap_shares(paths, n_boot=2)
 
 
+def test_bootstrap_with_a_channel_only_on_journeys_that_never_converted(paths):
+    """A channel whose journeys never converted (TV with no order in the campaign) gets no
+    Shapley credit, instead of failing the bootstrap; Markov still sees it lead to ``a``."""
+    never = pd.concat(
+        [paths, paths_from_strings(["tv", "tv > a"], conversions=[0, 0], nulls=[25, 5])],
+        ignore_index=True,
+    )
+    ci = bootstrap_shares(never, n_boot=20, seed=1).set_index(["model", "channel"])
+    assert ci.loc[("markov_1", "tv"), "lo"] <= ci.loc[("markov_1", "tv"), "share"]
+    assert "tv" not in ci.loc["shapley"].index
+    np.testing.assert_allclose(ci.groupby(level="model")["share"].sum(), 1)
+
+
 def test_sample_world_truth_scoring(sample_dir):
     w = load_world(sample_dir, tables=["touchpoints", "conversions"])
     tp, cv = w.tables["touchpoints"], w.tables["conversions"]

@@ -47,6 +47,10 @@ def test_a_channel_the_attribution_never_saw_or_no_bootstrap_is_a_clear_error():
         hazard_shares(_Hazard(), ["tv", "display"])
     with pytest.raises(DataError, match="n_boot"):
         hazard_shares(_Hazard(boot=False), ["tv"])
+    silent = _Hazard()
+    silent.credit_.loc[silent.credit_["channel"] == "tv", ["conversions", "value"]] = 0.0
+    with pytest.raises(DataError, match=r"credits no order to \['tv'\]"):
+        hazard_shares(silent, ["tv", "paid_search"])
 
 
 @pytest.mark.slow
