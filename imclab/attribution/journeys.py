@@ -29,11 +29,12 @@ Definitions
 
 from __future__ import annotations
 
+import gc
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from operator import mul
 
 import ibis
@@ -705,46 +706,54 @@ def paths_from_strings(
     val = np.zeros(n) if value is None else np.asarray(value, dtype=float)
     if as_arrow:
         return _arrow_paths(paths, conv, nul, val)
-    strings = list(paths)
-    big = "\n".join(strings)
-    canonical = big.count(">") == big.count(SEP)
-    if canonical and big.isascii():  # no channel may start or end with (ASCII) whitespace
-        blank = ("  >", ">  ", " \n", "\n ", "\n\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d",
-                 "\x1e", "\x1f")  # fmt: skip
-        canonical = not any(s in big for s in blank) and big == big.strip(" \n")
-    elif canonical:  # other whitespace (a no-break space...): Arrow checks the channels' edges
-        import pyarrow as pa
-        import pyarrow.compute as pc
+    gc_was_on = gc.isenabled()
+    gc.disable()  # hundreds of thousands of tuples, no cycle: the collector would only rescan
+    try:
+        return _tuple_paths(list(paths), conv, nul, val)
+    finally:
+        if gc_was_on:
+            gc.enable()
 
-        arr = pa.array(strings, pa.string())
-        flat = pc.split_pattern(arr, SEP).flatten()
-        canonical = _spelled_canonically(arr, flat, big.count(SEP))
-    empty = np.flatnonzero(np.asarray(strings, dtype=object) == NO_TOUCH)
-    if canonical:  # "a > b" as build_journeys writes it: split in C
-        channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
-    else:
+
+def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
+    """:func:`paths_from_strings` with tuple columns."""
+    n = len(strings)
+    if not set(map(type, strings)) <= {str}:
+        rows = [i for i, x in enumerate(strings) if not isinstance(x, str)]
+        raise DataError(
+            f"paths: no path string in rows {rows[:10]}; write '{NO_TOUCH}' for a journey "
+            "without touches"
+        )
+    empty = [i for i, x in enumerate(strings) if x == NO_TOUCH]  # few
+    # "a > b" as build_journeys writes it: split in C, then check the (few) distinct channels
+    channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    names = set(chain.from_iterable(channels))
+    if not all(">" not in c and c == c.strip() for c in names):  # spelled otherwise
         channels = [tuple(x.strip() for x in p.split(">")) for p in strings]
         strings = list(map(SEP.join, channels))
     lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
-    for i in empty:  # the (no touch) paths: few
+    for i in empty:
         channels[i] = ()
         strings[i] = NO_TOUCH
-    lengths[empty] = 0
+        lengths[i] = 0
     safe = np.where(lengths > 0, lengths, 1)
-    out = pd.DataFrame(
+
+    def column(values) -> np.ndarray:  # an object array as is (no type inference)
+        return np.fromiter(values, dtype=object, count=n)
+
+    return pd.DataFrame(
         {
-            "path": strings,
-            "channels": channels,
+            "path": column(strings),
+            "channels": column(channels),
             "length": lengths.astype(int),
             "conversions": conv,
             "nulls": nul,
             "value": val,
             # (x,) * length: a tuple of equal weights per path, built in C
-            "decay": list(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
-            "decay_value": list(map(mul, zip((val / safe).tolist()), lengths.tolist())),
+            "decay": column(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
+            "decay_value": column(map(mul, zip((val / safe).tolist()), lengths.tolist())),
         }
     )
-    return out
 
 
 def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
