@@ -98,9 +98,10 @@ def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
             f"paths: missing column(s) {', '.join(missing)}; build them with build_journeys()"
         )
     for col in ("conversions", "nulls", "value"):
-        neg = paths.index[paths[col] < 0]
+        neg = np.flatnonzero(paths[col].to_numpy() < 0)
         if len(neg):
-            raise DataError(f"paths: column '{col}' is negative in rows {list(neg[:10])}")
+            rows = list(paths.index[neg[:10]])
+            raise DataError(f"paths: column '{col}' is negative in rows {rows}")
     return paths
 
 
@@ -256,18 +257,21 @@ def tidy(
     conversions had no touch to credit and are never spread over channels.
     """
     names = sorted(set(conversions.index) | set(value.index) | set(channels or []))
-    conv = conversions.reindex(names, fill_value=0.0).astype(float).clip(lower=0.0)
-    val = value.reindex(names, fill_value=0.0).astype(float).clip(lower=0.0)
-    total = conv.sum()
-    share = conv / total if total > 0 else conv * 0.0
+
+    def aligned(credit: pd.Series) -> np.ndarray:  # by name, missing = 0, negative = 0
+        if credit.index.tolist() != names:
+            credit = credit.reindex(names, fill_value=0.0)
+        return np.maximum(credit.to_numpy(dtype=float), 0.0)
+
+    conv_a, val_a = aligned(conversions), aligned(value)
+    total = np.nansum(conv_a)
+    share_a = conv_a / total if total > 0 else conv_a * 0.0
     nt_conv, nt_val = no_touch(paths)
     if nt_conv > 0:
         names = [*names, NO_TOUCH]
-        conv_a = np.append(conv.to_numpy(), nt_conv)
-        val_a = np.append(val.to_numpy(), nt_val)
-        share_a = np.append(share.to_numpy(), np.nan)
-    else:
-        conv_a, val_a, share_a = conv.to_numpy(), val.to_numpy(), share.to_numpy()
+        conv_a = np.append(conv_a, nt_conv)
+        val_a = np.append(val_a, nt_val)
+        share_a = np.append(share_a, np.nan)
     return pd.DataFrame(
         {"channel": names, "model": model, "conversions": conv_a, "value": val_a,
          "share": share_a}
