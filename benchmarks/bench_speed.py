@@ -50,7 +50,9 @@ def _path_file(n_customers: int, which: str) -> Path:
         cv = con.read_parquet(str(folder / "conversions.parquet"))
         kw = {"interactions": PATH_SETS[which]} if PATH_SETS[which] else {}
         paths = build_journeys(con, tp, cv, decay=False, **kw).paths
-        paths[["path", "conversions", "nulls", "value"]].to_parquet(f)
+        tmp = f.with_name(f".{f.name}.{os.getpid()}")  # renamed when complete: never half-read
+        paths[["path", "conversions", "nulls", "value"]].to_parquet(tmp)
+        tmp.rename(f)
     return f
 
 

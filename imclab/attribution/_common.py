@@ -98,13 +98,15 @@ def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
             f"paths: missing column(s) {', '.join(missing)}; build them with build_journeys()"
         )
     for col in ("conversions", "nulls", "value"):
-        neg = paths.index[paths[col] < 0]
+        neg = np.flatnonzero(paths[col].to_numpy() < 0)
         if len(neg):
-            raise DataError(f"paths: column '{col}' is negative in rows {list(neg[:10])}")
+            rows = list(paths.index[neg[:10]])
+            raise DataError(f"paths: column '{col}' is negative in rows {rows}")
     return paths
 
 
-# One slot: the channel structure of the last tuple column coded, keyed on its content.
+# One slot: the channel structure of the last channel column coded, keyed on its content
+# (a column of tuples) or on the identity of its immutable Arrow array (an Arrow column).
 _LAST: dict = {"channels": None, "structure": None}
 
 
@@ -117,7 +119,7 @@ def _structure_from_tuples(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray,
     """
     values = col.tolist()
     last = _LAST["channels"]
-    if last is not None and len(last) == len(values) and last == values:
+    if isinstance(last, list) and len(last) == len(values) and last == values:
         return _LAST["structure"]
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     flat = np.fromiter(chain.from_iterable(values), dtype=object, count=int(lengths.sum()))
@@ -138,19 +140,39 @@ def _arrow(col: pd.Series):
 
 
 def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """Names, codes and lengths of an Arrow list column (no Python loop at all)."""
+    """Names, codes and lengths of an Arrow list column (no Python loop at all).
+
+    The channels are dictionary-encoded in one hash pass and the (few) names sorted, so a
+    code is a channel's rank. Arrow arrays are immutable and an edit of the column replaces
+    its array, so the result is reused while the column holds the very same array.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = _arrow(col)
+    held = col.array.__arrow_array__()
+    if _LAST["channels"] is held:
+        return _LAST["structure"]
+    arr = held.combine_chunks() if isinstance(held, pa.ChunkedArray) else held
     lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(arr)
     if pa.types.is_dictionary(flat.type):
         flat = flat.dictionary_decode()
-    names = pc.array_sort_indices(pc.unique(flat))
-    names = pc.take(pc.unique(flat), names)
-    codes = pc.index_in(flat, value_set=names).to_numpy(zero_copy_only=False)
-    return tuple(names.to_pylist()), codes.astype(np.int64), lengths.astype(np.int64)
+    if flat.null_count:
+        rows = np.repeat(np.arange(len(lengths)), lengths)[
+            np.flatnonzero(flat.is_null().to_numpy(zero_copy_only=False))
+        ]
+        raise DataError(
+            f"paths: 'channels' holds a missing channel in rows {sorted(set(rows.tolist()))[:10]}"
+            "; drop or name those touches"
+        )
+    enc = flat.dictionary_encode()
+    found = enc.dictionary.to_pylist()
+    rank = np.empty(len(found), dtype=np.int64)
+    rank[sorted(range(len(found)), key=found.__getitem__)] = np.arange(len(found))
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    structure = (tuple(sorted(found)), codes, lengths.astype(np.int64))
+    _LAST.update(channels=held, structure=structure)
+    return structure
 
 
 def _flat_decay(paths: pd.DataFrame, lengths: np.ndarray, col: str) -> np.ndarray | None:
@@ -235,18 +257,21 @@ def tidy(
     conversions had no touch to credit and are never spread over channels.
     """
     names = sorted(set(conversions.index) | set(value.index) | set(channels or []))
-    conv = conversions.reindex(names, fill_value=0.0).astype(float).clip(lower=0.0)
-    val = value.reindex(names, fill_value=0.0).astype(float).clip(lower=0.0)
-    total = conv.sum()
-    share = conv / total if total > 0 else conv * 0.0
+
+    def aligned(credit: pd.Series) -> np.ndarray:  # by name, missing = 0, negative = 0
+        if credit.index.tolist() != names:
+            credit = credit.reindex(names, fill_value=0.0)
+        return np.maximum(credit.to_numpy(dtype=float), 0.0)
+
+    conv_a, val_a = aligned(conversions), aligned(value)
+    total = np.nansum(conv_a)
+    share_a = conv_a / total if total > 0 else conv_a * 0.0
     nt_conv, nt_val = no_touch(paths)
     if nt_conv > 0:
         names = [*names, NO_TOUCH]
-        conv_a = np.append(conv.to_numpy(), nt_conv)
-        val_a = np.append(val.to_numpy(), nt_val)
-        share_a = np.append(share.to_numpy(), np.nan)
-    else:
-        conv_a, val_a, share_a = conv.to_numpy(), val.to_numpy(), share.to_numpy()
+        conv_a = np.append(conv_a, nt_conv)
+        val_a = np.append(val_a, nt_val)
+        share_a = np.append(share_a, np.nan)
     return pd.DataFrame(
         {"channel": names, "model": model, "conversions": conv_a, "value": val_a,
          "share": share_a}

@@ -19,21 +19,33 @@ from imclab.errors import ParameterError
 
 
 def _credit(
-    cp: CodedPaths, weight: np.ndarray, model: str, touch: np.ndarray | None = None
+    cp: CodedPaths, model: str, codes: np.ndarray, conv: np.ndarray, val: np.ndarray
 ) -> pd.DataFrame:
-    """Sum per-touch ``weight`` x conversions (and x value) by channel.
+    """Sum the credited touches' conversions ``conv`` and value ``val`` by channel.
 
-    ``touch`` optionally selects the touches that get any credit (``weight`` is then given
-    for those touches only).
+    ``codes`` are the channels of the credited touches, ``conv`` and ``val`` their credit.
     """
-    path = cp.path_of_touch if touch is None else cp.path_of_touch[touch]
-    codes = cp.codes if touch is None else cp.codes[touch]
     n = len(cp.names)
-    conv = np.bincount(codes, weights=weight * cp.conversions[path], minlength=n)
-    val = np.bincount(codes, weights=weight * cp.value[path], minlength=n)
     names = list(cp.names)
-    return tidy(pd.Series(conv, index=names), pd.Series(val, index=names), model, cp,
-                channels=names)  # fmt: skip
+    return tidy(
+        pd.Series(np.bincount(codes, weights=conv, minlength=n), index=names),
+        pd.Series(np.bincount(codes, weights=val, minlength=n), index=names),
+        model,
+        cp,
+        channels=names,
+    )
+
+
+def _one_touch(cp: CodedPaths, model: str, touch: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+    """Credit each path ``rows[i]``'s whole conversions and value to its touch ``touch[i]``."""
+    return _credit(cp, model, cp.codes[touch], cp.conversions[rows], cp.value[rows])
+
+
+def _per_touch(cp: CodedPaths, model: str, weight: np.ndarray) -> pd.DataFrame:
+    """Credit every touch ``weight`` x its path's conversions and value."""
+    conv = np.repeat(cp.conversions, cp.lengths)
+    val = np.repeat(cp.value, cp.lengths)
+    return _credit(cp, model, cp.codes, weight * conv, weight * val)
 
 
 def _firsts(cp: CodedPaths) -> np.ndarray:
@@ -55,8 +67,7 @@ def first_touch(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
         ``channel, model, conversions, value, share`` with model ``first_touch``.
     """
     cp = code_paths(paths)
-    first = _firsts(cp)
-    return _credit(cp, np.ones(len(first)), "first_touch", first)
+    return _one_touch(cp, "first_touch", _firsts(cp), np.flatnonzero(cp.lengths > 0))
 
 
 def last_touch(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
@@ -74,7 +85,7 @@ def last_touch(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
     """
     cp = code_paths(paths)
     last = np.cumsum(cp.lengths)[cp.lengths > 0] - 1
-    return _credit(cp, np.ones(len(last)), "last_touch", last)
+    return _one_touch(cp, "last_touch", last, np.flatnonzero(cp.lengths > 0))
 
 
 def last_non_direct(paths: pd.DataFrame | CodedPaths, direct: str = "direct") -> pd.DataFrame:
@@ -94,8 +105,9 @@ def last_non_direct(paths: pd.DataFrame | CodedPaths, direct: str = "direct") ->
     """
     cp = code_paths(paths)
     first = _firsts(cp)
+    rows = np.flatnonzero(cp.lengths > 0)
     if len(first) == 0:
-        return _credit(cp, np.zeros(0), "last_non_direct", first)
+        return _one_touch(cp, "last_non_direct", first, rows)
     d = cp.names.index(direct) if direct in cp.names else -1
     # index of each touch, or -1 for direct touches; the maximum per path is its last
     # non-direct touch (touches of a path are contiguous, paths in order)
@@ -103,7 +115,7 @@ def last_non_direct(paths: pd.DataFrame | CodedPaths, direct: str = "direct") ->
     last_nd = np.maximum.reduceat(idx, first)
     last = first + cp.lengths[cp.lengths > 0] - 1
     target = np.where(last_nd >= 0, last_nd, last)
-    return _credit(cp, np.ones(len(target)), "last_non_direct", target)
+    return _one_touch(cp, "last_non_direct", target, rows)
 
 
 def linear(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
@@ -120,7 +132,9 @@ def linear(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
         Tidy credits with model ``linear``.
     """
     cp = code_paths(paths)
-    return _credit(cp, 1.0 / cp.lengths[cp.path_of_touch].astype(float), "linear")
+    share = np.divide(1.0, cp.lengths, out=np.zeros(len(cp.lengths)), where=cp.lengths > 0)
+    conv = np.repeat(share * cp.conversions, cp.lengths)  # each touch: 1/n of its path's
+    return _credit(cp, "linear", cp.codes, conv, np.repeat(share * cp.value, cp.lengths))
 
 
 def time_decay(paths: pd.DataFrame | CodedPaths) -> pd.DataFrame:
@@ -194,4 +208,4 @@ def position_based(
             np.where(first, w[0], np.where(last, w[2], w[1] / np.maximum(n - 2, 1))),
         ),
     )
-    return _credit(cp, wt, "position_based")
+    return _per_touch(cp, "position_based", wt)

@@ -29,11 +29,12 @@ Definitions
 
 from __future__ import annotations
 
+import gc
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from operator import mul
 
 import ibis
@@ -726,39 +727,54 @@ def paths_from_strings(
     val = np.zeros(n) if value is None else np.asarray(value, dtype=float)
     if as_arrow:
         return _arrow_paths(paths, conv, nul, val)
-    strings = list(paths)
-    big = "\n".join(strings)
-    canonical = (
-        big.count(">") == big.count(SEP)
-        and not any(s in big for s in ("  >", ">  ", "\t", " \n", "\n "))
-        and big == big.strip(" ")
-    )
-    empty = np.flatnonzero(np.asarray(strings, dtype=object) == NO_TOUCH)
-    if canonical:  # "a > b" as build_journeys writes it: split in C
-        channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
-    else:
+    gc_was_on = gc.isenabled()
+    gc.disable()  # hundreds of thousands of tuples, no cycle: the collector would only rescan
+    try:
+        return _tuple_paths(list(paths), conv, nul, val)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
+    """:func:`paths_from_strings` with tuple columns."""
+    n = len(strings)
+    if not set(map(type, strings)) <= {str}:
+        rows = [i for i, x in enumerate(strings) if not isinstance(x, str)]
+        raise DataError(
+            f"paths: no path string in rows {rows[:10]}; write '{NO_TOUCH}' for a journey "
+            "without touches"
+        )
+    empty = [i for i, x in enumerate(strings) if x == NO_TOUCH]  # few
+    # "a > b" as build_journeys writes it: split in C, then check the (few) distinct channels
+    channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
+    names = set(chain.from_iterable(channels))
+    if not all(">" not in c and c == c.strip() for c in names):  # spelled otherwise
         channels = [tuple(x.strip() for x in p.split(">")) for p in strings]
         strings = list(map(SEP.join, channels))
     lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
-    for i in empty:  # the (no touch) paths: few
+    for i in empty:
         channels[i] = ()
         strings[i] = NO_TOUCH
-    lengths[empty] = 0
+        lengths[i] = 0
     safe = np.where(lengths > 0, lengths, 1)
-    out = pd.DataFrame(
+
+    def column(values) -> np.ndarray:  # an object array as is (no type inference)
+        return np.fromiter(values, dtype=object, count=n)
+
+    return pd.DataFrame(
         {
-            "path": strings,
-            "channels": channels,
+            "path": column(strings),
+            "channels": column(channels),
             "length": lengths.astype(int),
             "conversions": conv,
             "nulls": nul,
             "value": val,
             # (x,) * length: a tuple of equal weights per path, built in C
-            "decay": list(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
-            "decay_value": list(map(mul, zip((val / safe).tolist()), lengths.tolist())),
+            "decay": column(map(mul, zip((conv / safe).tolist()), lengths.tolist())),
+            "decay_value": column(map(mul, zip((val / safe).tolist()), lengths.tolist())),
         }
     )
-    return out
 
 
 def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
@@ -766,29 +782,40 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(paths, pd.Series) and isinstance(paths.dtype, pd.ArrowDtype):
+        paths = paths.array.__arrow_array__()
     arr = paths if isinstance(paths, pa.Array | pa.ChunkedArray) else pa.array(paths, pa.string())
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     arr = arr.cast(pa.string())
-    empty = pc.equal(arr, NO_TOUCH).fill_null(False)
+    if arr.null_count:
+        rows = np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))
+        raise DataError(
+            f"paths: no path string in rows {rows[:10].tolist()}; write '{NO_TOUCH}' for a "
+            "journey without touches"
+        )
     lists = pc.split_pattern(arr, SEP)
     flat = lists.flatten()
-    odd = pc.any(
-        pc.or_(pc.match_substring(flat, ">"), pc.not_equal(pc.utf8_trim_whitespace(flat), flat))
-    ).as_py()
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    odd = not _spelled_canonically(arr, flat, int(lengths.sum()) - len(arr))
     if odd:  # not spelled "a > b": split at every ">" and trim the channels
         lists = pc.split_pattern(arr, ">")
         flat = pc.utf8_trim_whitespace(lists.flatten())
-    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = pc.equal(arr, NO_TOUCH)
     is_empty = empty.to_numpy(zero_copy_only=False)
-    if is_empty.any():
-        flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
+    if is_empty.any():  # drop the "(no touch)" channel of those paths (few: cut around them)
+        at = (np.cumsum(lengths) - lengths)[is_empty]
+        if len(at) <= 100:
+            bounds = zip(np.r_[0, at + 1].tolist(), np.r_[at, len(flat)].tolist(), strict=True)
+            flat = pa.concat_arrays([flat.slice(a, b - a) for a, b in bounds])
+        else:
+            flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
         lengths = np.where(is_empty, 0, lengths)
     offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
     channels = pa.ListArray.from_arrays(offsets, flat)
     if odd:
         arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
     safe = np.where(lengths > 0, lengths, 1)
-    path = np.repeat(np.arange(len(lengths)), lengths)
     return pd.DataFrame(
         {
             "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
@@ -797,10 +824,44 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
             "conversions": conv,
             "nulls": nul,
             "value": val,
-            "decay": _arrow_list(offsets, (conv / safe)[path]),
-            "decay_value": _arrow_list(offsets, (val / safe)[path]),
+            "decay": _arrow_list(offsets, np.repeat(conv / safe, lengths)),
+            "decay_value": _arrow_list(offsets, np.repeat(val / safe, lengths)),
         }
     )
+
+
+def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (one per value and one past the end) and data bytes of an Arrow string array."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)
+    offsets = offsets[arr.offset : arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
+
+
+def _spelled_canonically(arr, flat, n_separators: int) -> bool:
+    """Whether splitting ``arr`` at ``" > "`` (into ``flat``) is the split at ``">"`` trimmed.
+
+    True when every ``>`` is inside a separator and no channel starts or ends with
+    whitespace (byte scans; Arrow judges only channels with a non-ASCII or blank edge).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offsets, data = _utf8_bytes(arr)
+    if np.count_nonzero(data[offsets[0] : offsets[-1]] == ord(">")) != n_separators:
+        return False
+    offsets, data = _utf8_bytes(flat)
+    if len(data) == 0:
+        return True
+    # first and last byte of every channel (an empty channel reads its neighbours': harmless)
+    first = np.take(data, offsets[:-1], mode="clip")
+    last = np.take(data, offsets[1:] - 1, mode="clip")
+    # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
+    edge = (first - np.uint8(0x21) >= 0x5E) | (last - np.uint8(0x21) >= 0x5E)
+    if not edge.any():  # plain ASCII edges: nothing to trim
+        return True
+    sub = flat.filter(pa.array(edge))
+    return not pc.any(pc.not_equal(pc.utf8_trim_whitespace(sub), sub)).as_py()
 
 
 def _arrow_list(offsets, values: np.ndarray) -> pd.Series:

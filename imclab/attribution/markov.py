@@ -80,50 +80,52 @@ def _incidence(paths: pd.DataFrame | CodedPaths, order: int):
     """Per unique path: its state transitions (path row, from, to) and last state.
 
     Vectorised over all touches: a path's states are its windows of ``order`` channels
-    (one shorter window for a shorter path), each window coded as one integer; repeats of
-    a state are merged; states are numbered in order of first appearance (``(start)`` = 0).
-    Returns ``(state_codes, names), rows, frm, to, last`` (``last`` = -1 for untouched paths).
+    (one shorter window for a shorter path), each window coded as one integer (its channel
+    codes + 1 as digits in base ``channels + 1``, 0 for a short window's missing channel);
+    repeats of a state are merged; states are numbered in order of first appearance
+    (``(start)`` = 0). Returns ``(state_codes, names), rows, frm, to, last`` (``last`` = -1
+    for untouched paths).
     """
     cp = code_paths(paths)
     lengths = cp.lengths
-    touched = lengths > 0
-    starts = cp.starts
-    n_win = np.where(touched, np.maximum(lengths - order + 1, 1), 0)
-    path = np.repeat(np.arange(len(lengths)), n_win)
-    first_win = np.cumsum(n_win) - n_win
-    j = np.arange(int(n_win.sum())) - np.repeat(first_win, n_win)  # window position
-    w_start = starts[path] + j
-    width = np.minimum(lengths[path], order)
+    n_touch = len(cp.codes)
     base = len(cp.names) + 1
-    codes = np.append(cp.codes, -1)  # index -1 (past the end): a window's missing channel
-
-    def component(m, rows=slice(None)):
-        return np.where(
-            m < width[rows], codes[np.where(m < width[rows], w_start[rows] + m, -1)], -1
-        )
-
-    if order == 1:
-        key = cp.codes[w_start] + 1
-    else:
-        key = np.zeros(len(path), dtype=np.int64)
-        for m in range(order):
-            key = key * base + (component(m) + 1)
+    touched = np.flatnonzero(lengths > 0)
+    last = np.full(len(lengths), -1, dtype=np.int64)
+    if n_touch == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return (np.full((1, order), -1, dtype=np.int64), cp.names), empty, empty, empty, last
+    starts = cp.starts[touched]
+    head = np.zeros(n_touch, dtype=bool)  # a path's first touch (and first window)
+    head[starts] = True
+    key = digit = cp.codes + 1
+    if order > 1:
+        # touches left in the path from each touch on (itself included)
+        left = np.repeat(starts + lengths[touched], lengths[touched]) - np.arange(n_touch)
+        for m in range(1, order):
+            nxt = np.zeros(n_touch, dtype=np.int64)
+            nxt[:-m] = digit[m:]
+            key = key * base + np.where(left > m, nxt, 0)
+        # the windows: every full one, and the one short window of a path shorter than order
+        win = np.flatnonzero((left >= order) | head)
+        key, head = key[win], head[win]
     # merge consecutive identical states of a path
-    keep = np.ones(len(key), dtype=bool)
-    keep[1:] = (j[1:] == 0) | (key[1:] != key[:-1])
-    kept = np.flatnonzero(keep)
-    key, path = key[kept], path[kept]
+    keep = head.copy()
+    keep[1:] |= key[1:] != key[:-1]
+    key, head = key[keep], head[keep]
     to, first = _first_appearance_ids(key, base**order)
     state_codes = np.full((len(first) + 1, order), -1, dtype=np.int64)
-    for m in range(order):  # the channels of each state, from its first window
-        state_codes[1:, m] = component(m, kept[first])
-    new_path = np.ones(len(path), dtype=bool)
-    new_path[1:] = path[1:] != path[:-1]
-    frm = np.where(new_path, 0, np.concatenate([[0], to[:-1]]))
-    last = np.full(len(lengths), -1, dtype=np.int64)
-    end = np.ones(len(path), dtype=bool)
-    end[:-1] = path[1:] != path[:-1]
-    last[path[end]] = to[end]
+    digits = key[first]
+    for m in range(order - 1, -1, -1):  # the channels of each state, decoded from its key
+        state_codes[1:, m] = digits % base - 1
+        digits = digits // base
+    path = touched[np.cumsum(head) - 1]
+    frm = np.empty_like(to)
+    frm[1:] = to[:-1]
+    frm[head] = 0
+    end = np.ones(len(head), dtype=bool)  # a path's last state
+    end[:-1] = head[1:]
+    last[touched] = to[end]
     return (state_codes, cp.names), path, frm, to, last
 
 

@@ -217,3 +217,55 @@ def test_edited_paths_are_never_answered_from_a_stale_cache():
     paths.loc[1, "conversions"] = 5  # counts are read afresh on every call
     assert attr.first_touch(paths).set_index("channel").loc["C", "conversions"] == 5
     assert attr.markov(paths).set_index("channel")["conversions"].sum() == pytest.approx(7)
+
+
+def test_markov_equals_the_reference_on_short_repeating_and_alternating_paths():
+    # windows shorter than the order, merged repeats, a <-> b loops and untouched paths
+    strings = ["a", "a > a > a", "a > b > a > b > a", "b > a", "c > a > b > c > a > b", NO_TOUCH,
+               "a > b", "c", "b > b > c > c > a", "a > b > c > d > a > b > c > d > e"]  # fmt: skip
+    rng = np.random.default_rng(5)
+    conv = rng.integers(0, 5, len(strings)).astype(float)
+    paths = paths_from_strings(strings, conv, rng.integers(1, 9, len(strings)), conv * 10)
+    for order in (1, 2, 3, 4):
+        states, ref = _ref_removal(paths, order)
+        for form, p in _frames(paths).items():
+            got = attr.removal_effects(p, order)
+            for col in ref.columns[1:]:
+                np.testing.assert_allclose(got[col], ref[col], **TOL, err_msg=f"{order} {form}")
+            labels = attr.transition_matrix(p, order).index.tolist()
+            assert labels == ["(start)"] + [" > ".join(s) for s in states[1:]], (order, form)
+
+
+def test_paths_from_strings_splits_every_spelling_as_defined():
+    # the definition: split at ">", strip each channel; the fast paths (split at " > " and
+    # checked by byte scans) must agree, as tuples and as Arrow lists
+    cases = ["a > b", NO_TOUCH, "a>b", "a  > b", "a >  b", " a > b", "a > b ", "a\t > b",
+             "a\u00a0 > b", "caf\u00e9 > b", "a > > b", "a > ", "", "a >> b", "\u00a0a > b",
+             "\u00e9 > \u00fc > a", "a\u3000", "a\x0b > b", "a\r", "\na > b", "a\n > b",
+             "a\nb > c", "a > \x1cb", "x\x85 > y", "a~ > \x7fb", " > "]  # fmt: skip
+    plain = ["a > b", NO_TOUCH, "caf\u00e9 > b", "x", NO_TOUCH, "a~ > b"]
+    for strings in [[c] for c in cases] + [cases, plain]:
+        want = [() if s == NO_TOUCH else tuple(x.strip() for x in s.split(">")) for s in strings]
+        for as_arrow in (False, True):
+            got = paths_from_strings(strings, [1] * len(strings), as_arrow=as_arrow)
+            assert [tuple(x) for x in got["channels"]] == want, (strings, as_arrow)
+            assert got["length"].tolist() == [len(w) for w in want]
+            assert got["path"].tolist() == [" > ".join(w) if w else NO_TOUCH for w in want]
+
+
+def test_arrow_paths_recoded_after_an_edit_and_missing_values_named():
+    import pyarrow as pa
+
+    from imclab.errors import DataError
+
+    paths = paths_from_strings(["A", "B > C", "D"], conversions=[1, 1, 1], as_arrow=True)
+    assert attr.linear(paths).set_index("channel").loc["B", "conversions"] == 0.5
+    paths["channels"].array[1] = pa.scalar(["D"], pa.list_(pa.string()))  # a new Arrow array
+    lin = attr.linear(paths).set_index("channel")["conversions"]
+    assert lin.reindex(["B", "D"], fill_value=0).tolist() == [0.0, 2.0]
+    holes = pa.array([["A"], ["B", None]], pa.list_(pa.string()))
+    bad = paths.iloc[:2].assign(channels=pd.Series(holes, dtype=pd.ArrowDtype(holes.type)))
+    with pytest.raises(DataError, match=r"missing channel in rows \[1\]"):
+        attr.markov(bad)
+    with pytest.raises(DataError, match=r"no path string in rows \[1\]"):
+        paths_from_strings(["A", None], [1, 1], as_arrow=True)
