@@ -182,6 +182,9 @@ def regenerate(script: str | Path, progress_bar: bool = True, execute_cells: boo
                 describe_failure(target.name, exc) + f"\n{target.name} was not rewritten."
             ) from None
         strip_volatile(nb)
+        for cell in nb.cells:  # as ruff formats a cell: no trailing newline
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.source = cell.source.rstrip("\n")
     nbformat.write(nb, target)
     return target
 
