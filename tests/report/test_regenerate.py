@@ -159,7 +159,8 @@ def test_committed_planning_run_uses_the_sample_s_curves(repo_root):
     injected = [c for c in nb.cells if INJECTED_TAG in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "sample_derived/mmm_curves.csv" in injected[0].source
     code = [c for c in nb.cells if c.cell_type == "code" and c not in (params, injected[0])]
-    silent = [i for i, c in enumerate(code) if not c.outputs]
+    # a missing-input note (find_gaps) shows nothing when nothing is missing, as on the sample
+    silent = [i for i, c in enumerate(code) if not c.outputs and "find_gaps(" not in c.source]
     assert not silent, f"code cells without output: {silent}"
     text = json.dumps([c.outputs for c in code])
     assert "No response curves" not in text
