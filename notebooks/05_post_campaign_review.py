@@ -47,6 +47,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
+from imclab.errors import ImclabError
 from imclab.mmm import PosteriorCurves
 from imclab.plan import load_plan
 from imclab.plotting import review as plots
@@ -330,13 +331,19 @@ if did is not None and totals["conversions"] > 0:
 # informative priors keep it finite.
 
 # %%
-value = None if gaps.orders else clv.customer_lifetime_value(
-    tables["conversions"],
-    observation_end=review_date,
-    customers=tables["customers"],
-    transaction_model=clv_model,
-)  # fmt: skip
-pd.Series(value.notes) if value is not None else gaps.note("orders")
+value, clv_skipped = None, gaps.note("orders") if gaps.orders else None
+if not gaps.orders:
+    try:
+        value = clv.customer_lifetime_value(
+            tables["conversions"],
+            observation_end=review_date,
+            customers=tables["customers"],
+            transaction_model=clv_model,
+        )
+    except ImclabError as err:  # e.g. purchase histories too short for BG/NBD
+        reason = str(err).rstrip(".")
+        clv_skipped = f"Customer value is not estimated, so this section is skipped: {reason}."
+pd.Series(value.notes) if value is not None else clv_skipped
 
 # %%
 if value is not None:

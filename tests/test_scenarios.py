@@ -120,17 +120,43 @@ def autumn_world(repo_root, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def next_campaign_run(sample_report, tmp_path_factory) -> tuple[dict, Path]:
+    """The plan notebook 07 drafted in the sample run, run as a user would run it next.
+
+    Its world is simulated for the draft (`simulate --plan` for its name and dates,
+    `--spend-plan` for its split), and the run writes beside the sample's report, so both
+    campaigns share one run history: two consecutive campaigns (issue 18).
+    """
+    draft = sample_report / "next_campaign.yaml"
+    assert draft.is_file(), "notebook 07 wrote no next_campaign.yaml in the sample run"
+    root = tmp_path_factory.mktemp("next_campaign")
+    data = root / "data"
+    args = ["--seed", "11", "--customers", "1200", "--plan", str(draft)]
+    assert main(["simulate", *args, "--spend-plan", str(draft), "--out", str(data)]) == 0
+    plan = yaml.safe_load(draft.read_text(encoding="utf-8"))
+    plan["notebook_params"] = FAST  # as the other scenarios: fewer resamples, same sections
+    plan_file = root / f"{plan['name']}.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    out = sample_report.parent / plan["name"]
+    code = main(["run", str(plan_file), "--data", str(data), "--out", str(out)])
+    assert code == 0, f"the drafted plan failed to run (partial report in {out}.failed)"
+    return plan, out
+
+
 SCENARIOS = {
     "sample": "sample",
     "big_world": "big_world",
     "no_holdout_no_optional_tables": "bare_world",
     "autumn_tenth_budget": "autumn_world",
+    "next_campaign": "next_campaign_run",
 }
 """Scenario -> the world fixture it runs on. A run of the matrix costs minutes, so two ways a
 new plan or world differs from the sample's share a run where they touch different sections:
 the plan without holdout regions runs on the world without optional tables (the review skips
 both with their sentences), and the autumn plan (other dates and name, on a world simulated
-for them) budgets a tenth of what its world spent."""
+for them) budgets a tenth of what its world spent. The next campaign is the plan notebook 07
+drafted in the sample run, on a world simulated for it."""
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
@@ -139,6 +165,8 @@ def scenario(request, repo_root, tmp_path_factory) -> tuple[str, dict, Path]:
     name = request.param
     if name == "sample":
         return name, _sample_plan(repo_root), request.getfixturevalue("sample_report")
+    if name == "next_campaign":
+        return name, *request.getfixturevalue("next_campaign_run")
     world = request.getfixturevalue(SCENARIOS[name])
     plan = _plan(repo_root, name, world)
     root = tmp_path_factory.mktemp(f"scenario_{name}")
@@ -210,3 +238,19 @@ def test_every_page_reads_clean(scenario):
         text = html.unescape(re.sub(r"<[^>]+>", " ", shown))
         problems = PageReport(path=page, text=text).reader_problems()
         assert problems == [], f"{name}: {page.name}: {problems}"
+
+
+def test_the_next_campaign_shows_beside_the_sample_campaign(next_campaign_run, sample_report):
+    """Two consecutive runs side by side: the drafted campaign's index compares it with the
+    sample campaign, by the same KPI definitions, in campaign start order."""
+    from imclab.report.history import read_history
+
+    plan, report = next_campaign_run
+    history = read_history(report.parent)
+    campaigns = list(history.sort_values("start")["campaign"].drop_duplicates())
+    assert campaigns == ["spring_launch", plan["name"]]
+    titles = history.drop_duplicates("campaign").set_index("campaign")["title"]
+    index = _text(report / "index.html")
+    section = index[index.rindex("Earlier campaigns") :]  # the section, not the menu link
+    assert "No earlier campaign" not in section
+    assert titles["spring_launch"] in section and plan["title"] in section
