@@ -414,6 +414,10 @@ def propose_objectives(
     return pd.DataFrame(rows, columns=list(OBJECTIVE_COLUMNS))
 
 
+_OWN_SETTINGS = ("review_date", "baseline_start", "baseline_end", "next_budget")
+"""Plan settings that belong to one campaign's dates or budget (not carried to the next)."""
+
+
 def draft_plan(
     plan: CampaignPlan,
     name: str,
@@ -424,12 +428,19 @@ def draft_plan(
 ) -> dict:
     """Build the draft plan as a YAML mapping, validated by :func:`imclab.plan.parse_plan`.
 
-    Everything but the dates, phases, budget and objectives is carried over from ``plan``
-    (brand, personas, message house, holdout regions, SWOT...); ``notebook_params`` ask the
+    Everything but the dates, phases, budget, objectives and the settings of
+    :data:`_OWN_SETTINGS` is carried over from ``plan`` (brand, personas, message house,
+    holdout regions, SWOT, the other settings...); ``notebook_params`` ask the
     situation notebook to measure the baseline on this campaign's window.
     """
     spend = _cents(allocation)
     data = plan.model_dump(mode="json", exclude_none=True)
+    # settings tied to this campaign's dates or money do not carry over: the next plan's own
+    # defaults derive them from its dates and budget (the rest, e.g. lookback_days, does)
+    settings = {k: v for k, v in data.get("settings", {}).items() if k not in _OWN_SETTINGS}
+    data.pop("settings", None)
+    if settings:
+        data["settings"] = settings
     params = dict(data.get("notebook_params", {}))
     params[_SITUATION] = {
         **params.get(_SITUATION, {}),

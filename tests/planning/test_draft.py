@@ -245,3 +245,19 @@ def test_same_mix_is_this_campaigns_mix_and_the_optimiser_beats_it(drafted, worl
     )
     revenue = out[out["kpi"] == "revenue"]["expected"].to_numpy()
     assert revenue[0] >= revenue[1]  # the optimiser maximises expected revenue
+
+
+def test_settings_of_this_campaign_s_dates_and_money_do_not_carry_over(world, tmp_path):
+    """The sample plan's review_date and baseline_start belong to spring: a draft for the
+    autumn must derive its own (before, it carried review_date 2025-06-30 and was refused
+    as before its start); settings that are not tied to a campaign carry over."""
+    plan, tables, curves, _ = world
+    assert plan.settings.review_date is not None and plan.settings.baseline_start is not None
+    autumn = plan_next_campaign(
+        plan, tables, curves, next_start="2025-10-13", next_budget=BUDGET, name="autumn"
+    )
+    settings = autumn.plan.get("settings", {})
+    assert not {"review_date", "baseline_start", "baseline_end", "next_budget"} & set(settings)
+    assert settings["lookback_days"] == plan.settings.lookback_days
+    loaded = load_plan(write_plan(autumn.plan, tmp_path / "autumn.yaml"))
+    assert pd.Timestamp(loaded.resolved_settings().review_date) > pd.Timestamp(loaded.end)
