@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
@@ -1676,3 +1677,17 @@ def _history_baselines(data: Any, file: Path, source: str) -> Any:
     if faults:
         raise PlanValidationError(source, faults)
     return {**data, "objectives": resolved}
+
+
+def split_cents(amount: float, weights: np.ndarray) -> np.ndarray:
+    """Split ``amount`` by ``weights`` into whole cents that add up to it exactly.
+
+    Largest remainders get the left-over cents (ties in order), so every share is within a
+    cent of ``amount * weight / sum(weights)``.
+    """
+    cents = int(round(amount * 100))
+    raw = cents * weights / weights.sum()
+    out = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - out), kind="stable")
+    out[order[: cents - int(out.sum())]] += 1
+    return out / 100.0

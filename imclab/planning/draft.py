@@ -50,7 +50,7 @@ from imclab.config import CHANNELS, KPIS
 from imclab.errors import ParameterError
 from imclab.kpis import Tables
 from imclab.mmm import PosteriorCurves
-from imclab.plan import CampaignPlan, parse_plan
+from imclab.plan import CampaignPlan, parse_plan, split_cents
 from imclab.planning.forecast import (
     FORECAST_KPIS,
     CampaignBaseline,
@@ -186,16 +186,6 @@ def channel_split(
     )
 
 
-def _cents_split(amount: float, weights: np.ndarray) -> np.ndarray:
-    """Split ``amount`` by ``weights`` in whole cents that add up exactly."""
-    cents = int(round(amount * 100))
-    raw = cents * weights / weights.sum()
-    out = np.floor(raw).astype(np.int64)
-    order = np.argsort(-(raw - out), kind="stable")
-    out[order[: cents - int(out.sum())]] += 1
-    return out / 100.0
-
-
 def phase_split(
     plan: CampaignPlan, allocation: Mapping[str, float], start: dt.date, end: dt.date
 ) -> list[dict]:
@@ -244,7 +234,7 @@ def phase_split(
             weights = np.array([float(channel in p.channels) for p in plan.phases]) * lengths
         if weights.sum() == 0:  # not in any phase: every phase, by days
             weights = lengths.copy()
-        for phase, amount in zip(phases, _cents_split(allocation[channel], weights), strict=True):
+        for phase, amount in zip(phases, split_cents(allocation[channel], weights), strict=True):
             if amount > 0:
                 if channel not in phase["channels"]:
                     phase["channels"].append(channel)
@@ -752,5 +742,5 @@ def same_mix(nc: NextCampaign) -> dict[str, float]:
     actual = nc.baseline.campaign_spend.reindex(curved["channel"], fill_value=0.0)
     actual = actual[actual > 0]
     total = float(curved["recommended_spend"].sum())  # channels without a curve left out
-    amounts = _cents_split(total, actual.to_numpy(dtype=float))
+    amounts = split_cents(total, actual.to_numpy(dtype=float))
     return dict(zip(actual.index, amounts, strict=True))

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from imclab.errors import ParameterError
+from imclab.plan import split_cents
 from imclab.simulate import world as W
 from imclab.simulate.spend_plan import check_spend_plan
 
@@ -70,16 +71,6 @@ class _Truth:
     exposure: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
 
-def _cents(amount: float, weights: np.ndarray) -> np.ndarray:
-    """Split ``amount`` by ``weights`` into whole cents that add up to it exactly."""
-    cents = int(round(amount * 100))
-    raw = cents * weights / weights.sum()
-    out = np.floor(raw).astype(np.int64)
-    order = np.argsort(-(raw - out), kind="stable")
-    out[order[: cents - int(out.sum())]] += 1
-    return out / 100.0
-
-
 def _plan_spend(
     rng: np.random.Generator,
     n_customers: int,
@@ -126,7 +117,7 @@ def _plan_spend(
                     total = phase.budget[name] * W.DELIVERY[name] * scale
                     spend[mask] = total * noise / noise.sum()
             elif name in spend_plan[phase.name]:  # whole cents that add up to the amount
-                spend[mask] = _cents(spend_plan[phase.name][name], noise)
+                spend[mask] = split_cents(spend_plan[phase.name][name], noise)
         if spend.any():
             spend = np.round(spend, 2)
             s = spend / (n_customers * treated_share / 1000)
