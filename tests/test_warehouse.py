@@ -21,6 +21,18 @@ def worlds(sample_dir):
     return load_world(sample_dir, as_of=AS_OF), open_world(sample_dir, lazy=True, as_of=AS_OF)
 
 
+def _sample_with_rows(sample_dir, tmp_path, table: str, rows: str):
+    """The sample's four required tables in a new folder, ``rows`` (CSV lines) appended to
+    ``table``'s file."""
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for name in ("customers", "touchpoints", "conversions", "spend"):
+        shutil.copy(sample_dir / f"{name}.csv", folder)
+    with open(folder / f"{table}.csv", "a", encoding="utf-8") as out:
+        out.write(rows)
+    return folder
+
+
 def test_default_duckdb_is_the_file_aware_loader(sample_dir):
     world = open_world(sample_dir, as_of=AS_OF, tables=["spend"])
     assert type(world).__name__ == "World"
@@ -121,16 +133,13 @@ def test_engine_quarantine_is_written_with_empty_row_numbers(worlds, tmp_path):
 
 def test_engine_checks_every_rule_of_the_loader(sample_dir, tmp_path):
     """Time zone offsets and implausible dates are refused by the engine as by the loader."""
-    folder = tmp_path / "world"
-    folder.mkdir()
-    for name in ("customers", "conversions", "spend"):
-        shutil.copy(sample_dir / f"{name}.csv", folder)
-    text = (sample_dir / "touchpoints.csv").read_text(encoding="utf-8")
-    text += (
+    folder = _sample_with_rows(
+        sample_dir,
+        tmp_path,
+        "touchpoints",
         "E900000001,C005000,2025-06-13T12:21:55+02:00,social,always_on,click,0.5\n"
-        "E900000002,C005000,1850-06-13T12:21:55,social,always_on,click,0.5\n"
+        "E900000002,C005000,1850-06-13T12:21:55,social,always_on,click,0.5\n",
     )
-    (folder / "touchpoints.csv").write_text(text, encoding="utf-8")
     loaded = load_world(folder, as_of=AS_OF)
     lazy = open_world(folder, lazy=True, as_of=AS_OF)
     pd.testing.assert_frame_equal(lazy.report.to_frame(), loaded.report.to_frame())
@@ -236,13 +245,12 @@ def test_a_snapshot_opens_some_tables_lazily_or_strictly(snapshot):
 
 def test_engine_words_every_fault_as_the_loader(sample_dir, tmp_path):
     """One vocabulary: a ``left <= right`` pair and a range fault read the same in both."""
-    folder = tmp_path / "world"
-    folder.mkdir()
-    for name in ("customers", "touchpoints", "conversions"):
-        shutil.copy(sample_dir / f"{name}.csv", folder)
-    text = (sample_dir / "spend.csv").read_text(encoding="utf-8")
-    text += "2025-06-29,paid_search,always_on,10.0,5,9\n2025-06-30,paid_search,always_on,10.0,x,1\n"
-    (folder / "spend.csv").write_text(text, encoding="utf-8")
+    folder = _sample_with_rows(
+        sample_dir,
+        tmp_path,
+        "spend",
+        "2025-06-29,paid_search,always_on,10.0,5,9\n2025-06-30,paid_search,always_on,10.0,x,1\n",
+    )
     loaded = load_world(folder, as_of=AS_OF, tables=["spend"])
     lazy = open_world(folder, lazy=True, as_of=AS_OF, tables=["spend"])
     assert "clicks greater than impressions" in set(lazy.excluded["reason"])
@@ -252,17 +260,14 @@ def test_engine_words_every_fault_as_the_loader(sample_dir, tmp_path):
 
 def test_engine_refuses_non_finite_numbers_as_the_loader(sample_dir, tmp_path):
     """'inf', 'nan' and an integer beyond float precision are unparseable on both paths."""
-    folder = tmp_path / "world"
-    folder.mkdir()
-    for name in ("customers", "touchpoints", "conversions"):
-        shutil.copy(sample_dir / f"{name}.csv", folder)
-    text = (sample_dir / "spend.csv").read_text(encoding="utf-8")
-    text += (
+    folder = _sample_with_rows(
+        sample_dir,
+        tmp_path,
+        "spend",
         "2025-06-27,paid_search,always_on,inf,5,1\n"
         "2025-06-28,paid_search,always_on,nan,5,1\n"
-        "2025-06-29,paid_search,always_on,10.0,9e15,1\n"
+        "2025-06-29,paid_search,always_on,10.0,9e15,1\n",
     )
-    (folder / "spend.csv").write_text(text, encoding="utf-8")
     loaded = load_world(folder, as_of=AS_OF, tables=["spend"])
     lazy = open_world(folder, lazy=True, as_of=AS_OF, tables=["spend"])
     spend = lazy.excluded.query("table == 'spend'")
