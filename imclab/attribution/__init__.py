@@ -47,7 +47,7 @@ from imclab.attribution.recommendation import (
     read_mmm,
     recommend,
 )
-from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley, shapley_simplified
+from imclab.attribution.shapley import MAX_CHANNELS, ordered_shapley, shapley
 
 __all__ = [
     "AdditiveHazard",
@@ -86,7 +86,6 @@ __all__ = [
     "run_models",
     "score_models",
     "shapley",
-    "shapley_simplified",
     "spend_by_channel",
     "time_decay",
     "top_paths",

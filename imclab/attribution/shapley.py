@@ -89,23 +89,6 @@ def shapley(paths: pd.DataFrame) -> pd.DataFrame:
                 paths, channels=channels)  # fmt: skip
 
 
-def shapley_simplified(paths: pd.DataFrame) -> pd.DataFrame:
-    """Zhao et al.'s simplified formula: each conversion split equally over its channel set.
-
-    Gives the same result as :func:`shapley` (a test checks it) in linear time.
-    """
-    _, _, _, _ = _channel_sets(paths)  # same validation and channel limit
-    p = paths[(paths["channels"].map(len) > 0) & (paths["conversions"] > 0)]
-    conv: dict[str, float] = {}
-    val: dict[str, float] = {}
-    for ch, c, v in zip(p["channels"], p["conversions"], p["value"], strict=True):
-        s = set(ch)
-        for x in s:
-            conv[x] = conv.get(x, 0.0) + c / len(s)
-            val[x] = val.get(x, 0.0) + v / len(s)
-    return tidy(pd.Series(conv, dtype=float), pd.Series(val, dtype=float), "shapley", paths)
-
-
 def ordered_shapley(paths: pd.DataFrame) -> pd.DataFrame:
     """Ordered Shapley values: each channel's credit by the position it entered the journey.
 

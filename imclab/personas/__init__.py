@@ -7,7 +7,7 @@ from imclab.personas.cards import (
     persona_name,
     persona_profiles,
 )
-from imclab.personas.features import FEATURE_GROUPS, customer_features, derive_features, feature_sql
+from imclab.personas.features import FEATURE_GROUPS, derive_features, feature_sql
 from imclab.personas.model import Personas, build_preprocessor
 from imclab.personas.stability import bootstrap_stability
 
@@ -16,7 +16,6 @@ __all__ = [
     "Personas",
     "bootstrap_stability",
     "build_preprocessor",
-    "customer_features",
     "derive_features",
     "feature_sql",
     "match_target_personas",

@@ -52,7 +52,6 @@ __all__ = [
     "FEATURE_GROUPS",
     "PRIOR_TOUCHES",
     "TABLE_NAMES",
-    "customer_features",
     "derive_features",
     "feature_sql",
 ]
@@ -497,30 +496,3 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             frame[col] = frame[col].astype("float64")
     return frame
-
-
-def customer_features(
-    customers: pd.DataFrame | ir.Table,
-    touchpoints: pd.DataFrame | ir.Table,
-    conversions: pd.DataFrame | ir.Table,
-    as_of: str | None = None,
-    channels: tuple[str, ...] = CHANNELS,
-    prior_touches: float = PRIOR_TOUCHES,
-) -> pd.DataFrame:
-    """Derive the feature table from three tables (see :func:`derive_features`).
-
-    Parameters
-    ----------
-    customers, touchpoints, conversions
-        pandas DataFrames (timestamps as datetime64) or Ibis tables of one engine, with the
-        data-dictionary columns.
-    as_of, channels, prior_touches
-        See :func:`feature_sql`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        As :func:`derive_features`.
-    """
-    tables = {"customers": customers, "touchpoints": touchpoints, "conversions": conversions}
-    return derive_features(tables, as_of=as_of, channels=channels, prior_touches=prior_touches)

@@ -17,10 +17,15 @@ from imclab.errors import DataError, ParameterError
 from imclab.personas.features import (
     FEATURE_GROUPS,
     TABLE_NAMES,
-    customer_features,
     derive_features,
     feature_sql,
 )
+
+
+def _features(customers, touchpoints, conversions, **kwargs):
+    """The feature table from three separate tables (a mapping, as an analyst would pass)."""
+    tables = {"customers": customers, "touchpoints": touchpoints, "conversions": conversions}
+    return derive_features(tables, **kwargs)
 
 
 def _customers(n: int = 3) -> pd.DataFrame:
@@ -68,7 +73,7 @@ def tiny():
 
 def test_known_values_on_hand_made_tables(tiny):
     customers, touches, orders = tiny
-    f = customer_features(customers, touches, orders, as_of="2025-03-31", prior_touches=0)
+    f = _features(customers, touches, orders, as_of="2025-03-31", prior_touches=0)
     assert list(f["customer_id"]) == ["C1", "C2", "C3"]
     c1 = f.set_index("customer_id").loc["C1"]
     assert c1["frequency"] == 2
@@ -88,7 +93,7 @@ def test_known_values_on_hand_made_tables(tiny):
 
 def test_smoothing_pulls_shares_towards_overall_mix(tiny):
     customers, touches, orders = tiny
-    f = customer_features(customers, touches, orders, as_of="2025-03-31", prior_touches=3)
+    f = _features(customers, touches, orders, as_of="2025-03-31", prior_touches=3)
     c1 = f.set_index("customer_id").loc["C1"]
     overall_social = 2 / 3
     assert c1["share_social"] == pytest.approx((2 + 3 * overall_social) / (2 + 3))
@@ -125,7 +130,7 @@ def test_sql_transpiles_to_spark():
 def test_missing_column_names_table_and_column(tiny):
     customers, touches, orders = tiny
     with pytest.raises(DataError, match=r"table 'conversions': missing column\(s\) revenue"):
-        customer_features(customers, touches, orders.drop(columns="revenue"))
+        _features(customers, touches, orders.drop(columns="revenue"))
 
 
 def test_missing_table_is_named():
@@ -184,10 +189,10 @@ def test_ibis_duckdb_tables_give_the_same_frame(small_loaded, small_parquet):
                                   check_exact=True)  # fmt: skip
 
 
-def test_customer_features_takes_ibis_tables_too(tiny):
+def test_features_take_ibis_tables_too(tiny):
     customers, touches, orders = tiny
-    want = customer_features(customers, touches, orders, as_of="2025-03-31")
-    got = customer_features(
+    want = _features(customers, touches, orders, as_of="2025-03-31")
+    got = _features(
         to_ibis(customers, "customers"), to_ibis(touches, "touchpoints"), orders,
         as_of="2025-03-31",
     )  # fmt: skip
