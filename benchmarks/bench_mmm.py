@@ -123,12 +123,8 @@ def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> d
         "budget_model_split": mmm.PosteriorCurves.from_delivery(model, delivery, cal.draws),
         "budget_mmm_curves": mmm.PosteriorCurves.from_model(model, cal.draws),
     }
-    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
-    actual = actual.reindex(data.channels, fill_value=0.0)
-    total = float(actual.sum())
-    bounds = budget.budget_bounds(actual, total, (0.5, 2.0))
-    n_days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
-    base = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
+    inputs = budget.budget_inputs(tables["spend"], plan, channels=data.channels, total="spent")
+    actual, total, bounds, n_days = inputs.actual, inputs.total, inputs.bounds, inputs.n_days
     treated = truth["holdout"]["treated_customers"]
 
     def true_outcome(alloc: pd.Series) -> float:
@@ -143,7 +139,7 @@ def evaluate(folder: Path, label: str, seed: int = 1, shares: bool = False) -> d
     for key, curves in candidates.items():
         rec = budget.optimize_budget(
             curves, total, n_days, actual=actual, bounds=bounds,
-            base_daily_spend=base.reindex(data.channels, fill_value=0.0),
+            base_daily_spend=inputs.base_daily_spend,
         )  # fmt: skip
         a = rec.allocation.set_index("channel")
         t_actual = true_outcome(a["actual_at_budget"])

@@ -264,21 +264,16 @@ plt.show()
 # response curves are written to the report folder for the review (notebook 05).
 
 # %%
-actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
-actual = actual.reindex(data.channels, fill_value=0.0)
 settings = plan.resolved_settings(next_budget=next_budget, bound_multiples=bound_multiples)
-total = settings.next_budget
-bounds = budget.budget_bounds(actual, total, settings.bound_multiples)
-always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
-days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
+inputs = budget.budget_inputs(tables["spend"], plan, settings, channels=data.channels)
 allocation = budget.optimize_budget(
     curves,
-    total,
-    days,
-    actual=actual,
-    bounds=bounds,
+    inputs.total,
+    inputs.n_days,
+    actual=inputs.actual,
+    bounds=inputs.bounds,
     value_per_conversion=data.revenue_per_order,
-    base_daily_spend=always_on.reindex(data.channels, fill_value=0.0),
+    base_daily_spend=inputs.base_daily_spend,
 )
 if report_dir:
     curves.write(report_dir)

@@ -415,23 +415,25 @@ print(
 present(curves.params_, digits=3) if curves is not None else None
 
 # %%
-always_on = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
-if curves is not None:
-    always_on = always_on.reindex(curves.params_["channel"], fill_value=0.0)
+inputs = budget.budget_inputs(
+    tables["spend"],
+    plan,
+    settings,
+    channels=list(curves.params_["channel"]) if curves is not None else None,
+)
+always_on = inputs.base_daily_spend
 present(always_on, digits=2)
 
 # %%
-days = plan.days
+days = inputs.n_days
 allocation = None
 if curves is not None and totals["spend"] > 0 and totals["conversions"] > 0:
-    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
+    actual = inputs.actual
     aov = totals["revenue"] / totals["conversions"]
-    bounds = {k: tuple(v) for k, v in channel_bounds.items()} or budget.budget_bounds(
-        actual, settings.next_budget, settings.bound_multiples
-    )
+    bounds = {k: tuple(v) for k, v in channel_bounds.items()} or inputs.bounds
     allocation = budget.optimize_budget(
         curves,
-        settings.next_budget,
+        inputs.total,
         days,
         actual=actual,
         bounds=bounds,
@@ -456,7 +458,7 @@ comparison = None
 if mmm_file and allocation is not None and credit_curves is not None:  # for comparison only
     by_credit = budget.optimize_budget(
         credit_curves,
-        settings.next_budget,
+        inputs.total,
         days,
         actual=actual,
         bounds=bounds,

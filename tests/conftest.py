@@ -35,6 +35,19 @@ def small_world(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def regenerated_sample(tmp_path_factory) -> Path:
+    """`imclab simulate` with the sample's seed, size and faults, once per session: the folder
+    it wrote (expected to hold data/sample byte for byte; the command's exit code is asserted
+    here)."""
+    from imclab.cli import main
+
+    out = tmp_path_factory.mktemp("regenerated") / "sample"
+    args = ["simulate", "--seed", "20250301", "--customers", "5000", "--faults", "--out", str(out)]
+    assert main(args) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
 def seed99_world(tmp_path_factory):
     """An unseen simulated world: seed 99, 10,000 customers (with ground truth), shared by
     the persona and marketing-mix tests."""

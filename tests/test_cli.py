@@ -151,10 +151,8 @@ def test_simulate_calendar_options_are_checked(tmp_path, capsys, args, message):
     assert not (out / "customers.csv").exists()
 
 
-def test_simulate_with_faults_reproduces_the_sample(tmp_path, sample_dir):
-    out = tmp_path / "sample"
-    args = ["simulate", "--seed", "20250301", "--customers", "5000", "--faults", "--out", str(out)]
-    assert main(args) == 0
+def test_simulate_with_faults_reproduces_the_sample(regenerated_sample, sample_dir):
+    out = regenerated_sample  # `imclab simulate --seed 20250301 --customers 5000 --faults`
     for name in ("touchpoints.csv", "truth/faults.csv"):
         assert (out / name).read_bytes() == (sample_dir / name).read_bytes()
 

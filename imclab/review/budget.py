@@ -21,6 +21,8 @@ Public functions
   actual allocation, expected conversions, gain with an interval, marginal ROI)
 - :func:`budget_bounds` (the bounds policy: actual mix scaled to the next budget, then
   ``settings.bound_multiples`` of it; always feasible; also for the marketing-mix optimiser)
+- :func:`budget_inputs` (world + plan settings -> :class:`BudgetInputs`: the campaign's
+  actual split, the total, the bounds, the days and the always-on base of one budget split)
 - :func:`hill`, :func:`adstock`
 
 The model
@@ -73,12 +75,14 @@ from imclab.review.experiments import ReviewWarning
 
 __all__ = [
     "CREDIT_MODELS",
+    "BudgetInputs",
     "BudgetPlan",
     "ResponseCurves",
     "actual_allocation",
     "adstock",
     "base_daily_spend",
     "budget_bounds",
+    "budget_inputs",
     "daily_credit",
     "daily_spend",
     "hill",
@@ -770,6 +774,101 @@ def base_daily_spend(
     total = spend.loc[keep].groupby(spend.loc[keep, "channel"].astype(str))["spend"].sum()
     return (
         (total.reindex(channels, fill_value=0.0) / n_days).astype(float).rename("base_daily_spend")
+    )
+
+
+@dataclass(frozen=True)
+class BudgetInputs:
+    """What :func:`optimize_budget` needs to split a campaign's next budget.
+
+    Attributes
+    ----------
+    actual
+        The campaign's own spend per channel in its window (:func:`actual_allocation`).
+    total
+        The budget to split (the plan's ``settings.next_budget``, or what the campaign spent).
+    bounds
+        ``{channel: (lower, upper)}`` by the plan's bounds policy (:func:`budget_bounds`
+        with ``settings.bound_multiples``).
+    n_days
+        The campaign's length in days (both ends included).
+    base_daily_spend
+        The always-on spend per channel and day during the campaign
+        (:func:`base_daily_spend`).
+    """
+
+    actual: pd.Series
+    total: float
+    bounds: dict[str, tuple[float, float]]
+    n_days: int
+    base_daily_spend: pd.Series
+
+
+def budget_inputs(
+    spend: pd.DataFrame,
+    plan,
+    settings=None,
+    channels: Sequence[str] | None = None,
+    total: float | str | None = None,
+) -> BudgetInputs:
+    """Return the inputs of the budget split of ``plan``'s campaign on a world's spend table.
+
+    The one home of the budget inputs of notebooks 04 and 05 and the budget benchmarks: the
+    campaign's actual split in its window, the total to split, the bounds (the plan's
+    ``settings.bound_multiples`` of the actual mix scaled to that total), the campaign's days
+    and the always-on spend per day on top of which the budget is spent.
+
+    Parameters
+    ----------
+    spend
+        The world's spend table (``date``, ``channel``, ``campaign``, ``spend``).
+    plan
+        The campaign's :class:`imclab.plan.CampaignPlan` (its name and dates).
+    settings
+        The run's :class:`imclab.plan.ResolvedSettings` (``next_budget``,
+        ``bound_multiples``); None: ``plan.resolved_settings()``.
+    channels
+        The channels to split across (e.g. the response curves'): the actual split and the
+        always-on base are given for exactly these, 0 where nothing was spent. None: the
+        channels of the spend table.
+    total
+        The budget to split: None for ``settings.next_budget``; ``"spent"`` for what the
+        campaign spent in its window (re-splitting the same money, as the truth checks do);
+        or an amount.
+
+    Returns
+    -------
+    BudgetInputs
+
+    Raises
+    ------
+    ParameterError
+        A total that is not more than 0 or an unknown ``total`` word.
+    """
+    if settings is None:
+        settings = plan.resolved_settings()
+    actual = actual_allocation(spend, plan.start, plan.end, [plan.name])
+    base = base_daily_spend(spend, plan.start, plan.end, plan.name)
+    if channels is not None:
+        actual = actual.reindex(channels, fill_value=0.0)
+        base = base.reindex(channels, fill_value=0.0)
+    if total is None:
+        amount = float(settings.next_budget)
+    elif isinstance(total, str):
+        if total != "spent":
+            raise ParameterError(
+                f"budget inputs: total must be an amount, None (the plan's next_budget) or "
+                f"'spent', got {total!r}"
+            )
+        amount = float(actual.sum())
+    else:
+        amount = float(total)
+    return BudgetInputs(
+        actual=actual,
+        total=amount,
+        bounds=budget_bounds(actual, amount, settings.bound_multiples),
+        n_days=int(plan.days),
+        base_daily_spend=base,
     )
 
 

@@ -45,17 +45,13 @@ def seed99_budget(seed99_world, repo_root):
     curves = mmm.PosteriorCurves.from_delivery(
         model, mmm.DeliveryCurves(n_bootstrap=60).fit(daily), cal.draws, shares=shares
     )
-    actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])
-    actual = actual.reindex(data.channels, fill_value=0.0)
-    total = float(actual.sum())
-    bounds = budget.budget_bounds(actual, total, (0.5, 2.0))
-    n_days = (pd.Timestamp(plan.end) - pd.Timestamp(plan.start)).days + 1
-    base = budget.base_daily_spend(tables["spend"], plan.start, plan.end, plan.name)
+    inputs = budget.budget_inputs(tables["spend"], plan, channels=data.channels, total="spent")
+    actual, total, bounds, n_days = inputs.actual, inputs.total, inputs.bounds, inputs.n_days
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rec = budget.optimize_budget(
             curves, total, n_days, actual=actual, bounds=bounds,
-            base_daily_spend=base.reindex(data.channels, fill_value=0.0),
+            base_daily_spend=inputs.base_daily_spend,
         )  # fmt: skip
         treated = truth["holdout"]["treated_customers"]
         true_curves = budget.ResponseCurves.from_params(budget.true_response_curves(truth, treated))

@@ -542,3 +542,48 @@ def test_daily_credit_interactions_need_the_interaction_column():
     assert B.daily_credit(tp, conv)["conversions"].tolist() == [1.0]
     with pytest.raises(DataError, match="touchpoints: missing column.*interaction"):
         B.daily_credit(tp, conv, interactions=["click"])
+
+
+@pytest.mark.parametrize("world", ["sample_dir", "small_world"])
+def test_budget_inputs_are_the_campaigns_split_total_bounds_days_and_always_on(world, request):
+    from imclab.plan import load_plan
+
+    folder = request.getfixturevalue(world)
+    plan = load_plan(request.getfixturevalue("repo_root") / "campaigns" / "spring_launch.yaml")
+    spend = pd.read_csv(folder / "spend.csv", parse_dates=["date"])
+    in_window = spend[spend["date"].between(pd.Timestamp(plan.start), pd.Timestamp(plan.end))]
+    own = in_window["campaign"] == plan.name
+    spent = in_window[own].groupby("channel")["spend"].sum()
+    always_on = in_window[~own].groupby("channel")["spend"].sum() / 84
+    assert spent.sum() > 0
+
+    inputs = B.budget_inputs(spend, plan)  # the plan's settings: its budget, (0.5, 2.0)
+    assert inputs.n_days == 84
+    assert inputs.total == 60_000.0
+    pd.testing.assert_series_equal(inputs.actual, spent, check_names=False, atol=1e-9)
+    pd.testing.assert_series_equal(
+        inputs.base_daily_spend,
+        always_on.reindex(sorted(spend["channel"].unique()), fill_value=0.0),
+        check_names=False,
+        atol=1e-9,
+    )
+    for channel, (low, high) in inputs.bounds.items():
+        scaled = spent[channel] / spent.sum() * 60_000
+        assert low == pytest.approx(0.5 * scaled, abs=0.01) and low <= 0.5 * scaled
+        assert high == pytest.approx(2.0 * scaled, abs=0.01) and high >= 2.0 * scaled
+
+    # the run's settings, re-splitting what was spent, and the curves' channels
+    settings = plan.resolved_settings(next_budget=30_000, bound_multiples=[0.8, 1.25])
+    assert B.budget_inputs(spend, plan, settings).total == 30_000.0
+    channels = [*spent.index, "radio"]
+    again = B.budget_inputs(spend, plan, settings, channels=channels, total="spent")
+    assert again.total == pytest.approx(spent.sum())
+    assert list(again.actual.index) == list(again.base_daily_spend.index) == channels
+    assert again.actual["radio"] == again.base_daily_spend["radio"] == 0.0
+    assert again.bounds["radio"] == (0.0, 0.0)
+    for channel in spent.index:
+        low, high = again.bounds[channel]
+        assert low == pytest.approx(0.8 * spent[channel], abs=0.01)
+        assert high == pytest.approx(1.25 * spent[channel], abs=0.01)
+    with pytest.raises(ParameterError, match="'spent', got 'all'"):
+        B.budget_inputs(spend, plan, total="all")

@@ -28,8 +28,8 @@ def _files(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
-def test_sample_regenerates_byte_for_byte(sample_dir, tmp_path):
-    out = simulate_world(tmp_path / "again", seed=20250301, n_customers=5000, faults=True)
+def test_sample_regenerates_byte_for_byte(sample_dir, regenerated_sample):
+    out = regenerated_sample  # seed 20250301, 5,000 customers, faults (`imclab simulate`)
     assert _files(out) == _files(sample_dir)
     for rel in _files(sample_dir):
         assert filecmp.cmp(sample_dir / rel, out / rel, shallow=False), f"{rel} differs"
