@@ -170,16 +170,16 @@ _TYPES = {
 
 @ibis.udf.scalar.builtin(name="trim")
 def _trim(text: str) -> str:
-    """Trim with SQL ``trim``: the text without its surrounding spaces (the same on DuckDB and Spark).
+    """Trim with SQL ``trim``: the text without surrounding spaces (DuckDB and Spark alike).
 
     Text is compared and kept trimmed (allowed values, ids, clean strings). Ibis's own
     ``strip`` compiles to a trim of a set of characters, about twice as slow in DuckDB.
     """
 
 
-def _blank(col: ir.Value) -> ir.BooleanValue:
+def _blank(col: ir.Value, trimmed: ir.StringValue | None = None) -> ir.BooleanValue:
     if col.type().is_string():
-        return col.isnull() | (_trim(col) == "")
+        return col.isnull() | ((_trim(col) if trimmed is None else trimmed) == "")
     return col.isnull()
 
 
@@ -199,14 +199,37 @@ def _typed(col: ir.Value, kind: str) -> ir.Value:
     return col.try_cast(target)
 
 
-def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
+def parse(t: ir.Table, rules) -> dict[str, ir.Value]:
+    """Return each column's parse, the one value its checks and its clean value read.
+
+    Text columns (strings, categories) give the trimmed text, the others the parsed number,
+    boolean, date or timestamp (NULL when the cell does not parse). Passed to
+    :func:`row_checks` and :func:`clean_values` as computed columns, a cell is parsed once
+    (the loader computes them in a first projection; an engine inlines them).
+    """
+    return {rule.name: _parse_value(t[rule.name], rule.kind) for rule in rules}
+
+
+def _parse_value(col: ir.Value, kind: str) -> ir.Value:
+    if kind in _TYPES:
+        return _typed(col, kind)
+    return _trim(col.cast("string") if not col.type().is_string() else col)
+
+
+def _fault(
+    col: ir.Value, rule, as_of: pd.Timestamp, parsed: ir.Value | None = None
+) -> tuple[ir.StringValue | None, list[str]]:
     """Return the first fault of a cell (NULL when fine) and the faults the rule can give.
 
-    A blank cell is decided by the first branch (missing, or fine when the column is
-    nullable), so the later checks see non-blank cells only and the blank test runs once.
+    ``parsed`` is the cell's :func:`parse` (computed here when not given). A blank cell is
+    decided by the first branch (missing, or fine when the column is nullable), so the later
+    checks see non-blank cells only and the blank test runs once.
     """
-    blank = _blank(col)
-    typed = _typed(col, rule.kind)
+    if parsed is None:
+        parsed = _parse_value(col, rule.kind)
+    text_kind = rule.kind not in _TYPES
+    blank = _blank(col, parsed if text_kind else None)
+    typed = parsed
     cases: list[tuple[ir.BooleanValue, str | None]] = [
         (blank, None if rule.nullable else "missing required value")
     ]
@@ -235,7 +258,7 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     if rule.allowed is not None:
         values = [str(v) for v in rule.allowed]
         if rule.kind in ("category", "string"):
-            cases.append((~_trim(col.cast("string")).isin(values), "unknown value"))
+            cases.append((~parsed.isin(values), "unknown value"))
         else:
             nums = [float(v) for v in rule.allowed]
             cases.append((~typed.isin(nums), "unknown value"))
@@ -291,7 +314,9 @@ class Check:
     right: str | None = None
 
 
-def row_checks(name: str, t: ir.Table, as_of: pd.Timestamp) -> tuple[list, list[Check]]:
+def row_checks(
+    name: str, t: ir.Table, as_of: pd.Timestamp, parsed: Mapping[str, ir.Value] | None = None
+) -> tuple[list, list[Check]]:
     """Every per-row rule of table ``name``'s contract, as Ibis expressions over ``t``.
 
     The one definition of which cell is faulty and why, for every path: the engines apply
@@ -313,15 +338,15 @@ def row_checks(name: str, t: ir.Table, as_of: pd.Timestamp) -> tuple[list, list[
     checks : list of Check
     """
     rules = _rules(name, t)
+    parsed = parse(t, rules) if parsed is None else parsed
     out: list[Check] = []
     for rule in rules:
-        fault, _possible = _fault(t[rule.name], rule, as_of)
+        fault, _possible = _fault(t[rule.name], rule, as_of, parsed[rule.name])
         if fault is not None:
             out.append(Check(rule.name, f"_f{len(out)}", fault))
-    kinds = {r.name: r.kind for r in rules}
     none = ibis.null("string")
     for left, right in cross_column_rules(SCHEMAS[name]):
-        lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
+        lv, rv = parsed[left], parsed[right]
         label = ibis.ifelse((lv > rv).fill_null(False), f"greater than {right}", none)
         out.append(Check(left, f"_f{len(out)}", label, right))
     return rules, out
@@ -344,17 +369,20 @@ def first_fault(checks: list[Check]) -> ir.StringValue:
     return ibis.coalesce(*labelled, none) if labelled else none
 
 
-def clean_values(t: ir.Table, rules) -> dict[str, ir.Value]:
+def clean_values(
+    t: ir.Table, rules, parsed: Mapping[str, ir.Value] | None = None
+) -> dict[str, ir.Value]:
     """Return the typed value of every column of a row that passed :func:`row_checks`.
 
-    Text (strings, categories) is trimmed of surrounding whitespace, blank text is missing;
+    Text (strings, categories) is trimmed of surrounding spaces, blank text is missing;
     numbers, booleans, dates and timestamps are parsed as the checks parse them. NULL where
-    a cell is faulty, never an error, so the expressions can run on every row.
+    a cell is faulty, never an error, so the expressions can run on every row. ``parsed``:
+    :func:`parse` as computed columns (computed here when not given).
     """
+    parsed = parse(t, rules) if parsed is None else parsed
     typed = {}
     for rule in rules:
-        col = t[rule.name]
-        value = _typed(col, rule.kind)
+        value = parsed[rule.name]
         if rule.kind == "int":
             exact = ~value.isnan() & ~value.isinf() & (value.floor() == value)
             value = ibis.ifelse(exact & (value.abs() < 9e15), value, ibis.null("float64"))
@@ -367,7 +395,7 @@ def clean_values(t: ir.Table, rules) -> dict[str, ir.Value]:
         elif rule.kind in _CAST:
             value = value.cast(_CAST[rule.kind])
         elif value.type().is_string():
-            value = ibis.ifelse(_blank(value), ibis.null("string"), _trim(value))
+            value = ibis.ifelse(value == "", ibis.null("string"), value)
         typed[rule.name] = value
     return typed
 

@@ -40,6 +40,7 @@ from imclab.data.contracts import (
     duplicates_ranked,
     fault_lines,
     key_text,
+    parse,
     row_checks,
     unmatched_ids,
 )
@@ -319,19 +320,22 @@ def _enum(values: Any) -> str:
     return "ENUM(" + ", ".join(_lit(str(v)) for v in values) + ")"
 
 
-#: The name the rules' Ibis expressions give the file's rows; replaced by the reading SQL.
-_SOURCE = "__imclab_source__"
+#: The names the rules' Ibis expressions give the file's rows (replaced by the reading SQL)
+#: and the rows with each cell parsed once (replaced by the parsing SQL).
+_SOURCE, _PARSED = "__imclab_source__", "__imclab_parsed__"
 
 
-def _compiled(expr: ir.Table, source: str | None = None) -> str:
+def _compiled(expr: ir.Table, sources: dict[str, str] | None = None) -> str:
     """DuckDB SQL of a contract expression (:mod:`imclab.data.contracts`), its rules unchanged.
 
     The rules are written once, as Ibis expressions; the loader runs them as SQL on its own
-    connection, over its own reading of the file (``source`` replaces the table
-    :data:`_SOURCE`) or over its temporary tables (named as the unbound tables are).
+    connection, over its own reading of the file (``sources`` maps an unbound table's name
+    to the SQL that replaces it) or over its temporary tables (named as the unbound tables).
     """
     sql = ibis.to_sql(expr, dialect="duckdb")
-    return sql if source is None else sql.replace(f'"{_SOURCE}"', f"({source})")
+    for name, source in (sources or {}).items():
+        sql = sql.replace(f'"{name}"', f"({source})")
+    return sql
 
 
 def _suggest(missing: str, found: list[str]) -> str:
@@ -649,10 +653,16 @@ def _check_file(
     rules = column_rules(SCHEMAS[table])
     by_name = {rule.name: rule for rule in rules}
     src = ibis.table({"_ord": "int64", **{r.name: "string" for r in rules}}, name=_SOURCE)
-    _, checks = row_checks(table, src, as_of)
-    values = clean_values(src, rules)
-    first = src.select("_ord", **{f"t_{r.name}": values[r.name] for r in rules},
-                       _bad=any_fault(checks))  # fmt: skip
+    # two projections: every cell parsed once, then the checks and clean values read the
+    # parses (Ibis would inline them, and DuckDB would parse a cell once per check)
+    parsing = parse(src, rules)
+    level1 = src.select(src.columns, **{f"_p_{r.name}": parsing[r.name] for r in rules})
+    cells = ibis.table(level1.schema(), name=_PARSED)
+    parsed = {r.name: cells[f"_p_{r.name}"] for r in rules}
+    _, checks = row_checks(table, cells, as_of, parsed)
+    values = clean_values(cells, rules, parsed)
+    first = cells.select("_ord", **{f"t_{r.name}": values[r.name] for r in rules},
+                         _bad=any_fault(checks))  # fmt: skip
     # An ENUM holds a code, not a string: 1 byte per row instead of 16 (or more).
     outer = ", ".join(
         f"TRY_CAST({_ident('t_' + r.name)} AS {_enum(r.allowed)}) AS {_ident('t_' + r.name)}"
@@ -662,8 +672,9 @@ def _check_file(
     )
     t_cols = ", ".join(["_ord"] + [_ident("t_" + r.name) for r in rules])
 
-    def source(tag: str) -> str:
-        return _source_sql(read_path, table, header, positions, tag)
+    def source(tag: str) -> dict[str, str]:
+        reading = _source_sql(read_path, table, header, positions, tag)
+        return {_PARSED: _compiled(level1, {_SOURCE: reading})}
 
     chk = f"chk_{table}"
     try:
@@ -688,7 +699,7 @@ def _check_file(
 
     n_bad = con.execute(f"SELECT count(*) FROM {chk} WHERE _bad").fetchall()[0][0]
     if n_bad:
-        second = src.select("_ord", *[r.name for r in rules], **{c.key: c.expr for c in checks})
+        second = cells.select("_ord", *[r.name for r in rules], **{c.key: c.expr for c in checks})
         bad = con.sql(
             f"SELECT * FROM ({_compiled(second, source(table + '_2'))}) "
             f"WHERE _ord IN (SELECT _ord FROM {chk} WHERE _bad) ORDER BY _ord"
