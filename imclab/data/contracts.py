@@ -1,16 +1,17 @@
-"""The table contracts as Ibis expressions: the rules a query engine (DuckDB, Spark) checks.
+"""The table contracts as Ibis expressions: the data rules, written once for every path.
 
-The same rules as the file loader (:mod:`imclab.data.load`), from the same definitions
-(:data:`imclab.data.schemas.SCHEMAS`): missing required values, text too long, unparseable
-numbers/dates/timestamps/booleans, time zone offsets, implausible dates, values outside the
-allowed set, below the minimum or above the maximum, dates in the future, ``left <= right``
-column pairs, ids missing from the referenced table and duplicate keys.
-:func:`clean_table` applies them to one table where it lives;
-:func:`imclab.warehouse.open_world` builds the engine world and its report from it.
+From the definitions of :data:`imclab.data.schemas.SCHEMAS`: missing required values, text
+too long, unparseable numbers/dates/timestamps/booleans, time zone offsets, implausible dates,
+values outside the allowed set, below the minimum or above the maximum, dates in the future,
+``left <= right`` column pairs (:func:`row_checks`), ids missing from the referenced table
+(:func:`unmatched_ids`) and duplicate keys (:func:`duplicates_ranked`). The engines apply
+them where a table lives (:func:`clean_table`, for :func:`imclab.warehouse.open_world`); the
+file loader (:mod:`imclab.data.load`) compiles the same expressions to DuckDB SQL over its
+reading of the file. ``data/README.md`` ("How the rules are applied") states them for users.
 
 The rules' bounds (:data:`MIN_DATE`, :data:`MAX_DATE`, :data:`TZ_PATTERN`) and their words
-(:func:`describe`: the reason and the message template of every fault) live here once; the
-file loader's SQL takes them from here, so a fault reads the same in every report.
+(:func:`describe`, :func:`describe_reference`, :func:`describe_duplicate`: the reason and the
+message template of every fault) live here once, so a fault reads the same in every report.
 """
 
 from __future__ import annotations
@@ -508,7 +509,10 @@ def unmatched_ids(
     missing = t.anti_join(known, _key_text(t[column]) == known._ref)
     if raw_ids is None:
         return missing.mutate(_quarantined=ibis.literal(False))
-    return missing.mutate(_quarantined=_key_text(missing[column]).isin(raw_ids._raw))
+    # a join, not IN (subquery): Spark takes subqueries in filters only
+    seen = raw_ids.select(_raw=raw_ids._raw, _seen=ibis.literal(True))
+    joined = missing.left_join(seen, _key_text(missing[column]) == seen._raw)
+    return joined.select(*missing.columns, _quarantined=joined._seen.notnull())
 
 
 def describe_reference(rule, ref_file: str, quarantined: bool) -> tuple[str, str]:

@@ -1,8 +1,9 @@
 """Load a brand world folder into validated DataFrames, quarantining every row that breaks a rule.
 
 Files are read through DuckDB (CSV as all-VARCHAR so no value can crash the reader, or Parquet);
-the typed conversion and the rule checks run in SQL derived from :mod:`imclab.data.schemas`, and
-each clean table is validated with its pandera schema as the final guard (dtypes, missing values,
+the clean values and the rule checks are the contracts' Ibis expressions
+(:mod:`imclab.data.contracts`, the one home of the data rules) compiled to DuckDB SQL, and each
+clean table is validated with its pandera schema as the final guard (dtypes, missing values,
 allowed values and bounds; key uniqueness only in SQL).
 
 Row numbers (``row`` in the quarantine) are data row numbers: 1 is the first record after the
