@@ -49,10 +49,8 @@ SPEND = """date,channel,campaign,spend,impressions,clicks
 """
 
 
-@pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    """The hostile world through the file loader and through DuckDB as an engine."""
-    folder = tmp_path_factory.mktemp("hostile")
+def write_hostile(folder):
+    """Write the hostile world's four required tables to ``folder`` and return it."""
     for name, text in (
         ("customers", CUSTOMERS),
         ("touchpoints", TOUCHPOINTS),
@@ -60,12 +58,19 @@ def both(tmp_path_factory):
         ("spend", SPEND),
     ):
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The hostile world through the file loader and through DuckDB as an engine."""
+    folder = write_hostile(tmp_path_factory.mktemp("hostile"))
     loaded = load_world(folder, as_of=AS_OF)
     engine = open_world(folder, lazy=True, as_of=AS_OF, examples=1000)
     return loaded, engine
 
 
-def _rows(table) -> pd.DataFrame:
+def rows_of(table) -> pd.DataFrame:
     frame = table if isinstance(table, pd.DataFrame) else table.execute()
     frame = frame.astype({c: "object" for c in frame.columns if str(frame[c].dtype) == "category"})
     frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
@@ -73,7 +78,7 @@ def _rows(table) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
-def _lines(quarantine: pd.DataFrame) -> list[tuple]:
+def lines_of(quarantine: pd.DataFrame) -> list[tuple]:
     frame = quarantine[["file", "column", "value", "reason"]].astype("object")
     return sorted(frame.where(frame.notna(), None).itertuples(index=False, name=None), key=str)
 
@@ -82,13 +87,13 @@ def test_both_paths_keep_the_same_clean_rows(both):
     loaded, engine = both
     for name in ("customers", "touchpoints", "conversions", "spend"):
         pd.testing.assert_frame_equal(
-            _rows(engine.tables[name]), _rows(loaded.tables[name]), check_dtype=False, obj=name
+            rows_of(engine.tables[name]), rows_of(loaded.tables[name]), check_dtype=False, obj=name
         )
 
 
 def test_both_paths_write_the_same_quarantine_lines(both):
     loaded, engine = both
-    assert _lines(engine.quarantine) == _lines(loaded.quarantine)
+    assert lines_of(engine.quarantine) == lines_of(loaded.quarantine)
     for name, rep in loaded.report.tables.items():
         other = engine.report.tables[name]
         assert (other.rows_read, other.rows_loaded, other.rows_quarantined, other.faults) == (
@@ -100,10 +105,10 @@ def test_the_decided_rules_hold_on_both_paths(both):
     loaded, engine = both
     for world in (loaded, engine):
         q = world.quarantine
-        tp = _rows(world.tables["touchpoints"])
+        tp = rows_of(world.tables["touchpoints"])
         # padded allowed values are the allowed value, trimmed in the clean table
         assert "E5" in set(tp["event_id"]) and "edm" in set(tp["channel"])
-        assert set(_rows(world.tables["customers"])["customer_id"]) == {"C1", "C2", "C5"}
+        assert set(rows_of(world.tables["customers"])["customer_id"]) == {"C1", "C2", "C5"}
         # the first row of a repeated key in file order is kept (file order = sort order here)
         e1 = tp[tp["event_id"] == "E1"]
         assert e1["channel"].tolist() == ["seo"]
