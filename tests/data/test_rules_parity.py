@@ -127,3 +127,25 @@ def test_the_decided_rules_hold_on_both_paths(both):
     assert counted.to_dict() == {
         t: r.rows_quarantined for t, r in loaded.report.tables.items() if r.rows_quarantined
     }
+
+
+def test_duplicate_keys_keep_the_first_in_source_order(tmp_path):
+    """A file keeps its first row of a key; a warehouse table the first in the sort of all
+    columns (contracts.duplicates_ranked), here a later row of the file."""
+    folder = write_hostile(tmp_path)
+    (folder / "touchpoints.csv").write_text(
+        "event_id,customer_id,timestamp,channel,campaign,interaction,cost\n"
+        "E1,C2,2025-03-01T10:00:00,social,spring_launch,click,0.5\n"
+        "E1,C1,2025-03-01T11:00:00,seo,organic,visit,0\n",
+        encoding="utf-8",
+    )
+    loaded = load_world(folder, as_of=AS_OF, tables=["touchpoints"])
+    engine = open_world(folder, lazy=True, as_of=AS_OF, tables=["touchpoints"])
+    assert loaded.touchpoints["customer_id"].tolist() == ["C2"]  # the file's first row
+    assert engine.touchpoints.execute()["customer_id"].tolist() == ["C1"]  # first in the sort
+    for world in (loaded, engine):
+        q = world.quarantine
+        line = q[q["file"] == "touchpoints.csv"].iloc[0]
+        assert (line["column"], line["reason"]) == (
+            "event_id", "duplicate event_id (the first occurrence is kept)",
+        )  # fmt: skip
