@@ -97,9 +97,11 @@ class EngineWorld:
     report
         The :class:`~imclab.data.load.ValidationReport` (counts run in the engine).
     quarantine
-        Example rows that were left out (``file, row, column, value, reason``); at most
-        ``examples`` per table, column and reason, ``row`` empty (a warehouse table has no
-        file row numbers). The exact counts are in :attr:`excluded` and :attr:`report`.
+        Example rows that were left out (``file, row, column, value, reason``), one line
+        per faulty cell as in the loader's quarantine; at most ``examples`` rows per table
+        for the cell checks and per table, column and reason for the id and key checks,
+        ``row`` empty (a warehouse table has no file row numbers). The exact counts are in
+        :attr:`excluded` and :attr:`report`.
     excluded
         ``table, column, reason, rows``: every excluded row counted once, by its first fault.
     source
