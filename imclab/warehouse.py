@@ -26,7 +26,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imclab.data.contracts import FAULTS, _keep, clean_table, describe, split_fault
+from imclab.data.contracts import (
+    FAULTS,
+    _keep,
+    clean_table,
+    describe,
+    describe_duplicate,
+    describe_reference,
+    fault_lines,
+    split_fault,
+)
 from imclab.data.load import (
     TableReport,
     ValidationReport,
@@ -88,9 +97,11 @@ class EngineWorld:
     report
         The :class:`~imclab.data.load.ValidationReport` (counts run in the engine).
     quarantine
-        Example rows that were left out (``file, row, column, value, reason``); at most
-        ``examples`` per table, column and reason, ``row`` empty (a warehouse table has no
-        file row numbers). The exact counts are in :attr:`excluded` and :attr:`report`.
+        Example rows that were left out (``file, row, column, value, reason``), one line
+        per faulty cell as in the loader's quarantine; at most ``examples`` rows per table
+        for the cell checks and per table, column and reason for the id and key checks,
+        ``row`` empty (a warehouse table has no file row numbers). The exact counts are in
+        :attr:`excluded` and :attr:`report`.
     excluded
         ``table, column, reason, rows``: every excluded row counted once, by its first fault.
     source
@@ -137,53 +148,62 @@ def _origin(source: Any, name: str, overrides: dict[str, str]) -> str:
     return target.name if isinstance(target, Path) else str(target)
 
 
-def _examples(table: str, origin: str, rows: ir.Table, column: str | None, reason: str | None,
-              limit: int) -> pd.DataFrame:  # fmt: skip
-    """Up to ``limit`` excluded rows as quarantine lines, in a deterministic order."""
+def _examples(origin: str, rows: ir.Table, limit: int, checks: list | None = None,
+              column: str | None = None, reason: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """Up to ``limit`` excluded rows as quarantine lines, in a deterministic order.
+
+    Rows refused by the cell checks (``checks`` given) give one line per faulty cell
+    (:func:`imclab.data.contracts.fault_lines`), as the loader's quarantine does; the others
+    one line each, labelled ``column`` and ``reason``, valued by ``_key`` (a duplicate key)
+    or the column.
+    """
     data = [c for c in rows.columns if not c.startswith("_")]
     order = [e for c in data for e in (rows[c].isnull(), rows[c].cast("string"))]
     picked = rows.order_by(order).limit(limit).execute()
     if picked.empty:
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    if column is None:  # cell faults: "column|rule" in _fault
-        split = [split_fault(f) for f in picked["_fault"]]
-        cols = pd.Series([c for c, _ in split], index=picked.index)
-        why = pd.Series([r for _, r in split], index=picked.index)
+    if checks is not None:
+        lines = fault_lines(picked, checks)
+        cols, why, values = lines["column"], lines["label"], lines["value"]
     else:
         cols = pd.Series(column, index=picked.index)
         why = pd.Series(reason, index=picked.index)
-    values = [
-        None if c not in picked.columns or pd.isna(picked.at[i, c]) else str(picked.at[i, c])
-        for i, c in zip(picked.index, cols, strict=True)
-    ]
+        raw = picked["_key"] if "_key" in picked.columns else picked[column]
+        values = (
+            raw.astype("object").where(raw.notna(), None).map(lambda v: v if v is None else str(v))
+        )
     return pd.DataFrame(
         {
             "file": origin,
             "row": pd.NA,
             "column": cols.to_numpy(),
-            "value": values,
+            "value": values.to_numpy(),
             "reason": why.to_numpy(),
         }  # fmt: skip
     )
 
 
+#: The engine's label of an id whose row in the referenced table was refused.
+_REFUSED_IN = "refused in "
+
+
 def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of) -> tuple:
     """Return ``(column, reason)`` worded as the loader words it (one vocabulary for both).
 
-    ``label`` is the engine's rule name (:data:`imclab.data.contracts.FAULTS`, ``not in ...``,
-    ``duplicate key``). An id missing from the clean customers is called unknown even when
-    its customer row exists but was itself quarantined (the loader tells the two apart).
+    ``label`` is the engine's rule name (:data:`imclab.data.contracts.FAULTS`, ``not in ...``
+    for an unknown id, ``refused in ...`` for an id whose referenced row was refused,
+    ``duplicate key``).
     """
     rules = {r.name: r for r in column_rules(SCHEMAS[table])}
     if column in rules and (label in FAULTS or label.startswith("greater than ")):
         return column, describe(rules[column], label, stamp)[0]
-    if label.startswith("not in "):
-        ref_table = label.removeprefix("not in ").split(".")[0]
-        return column, f"unknown customer ({column} not in {file_of(ref_table)})"
+    for prefix, quarantined in (("not in ", False), (_REFUSED_IN, True)):
+        if label.startswith(prefix):
+            ref_table = label.removeprefix(prefix).split(".")[0]
+            return column, describe_reference(rules[column], file_of(ref_table), quarantined)[0]
     if label == "duplicate key":
-        keys = key_columns(SCHEMAS[table])
-        word = "duplicate key" if len(keys) > 1 else "duplicate"
-        return ", ".join(keys), f"{word} {', '.join(keys)} (the first occurrence is kept)"
+        keys, reason, _ = describe_duplicate(key_columns(SCHEMAS[table]))
+        return keys, reason
     return column, label
 
 
@@ -235,7 +255,7 @@ def _engine_world(
             return table
 
         typed, excluded, passed = clean_table(
-            name, raw[name], stamp, clean, _keep if name in SMALL_TABLES else store
+            name, raw[name], stamp, clean, _keep if name in SMALL_TABLES else store, raw
         )
         clean[name] = typed
         dates = date_columns(SCHEMAS[name])
@@ -257,27 +277,46 @@ def _engine_world(
         lows = [pd.Timestamp(v) for v in lows if pd.notna(v)]
         highs = [pd.Timestamp(v) for v in highs if pd.notna(v)]
         n_cells = n_read - passed
-        for what, rows in excluded:
-            if what == "cells":  # the rows with a cell fault, labelled by their first one
+        n_lines = 0  # quarantine lines: every faulty cell, then one per row refused later
+        for what, rows, *more in excluded:
+            if what == "cells":  # the rows with a cell fault, counted by their first one
                 if not n_cells:
                     continue
+                checks = more[0]
                 found = rows.group_by("_fault").agg(rows=ibis._.count()).execute()
                 for fault, n in sorted(zip(found["_fault"], found["rows"], strict=True)):
                     column, reason = split_fault(fault)
                     counts.append({"table": name, "column": column, "reason": reason,
                                    "rows": int(n)})  # fmt: skip
+                cells = rows.agg(**{c.key: rows[c.key].notnull().sum() for c in checks})
+                n_lines += int(cells.execute().iloc[0].sum())
                 if examples:
-                    lines.append(_examples(name, origin, rows, None, None, examples))
+                    lines.append(_examples(origin, rows, examples, checks=checks))
                 continue
-            n = int(rows.count().execute())
-            counts.append({"table": name, "column": what[0], "reason": what[1], "rows": n})
-            if examples:
-                lines.append(_examples(name, origin, rows, what[0], what[1], examples))
+            column, label = what
+            parts = [(label, rows)]
+            if "_quarantined" in rows.columns:  # an unknown id, or a refused referenced row
+                ref = label.removeprefix("not in ")
+                parts = [(label, rows.filter(~rows._quarantined)),
+                         (_REFUSED_IN + ref, rows.filter(rows._quarantined))]  # fmt: skip
+            for reason, part in parts:
+                n = int(part.count().execute())
+                if not n:
+                    continue
+                n_lines += n
+                counts.append({"table": name, "column": column, "reason": reason, "rows": n})
+                if examples:
+                    lines.append(_examples(origin, part, examples, column=column, reason=reason))
         for stale in stored[:-1]:  # the copies a later step replaced
             _drop(con, stale)
         identity: dict[str, int] = {}
         mine = [c for c in counts if c["table"] == name]
-        unknown_ids = sum(c["rows"] for c in mine if c["reason"] == "not in customers.customer_id")
+        unknown_ids = sum(
+            c["rows"]
+            for c in mine
+            if c["reason"]
+            in ("not in customers.customer_id", _REFUSED_IN + "customers.customer_id")
+        )
         refs = [r.references for r in column_rules(SCHEMAS[name])]
         if "customers.customer_id" in refs and "customers" in clean:
             # as the loader: rows that passed the cell checks, and those whose id is known
@@ -294,7 +333,7 @@ def _engine_world(
             rows_read=n_read,
             rows_loaded=n_loaded,
             rows_quarantined=n_read - n_loaded,
-            faults=sum(c["rows"] for c in counts if c["table"] == name),
+            faults=n_lines,
             date_min=min(lows) if lows else None,
             date_max=max(highs) if highs else None,
             extra_columns=tuple(c for c in raw[name].columns if c not in SCHEMAS[name].columns),

@@ -1,21 +1,26 @@
-"""The table contracts as Ibis expressions: the rules a query engine (DuckDB, Spark) checks.
+"""The table contracts as Ibis expressions: the data rules, written once for every path.
 
-The same rules as the file loader (:mod:`imclab.data.load`), from the same definitions
-(:data:`imclab.data.schemas.SCHEMAS`): missing required values, text too long, unparseable
-numbers/dates/timestamps/booleans, time zone offsets, implausible dates, values outside the
-allowed set, below the minimum or above the maximum, dates in the future, ``left <= right``
-column pairs, ids missing from the referenced table and duplicate keys.
-:func:`clean_table` applies them to one table where it lives;
-:func:`imclab.warehouse.open_world` builds the engine world and its report from it.
+From the definitions of :data:`imclab.data.schemas.SCHEMAS`: missing required values, text
+too long, unparseable numbers/dates/timestamps/booleans, time zone offsets, implausible dates,
+values outside the allowed set, below the minimum or above the maximum, dates in the future,
+``left <= right`` column pairs (:func:`row_checks`), ids missing from the referenced table
+(:func:`unmatched_ids`) and duplicate keys (:func:`duplicates_ranked`). The engines apply
+them where a table lives (:func:`clean_table`, for :func:`imclab.warehouse.open_world`); the
+file loader (:mod:`imclab.data.load`) compiles the same expressions to DuckDB SQL over its
+reading of the file. ``data/README.md`` ("How the rules are applied") states them for users.
 
 The rules' bounds (:data:`MIN_DATE`, :data:`MAX_DATE`, :data:`TZ_PATTERN`) and their words
-(:func:`describe`: the reason and the message template of every fault) live here once; the
-file loader's SQL takes them from here, so a fault reads the same in every report.
+(:func:`describe`, :func:`describe_reference`, :func:`describe_duplicate`: the reason and the
+message template of every fault) live here once, so a fault reads the same in every report.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
+import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -165,9 +170,18 @@ _TYPES = {
 }
 
 
-def _blank(col: ir.Value) -> ir.BooleanValue:
+@ibis.udf.scalar.builtin(name="trim")
+def _trim(text: str) -> str:
+    """Trim with SQL ``trim``: the text without surrounding spaces (DuckDB and Spark alike).
+
+    Text is compared and kept trimmed (allowed values, ids, clean strings). Ibis's own
+    ``strip`` compiles to a trim of a set of characters, about twice as slow in DuckDB.
+    """
+
+
+def _blank(col: ir.Value, trimmed: ir.StringValue | None = None) -> ir.BooleanValue:
     if col.type().is_string():
-        return col.isnull() | (col.strip() == "")
+        return col.isnull() | ((_trim(col) if trimmed is None else trimmed) == "")
     return col.isnull()
 
 
@@ -180,21 +194,53 @@ def _typed(col: ir.Value, kind: str) -> ir.Value:
     if kind == "date" and col.type().is_date():
         return col
     if kind == "bool" and col.type().is_string():
-        low = col.strip().lower()
+        low = _trim(col).lower()
         return ibis.cases(
             (low == "true", True), (low == "false", False), else_=ibis.null("boolean")
         )
     return col.try_cast(target)
 
 
-def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | None, list[str]]:
+def _finite(value: ir.FloatingValue) -> ir.BooleanValue:
+    """Whether a number is finite (not 'inf', '-inf' or 'nan'); NULL stays NULL.
+
+    A comparison, not ``isinf``: Ibis's Spark ``isinf`` misses Spark's parse of ``'inf'``.
+    NaN compares greater than every number in DuckDB and Spark alike.
+    """
+    return value.abs() <= sys.float_info.max
+
+
+def parse(t: ir.Table, rules) -> dict[str, ir.Value]:
+    """Return each column's parse, the one value its checks and its clean value read.
+
+    Text columns (strings, categories) give the trimmed text, the others the parsed number,
+    boolean, date or timestamp (NULL when the cell does not parse). Passed to
+    :func:`row_checks` and :func:`clean_values` as computed columns, a cell is parsed once
+    (the loader computes them in a first projection; an engine inlines them).
+    """
+    return {rule.name: _parse_value(t[rule.name], rule.kind) for rule in rules}
+
+
+def _parse_value(col: ir.Value, kind: str) -> ir.Value:
+    if kind in _TYPES:
+        return _typed(col, kind)
+    return _trim(col.cast("string") if not col.type().is_string() else col)
+
+
+def _fault(
+    col: ir.Value, rule, as_of: pd.Timestamp, parsed: ir.Value | None = None
+) -> tuple[ir.StringValue | None, list[str]]:
     """Return the first fault of a cell (NULL when fine) and the faults the rule can give.
 
-    A blank cell is decided by the first branch (missing, or fine when the column is
-    nullable), so the later checks see non-blank cells only and the blank test runs once.
+    ``parsed`` is the cell's :func:`parse` (computed here when not given). A blank cell is
+    decided by the first branch (missing, or fine when the column is nullable), so the later
+    checks see non-blank cells only and the blank test runs once.
     """
-    blank = _blank(col)
-    typed = _typed(col, rule.kind)
+    if parsed is None:
+        parsed = _parse_value(col, rule.kind)
+    text_kind = rule.kind not in _TYPES
+    blank = _blank(col, parsed if text_kind else None)
+    typed = parsed
     cases: list[tuple[ir.BooleanValue, str | None]] = [
         (blank, None if rule.nullable else "missing required value")
     ]
@@ -204,7 +250,7 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     not_parsed = typed.isnull()
     if rule.kind in ("int", "float"):
         # 'inf', 'nan' and integers beyond float precision are not numbers (as in the loader)
-        finite = ~(typed.isnan() | typed.isinf())
+        finite = _finite(typed)
         not_parsed = not_parsed | (~finite).fill_null(False)
         if rule.kind == "int":
             exact = (typed.floor() == typed) & (typed.abs() < 9e15)
@@ -223,7 +269,7 @@ def _fault(col: ir.Value, rule, as_of: pd.Timestamp) -> tuple[ir.StringValue | N
     if rule.allowed is not None:
         values = [str(v) for v in rule.allowed]
         if rule.kind in ("category", "string"):
-            cases.append((~col.cast("string").strip().isin(values), "unknown value"))
+            cases.append((~parsed.isin(values), "unknown value"))
         else:
             nums = [float(v) for v in rule.allowed]
             cases.append((~typed.isin(nums), "unknown value"))
@@ -256,27 +302,251 @@ def _rules(name: str, t: ir.Table):
     return rules
 
 
-def _row_faults(
-    name: str, t: ir.Table, as_of: pd.Timestamp
-) -> tuple[list, list[tuple[str, str, ir.BooleanValue]]]:
-    """Every per-row rule of a table contract, as Ibis expressions over ``t``.
+@dataclass(frozen=True)
+class Check:
+    """One per-row check of a table contract, as an Ibis expression.
 
-    Returns the rules and ``(column, rule label, expression)`` triples: per column one
-    expression giving the cell's first fault (NULL when fine) and labelled ``None``, then the
-    cross-column ``left <= right`` checks as boolean expressions. Used by
-    :func:`clean_table`.
+    Attributes
+    ----------
+    column
+        The column a fault is reported on (the left column of a ``left <= right`` pair).
+    key
+        The name of the check's result column (``_f0``, ``_f1``, ...).
+    expr
+        The fault label of the row for this check (one of :data:`FAULTS`, or ``"greater than
+        <right>"``), NULL when the row passes it.
+    right
+        For a ``left <= right`` pair, the right column (the value shown is ``"left > right"``).
+    """
+
+    column: str
+    key: str
+    expr: ir.StringValue
+    right: str | None = None
+
+
+def row_checks(
+    name: str, t: ir.Table, as_of: pd.Timestamp, parsed: Mapping[str, ir.Value] | None = None
+) -> tuple[list, list[Check]]:
+    """Every per-row rule of table ``name``'s contract, as Ibis expressions over ``t``.
+
+    The one definition of which cell is faulty and why, for every path: the engines apply
+    it where the table lives (:func:`clean_table`), the file loader compiles the same
+    expressions to DuckDB SQL (:mod:`imclab.data.load`). Per column one check giving the
+    cell's first fault (the order of :data:`FAULTS`), then the ``left <= right`` pairs.
+    A row is refused when any check gives a fault; the quarantine lists every check that
+    did (one line per faulty cell), the counts count the row once, by its first fault
+    (:func:`first_fault`: columns in contract order, then pairs).
+
+    Allowed values are compared after trimming surrounding whitespace and case-sensitive
+    (``" email"`` is ``email``, ``"Email"`` is unknown); the clean value is the trimmed text
+    (:func:`clean_values`).
+
+    Returns
+    -------
+    rules : list
+        The column rules that apply to ``t``.
+    checks : list of Check
     """
     rules = _rules(name, t)
-    out: list = []
+    parsed = parse(t, rules) if parsed is None else parsed
+    out: list[Check] = []
     for rule in rules:
-        fault, possible = _fault(t[rule.name], rule, as_of)
+        fault, _possible = _fault(t[rule.name], rule, as_of, parsed[rule.name])
         if fault is not None:
-            out.append((rule.name, tuple(possible), fault))
-    kinds = {r.name: r.kind for r in rules}
+            out.append(Check(rule.name, f"_f{len(out)}", fault))
+    none = ibis.null("string")
     for left, right in cross_column_rules(SCHEMAS[name]):
-        lv, rv = _typed(t[left], kinds[left]), _typed(t[right], kinds[right])
-        out.append((left, (f"greater than {right}",), (lv > rv).fill_null(False)))
+        lv, rv = parsed[left], parsed[right]
+        label = ibis.ifelse((lv > rv).fill_null(False), f"greater than {right}", none)
+        out.append(Check(left, f"_f{len(out)}", label, right))
     return rules, out
+
+
+def any_fault(checks: list[Check]) -> ir.BooleanValue:
+    """Whether a row breaks any of ``checks`` (the cheap test the loader's first pass runs)."""
+    if not checks:
+        return ibis.literal(False)
+    return functools.reduce(operator.or_, [c.expr.notnull() for c in checks])
+
+
+def first_fault(checks: list[Check]) -> ir.StringValue:
+    """Return a row's first fault as ``"column|rule"`` (:func:`split_fault`), NULL when it has none.
+
+    The counts of excluded rows count each row once, by this fault.
+    """
+    none = ibis.null("string")
+    labelled = [ibis.literal(f"{c.column}{FAULT_SEP}") + c.expr for c in checks]
+    return ibis.coalesce(*labelled, none) if labelled else none
+
+
+def clean_values(
+    t: ir.Table, rules, parsed: Mapping[str, ir.Value] | None = None
+) -> dict[str, ir.Value]:
+    """Return the typed value of every column of a row that passed :func:`row_checks`.
+
+    Text (strings, categories) is trimmed of surrounding spaces, blank text is missing;
+    numbers, booleans, dates and timestamps are parsed as the checks parse them. NULL where
+    a cell is faulty, never an error, so the expressions can run on every row. ``parsed``:
+    :func:`parse` as computed columns (computed here when not given).
+    """
+    parsed = parse(t, rules) if parsed is None else parsed
+    typed = {}
+    for rule in rules:
+        value = parsed[rule.name]
+        if rule.kind == "int":
+            exact = _finite(value) & (value.floor() == value)
+            value = ibis.ifelse(exact & (value.abs() < 9e15), value, ibis.null("float64"))
+            value = value.cast("int64")
+        elif rule.kind == "float":
+            finite = _finite(value)
+            value = ibis.ifelse(finite, value, ibis.null("float64"))
+        elif rule.kind == "timestamp":
+            value = value.cast("timestamp")
+        elif rule.kind in _CAST:
+            value = value.cast(_CAST[rule.kind])
+        elif value.type().is_string():
+            value = ibis.ifelse(value == "", ibis.null("string"), value)
+        typed[rule.name] = value
+    return typed
+
+
+def fault_lines(rows: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
+    """One line per faulty cell of ``rows`` (the refused rows with the checks' columns).
+
+    Parameters
+    ----------
+    rows
+        The raw cells of refused rows and the result column of every check (``Check.key``).
+    checks
+        :func:`row_checks`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``column, value, label`` with the index of ``rows``; per row the checks in their
+        order. ``value`` is the cell's text (``"left > right"`` for a pair).
+    """
+    parts = []
+    for position, check in enumerate(checks):
+        hit = rows[rows[check.key].notna()]
+        if hit.empty:
+            continue
+        value = _text(hit[check.column])
+        if check.right is not None:
+            value = value.fillna("") + " > " + _text(hit[check.right]).fillna("")
+        parts.append(
+            pd.DataFrame(
+                {"column": check.column, "value": value, "label": hit[check.key], "_p": position},
+                index=hit.index,
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"column": [], "value": [], "label": []}, dtype="object")
+    lines = pd.concat(parts)
+    lines["_i"] = rows.index.get_indexer(lines.index)
+    lines = lines.sort_values(["_i", "_p"], kind="mergesort")
+    return lines[["column", "value", "label"]]
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return (
+        values.astype("object")
+        .where(values.notna(), None)
+        .map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    )
+
+
+def duplicates_ranked(t: ir.Table, keys: list[str], position: str | None = None) -> ir.Table:
+    """Return the rows of ``t`` whose key repeats, each ranked ``_n`` (0: the one that is kept).
+
+    The rule for duplicate keys, on every path: the first row in source order is kept. A
+    file has an order, so the loader passes its row number as ``position`` (the first row
+    of the file is kept). A warehouse table has no order: there the first row in the sort of
+    all its columns (missing values last) is kept, so the choice is the same on every run
+    and engine. The other rows of the key are refused as duplicates.
+
+    Parameters
+    ----------
+    t
+        The rows that passed the earlier checks.
+    keys
+        The key columns.
+    position
+        The column holding the source order, or None for a table without one.
+    """
+    repeated = t.group_by(keys).agg(_c=ibis._.count()).filter(ibis._._c > 1).select(keys)
+    twins = t.semi_join(repeated, keys)
+    if position is not None:
+        order = [twins[position]]
+    else:
+        order = [e for c in twins.columns for e in (twins[c].isnull(), twins[c])]
+    win = ibis.window(group_by=[twins[k] for k in keys], order_by=order)
+    return twins.mutate(_n=ibis.row_number().over(win))
+
+
+def key_text(t: ir.Table, keys: list[str]) -> ir.StringValue:
+    """Return a key's value as the quarantine shows it: the key columns as text joined by ``|``."""
+    parts = [t[k].cast("string").fill_null("") for k in keys]
+    return functools.reduce(lambda a, b: a + "|" + b, parts)
+
+
+def source_ids(raw_ref: ir.Table, reference: str) -> ir.Table:
+    """Return the ids in every row of a referenced table's source (``_raw``), refused rows included.
+
+    ``reference`` is a rule's ``references`` (``"customers.customer_id"``); the ids are
+    cleaned as the column's clean value (:func:`clean_values`), blanks left out.
+    """
+    ref_table, ref_column = reference.split(".")
+    rule = next(r for r in column_rules(SCHEMAS[ref_table]) if r.name == ref_column)
+    ids = raw_ref.select(_raw=_key_text(clean_values(raw_ref, [rule])[ref_column]))
+    return ids.filter(ids._raw.notnull()).distinct()
+
+
+def unmatched_ids(
+    t: ir.Table, column: str, clean_ref: ir.Table, ref_column: str, raw_ids: ir.Table | None
+) -> ir.Table:
+    """Return the rows of ``t`` whose id is missing from the clean referenced table.
+
+    The rule for ids, on every path: an id must be in the rows of the referenced table that
+    passed its checks (ids compared as text). Each missing row gets ``_quarantined``: True
+    when the id is in the referenced table's source but its row was itself refused there
+    ("customer row quarantined"), False when the id is nowhere in it ("unknown customer");
+    :func:`describe_reference` words both. ``raw_ids`` is :func:`source_ids` of the
+    referenced source (None: every missing id is unknown).
+    """
+    known = clean_ref.select(_ref=_key_text(clean_ref[ref_column])).distinct()
+    missing = t.anti_join(known, _key_text(t[column]) == known._ref)
+    if raw_ids is None:
+        return missing.mutate(_quarantined=ibis.literal(False))
+    # a join, not IN (subquery): Spark takes subqueries in filters only
+    seen = raw_ids.select(_raw=raw_ids._raw, _seen=ibis.literal(True))
+    joined = missing.left_join(seen, _key_text(missing[column]) == seen._raw)
+    return joined.select(*missing.columns, _quarantined=joined._seen.notnull())
+
+
+def describe_reference(rule, ref_file: str, quarantined: bool) -> tuple[str, str]:
+    """Return ``(reason, template)`` of an id missing from the clean referenced table."""
+    if quarantined:
+        return (
+            f"customer row quarantined in {ref_file}",
+            f"customer {{values}} was quarantined in {ref_file}",
+        )
+    return (
+        f"unknown customer ({rule.name} not in {ref_file})",
+        f"unknown customer {{values}} (not in {ref_file})",
+    )
+
+
+def describe_duplicate(keys: list[str]) -> tuple[str, str, str]:
+    """Return ``(column, reason, template)`` of a row refused by :func:`duplicates_ranked`."""
+    label = ", ".join(keys)
+    word = "duplicate key" if len(keys) > 1 else "duplicate"
+    return (
+        label,
+        f"{word} {label} (the first occurrence is kept)",
+        f"{word} {label} {{values}} (the first occurrence is kept)",
+    )
 
 
 def _key_text(col: ir.Value) -> ir.StringValue:
@@ -284,7 +554,7 @@ def _key_text(col: ir.Value) -> ir.StringValue:
     return col.cast("string")
 
 
-_CAST = {"int": "int64", "float": "float64", "bool": "boolean", "date": "date"}
+_CAST = {"bool": "boolean", "date": "date"}
 
 #: Separates the column from the rule in a ``_fault`` label (``"cost|below minimum"``).
 FAULT_SEP = "|"
@@ -310,15 +580,17 @@ def clean_table(
     as_of: pd.Timestamp,
     refs: Mapping[str, ir.Table],
     store: Callable[[ir.Table], ir.Table] = _keep,
+    raw_refs: Mapping[str, ir.Table] | None = None,
 ):
     """Apply table ``name``'s contract to ``t`` in its engine.
 
-    The cell checks run once: the rows without a fault are typed and handed to ``store``
-    (which computes and keeps them, e.g. a temporary table; by default they stay lazy). The
-    id and key checks then read that stored table, and each runs a small query first so that
-    a step that removes nothing costs no second copy: unknown ids by an anti-join, duplicate
-    keys by a grouped count (the window that picks the first occurrence runs over the
-    repeated keys only).
+    The cell checks (:func:`row_checks`) run once: the rows without a fault are typed
+    (:func:`clean_values`) and handed to ``store`` (which computes and keeps them, e.g. a
+    temporary table; by default they stay lazy). The id and key checks then read that stored
+    table, and each runs a small query first so that a step that removes nothing costs no
+    second copy: unknown ids by an anti-join (:func:`unmatched_ids`), duplicate keys by a
+    grouped count (:func:`duplicates_ranked`: the window that picks the row to keep runs over
+    the repeated keys only).
 
     Parameters
     ----------
@@ -333,6 +605,8 @@ def clean_table(
     store
         Called on the typed rows that passed the cell checks, and again after a step that
         removed rows; returns the table the next steps read.
+    raw_refs
+        The raw referenced tables, to tell a refused customer row from an unknown customer.
 
     Returns
     -------
@@ -340,37 +614,22 @@ def clean_table(
         Typed columns (strings, ``float64``, ``int64``, ``boolean``, ``date``, ``timestamp``)
         holding only the rows that passed, then the file's extra columns.
     excluded : list
-        ``("cells", rows)``: the rows refused by a cell check, each with ``_fault``, its
-        first fault as ``"column|rule"`` (:func:`split_fault`); then ``((column, rule),
-        rows)`` for the rows an id check or the duplicate-key check removed (only the steps
-        that removed some). Each refused row appears once.
+        ``("cells", rows, checks)``: the rows refused by a cell check, each with ``_fault``,
+        its first fault as ``"column|rule"`` (:func:`split_fault`), and every check's label
+        (``Check.key``, for :func:`fault_lines`); then ``((column, rule), rows)`` for the
+        rows an id check (rule ``"not in <table.column>"``, rows with ``_quarantined``) or
+        the duplicate-key check removed (only the steps that removed some). Each refused row
+        appears once.
     passed_cells : int
         Rows that passed the cell checks (``rows read - refused by a cell check``).
     """
-    rules, checks = _row_faults(name, t, as_of)
-    # a row is excluded once, for its first fault: columns in contract order, then pairs;
-    # each check is written once, labelled with its column, so it is evaluated once per row
-    none = ibis.null("string")
-    labelled = []
-    for col, possible, expr in checks:
-        if expr.type().is_boolean():
-            labelled.append(ibis.ifelse(expr, f"{col}{FAULT_SEP}{possible[0]}", none))
-        else:
-            labelled.append(ibis.literal(f"{col}{FAULT_SEP}") + expr)
-    fault = ibis.coalesce(*labelled, none) if labelled else none
-    staged = t.mutate(_fault=fault)
-    excluded: list = [("cells", staged.filter(staged._fault.notnull()))]
+    rules, checks = row_checks(name, t, as_of)
+    staged = t.mutate(_fault=first_fault(checks))
+    refused = staged.filter(staged._fault.notnull())
+    refused = refused.mutate(**{c.key: c.expr for c in checks}) if checks else refused
+    excluded: list = [("cells", refused, checks)]
     kept = staged.filter(staged._fault.isnull())
-    typed = {}
-    for rule in rules:
-        value = _typed(kept[rule.name], rule.kind)
-        if rule.kind == "timestamp":
-            value = value.cast("timestamp")
-        elif rule.kind in _CAST:
-            value = value.cast(_CAST[rule.kind])
-        elif value.type().is_string():
-            value = value.strip()
-        typed[rule.name] = value
+    typed = clean_values(kept, rules)
     extra = [c for c in t.columns if c not in typed]
     clean = store(kept.select(**typed, **{c: kept[c] for c in extra}))
     passed_cells = int(clean.count().execute())
@@ -380,22 +639,20 @@ def clean_table(
         ref_table, ref_col = rule.references.split(".")
         if ref_table not in refs:
             continue
-        known = refs[ref_table].select(_ref=_key_text(refs[ref_table][ref_col])).distinct()
-        missing = clean.anti_join(known, _key_text(clean[rule.name]) == known._ref)
+        raw_ref = (raw_refs or {}).get(ref_table)
+        raw_ids = None if raw_ref is None else source_ids(raw_ref, rule.references)
+        missing = unmatched_ids(clean, rule.name, refs[ref_table], ref_col, raw_ids)
         if _any_rows(missing):
             excluded.append(((rule.name, f"not in {rule.references}"), missing))
-            clean = store(clean.semi_join(known, _key_text(clean[rule.name]) == known._ref))
+            clean = store(clean.anti_join(missing.select(rule.name).distinct(), rule.name))
     keys = key_columns(SCHEMAS[name])
     if keys and all(k in clean.columns for k in keys):
-        repeated = clean.group_by(keys).agg(_c=ibis._.count()).filter(ibis._._c > 1).select(keys)
-        if _any_rows(repeated):
-            # the first occurrence in a deterministic order (every column, missing values
-            # last), ranked among the rows of a repeated key only
-            twins = clean.semi_join(repeated, keys)
-            order = [e for c in twins.columns for e in (twins[c].isnull(), twins[c])]
-            win = ibis.window(group_by=[twins[k] for k in keys], order_by=order)
-            ranked = twins.mutate(_n=ibis.row_number().over(win))
-            excluded.append((("+".join(keys), "duplicate key"), ranked.filter(ranked._n > 0)))
+        ranked = duplicates_ranked(clean, keys)
+        if _any_rows(ranked):
+            later = ranked.filter(ranked._n > 0)
+            excluded.append(
+                (("+".join(keys), "duplicate key"), later.mutate(_key=key_text(later, keys)))
+            )
             first = ranked.filter(ranked._n == 0).drop("_n")
-            clean = store(clean.anti_join(repeated, keys).union(first))
+            clean = store(clean.anti_join(ranked.select(keys).distinct(), keys).union(first))
     return clean, excluded, passed_cells

@@ -1,8 +1,9 @@
 """Load a brand world folder into validated DataFrames, quarantining every row that breaks a rule.
 
 Files are read through DuckDB (CSV as all-VARCHAR so no value can crash the reader, or Parquet);
-the typed conversion and the rule checks run in SQL derived from :mod:`imclab.data.schemas`, and
-each clean table is validated with its pandera schema as the final guard (dtypes, missing values,
+the clean values and the rule checks are the contracts' Ibis expressions
+(:mod:`imclab.data.contracts`, the one home of the data rules) compiled to DuckDB SQL, and each
+clean table is validated with its pandera schema as the final guard (dtypes, missing values,
 allowed values and bounds; key uniqueness only in SQL).
 
 Row numbers (``row`` in the quarantine) are data row numbers: 1 is the first record after the
@@ -23,22 +24,34 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_lib
 import pyarrow.compute as pyarrow_compute
 
-from imclab.data.contracts import MAX_DATE, MIN_DATE, TZ_PATTERN, describe
+from imclab.data.contracts import (
+    any_fault,
+    clean_values,
+    describe,
+    describe_duplicate,
+    describe_reference,
+    duplicates_ranked,
+    fault_lines,
+    key_text,
+    parse,
+    row_checks,
+    unmatched_ids,
+)
 from imclab.data.quarantine import as_quarantine, empty_faults, faults_message, format_faults
 from imclab.data.schemas import (
     OPTIONAL_TABLES,
     REQUIRED_TABLES,
     SCHEMAS,
     TABLES,
-    ColumnRule,
     column_rules,
-    cross_column_rules,
     date_columns,
     key_columns,
 )
@@ -47,19 +60,6 @@ from imclab.errors import DataError, ParameterError
 __all__ = ["TableReport", "ValidationReport", "World", "load_world"]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet")
-# Fault codes of the per-cell checks (one per cell: the first that applies), and the rule of
-# the contracts each one is (its words: :func:`imclab.data.contracts.describe`).
-_MISSING, _PARSE, _TZ, _RANGE_DATE, _ALLOWED, _BOUNDS, _FUTURE, _TOO_LONG = range(1, 9)
-_LABELS = {
-    _MISSING: "missing required value",
-    _TOO_LONG: "text too long",
-    _PARSE: "unparseable",
-    _TZ: "time zone offset",
-    _RANGE_DATE: "implausible date",
-    _ALLOWED: "unknown value",
-    _BOUNDS: "below minimum",
-    _FUTURE: "in the future",
-}
 # A CSV line longer than this is quarantined before DuckDB reads the file (DuckDB's own
 # buffers silently drop records beyond 32 MB). Ad copy and ids are far shorter.
 MAX_LINE_BYTES = 1_000_000
@@ -321,87 +321,22 @@ def _enum(values: Any) -> str:
     return "ENUM(" + ", ".join(_lit(str(v)) for v in values) + ")"
 
 
-@dataclass
-class _Cell:
-    """SQL for one column: the typed expression and the fault-code expression."""
-
-    rule: ColumnRule
-    typed: str
-    code: str
-    reasons: dict[int, tuple[str, str]]  # code -> (reason, message template)
+#: The names the rules' Ibis expressions give the file's rows (replaced by the reading SQL)
+#: and the rows with each cell parsed once (replaced by the parsing SQL).
+_SOURCE, _PARSED = "__imclab_source__", "__imclab_parsed__"
 
 
-def _cell_sql(rule: ColumnRule, as_of: pd.Timestamp) -> _Cell:
-    """Build the typed expression and the first-fault code of one raw VARCHAR column.
+def _compiled(expr: ir.Table, sources: dict[str, str] | None = None) -> str:
+    """DuckDB SQL of a contract expression (:mod:`imclab.data.contracts`), its rules unchanged.
 
-    The fault code is the first of: missing required value, cannot parse, time zone offset,
-    implausible date, unknown value, out of range, in the future (NULL when the cell is fine).
+    The rules are written once, as Ibis expressions; the loader runs them as SQL on its own
+    connection, over its own reading of the file (``sources`` maps an unbound table's name
+    to the SQL that replaces it) or over its temporary tables (named as the unbound tables).
     """
-    raw, t = _ident(rule.name), _ident("t_" + rule.name)
-    blank = f"({raw} IS NULL OR trim({raw}) = '')"
-    kind = rule.kind
-    if kind == "category" and rule.allowed is not None:
-        # An ENUM holds a code, not a string: 1 byte per row instead of 16 (or more).
-        typed = f"TRY_CAST({raw} AS {_enum(rule.allowed)})"
-    elif kind in ("string", "category"):
-        typed = f"CASE WHEN {blank} THEN NULL ELSE {raw} END"
-    elif kind == "int":
-        d = f"TRY_CAST({raw} AS DOUBLE)"
-        typed = (
-            f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 "
-            f"THEN CAST({d} AS BIGINT) END"
-        )
-    elif kind == "float":
-        d = f"TRY_CAST({raw} AS DOUBLE)"
-        typed = f"CASE WHEN isfinite({d}) THEN {d} END"
-    elif kind == "bool":
-        typed = f"CASE lower(trim({raw})) WHEN 'true' THEN true WHEN 'false' THEN false END"
-    elif kind == "date":
-        typed = f"TRY_CAST({raw} AS DATE)"
-    elif kind == "timestamp":
-        typed = f"TRY_CAST({raw} AS TIMESTAMP)"
-    else:  # pragma: no cover
-        raise ValueError(kind)
-    whens = [f"WHEN {blank} THEN {'NULL' if rule.nullable else _MISSING}"]
-    if rule.max_length is not None:
-        whens.append(f"WHEN length({raw}) > {int(rule.max_length)} THEN {_TOO_LONG}")
-    if rule.kind in ("int", "float", "bool", "date", "timestamp"):
-        whens.append(f"WHEN {t} IS NULL THEN {_PARSE}")
-    if rule.kind == "timestamp":
-        # 'YYYY-MM-DDTHH:MM:SS' is 19 characters: only longer values can carry an offset.
-        whens.append(
-            f"WHEN length({raw}) > 19 AND regexp_matches({raw}, {_lit(TZ_PATTERN)}) THEN {_TZ}"
-        )
-    if rule.kind in ("date", "timestamp"):
-        whens.append(
-            f"WHEN NOT isfinite({t}) OR {t} < DATE {_lit(MIN_DATE)} "
-            f"OR {t} > DATE {_lit(MAX_DATE)} THEN {_RANGE_DATE}"
-        )
-    if rule.allowed is not None:
-        if kind == "category":  # TRY_CAST to the ENUM failed
-            whens.append(f"WHEN {t} IS NULL THEN {_ALLOWED}")
-        else:
-            values = ", ".join(_lit(v) for v in rule.allowed)
-            whens.append(f"WHEN {t} NOT IN ({values}) THEN {_ALLOWED}")
-    lo, hi = rule.min_value, rule.max_value
-    if lo is not None or hi is not None:
-        conds = []
-        if lo is not None:
-            conds.append(f"{t} < {lo!r}")
-        if hi is not None:
-            conds.append(f"{t} > {hi!r}")
-        whens.append(f"WHEN {' OR '.join(conds)} THEN {_BOUNDS}")
-    if rule.not_future:
-        if rule.kind == "date":
-            limit = f"DATE {_lit(as_of.strftime('%Y-%m-%d'))}"
-        else:
-            limit = f"TIMESTAMP {_lit(as_of.strftime('%Y-%m-%d %H:%M:%S'))}"
-        whens.append(f"WHEN {t} > {limit} THEN {_FUTURE}")
-    code = "CASE " + " ".join(whens) + " END"
-    # the codes this column's CASE can give, worded as every report words them
-    given = {_MISSING} | {int(w.rsplit(" THEN ", 1)[1]) for w in whens[1:]}
-    reasons = {c: describe(rule, _LABELS[c], as_of) for c in sorted(given)}
-    return _Cell(rule=rule, typed=typed, code=code, reasons=reasons)
+    sql = ibis.to_sql(expr, dialect="duckdb")
+    for name, source in (sources or {}).items():
+        sql = sql.replace(f'"{name}"', f"({source})")
+    return sql
 
 
 def _suggest(missing: str, found: list[str]) -> str:
@@ -677,12 +612,6 @@ def _reject_faults(path: Path, rej: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _fetch_faults(con: duckdb.DuckDBPyConnection, sql: str, file: str) -> pd.DataFrame:
-    frame = con.sql(sql).df()
-    frame.insert(0, "file", file)
-    return frame
-
-
 def _materialize(con: duckdb.DuckDBPyConnection, name: str, sql: str, drop: str) -> str:
     con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
     con.execute(f"DROP TABLE {drop}")
@@ -713,81 +642,88 @@ def _check_file(
 ) -> _Checked:
     """Read and check one file in DuckDB; return the clean relation and the fault lines.
 
-    Pass 1 reads the file once into ``chk_<table>`` (the typed columns and a ``_bad`` flag);
-    only when some row is bad does pass 2 re-read the file to describe those rows' faults (so
-    a clean file is never held twice in memory). Then, on the rows that passed the per-cell
-    checks: references to customers, and duplicate keys (the first occurrence in file order
-    is kept).
+    The rules are the contracts' (:func:`imclab.data.contracts.row_checks`,
+    :func:`~imclab.data.contracts.unmatched_ids`,
+    :func:`~imclab.data.contracts.duplicates_ranked`), compiled to DuckDB SQL
+    (:func:`_compiled`). Pass 1 reads the file once into ``chk_<table>`` (the clean values
+    and a ``_bad`` flag); only when some row is bad does pass 2 re-read the file to name
+    every faulty cell of those rows (so a clean file is never held twice in memory). Then, on
+    the rows that passed the per-cell checks: references to customers, and duplicate keys
+    (the file's row number is the source order: the first row of a key is kept).
     """
-    schema = SCHEMAS[table]
-    rules = column_rules(schema)
-    pairs = cross_column_rules(schema)
-    cells = [_cell_sql(rule, as_of) for rule in rules]
+    rules = column_rules(SCHEMAS[table])
     by_name = {rule.name: rule for rule in rules}
-    typed = ", ".join(f"{c.typed} AS {_ident('t_' + c.rule.name)}" for c in cells)
-    codes = [f"{c.code} AS {_ident('e_' + c.rule.name)}" for c in cells]
-    codes += [
-        f"COALESCE({_ident('t_' + a)} > {_ident('t_' + b)}, false) AS x_{i}"
-        for i, (a, b) in enumerate(pairs)
-    ]
-    bad = " OR ".join(
-        [f"{_ident('e_' + c.rule.name)} IS NOT NULL" for c in cells]
-        + [f"x_{i}" for i in range(len(pairs))]
+    src = ibis.table({"_ord": "int64", **{r.name: "string" for r in rules}}, name=_SOURCE)
+    # two projections: every cell parsed once, then the checks and clean values read the
+    # parses (Ibis would inline them, and DuckDB would parse a cell once per check)
+    parsing = parse(src, rules)
+    level1 = src.select(src.columns, **{f"_p_{r.name}": parsing[r.name] for r in rules})
+    cells = ibis.table(level1.schema(), name=_PARSED)
+    parsed = {r.name: cells[f"_p_{r.name}"] for r in rules}
+    _, checks = row_checks(table, cells, as_of, parsed)
+    values = clean_values(cells, rules, parsed)
+    first = cells.select("_ord", **{f"t_{r.name}": values[r.name] for r in rules},
+                         _bad=any_fault(checks))  # fmt: skip
+    # An ENUM holds a code, not a string: 1 byte per row instead of 16 (or more).
+    outer = ", ".join(
+        f"TRY_CAST({_ident('t_' + r.name)} AS {_enum(r.allowed)}) AS {_ident('t_' + r.name)}"
+        if r.kind == "category" and r.allowed is not None
+        else _ident("t_" + r.name)
+        for r in rules
     )
-    t_cols = ", ".join(["_ord"] + [_ident("t_" + c.rule.name) for c in cells])
+    t_cols = ", ".join(["_ord"] + [_ident("t_" + r.name) for r in rules])
 
-    def checked(tag: str) -> str:
-        source = _source_sql(read_path, table, header, positions, tag)
-        return f"SELECT *, {', '.join(codes)} FROM (SELECT *, {typed} FROM ({source}))"
+    def source(tag: str) -> dict[str, str]:
+        reading = _source_sql(read_path, table, header, positions, tag)
+        return {_PARSED: _compiled(level1, {_SOURCE: reading})}
 
     chk = f"chk_{table}"
     try:
         n_ok = con.execute(
-            f"CREATE TEMP TABLE {chk} AS SELECT {t_cols}, ({bad}) AS _bad FROM ({checked(table)})"
+            f"CREATE TEMP TABLE {chk} AS SELECT _ord, {outer}, _bad "
+            f"FROM ({_compiled(first, source(table))})"
         ).fetchall()[0][0]
         rejects = _take_rejects(con, table, path)
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DataError(f"{path.name}: cannot read the file ({first})") from exc
+        first_line = str(exc).strip().splitlines()[0]
+        raise DataError(f"{path.name}: cannot read the file ({first_line})") from exc
     n_read = int(n_ok) + len(rejects)
     if n_read == 0:
         raise DataError(f"{path.name}: the file has no data rows")
     faults: list[pd.DataFrame] = []
     if table == "customers":  # every id in the file, to tell "unknown" from "refused"
+        # (the clean value of every source row: contracts.source_ids)
         con.execute(
-            "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT t_customer_id AS id "
-            f"FROM {chk} WHERE t_customer_id IS NOT NULL"
+            "CREATE TEMP TABLE rawids_customers AS SELECT DISTINCT CAST(t_customer_id AS "
+            f"VARCHAR) AS _raw FROM {chk} WHERE t_customer_id IS NOT NULL"
         )
 
     n_bad = con.execute(f"SELECT count(*) FROM {chk} WHERE _bad").fetchall()[0][0]
     if n_bad:
-        raw_cols = ", ".join(_ident(c.rule.name) for c in cells)
-        e_cols = ", ".join(_ident("e_" + c.rule.name) for c in cells)
-        x_cols = "".join(f", x_{i}" for i in range(len(pairs)))
-        con.execute(
-            f"CREATE TEMP TABLE badcells_{table} AS SELECT _ord, {raw_cols}, {e_cols}{x_cols} "
-            f"FROM ({checked(table + '_2')}) WHERE _ord IN (SELECT _ord FROM {chk} WHERE _bad)"
-        )
+        second = cells.select("_ord", *[r.name for r in rules], **{c.key: c.expr for c in checks})
+        bad = con.sql(
+            f"SELECT * FROM ({_compiled(second, source(table + '_2'))}) "
+            f"WHERE _ord IN (SELECT _ord FROM {chk} WHERE _bad) ORDER BY _ord"
+        ).df()
         _take_rejects(con, table + "_2", path)
-        parts = []
-        for c in cells:
-            e = _ident("e_" + c.rule.name)
-            reason_case = " ".join(f"WHEN {k} THEN {_lit(v[0])}" for k, v in c.reasons.items())
-            tmpl_case = " ".join(f"WHEN {k} THEN {_lit(v[1])}" for k, v in c.reasons.items())
-            parts.append(
-                f"SELECT _ord AS row, {_lit(c.rule.name)} AS column, {_ident(c.rule.name)} "
-                f"AS value, CASE {e} {reason_case} END AS reason, CASE {e} {tmpl_case} END "
-                f"AS template FROM badcells_{table} WHERE {e} IS NOT NULL"
+        lines = fault_lines(bad, checks)
+        words = {
+            key: describe(by_name[key[0]], key[1], as_of)
+            for key in set(zip(lines["column"], lines["label"], strict=True))
+        }
+        said = [words[key] for key in zip(lines["column"], lines["label"], strict=True)]
+        faults.append(
+            pd.DataFrame(
+                {
+                    "file": path.name,
+                    "row": bad.loc[lines.index, "_ord"].to_numpy("int64"),
+                    "column": lines["column"].to_numpy(),
+                    "value": lines["value"].to_numpy(),
+                    "reason": [r for r, _ in said],
+                    "template": [t for _, t in said],
+                }
             )
-        for i, (a, b) in enumerate(pairs):
-            reason, template = describe(by_name[a], f"greater than {b}", as_of)
-            parts.append(
-                f"SELECT _ord AS row, {_lit(a)} AS column, "
-                f"{_ident(a)} || ' > ' || {_ident(b)} AS value, {_lit(reason)} AS reason, "
-                f"{_lit(template)} AS template FROM badcells_{table} WHERE x_{i}"
-            )
-        faults.append(_fetch_faults(con, " UNION ALL ".join(parts), path.name))
-        con.execute(f"DROP TABLE badcells_{table}")
+        )
         stage = _materialize(con, f"ok_{table}", f"SELECT {t_cols} FROM {chk} WHERE NOT _bad", chk)
     else:
         stage = chk
@@ -806,49 +742,54 @@ def _check_file(
         stats = {"identity_rows": int(checked_rows), "identity_matched": int(matched)}
         if matched == checked_rows:
             continue
-        in_raw = f"{t_col} IN (SELECT id FROM rawids_{ref_table})"
+        missing = unmatched_ids(
+            ibis.table({"_ord": "int64", f"t_{rule.name}": "string"}, name=stage),
+            f"t_{rule.name}",
+            ibis.table({ref_col: "string"}, name=f"clean_{ref_table}"),
+            ref_col,
+            ibis.table({"_raw": "string"}, name=f"rawids_{ref_table}"),
+        )
+        found = con.sql(_compiled(missing)).df().sort_values("_ord", kind="stable")
+        said = [describe_reference(rule, ref_file, bool(q)) for q in found["_quarantined"]]
         faults.append(
-            _fetch_faults(
-                con,
-                f"SELECT _ord AS row, {_lit(rule.name)} AS column, {t_col} AS value, "
-                f"CASE WHEN {in_raw} THEN {_lit(f'customer row quarantined in {ref_file}')} "
-                f"ELSE {_lit(f'unknown customer (customer_id not in {ref_file})')} END AS reason, "
-                f"CASE WHEN {in_raw} THEN "
-                f"{_lit(f'customer {{values}} was quarantined in {ref_file}')} "
-                f"ELSE {_lit(f'unknown customer {{values}} (not in {ref_file})')} END AS template "
-                f"FROM {stage} WHERE {t_col} NOT IN {known}",
-                path.name,
+            pd.DataFrame(
+                {
+                    "file": path.name,
+                    "row": found["_ord"].to_numpy("int64"),
+                    "column": rule.name,
+                    "value": found[f"t_{rule.name}"].astype("object").to_numpy(),
+                    "reason": [r for r, _ in said],
+                    "template": [t for _, t in said],
+                }
             )
         )
         stage = _materialize(
             con, f"ref_{table}", f"SELECT {t_cols} FROM {stage} WHERE {t_col} IN {known}", stage
         )
 
-    keys = key_columns(schema)
+    keys = key_columns(SCHEMAS[table])
     if keys:
-        t_keys = ", ".join(_ident("t_" + k) for k in keys)
-        key_value = " || '|' || ".join(f"CAST({_ident('t_' + k)} AS VARCHAR)" for k in keys)
-        label = ", ".join(keys)
-        word = "duplicate key" if len(keys) > 1 else "duplicate"
-        # Cheap aggregate first; the window runs only over the keys that repeat.
-        n_dup_keys = con.execute(
-            f"CREATE TEMP TABLE dupkeys_{table} AS SELECT {t_keys} FROM {stage} "
-            f"GROUP BY ALL HAVING count(*) > 1"
-        ).fetchall()[0][0]
-        if n_dup_keys:
+        t_keys = [f"t_{k}" for k in keys]
+        staged = ibis.table({"_ord": "int64", **{k: "string" for k in t_keys}}, name=stage)
+        ranked = duplicates_ranked(staged, t_keys, position="_ord")
+        later = ranked.filter(ranked._n > 0)
+        dups = con.sql(_compiled(later.select("_ord", _key=key_text(later, t_keys)))).df()
+        if len(dups):
+            dups = dups.sort_values("_ord", kind="stable")
+            label, reason, template = describe_duplicate(keys)
             faults.append(
-                _fetch_faults(
-                    con,
-                    f"SELECT _ord AS row, {_lit(label)} AS column, {key_value} AS value, "
-                    f"{_lit(f'{word} {label} (the first occurrence is kept)')} AS reason, "
-                    f"{_lit(f'{word} {label} {{values}} (the first occurrence is kept)')} "
-                    f"AS template FROM (SELECT *, row_number() OVER (PARTITION BY {t_keys} "
-                    f"ORDER BY _ord) AS _n FROM {stage} SEMI JOIN dupkeys_{table} "
-                    f"USING ({t_keys})) WHERE _n > 1",
-                    path.name,
+                pd.DataFrame(
+                    {
+                        "file": path.name,
+                        "row": dups["_ord"].to_numpy("int64"),
+                        "column": label,
+                        "value": dups["_key"].astype("object").to_numpy(),
+                        "reason": reason,
+                        "template": template,
+                    }
                 )
             )
-            dup_rows = pyarrow_lib.table({"_ord": faults[-1]["row"].to_numpy("int64")})
+            dup_rows = pyarrow_lib.table({"_ord": dups["_ord"].to_numpy("int64")})
             con.register(f"duprows_{table}", dup_rows)
             stage = _materialize(
                 con,
@@ -857,7 +798,6 @@ def _check_file(
                 stage,
             )
             con.unregister(f"duprows_{table}")
-        con.execute(f"DROP TABLE dupkeys_{table}")
     return _Checked(
         stage=stage,
         n_read=n_read,
