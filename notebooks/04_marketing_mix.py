@@ -189,16 +189,20 @@ lift_table.round(-1)
 # ## ROAS by channel, before and after calibration
 # ROAS is the revenue of the orders a channel caused (its contribution, valued at the mean
 # value of the orders the attribution credits to the channel, or at the window's mean order
-# value without it) per unit of its spend over the whole window; `share` is the channel's
-# part of the media's orders, beside the attribution's `measured_share`; marginal ROAS
-# (`mroas`) is the return on one more unit of daily spend at the current level. Intervals
-# are 90 % HDIs.
+# value without it) per unit of its spend over the whole window. A channel's contribution is
+# the media's total from the model (per posterior draw) times a draw of the attribution's
+# `measured_share` with its error: the daily orders and the holdout set the total, the
+# attribution the split, the same split the budget below rests on (the model's own split,
+# which the daily series pulls away from the shares, missed TV's true ROAS on every test
+# world; `benchmarks/README.md`). Without the shares it is the model's own split. `share` is
+# the channel's part of the media's orders; marginal ROAS (`mroas`) is the return on one
+# more unit of daily spend at the current level. Intervals are 90 % HDIs.
 # Where the data is simulated, the true ROAS (the revenue the channel's touches truly
 # caused per unit of spend) is marked with a cross.
 
 # %%
-before = model.channel_summary()
-after = model.channel_summary(draws=calibration.draws)
+before = model.channel_summary(random_state=seed)
+after = model.channel_summary(draws=calibration.draws, random_state=seed)
 true_roas = None
 if truth is not None:
     caused = truth["channels"].set_index("channel")["true_revenue"]
@@ -225,11 +229,14 @@ plt.show()
 # How many orders a day each channel brings at a steady daily spend. The shape comes from the
 # logs: each day's spend of a channel bought a number of touches (impressions, clicks, opens
 # in the touchpoints table), and that **delivery curve** (a saturating Hill curve per
-# channel, fitted to the daily touches against the daily spend, all streams summed, with a
-# bootstrap over days; `imclab.mmm.delivery`) says where the channel saturates. The level is
-# the orders one touch causes: the media's total from the calibrated model, split by the
-# attribution's shares (drawn with their errors; the model's own split, which the daily
-# series pulls away from them, did worse against the truth), per touch in the window. Each
+# channel, fitted to the daily touches the campaign bought against the campaign's daily
+# spend, with a bootstrap over days; `imclab.mmm.delivery`) says where the channel
+# saturates. The curves are of the **campaign's own spend**, the budget being split: the
+# always-on spend keeps running and buys its own touches, whose effect adds to the
+# campaign's, so nothing sits under these curves (curves of all streams summed, with the
+# always-on spend under the budget, did worse against the truth). The level is the orders
+# one touch causes: the calibrated media total split by the attribution's shares (as in the
+# ROAS table), per touch of any stream in the window. Each
 # posterior draw is paired with a bootstrap replicate, so the band carries the uncertainty
 # of the total, the split and the shape. Beyond a channel's largest observed day the curve
 # is an extrapolation of the fitted shape.
@@ -237,7 +244,7 @@ plt.show()
 # %%
 try:
     delivery = mmm.DeliveryCurves(random_state=seed).fit(
-        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
+        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels, plan.name)
     )
     curves = mmm.PosteriorCurves.from_delivery(
         model, delivery, calibration.draws, shares=shares, random_state=seed
@@ -259,9 +266,12 @@ plt.show()
 # ## Budget on the posterior
 # The split of the next budget that maximises the posterior expected revenue, each channel
 # within `bound_multiples` times its share of the campaign's actual mix scaled to that budget
-# (the bounds scale with the budget), on top of the always-on spend that keeps running. The
-# gain's interval is a 90 % interval over the posterior draws and delivery replicates. The
-# response curves are written to the report folder for the review (notebook 05).
+# (the bounds scale with the budget). On the campaign's own curves the budget's orders are
+# those it causes itself; the always-on spend keeps running beside it (on the model's own
+# curves, the fallback, the budget goes on top of it: `budget.curve_base`). The gain's
+# interval is a 90 % interval over the posterior draws and delivery replicates. The response
+# curves are written to the report folder for the review (notebook 05) and the plan
+# (notebook 07).
 
 # %%
 actual = budget.actual_allocation(tables["spend"], plan.start, plan.end, [plan.name])

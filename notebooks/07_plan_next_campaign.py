@@ -125,8 +125,8 @@ nc.objectives[["id", "description"]] if nc else None
 
 # %% [markdown]
 # ## Channel and phase split
-# The optimiser's split of the budget on the posterior curves (expected revenue on top of
-# always-on spend), each channel within `bound_multiples` times its share of this
+# The optimiser's split of the budget on the posterior curves (the revenue the campaign's own
+# spend causes, beside the always-on spend that keeps running), each channel within `bound_multiples` times its share of this
 # campaign's actual mix scaled to the budget; then each channel's money spread over this
 # plan's phases, scaled to the new dates.
 

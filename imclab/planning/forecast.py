@@ -4,8 +4,9 @@ The forecast is anchored on what this campaign measured, so the model's level bi
 only the *difference* the new budget makes comes from the curves. For posterior draw ``d``:
 
 - **campaign-caused orders in the window** of a daily spend schedule ``x_c,t`` (campaign spend
-  of channel ``c`` on day ``t`` of an ``n``-day window, on top of the always-on spend
-  ``b_c`` a day)::
+  of channel ``c`` on day ``t`` of an ``n``-day window; ``b_c`` the spend a day under the
+  curve, :func:`imclab.review.budget.curve_base`: the always-on spend under curves of total
+  spend, zero under the curves of a campaign's own spend that notebook 04 hands over)::
 
       M_d(x) = sum_c sum_t (f_c,d(b_c + x_c,t) - f_c,d(b_c)) * w_c,d(n - 1 - t)
 
@@ -46,7 +47,7 @@ from imclab.config import KPIS
 from imclab.errors import ParameterError
 from imclab.kpis import Tables, compute_kpi
 from imclab.mmm import PosteriorCurves
-from imclab.review.budget import actual_allocation, base_daily_spend, daily_spend
+from imclab.review.budget import actual_allocation, base_daily_spend, curve_base, daily_spend
 
 __all__ = [
     "FORECAST_KPIS",
@@ -167,7 +168,8 @@ def media_orders(
         Campaign spend per day: one row per day of the window, in order, one column per
         channel; channels without a curve are left out (their effect is taken as measured).
     always_on
-        Spend per day per channel that runs anyway (default none).
+        Spend per day per channel that runs anyway (default none); it goes under curves of
+        total spend only (:func:`imclab.review.budget.curve_base`).
 
     Returns
     -------
@@ -175,10 +177,12 @@ def media_orders(
         ``M_d``: one value per draw (draw order of ``curves.draws_``).
     """
     ids = _aligned(curves)
-    base = dict(always_on.items()) if always_on is not None else {}
+    known = curves.fitted_channels()
+    if always_on is not None:
+        always_on = {c: v for c, v in always_on.items() if c in known}
+    base = curve_base(curves, always_on, known)
     n_days = len(schedule)
     total = np.zeros(len(ids))
-    known = set(curves.fitted_channels())
     for channel in [c for c in schedule.columns if c in known]:
         x = schedule[channel].to_numpy(dtype=float)
         if not (x > 0).any():
