@@ -82,8 +82,8 @@ def daily_delivery(
     pandas.DataFrame
         ``date``, ``channel``, ``spend``, ``touches`` (of the stream) and ``all_touches``
         (every stream's touches that day: the orders per touch are counted on them): one row
-        per channel and day from the spend table's first to last date (zero-filled), sorted
-        by channel and date. ``attrs["campaign"]`` is ``campaign``.
+        per channel and day from the spend table's first to last date of any stream
+        (zero-filled), sorted by channel and date. ``attrs["campaign"]`` is ``campaign``.
     """
     channels = list(channels)
     extra = ("campaign",) if campaign is not None else ()
@@ -97,6 +97,7 @@ def daily_delivery(
     s = spend.assign(date=pd.to_datetime(spend["date"]).dt.normalize(),
                      channel=spend["channel"].astype(str))  # fmt: skip
     s = s[s["channel"].isin(channels)]
+    first, last = s["date"].min(), s["date"].max()  # every stream's days: all_touches counts them
     if campaign is not None:
         s = s[s["campaign"].astype(str) == campaign]
         if s.empty:
@@ -113,8 +114,7 @@ def daily_delivery(
     )
     counted["date"] = pd.to_datetime(counted["date"])
     counted = counted.set_index(["channel", "date"])
-    days = pd.date_range(s.index.get_level_values("date").min(),
-                         s.index.get_level_values("date").max(), freq="D")  # fmt: skip
+    days = pd.date_range(first, last, freq="D")
     grid = pd.MultiIndex.from_product([sorted(channels), days], names=["channel", "date"])
     out = pd.DataFrame(
         {

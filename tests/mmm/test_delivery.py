@@ -93,8 +93,17 @@ def test_a_campaign_stream_keeps_its_own_spend_and_touches_and_counts_all_touche
     # half of each day's spend and touches belong to an always-on stream
     spend = pd.concat([spend, spend.assign(campaign="always_on", spend=spend["spend"] / 2)])
     touches = touches.assign(campaign=np.where(rng.random(len(touches)) < 0.3, "always_on", "x"))
+    # the campaign runs on the last 20 days; the always-on stream on all 30
+    late = pd.to_datetime(spend["date"]) >= pd.Timestamp("2025-01-11")
+    spend = spend[late | (spend["campaign"] == "always_on")]
+    touches = touches.assign(
+        campaign=np.where(touches["timestamp"] < pd.Timestamp("2025-01-11"), "always_on",
+                          touches["campaign"])
+    )  # fmt: skip
     own = daily_delivery(touches, spend, ["tv"], campaign="x")
+    # every day of any stream is kept: the orders per touch count all of them
     assert own.attrs["campaign"] == "x" and len(own) == 30
+    assert (own["spend"] > 0).sum() == 20
     tv = touches[touches["channel"] == "tv"]
     assert own["touches"].sum() == (tv["campaign"] == "x").sum()
     assert own["all_touches"].sum() == len(tv)
