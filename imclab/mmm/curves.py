@@ -6,8 +6,11 @@ at a steady daily spend ``s``) in one of two forms:
 - ``f(s) = ceiling * hill(s; K, alpha)`` (columns ``K``, ``alpha``), built by
   :meth:`PosteriorCurves.from_delivery`: the MMM's orders per touch times the channel's
   delivery curve fitted from the touchpoints log (:mod:`imclab.mmm.delivery`). This is what
-  the marketing-mix notebook hands over: measured against the simulator's truth it captures
-  far more of the available gain (``benchmarks/README.md``, ``bench_mmm``);
+  the marketing-mix notebook hands over, fitted on the campaign's own stream (column
+  ``campaign``: curves of that campaign's spend, no always-on base under them,
+  :func:`imclab.review.budget.curve_base`): measured against the simulator's truth it
+  captures 85-92 % of the available gain on four worlds (``benchmarks/README.md``,
+  ``bench_mmm``);
 - ``f(s) = ceiling * logistic(lam_per_unit * s)`` (column ``lam_per_unit``), the MMM's own
   saturation curve (:meth:`PosteriorCurves.from_model`, :mod:`imclab.mmm.model`), kept as
   the labelled comparison: its shape comes mostly from the priors.
