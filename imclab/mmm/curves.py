@@ -15,8 +15,11 @@ at a steady daily spend ``s``) in one of two forms:
   saturation curve (:meth:`PosteriorCurves.from_model`, :mod:`imclab.mmm.model`), kept as
   the labelled comparison: its shape comes mostly from the priors.
 
-Both forms carry the model's carry-over, when built from a model: columns ``carryover`` (the
-geometric adstock's retention per day, per draw) and ``carryover_days`` (its ``l_max``). A
+Both forms carry a carry-over, when built from a model: columns ``carryover`` (a geometric
+adstock's retention per day, per draw) and ``carryover_days`` (its length): the model's own
+adstock, or, for delivery curves built with measured shares, the one the customer-level
+attribution measures (:func:`imclab.mmm.priors.hazard_carryover`; the model's is far
+shorter than the truth, ``benchmarks/README.md``). A
 steady-state curve gives the orders a day of spend causes *in all*; :meth:`in_window_share`
 says which part of them falls within a window of days, which the planner's forecast of a
 campaign's in-window orders needs (:mod:`imclab.planning.forecast`). Files without these
@@ -49,6 +52,10 @@ __all__ = ["PosteriorCurves"]
 _COLUMNS = ["channel", "draw", "ceiling", "mean_daily_spend", "max_daily_spend"]
 _SHAPES = {"logistic": ["lam_per_unit"], "hill": ["K", "alpha"]}
 _CARRYOVER = ["carryover", "carryover_days"]
+
+#: Length in days of a carry-over measured by the hazard attribution (its slowest kernel's
+#: half-life is 21 days; 90 days hold 95 % of it).
+MEASURED_CARRYOVER_DAYS = 90
 
 
 class PosteriorCurves:
@@ -158,7 +165,10 @@ class PosteriorCurves:
         ``shares``, or the model's own split without them) divided by its touches there (all
         streams); the curve is ``e_ic * T * hill(s; K, alpha)`` with the delivery parameters
         of bootstrap replicate ``i mod B`` (the fit itself without a bootstrap). See
-        :mod:`imclab.mmm.delivery`. Delivery curves of a campaign's own stream
+        :mod:`imclab.mmm.delivery`. The carry-over (for the planner's in-window share) is
+        the hazard's (``shares``' ``carryover`` column, :func:`imclab.mmm.priors.
+        hazard_carryover`, over :data:`MEASURED_CARRYOVER_DAYS`) when given, else the model's
+        adstock. Delivery curves of a campaign's own stream
         (``delivery.campaign_``) give curves of that campaign's spend (:attr:`campaign_`):
         no always-on base goes under them.
 
@@ -171,7 +181,8 @@ class PosteriorCurves:
         draws
             Posterior draw indices (default: all, in order).
         shares
-            ``channel``, ``share``, ``sd`` for every channel of the model, or ``None``.
+            ``channel``, ``share``, ``sd`` (optionally ``carryover``) for every channel of
+            the model, or ``None``.
         random_state
             Seed of the share draws.
         """
@@ -199,7 +210,12 @@ class PosteriorCurves:
             if d.empty:
                 d = delivery.params_[delivery.params_["channel"] == c]
             d = d.iloc[np.arange(len(idx)) % len(d)]
-            retention = model.params_.loc[model.params_["channel"] == c, "alpha"].to_numpy()
+            if shares is not None and "carryover" in shares.columns:  # measured at customer level
+                r = float(shares.set_index("channel").loc[c, "carryover"])
+                retention, lags = np.full(model.n_draws, r), MEASURED_CARRYOVER_DAYS
+            else:
+                retention = model.params_.loc[model.params_["channel"] == c, "alpha"].to_numpy()
+                lags = model.l_max
             frames.append(
                 pd.DataFrame(
                     {
@@ -211,7 +227,7 @@ class PosteriorCurves:
                         "K": d["K"].to_numpy(),
                         "alpha": d["alpha"].to_numpy(),
                         "carryover": retention[idx],
-                        "carryover_days": model.l_max,
+                        "carryover_days": lags,
                     }
                 )
             )

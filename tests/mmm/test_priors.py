@@ -83,6 +83,7 @@ def test_measured_shares_move_the_planted_channel_toward_them(fitted, fitted_sha
 @pytest.mark.slow
 def test_roas_table_and_budget_curves_rest_on_one_split(fitted_shares, planted_shares):
     from imclab.mmm import DeliveryCurves, PosteriorCurves
+    from imclab.mmm.curves import MEASURED_CARRYOVER_DAYS
 
     model, draws = fitted_shares, np.arange(0, fitted_shares.n_draws, 2)
     channels = list(model.data_.channels)
@@ -122,3 +123,42 @@ def test_roas_table_and_budget_curves_rest_on_one_split(fitted_shares, planted_s
         per_touch = d["ceiling"].to_numpy() / t_max
         # orders per touch count every stream's touches (all_touches), not only the campaign's
         np.testing.assert_allclose(per_touch * (frame[c] / 4.0).sum(), split[:, j], rtol=1e-9)
+    # the carry-over: the model's adstock, or the attribution's when the shares carry one
+    own_lags = curves.draws_.groupby("channel")["carryover_days"].max()
+    assert (own_lags == model.l_max).all()
+    measured = PosteriorCurves.from_delivery(
+        model, delivery, draws, planted_shares.assign(carryover=0.8), random_state=4
+    )
+    assert (measured.draws_["carryover"] == 0.8).all()
+    assert (measured.draws_["carryover_days"] == MEASURED_CARRYOVER_DAYS).all()
+    np.testing.assert_allclose(measured.draws_["ceiling"], curves.draws_["ceiling"])
+
+
+def test_carryover_is_the_mean_lag_of_the_hazard_kernels_weighted_by_their_orders():
+    from types import SimpleNamespace
+
+    from imclab.mmm.priors import hazard_carryover
+
+    coef = pd.DataFrame(
+        {
+            "channel": ["tv", "tv", "search", "search"],
+            "interaction": ["impression", "impression", "click", "click"],
+            "half_life": [7.0, 21.0, 1.0, 3.0],
+            "beta": [0.002, 0.0, 0.01, 0.01],
+        }
+    )
+    exposure = np.ones((4, 2, 3))
+    exposure[2] *= 3.0  # the 1-day kernel carries three times the exposure of the 3-day one
+    out = hazard_carryover(
+        SimpleNamespace(coef_=coef), SimpleNamespace(exposure=exposure), ["search", "tv", "edm"]
+    )
+
+    def lag(h):  # mean lag after the day of the touch: the effect starts the next day
+        lam = 0.5 ** (1 / h)
+        return 1 + lam / (1 - lam)
+
+    tv, search = lag(7.0), (3 * lag(1.0) + lag(3.0)) / 4
+    np.testing.assert_allclose(out, [search / (1 + search), tv / (1 + tv), 0.0])
+    # a geometric adstock from the spend day with that retention has the same mean lag
+    r = out[1]
+    assert r / (1 - r) == pytest.approx(tv)
