@@ -66,9 +66,10 @@ def hazard_carryover(hazard, panel, channels: Sequence[str]) -> np.ndarray:
     ``1 + lam_j / (1 - lam_j)`` days (``lam_j = 0.5 ** (1 / half_life)``; the effect starts
     the next day). The channel's mean lag ``m`` (kernels weighted by their orders) is
     matched by a geometric adstock from the day of the spend: retention ``m / (1 + m)``.
-    On the sample this gives 0.76-0.94 a day where the simulator's half-lives of 2 to 10
-    days mean 0.71-0.93 (``benchmarks/README.md``, ``bench_plan_truth``), and the model's
-    adstock 0.30-0.65: the planner's in-window share (:meth:`PosteriorCurves.in_window_share
+    On the sample this gives 0.80-0.95 a day where the simulator's half-lives of 2 to 10
+    days, matched the same way, give 0.77-0.94 (``benchmarks/README.md``,
+    ``bench_plan_truth``), and the model's adstock 0.30-0.65: the planner's in-window
+    share (:meth:`PosteriorCurves.in_window_share
     <imclab.mmm.PosteriorCurves.in_window_share>`) reads it.
 
     Returns
