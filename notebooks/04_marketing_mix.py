@@ -107,9 +107,12 @@ find_gaps(world, plan).first("channel_spend")  # a planned channel without spend
 # error widened by a quarter of the share for the attribution's own bias, which the
 # bootstrap cannot see (`imclab.mmm.priors`). The total stays with the daily orders and the
 # holdout. The attribution also says which orders each channel caused, so a channel's ROAS
-# values its orders at their own mean value. The attribution is refitted here on the same tables
-# (about 20 s on the sample) rather than handed over from notebook 03, so this notebook runs
-# on its own. `attribution_shares = False` fits the daily data alone.
+# values its orders at their own mean value, and `carryover` is how long a channel's effect
+# lasts as the attribution measures it (retention per day; the model's adstock is much
+# shorter), which the plan (notebook 07) uses to count what falls within a campaign's dates.
+# The attribution is refitted here on the same tables (about 20 s on the sample) rather than
+# handed over from notebook 03, so this notebook runs on its own. `attribution_shares =
+# False` fits the daily data alone.
 
 # %%
 shares = None

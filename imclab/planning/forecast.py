@@ -12,8 +12,9 @@ only the *difference* the new budget makes comes from the curves. For posterior 
 
   where ``f_c,d`` is the steady-state curve (orders a day of spend causes in all,
   :class:`imclab.mmm.PosteriorCurves`) and ``w_c,d(k)`` the share of them that falls within
-  ``k`` days after the spend (the model's carry-over, :meth:`~imclab.mmm.PosteriorCurves.
-  in_window_share`): orders caused after the window's last day are not the window's. The
+  ``k`` days after the spend (the curves' carry-over: the one the customer-level attribution
+  measures, or the model's adstock, :meth:`~imclab.mmm.PosteriorCurves.in_window_share`):
+  orders caused after the window's last day are not the window's. The
   schedule is the draft's own phasing (each phase's budget spread evenly over its days,
   :func:`imclab.planning.draft.phase_schedule`), and this campaign's is its spend table's
   daily campaign spend: on concave curves a phased budget brings fewer orders than the same
