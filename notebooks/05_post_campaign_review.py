@@ -485,7 +485,7 @@ comparison
 # %% [markdown]
 # ### Move budget between channels (JupyterLab)
 # Start from the recommended split and move money between channels: the table shows the
-# conversions the fitted response curves predict on top of always-on spend (keep the total
+# conversions the response curves predict, incremental to always-on spend (keep the total
 # fixed or not). In
 # `make lab` only; reports show a one-line note.
 

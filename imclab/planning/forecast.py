@@ -239,7 +239,7 @@ def outcome_draws(
     -------
     pandas.DataFrame
         One row per draw: ``media_orders`` (campaign-caused orders within the campaign's
-        days, on top of always-on: ``M_d`` of the module text), ``conversions``,
+        days, incremental to always-on: ``M_d`` of the module text), ``conversions``,
         ``revenue``, ``spend``, ``roas``, ``cpa`` (see the module text).
     """
     if n_days < 1:
