@@ -236,18 +236,20 @@ plt.show()
 # saturates. The curves are of the **campaign's own spend**, the budget being split: the
 # always-on spend keeps running and buys its own touches, whose effect adds to the
 # campaign's, so nothing sits under these curves (curves of all streams summed, with the
-# always-on spend under the budget, did worse against the truth). The level is the orders
-# one touch causes: the calibrated media total split by the attribution's shares (as in the
-# ROAS table), per touch of any stream in the window. Each
-# posterior draw is paired with a bootstrap replicate, so the band carries the uncertainty
-# of the total, the split and the shape. Beyond a channel's largest observed day the curve
+# always-on spend under the budget, did worse against the truth; a campaign with too few
+# days of a channel's spend falls back to them, and says so). The level is the orders one
+# touch causes: the calibrated media total split by the attribution's shares (as in the ROAS
+# table), per touch of any stream in the window. Each posterior draw is paired with a
+# bootstrap replicate, so the band carries the uncertainty of the total, the split and the
+# shape. Beyond a channel's largest observed day the curve
 # is an extrapolation of the fitted shape.
 
 # %%
 try:
-    delivery = mmm.DeliveryCurves(random_state=seed).fit(
-        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels, plan.name)
+    delivery, note = mmm.fit_delivery(
+        tables["touchpoints"], tables["spend"], data.channels, plan.name, random_state=seed
     )
+    print(note) if note else None
     curves = mmm.PosteriorCurves.from_delivery(
         model, delivery, calibration.draws, shares=shares, random_state=seed
     )

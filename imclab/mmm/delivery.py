@@ -35,7 +35,8 @@ Measured against the simulator's true curves on three worlds in ``benchmarks/REA
 campaign's own stream let the optimiser capture 96-99 % of the available gain, on all
 streams summed (with the always-on base under the budget) 92-96 %.
 
-Public: :func:`daily_delivery`, :class:`DeliveryCurves`, :data:`ALPHA_PRIOR_SD`.
+Public: :func:`daily_delivery`, :class:`DeliveryCurves`, :func:`fit_delivery`,
+:data:`ALPHA_PRIOR_SD`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.review.budget import hill
 
-__all__ = ["ALPHA_PRIOR_SD", "DeliveryCurves", "daily_delivery"]
+__all__ = ["ALPHA_PRIOR_SD", "DeliveryCurves", "daily_delivery", "fit_delivery"]
 
 #: Standard deviation of the prior on ``log(alpha)`` (the Hill shape) of a delivery curve.
 ALPHA_PRIOR_SD = 0.5
@@ -242,3 +243,32 @@ class DeliveryCurves:
             ]  # fmt: skip
         )
         return out if draws else out[0]
+
+
+def fit_delivery(
+    touchpoints, spend: pd.DataFrame, channels: Sequence[str], campaign: str, random_state: int = 0
+) -> tuple[DeliveryCurves, str | None]:
+    """Delivery curves for a campaign's budget: its own stream's, else all streams'.
+
+    The campaign's own stream is what its budget buys (module text); when it cannot be
+    fitted (a channel with fewer days of the campaign's spend than
+    :class:`DeliveryCurves` needs, or no ``campaign`` column in the touchpoints), the curves
+    of all streams summed are fitted instead, and the budget then goes on top of the
+    always-on spend (:func:`imclab.review.budget.curve_base`).
+
+    Returns
+    -------
+    tuple
+        The fitted :class:`DeliveryCurves` and ``None``, or the all-streams curves and one
+        sentence saying why.
+    """
+    try:
+        own = daily_delivery(touchpoints, spend, channels, campaign)
+        return DeliveryCurves(random_state=random_state).fit(own), None
+    except DataError as err:
+        daily = daily_delivery(touchpoints, spend, channels)
+        note = (
+            f"Delivery curves of all streams (the budget goes on top of always-on): the "
+            f"campaign's own stream could not be fitted ({err})."
+        )
+        return DeliveryCurves(random_state=random_state).fit(daily), note

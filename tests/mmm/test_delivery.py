@@ -146,3 +146,17 @@ def test_curves_of_a_campaigns_own_spend_have_no_base_under_them(tmp_path):
     assert on_top.summary["recommended_conversions"] < without.summary["recommended_conversions"]
     with pytest.raises(DataError, match="more than one campaign"):
         PosteriorCurves(pd.DataFrame(rows).assign(campaign=["x", "y"] * 3))
+
+
+def test_a_campaign_too_short_to_fit_falls_back_to_all_streams_and_says_why():
+    from imclab.mmm import fit_delivery
+
+    spend, touches = _logs(days=30)
+    touches = touches.assign(campaign="x")
+    spend = pd.concat([spend, spend.assign(campaign="always_on", spend=spend["spend"] / 2)])
+    delivery, note = fit_delivery(touches, spend, ["tv"], "x")
+    assert note is None and delivery.campaign_ == "x"
+    short = spend[(spend["campaign"] != "x") | (pd.to_datetime(spend["date"]) < "2025-01-06")]
+    delivery, note = fit_delivery(touches, short, ["tv"], "x")
+    assert delivery.campaign_ is None and "fewer than the 14" in note
+    assert note.startswith("Delivery curves of all streams")
