@@ -58,8 +58,8 @@ def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
     )
     cal = mmm.calibrate(model, plan.start, plan.end, did.incremental_conversions, random_state=seed)
-    delivery = mmm.DeliveryCurves(random_state=seed).fit(
-        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels, plan.name)
+    delivery, _ = mmm.fit_delivery(
+        tables["touchpoints"], tables["spend"], data.channels, plan.name, random_state=seed
     )
     return mmm.PosteriorCurves.from_delivery(
         model, delivery, cal.draws, shares=shares, random_state=seed
