@@ -8,8 +8,8 @@ calendar) with that draft as the spend plan (``imclab simulate --spend-plan``). 
 
 - **predicted**: the planner's campaign-caused orders within the campaign's days,
   ``media_orders`` of :func:`imclab.planning.outcome_draws` (orders the campaign's phased
-  spend adds on top of the always-on spend, the carry-over after the last day left out, per
-  posterior draw), its mean and 90 % interval (5th and 95th percentiles of the draws);
+  spend causes on the curves of its own spend, the carry-over after the last day left out,
+  per posterior draw), its mean and 90 % interval (5th and 95th percentiles of the draws);
 - **simulated**: the true campaign-caused orders in the campaign window of the re-simulated
   world, ``holdout.campaign_incremental_conversions_in_window`` of ``truth/truth.json``
   (orders minus the orders of the same customers and random numbers without the campaign's
@@ -41,7 +41,7 @@ PLAN = ROOT / "campaigns" / "spring_launch.yaml"
 
 
 def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
-    """The curves notebook 04 hands over (delivery-based, calibrated; fewer draws)."""
+    """The curves notebook 04 hands over (the campaign's own delivery, calibrated; fewer draws)."""
     from imclab import mmm
     from imclab.plan import load_plan
     from imclab.review import experiments
@@ -58,8 +58,8 @@ def fit_curves(folder: Path, draws: int = 250, tune: int = 300, seed: int = 1):
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
     )
     cal = mmm.calibrate(model, plan.start, plan.end, did.incremental_conversions, random_state=seed)
-    delivery = mmm.DeliveryCurves(random_state=seed).fit(
-        mmm.daily_delivery(tables["touchpoints"], tables["spend"], data.channels)
+    delivery, _ = mmm.fit_delivery(
+        tables["touchpoints"], tables["spend"], data.channels, plan.name, random_state=seed
     )
     return mmm.PosteriorCurves.from_delivery(
         model, delivery, cal.draws, shares=shares, random_state=seed

@@ -393,10 +393,12 @@ if value is not None:
 # Without them the section falls back to curves fitted to *attributed credit* (Hill
 # saturation with adstock, `imclab.review.budget`), which is not incrementality; with them,
 # the credit curves' split is shown only as a labelled comparison.
-# Always-on media keeps running, so the campaign budget is added on top of each channel's
-# always-on spend per day during the campaign (`base_daily_spend`): conversions are
-# **incremental to always-on**, and `marginal_roi` is the return on the next euro at
-# always-on + campaign spend per day.
+# Always-on media keeps running beside the campaign (`base_daily_spend`, shown below), and
+# conversions are **incremental to always-on**: the marketing-mix curves are of the
+# campaign's own spend (the touches it buys add to always-on's), so the budget starts at
+# zero on them; the attributed-credit curves are of total spend, so there the budget is
+# added on top of the always-on spend per day (`budget.curve_base`). `marginal_roi` is the
+# return on the next euro at the campaign's actual spend per day (on top of that base).
 
 # %%
 credit_curves = None
@@ -485,7 +487,7 @@ comparison
 # %% [markdown]
 # ### Move budget between channels (JupyterLab)
 # Start from the recommended split and move money between channels: the table shows the
-# conversions the fitted response curves predict on top of always-on spend (keep the total
+# conversions the response curves predict, incremental to always-on spend (keep the total
 # fixed or not). In
 # `make lab` only; reports show a one-line note.
 
@@ -499,7 +501,7 @@ if allocation is not None:
         allocation.allocation.set_index("channel")["recommended_spend"],
         n_days=days,
         value_per_conversion=aov,
-        base_daily_spend=always_on,
+        base_daily_spend=budget.curve_base(curves, always_on, always_on.index),
     )
 
 # %% [markdown]

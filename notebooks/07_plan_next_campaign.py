@@ -25,7 +25,8 @@
 # spend (the budget plus the always-on spend that keeps running), as the SMART baseline does.
 # The money is valued day by day as it will be spent (each phase's budget over its days, and
 # this campaign's as its spend table shows), and only the orders that fall within the
-# campaign's dates count: the model's carry-over after the last day is not the campaign's.
+# campaign's dates count: the effect carried past the last day (how long it lasts is measured
+# by the customer-level attribution in notebook 04) is not the campaign's.
 # A target "at 70 %" is reached in 70 % of the posterior draws. The intervals are the model's
 # uncertainty about what the budget does; the week-to-week noise of the orders that media
 # did not cause is not in them.
@@ -125,8 +126,8 @@ nc.objectives[["id", "description"]] if nc else None
 
 # %% [markdown]
 # ## Channel and phase split
-# The optimiser's split of the budget on the posterior curves (expected revenue on top of
-# always-on spend), each channel within `bound_multiples` times its share of this
+# The optimiser's split of the budget on the posterior curves (the revenue the campaign's own
+# spend causes, beside the always-on spend that keeps running), each channel within `bound_multiples` times its share of this
 # campaign's actual mix scaled to the budget; then each channel's money spread over this
 # plan's phases, scaled to the new dates.
 

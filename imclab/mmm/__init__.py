@@ -11,7 +11,7 @@
 from imclab.mmm.calibrate import Calibration, calibrate
 from imclab.mmm.curves import PosteriorCurves
 from imclab.mmm.data import MMMInput, build_input
-from imclab.mmm.delivery import DeliveryCurves, daily_delivery
+from imclab.mmm.delivery import DeliveryCurves, daily_delivery, fit_delivery
 from imclab.mmm.model import Diagnostics, MarketingMix, hdi
 from imclab.mmm.priors import hazard_shares, measure_shares
 
@@ -25,6 +25,7 @@ __all__ = [
     "build_input",
     "calibrate",
     "daily_delivery",
+    "fit_delivery",
     "hazard_shares",
     "hdi",
     "measure_shares",

@@ -6,14 +6,20 @@ at a steady daily spend ``s``) in one of two forms:
 - ``f(s) = ceiling * hill(s; K, alpha)`` (columns ``K``, ``alpha``), built by
   :meth:`PosteriorCurves.from_delivery`: the MMM's orders per touch times the channel's
   delivery curve fitted from the touchpoints log (:mod:`imclab.mmm.delivery`). This is what
-  the marketing-mix notebook hands over: measured against the simulator's truth it captures
-  far more of the available gain (``benchmarks/README.md``, ``bench_mmm``);
+  the marketing-mix notebook hands over, fitted on the campaign's own stream (column
+  ``campaign``: curves of that campaign's spend, no always-on base under them,
+  :func:`imclab.review.budget.curve_base`): measured against the simulator's truth it
+  captures 85-92 % of the available gain on four worlds (``benchmarks/README.md``,
+  ``bench_mmm``);
 - ``f(s) = ceiling * logistic(lam_per_unit * s)`` (column ``lam_per_unit``), the MMM's own
   saturation curve (:meth:`PosteriorCurves.from_model`, :mod:`imclab.mmm.model`), kept as
   the labelled comparison: its shape comes mostly from the priors.
 
-Both forms carry the model's carry-over, when built from a model: columns ``carryover`` (the
-geometric adstock's retention per day, per draw) and ``carryover_days`` (its ``l_max``). A
+Both forms carry a carry-over, when built from a model: columns ``carryover`` (a geometric
+adstock's retention per day, per draw) and ``carryover_days`` (its length): the model's own
+adstock, or, for delivery curves built with measured shares, the one the customer-level
+attribution measures (:func:`imclab.mmm.priors.hazard_carryover`; the model's is far
+shorter than the truth, ``benchmarks/README.md``). A
 steady-state curve gives the orders a day of spend causes *in all*; :meth:`in_window_share`
 says which part of them falls within a window of days, which the planner's forecast of a
 campaign's in-window orders needs (:mod:`imclab.planning.forecast`). Files without these
@@ -47,6 +53,10 @@ _COLUMNS = ["channel", "draw", "ceiling", "mean_daily_spend", "max_daily_spend"]
 _SHAPES = {"logistic": ["lam_per_unit"], "hill": ["K", "alpha"]}
 _CARRYOVER = ["carryover", "carryover_days"]
 
+#: Length in days of a carry-over measured by the hazard attribution (its slowest kernel's
+#: half-life is 21 days; 90 days hold 95 % of it).
+MEASURED_CARRYOVER_DAYS = 90
+
 
 class PosteriorCurves:
     """Posterior draws of each channel's response curve (orders a day against daily spend).
@@ -57,7 +67,9 @@ class PosteriorCurves:
         ``channel``, ``draw``, ``ceiling``, ``mean_daily_spend``, ``max_daily_spend`` and
         the shape: ``lam_per_unit`` (logistic) or ``K`` and ``alpha`` (Hill); one row per
         channel and draw; optionally ``carryover`` (adstock retention per day, in [0, 1))
-        and ``carryover_days`` (the adstock's length in days, >= 1), both or neither.
+        and ``carryover_days`` (the adstock's length in days, >= 1), both or neither;
+        optionally ``campaign`` (one name): the curves are of that campaign's own daily
+        spend, with no always-on base under them.
 
     Attributes
     ----------
@@ -69,6 +81,10 @@ class PosteriorCurves:
         The draws.
     shape_
         ``"hill"`` or ``"logistic"``.
+    campaign_
+        The campaign whose own spend the curves describe (the draws' ``campaign`` column),
+        or ``None``: curves of a channel's total daily spend, read on top of the always-on
+        base (:func:`imclab.review.budget.curve_base`).
     """
 
     def __init__(self, draws: pd.DataFrame) -> None:
@@ -93,8 +109,14 @@ class PosteriorCurves:
                     f"response-curve draws: rows {bad.index[:5].tolist()} need carryover in "
                     "[0, 1) and carryover_days >= 1"
                 )
-        self.draws_ = draws[[*_COLUMNS, *shape, *carry]].sort_values(["channel", "draw"],
-                                                                     ignore_index=True)  # fmt: skip
+        stream = ["campaign"] if "campaign" in draws.columns else []
+        if stream and draws["campaign"].astype(str).nunique() != 1:
+            raise DataError("response-curve draws: the campaign column names more than one "
+                            "campaign; curves describe one campaign's own spend")  # fmt: skip
+        self.campaign_ = str(draws["campaign"].iloc[0]) if stream and len(draws) else None
+        self.draws_ = draws[[*_COLUMNS, *shape, *carry, *stream]].sort_values(
+            ["channel", "draw"], ignore_index=True
+        )
         g = self.draws_.groupby("channel", sort=True)
         p = g[["mean_daily_spend", "max_daily_spend", "ceiling", *shape]].mean()
         p = p.reset_index()
@@ -139,18 +161,16 @@ class PosteriorCurves:
 
         For posterior draw ``i`` (of ``draws``, e.g. the calibrated resample) and channel
         ``c``, the orders one touch causes, ``e_ic``, are the orders the channel caused over
-        the model's window divided by its touches there; the curve is
-        ``e_ic * T * hill(s; K, alpha)`` with the delivery parameters of bootstrap replicate
-        ``i mod B`` (the fit itself without a bootstrap). See :mod:`imclab.mmm.delivery`.
-
-        The orders a channel caused: with ``shares`` (the customer-level attribution's,
-        :func:`imclab.mmm.priors.hazard_shares`), the model's media total of draw ``i`` times
-        a draw of the channel's share from ``Normal(share, sd)`` (clipped at 0, renormalised):
-        the daily orders and the holdout set the total, the attribution the split, with the
-        error the model's likelihood gives it. Measured against the truth this beats the
-        model's own split, which the daily series pulls away from the shares (TV's contribution
-        41 % under the truth on the sample; ``benchmarks/README.md``). Without ``shares``:
-        the model's own per-channel contributions.
+        the model's window (:meth:`MarketingMix.window_orders`: the media's total split by
+        ``shares``, or the model's own split without them) divided by its touches there (all
+        streams); the curve is ``e_ic * T * hill(s; K, alpha)`` with the delivery parameters
+        of bootstrap replicate ``i mod B`` (the fit itself without a bootstrap). See
+        :mod:`imclab.mmm.delivery`. The carry-over (for the planner's in-window share) is
+        the hazard's (``shares``' ``carryover`` column, :func:`imclab.mmm.priors.
+        hazard_carryover`, over :data:`MEASURED_CARRYOVER_DAYS`) when given, else the model's
+        adstock. Delivery curves of a campaign's own stream
+        (``delivery.campaign_``) give curves of that campaign's spend (:attr:`campaign_`):
+        no always-on base goes under them.
 
         Parameters
         ----------
@@ -161,27 +181,24 @@ class PosteriorCurves:
         draws
             Posterior draw indices (default: all, in order).
         shares
-            ``channel``, ``share``, ``sd`` for every channel of the model, or ``None``.
+            ``channel``, ``share``, ``sd`` (optionally ``carryover``) for every channel of
+            the model, or ``None``.
         random_state
             Seed of the share draws.
         """
         idx = np.arange(model.n_draws) if draws is None else np.asarray(draws)
-        contrib = model.contributions().sum(axis=1)[idx]  # (draws, channels)
+        contrib = model.window_orders(idx, shares, random_state)  # (draws, channels)
         channels = list(model.data_.channels)
-        if shares is not None:
-            s = shares.set_index("channel").reindex(channels)
-            if s["share"].isna().any():
-                raise DataError(f"response curves: no measured share for "
-                                f"{s.index[s['share'].isna()].tolist()}")  # fmt: skip
-            rng = np.random.default_rng(random_state)
-            split = rng.normal(s["share"].to_numpy(float), s["sd"].to_numpy(float),
-                               size=(len(idx), len(channels)))  # fmt: skip
-            split = np.clip(split, 1e-9, None)
-            contrib = contrib.sum(axis=1, keepdims=True) * split / split.sum(axis=1, keepdims=True)
         dates = pd.to_datetime(model.data_.frame["date"])
         daily = delivery.daily_[delivery.daily_["date"].isin(dates)]
-        touches = daily.groupby("channel")["touches"].sum()
-        spend = model.data_.spend
+        col = "all_touches" if "all_touches" in daily.columns else "touches"
+        touches = daily.groupby("channel")[col].sum()
+        campaign = getattr(delivery, "campaign_", None)
+        if campaign is None:
+            spend = model.data_.spend
+        else:  # the campaign's own daily spend, on its days
+            own = delivery.daily_[delivery.daily_["spend"] > 0]
+            spend = own.pivot_table(index="date", columns="channel", values="spend")
         frames = []
         for j, c in enumerate(channels):
             if touches.get(c, 0) <= 0:
@@ -193,7 +210,12 @@ class PosteriorCurves:
             if d.empty:
                 d = delivery.params_[delivery.params_["channel"] == c]
             d = d.iloc[np.arange(len(idx)) % len(d)]
-            retention = model.params_.loc[model.params_["channel"] == c, "alpha"].to_numpy()
+            if shares is not None and "carryover" in shares.columns:  # measured at customer level
+                r = float(shares.set_index("channel").loc[c, "carryover"])
+                retention, lags = np.full(model.n_draws, r), MEASURED_CARRYOVER_DAYS
+            else:
+                retention = model.params_.loc[model.params_["channel"] == c, "alpha"].to_numpy()
+                lags = model.l_max
             frames.append(
                 pd.DataFrame(
                     {
@@ -205,11 +227,14 @@ class PosteriorCurves:
                         "K": d["K"].to_numpy(),
                         "alpha": d["alpha"].to_numpy(),
                         "carryover": retention[idx],
-                        "carryover_days": model.l_max,
+                        "carryover_days": lags,
                     }
                 )
             )
-        return cls(pd.concat(frames, ignore_index=True))
+        out = pd.concat(frames, ignore_index=True)
+        if campaign is not None:
+            out["campaign"] = campaign
+        return cls(out)
 
     def write(self, report_dir: str | Path) -> Path:
         """Write the draws into ``report_dir`` as the hand-over file; returns its path."""

@@ -11,9 +11,13 @@ input, the curve is fitted from the data::
 
     touches_c,t ~ Poisson(T_c * hill(spend_c,t; K_c, alpha_c))
 
-per channel on the days with spend (all streams of the channel: always-on and campaigns
-summed, so the curve is a function of the channel's total daily spend as the MMM's curves
-are, and a campaign's budget is read on top of the always-on spend). The fit minimises the
+per channel on the days with spend. Either all streams of the channel summed (always-on and
+campaigns; the curve is then a function of the channel's total daily spend and a campaign's
+budget is read on top of the always-on spend), or, given ``campaign``, the campaign's own
+stream: its daily spend against the touches it bought (the touchpoints' ``campaign``
+column). The campaign stream is what a campaign's budget buys, and touches of different
+streams add up in the order hazard, so its curve needs no always-on base underneath; it is
+what notebook 04 hands over (:attr:`DeliveryCurves.campaign_`). The fit minimises the
 Poisson deviance plus a weak prior ``log(alpha) ~ Normal(0, ALPHA_PRIOR_SD)`` that keeps the
 shape near a plain saturating curve when the spend range cannot tell; ``K`` and ``alpha`` are
 bounded as :class:`imclab.review.budget.ResponseCurves` bounds them. Uncertainty: a bootstrap
@@ -27,11 +31,12 @@ touch, calibrated), the log gives the shape; pairing each posterior draw with a 
 replicate carries both uncertainties into the optimiser's gain interval.
 
 Measured against the simulator's true curves on three worlds in ``benchmarks/README.md``
-(``bench_mmm``): with the simulator's true orders per touch, these fitted delivery curves let
-the optimiser capture 92-96 % of the available gain (fitting on the campaign's own stream
-instead: 96-99 %).
+(``bench_mmm``): with the simulator's true orders per touch, delivery curves fitted on the
+campaign's own stream let the optimiser capture 96-99 % of the available gain, on all
+streams summed (with the always-on base under the budget) 92-96 %.
 
-Public: :func:`daily_delivery`, :class:`DeliveryCurves`, :data:`ALPHA_PRIOR_SD`.
+Public: :func:`daily_delivery`, :class:`DeliveryCurves`, :func:`fit_delivery`,
+:data:`ALPHA_PRIOR_SD`.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from imclab.engine import quiet, to_ibis
 from imclab.errors import DataError, ParameterError
 from imclab.review.budget import hill
 
-__all__ = ["ALPHA_PRIOR_SD", "DeliveryCurves", "daily_delivery"]
+__all__ = ["ALPHA_PRIOR_SD", "DeliveryCurves", "daily_delivery", "fit_delivery"]
 
 #: Standard deviation of the prior on ``log(alpha)`` (the Hill shape) of a delivery curve.
 ALPHA_PRIOR_SD = 0.5
@@ -55,53 +60,73 @@ _COLUMNS = ["channel", "touches_max", "K", "alpha"]
 
 
 @quiet
-def daily_delivery(touchpoints, spend: pd.DataFrame, channels: Sequence[str]) -> pd.DataFrame:
-    """Daily spend and touches per channel (all streams summed), every day of the spend table.
+def daily_delivery(
+    touchpoints, spend: pd.DataFrame, channels: Sequence[str], campaign: str | None = None
+) -> pd.DataFrame:
+    """Daily spend and touches per channel, every day of the spend table.
 
     Parameters
     ----------
     touchpoints
-        ``timestamp``, ``channel`` (pandas or an Ibis table; counted where it lives).
+        ``timestamp``, ``channel`` and, with ``campaign``, ``campaign`` (pandas or an Ibis
+        table; counted where it lives).
     spend
-        The spend table (``date``, ``channel``, ``spend``).
+        The spend table (``date``, ``channel``, ``spend``; with ``campaign``, ``campaign``).
     channels
         Channels to keep (e.g. the MMM's :attr:`~imclab.mmm.MMMInput.channels`).
+    campaign
+        Keep only this campaign's stream (its spend and the touches logged under it);
+        ``None``: all streams summed.
 
     Returns
     -------
     pandas.DataFrame
-        ``date``, ``channel``, ``spend``, ``touches``: one row per channel and day from the
-        spend table's first to last date (zero-filled), sorted by channel and date.
+        ``date``, ``channel``, ``spend``, ``touches`` (of the stream) and ``all_touches``
+        (every stream's touches that day: the orders per touch are counted on them): one row
+        per channel and day from the spend table's first to last date of any stream
+        (zero-filled), sorted by channel and date. ``attrs["campaign"]`` is ``campaign``.
     """
     channels = list(channels)
-    for name, cols, df in (("spend", ("date", "channel", "spend"), spend),
-                           ("touchpoints", ("timestamp", "channel"), touchpoints)):  # fmt: skip
+    extra = ("campaign",) if campaign is not None else ()
+    needed = (("spend", ("date", "channel", "spend", *extra), spend),
+              ("touchpoints", ("timestamp", "channel", *extra), touchpoints))  # fmt: skip
+    for name, cols, df in needed:
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise DataError(f"{name}: missing column(s) {', '.join(missing)} (needed for the "
                             "delivery curves)")  # fmt: skip
     s = spend.assign(date=pd.to_datetime(spend["date"]).dt.normalize(),
                      channel=spend["channel"].astype(str))  # fmt: skip
-    s = s[s["channel"].isin(channels)].groupby(["channel", "date"])["spend"].sum()
-    t = to_ibis(touchpoints, "touchpoints", ["timestamp", "channel"])
+    s = s[s["channel"].isin(channels)]
+    first, last = s["date"].min(), s["date"].max()  # every stream's days: all_touches counts them
+    if campaign is not None:
+        s = s[s["campaign"].astype(str) == campaign]
+        if s.empty:
+            raise DataError(f"spend: no spend of campaign {campaign!r} on the channels "
+                            f"{channels} (needed for its delivery curves)")  # fmt: skip
+    s = s.groupby(["channel", "date"])["spend"].sum()
+    t = to_ibis(touchpoints, "touchpoints", ["timestamp", "channel", *extra])
     t = t.filter(t.channel.cast("string").isin(channels))
+    t = t.mutate(mine=(t.campaign.cast("string") == campaign).cast("int64") if campaign else 1)
     counted = (
         t.group_by(channel=t.channel.cast("string"), date=t.timestamp.cast("timestamp").date())
-        .agg(touches=lambda x: x.count())
+        .agg(touches=t.mine.sum(), all_touches=t.count())
         .execute()
     )
     counted["date"] = pd.to_datetime(counted["date"])
-    touches = counted.set_index(["channel", "date"])["touches"]
-    days = pd.date_range(s.index.get_level_values("date").min(),
-                         s.index.get_level_values("date").max(), freq="D")  # fmt: skip
+    counted = counted.set_index(["channel", "date"])
+    days = pd.date_range(first, last, freq="D")
     grid = pd.MultiIndex.from_product([sorted(channels), days], names=["channel", "date"])
     out = pd.DataFrame(
         {
             "spend": s.reindex(grid, fill_value=0.0).astype(float),
-            "touches": touches.reindex(grid, fill_value=0).astype(float),
+            "touches": counted["touches"].reindex(grid, fill_value=0).astype(float),
+            "all_touches": counted["all_touches"].reindex(grid, fill_value=0).astype(float),
         }
     ).reset_index()
-    return out[["date", "channel", "spend", "touches"]]
+    out = out[["date", "channel", "spend", "touches", "all_touches"]]
+    out.attrs["campaign"] = campaign
+    return out
 
 
 def _fit_curve(x: np.ndarray, y: np.ndarray, w: np.ndarray, prior_sd: float, starts=None):
@@ -152,6 +177,9 @@ class DeliveryCurves:
         ``channel``, ``draw``, ``touches_max``, ``K``, ``alpha`` (one row per replicate).
     daily_
         The fitted :func:`daily_delivery` frame.
+    campaign_
+        The campaign whose own stream the curves describe (``daily.attrs["campaign"]``), or
+        ``None``: all streams summed.
     """
 
     def __init__(
@@ -198,6 +226,7 @@ class DeliveryCurves:
         )
         self.draws_ = pd.DataFrame(draws, columns=["channel", "draw", *_COLUMNS[1:]])
         self.daily_ = daily
+        self.campaign_ = daily.attrs.get("campaign")
         return self
 
     def touches(self, channel: str, daily_spend, draws: bool = False) -> np.ndarray:
@@ -214,3 +243,32 @@ class DeliveryCurves:
             ]  # fmt: skip
         )
         return out if draws else out[0]
+
+
+def fit_delivery(
+    touchpoints, spend: pd.DataFrame, channels: Sequence[str], campaign: str, random_state: int = 0
+) -> tuple[DeliveryCurves, str | None]:
+    """Delivery curves for a campaign's budget: its own stream's, else all streams'.
+
+    The campaign's own stream is what its budget buys (module text); when it cannot be
+    fitted (a channel with fewer days of the campaign's spend than
+    :class:`DeliveryCurves` needs, or no ``campaign`` column in the touchpoints), the curves
+    of all streams summed are fitted instead, and the budget then goes on top of the
+    always-on spend (:func:`imclab.review.budget.curve_base`).
+
+    Returns
+    -------
+    tuple
+        The fitted :class:`DeliveryCurves` and ``None``, or the all-streams curves and one
+        sentence saying why.
+    """
+    try:
+        own = daily_delivery(touchpoints, spend, channels, campaign)
+        return DeliveryCurves(random_state=random_state).fit(own), None
+    except DataError as err:
+        daily = daily_delivery(touchpoints, spend, channels)
+        note = (
+            f"Delivery curves of all streams (the budget goes on top of always-on): the "
+            f"campaign's own stream could not be fitted ({err})."
+        )
+        return DeliveryCurves(random_state=random_state).fit(daily), note

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.signal import lfilter
 from sklearn.base import BaseEstimator
 
-from imclab.errors import ParameterError
+from imclab.errors import DataError, ParameterError
 from imclab.mmm.data import MMMInput
 
 __all__ = ["Diagnostics", "MarketingMix", "hdi"]
@@ -257,14 +257,59 @@ class MarketingMix(BaseEstimator):
                 out[i, :, j] = ceil * logistic(lam_u * geometric_adstock(x[:, j], a, self.l_max))
         return out
 
+    def window_orders(
+        self,
+        draws: np.ndarray | None = None,
+        shares: pd.DataFrame | None = None,
+        random_state: int = 0,
+    ) -> np.ndarray:
+        """Orders each channel caused over the model's window, per posterior draw.
+
+        With ``shares`` (``channel``, ``share``, ``sd``; the customer-level attribution's,
+        :func:`imclab.mmm.priors.hazard_shares`): the media's total of each draw split by a
+        draw of the shares from ``Normal(share, sd)`` (clipped at 0, renormalised), with
+        the seed ``random_state``. The daily orders and the holdout set the total, the
+        attribution the split, with the error the model's likelihood gives it: measured
+        against the truth this beats the model's own split, which the daily series pulls
+        away from the shares (TV's contribution 41 % under the truth on the sample;
+        ``benchmarks/README.md``). Without ``shares``: the model's own split. The ROAS table
+        (:meth:`channel_summary`) and the budget's curves
+        (:meth:`imclab.mmm.PosteriorCurves.from_delivery`) both read it, so they rest on one
+        split.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(draws), channels)`` (default: all draws, in order).
+        """
+        idx = np.arange(self.n_draws) if draws is None else np.asarray(draws)
+        orders = self.contributions().sum(axis=1)[idx]
+        if shares is None:
+            return orders
+        channels = list(self.data_.channels)
+        s = shares.set_index("channel").reindex(channels)
+        if s["share"].isna().any():
+            raise DataError(f"channel split: no measured share for "
+                            f"{s.index[s['share'].isna()].tolist()}")  # fmt: skip
+        rng = np.random.default_rng(random_state)
+        split = rng.normal(s["share"].to_numpy(float), s["sd"].to_numpy(float),
+                           size=(len(idx), len(channels)))  # fmt: skip
+        split = np.clip(split, 1e-9, None)
+        return orders.sum(axis=1, keepdims=True) * split / split.sum(axis=1, keepdims=True)
+
     def channel_summary(
-        self, revenue_per_order: float | None = None, draws: np.ndarray | None = None
+        self,
+        revenue_per_order: float | None = None,
+        draws: np.ndarray | None = None,
+        split: str = "shares",
+        random_state: int = 0,
     ) -> pd.DataFrame:
         """Per-channel contribution, ROAS and marginal ROAS with 90 % HDIs.
 
         ROAS is the revenue of the orders a channel caused in the window (contribution x
         ``revenue_per_order``) per unit of its spend; marginal ROAS the revenue of 1 % more
-        spend every day per unit of that extra spend.
+        spend every day per unit of that extra spend (the model's own curve's relative
+        increase, applied to the channel's contribution).
 
         Parameters
         ----------
@@ -274,6 +319,12 @@ class MarketingMix(BaseEstimator):
             ``value_per_order`` column; otherwise the window's mean order value).
         draws
             Posterior draw indices to use (e.g. the calibrated resample); default: all.
+        split
+            ``"shares"``: the contributions of :meth:`window_orders` with the fit's shares
+            (the media's total split by the attribution; the model's own split when the fit
+            had none), the split the budget's curves use; ``"model"``: the model's own split.
+        random_state
+            Seed of the share draws (as given to :meth:`window_orders`).
 
         Returns
         -------
@@ -282,6 +333,9 @@ class MarketingMix(BaseEstimator):
             ``contribution_low``/``_high``, ``share`` (of all media orders), ``roas``,
             ``roas_low``/``_high``, ``mroas``, ``mroas_low``/``_high``.
         """
+        if split not in ("shares", "model"):
+            raise ParameterError(f"channel_summary: split must be 'shares' or 'model', got "
+                                 f"{split!r}")  # fmt: skip
         aov = np.full(len(self.data_.channels), float(self.data_.revenue_per_order))
         shares = getattr(self, "shares_", None)
         if revenue_per_order is not None:
@@ -291,14 +345,16 @@ class MarketingMix(BaseEstimator):
             aov = aov.to_numpy(float)
         spend = self.data_.spend
         idx = np.arange(self.n_draws) if draws is None else np.asarray(draws)
-        now = self.contributions().sum(axis=1)[idx]
+        own = self.contributions().sum(axis=1)[idx]
         more = self.contributions(spend * 1.01).sum(axis=1)[idx]
+        now = self.window_orders(idx, shares if split == "shares" else None, random_state)
+        extra = now * (more / np.where(own > 0, own, 1.0) - 1.0)
         total = spend.sum().to_numpy()
         rows = []
         media = now.sum(axis=1)
         for j, c in enumerate(self.data_.channels):
             roas = now[:, j] * aov[j] / total[j]
-            mroas = (more[:, j] - now[:, j]) * aov[j] / (0.01 * total[j])
+            mroas = extra[:, j] * aov[j] / (0.01 * total[j])
             share = now[:, j] / np.where(media > 0, media, 1.0)
             rows.append(
                 {

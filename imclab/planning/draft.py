@@ -11,7 +11,7 @@ Rules
 - **Dates**: the next campaign starts ``gap_weeks`` weeks after the day after this one ends
   and lasts as many days as this one, unless ``next_start``/``next_end`` are given.
 - **Channel split**: :func:`imclab.review.budget.optimize_budget` on the posterior curves,
-  maximising expected revenue on top of the always-on spend, each channel within
+  maximising expected revenue incremental to the always-on spend, each channel within
   ``bound_multiples`` times its share of this campaign's actual mix scaled to the next
   budget (the rule of the marketing-mix notebook: the bounds scale with the budget).
 - **Phase split**: this plan's phases scaled to the new dates (each phase keeps its share of

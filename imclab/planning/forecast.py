@@ -4,15 +4,17 @@ The forecast is anchored on what this campaign measured, so the model's level bi
 only the *difference* the new budget makes comes from the curves. For posterior draw ``d``:
 
 - **campaign-caused orders in the window** of a daily spend schedule ``x_c,t`` (campaign spend
-  of channel ``c`` on day ``t`` of an ``n``-day window, on top of the always-on spend
-  ``b_c`` a day)::
+  of channel ``c`` on day ``t`` of an ``n``-day window; ``b_c`` the spend a day under the
+  curve, :func:`imclab.review.budget.curve_base`: the always-on spend under curves of total
+  spend, zero under the curves of a campaign's own spend that notebook 04 hands over)::
 
       M_d(x) = sum_c sum_t (f_c,d(b_c + x_c,t) - f_c,d(b_c)) * w_c,d(n - 1 - t)
 
   where ``f_c,d`` is the steady-state curve (orders a day of spend causes in all,
   :class:`imclab.mmm.PosteriorCurves`) and ``w_c,d(k)`` the share of them that falls within
-  ``k`` days after the spend (the model's carry-over, :meth:`~imclab.mmm.PosteriorCurves.
-  in_window_share`): orders caused after the window's last day are not the window's. The
+  ``k`` days after the spend (the curves' carry-over: the one the customer-level attribution
+  measures, or the model's adstock, :meth:`~imclab.mmm.PosteriorCurves.in_window_share`):
+  orders caused after the window's last day are not the window's. The
   schedule is the draft's own phasing (each phase's budget spread evenly over its days,
   :func:`imclab.planning.draft.phase_schedule`), and this campaign's is its spend table's
   daily campaign spend: on concave curves a phased budget brings fewer orders than the same
@@ -46,7 +48,7 @@ from imclab.config import KPIS
 from imclab.errors import ParameterError
 from imclab.kpis import Tables, compute_kpi
 from imclab.mmm import PosteriorCurves
-from imclab.review.budget import actual_allocation, base_daily_spend, daily_spend
+from imclab.review.budget import actual_allocation, base_daily_spend, curve_base, daily_spend
 
 __all__ = [
     "FORECAST_KPIS",
@@ -167,7 +169,8 @@ def media_orders(
         Campaign spend per day: one row per day of the window, in order, one column per
         channel; channels without a curve are left out (their effect is taken as measured).
     always_on
-        Spend per day per channel that runs anyway (default none).
+        Spend per day per channel that runs anyway (default none); it goes under curves of
+        total spend only (:func:`imclab.review.budget.curve_base`).
 
     Returns
     -------
@@ -175,10 +178,12 @@ def media_orders(
         ``M_d``: one value per draw (draw order of ``curves.draws_``).
     """
     ids = _aligned(curves)
-    base = dict(always_on.items()) if always_on is not None else {}
+    known = curves.fitted_channels()
+    if always_on is not None:
+        always_on = {c: v for c, v in always_on.items() if c in known}
+    base = curve_base(curves, always_on, known)
     n_days = len(schedule)
     total = np.zeros(len(ids))
-    known = set(curves.fitted_channels())
     for channel in [c for c in schedule.columns if c in known]:
         x = schedule[channel].to_numpy(dtype=float)
         if not (x > 0).any():
@@ -234,7 +239,7 @@ def outcome_draws(
     -------
     pandas.DataFrame
         One row per draw: ``media_orders`` (campaign-caused orders within the campaign's
-        days, on top of always-on: ``M_d`` of the module text), ``conversions``,
+        days, incremental to always-on: ``M_d`` of the module text), ``conversions``,
         ``revenue``, ``spend``, ``roas``, ``cpa`` (see the module text).
     """
     if n_days < 1:

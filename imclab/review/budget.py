@@ -17,6 +17,8 @@ Public functions
 - :func:`actual_allocation` (spend per channel in a date window)
 - :func:`base_daily_spend` (mean daily spend of the other, e.g. always-on, streams in a window:
   the point on each curve a campaign's budget is added to)
+- :func:`curve_base` (that base where the curves are of total spend; zero under curves of a
+  campaign's own spend)
 - :func:`optimize_budget` (curves + total + bounds -> :class:`BudgetPlan`: recommended vs
   actual allocation, expected conversions, gain with an interval, marginal ROI)
 - :func:`budget_bounds` (the bounds policy: actual mix scaled to the next budget, then
@@ -83,6 +85,7 @@ __all__ = [
     "base_daily_spend",
     "budget_bounds",
     "budget_inputs",
+    "curve_base",
     "daily_credit",
     "daily_spend",
     "hill",
@@ -994,8 +997,10 @@ def optimize_budget(
         Coverage of the gain's bootstrap interval.
     base_daily_spend
         Spend per day per channel that runs anyway during the period (e.g. always-on media:
-        :func:`base_daily_spend`); the curves are fitted on total spend, so the budget is
-        evaluated on top of it. Missing channels (and the default ``None``) have no base.
+        :func:`base_daily_spend`); curves fitted on total spend evaluate the budget on top
+        of it, curves of a campaign's own spend start at zero (:func:`curve_base`; the
+        allocation's ``base_daily_spend`` column shows it either way). Missing channels (and
+        the default ``None``) have no base.
 
     Raises
     ------
@@ -1045,7 +1050,8 @@ def optimize_budget(
         value = np.full(
             len(channels), 1.0 if value_per_conversion is None else float(value_per_conversion)
         )
-    base = _base_series(base_daily_spend, channels).to_numpy()
+    shown = _base_series(base_daily_spend, channels).to_numpy()
+    base = curve_base(curves, base_daily_spend, channels).to_numpy()
     at_base = np.array([curves.response(c, b)[0] for c, b in zip(channels, base, strict=True)])
 
     def conv(alloc: np.ndarray) -> np.ndarray:
@@ -1126,7 +1132,7 @@ def optimize_budget(
         actual_at_budget=at_budget,
         recommended_spend=rec,
         change=rec - at_budget,
-        base_daily_spend=base,
+        base_daily_spend=shown,
         actual_conversions=conv(at_budget),
         recommended_conversions=conv(rec),
         actual_daily_spend=s_now,
@@ -1153,7 +1159,7 @@ def optimize_budget(
         "gain_lower": np.nan,
         "gain_upper": np.nan,
     }
-    summary["base_daily_spend_total"] = float(base.sum())
+    summary["base_daily_spend_total"] = float(shown.sum())
     gains = _bootstrap_gain(curves, channels, at_budget, rec, n_days, base)
     if gains.size:
         q = (1 - level) / 2
@@ -1189,6 +1195,28 @@ def _actual_series(actual, curves: ResponseCurves, channels, n_days) -> pd.Serie
     if (act < 0).any():
         raise ParameterError(f"actual allocation: negative spend for {list(act[act < 0].index)}")
     return act.reindex(channels).fillna(0.0)
+
+
+def curve_base(
+    curves, base_daily_spend: Mapping[str, float] | pd.Series | None, channels: Sequence[str]
+) -> pd.Series:
+    """Return the spend per day under each channel's curve before a campaign's budget.
+
+    Curves of a channel's total daily spend (:class:`ResponseCurves`, the model's own
+    curves) take the campaign's budget on top of ``base_daily_spend`` (the always-on media
+    running anyway, :func:`base_daily_spend`). Curves of a campaign's own spend
+    (``curves.campaign_`` set: :class:`imclab.mmm.PosteriorCurves` from delivery curves of
+    the campaign's stream) start at zero: the always-on spend keeps running but buys its own
+    touches, which add to the campaign's in the order hazard, so nothing goes under them.
+    The one rule for the optimiser, the planner's forecast and the budget simulator.
+
+    Returns
+    -------
+    pandas.Series
+        Per channel of ``channels`` (validated: finite, >= 0, known channels).
+    """
+    base = _base_series(base_daily_spend, list(channels))
+    return base * 0.0 if getattr(curves, "campaign_", None) is not None else base
 
 
 def _base_series(base, channels) -> pd.Series:
