@@ -503,8 +503,10 @@ def budget_simulator(
         Slider maximum as a multiple of the total budget's largest channel share (at least
         the total budget).
     base_daily_spend
-        Spend per day per channel that runs anyway (the curves are fitted on total spend):
-        :func:`imclab.review.budget.base_daily_spend`. ``None``: no base.
+        Spend per day per channel that runs anyway (always-on media):
+        :func:`imclab.review.budget.base_daily_spend`. It goes under curves of total spend
+        and not under curves of a campaign's own spend (:func:`imclab.review.budget.curve_base`,
+        the optimiser's rule). ``None``: no base.
 
     Returns
     -------
@@ -530,18 +532,10 @@ def budget_simulator(
             f"(curves: {', '.join(sorted(known))})"
         )
     base_daily = None
-    if base_daily_spend is not None:
-        base_daily = pd.Series(base_daily_spend, dtype=float)
-        if (base_daily < 0).any() or not np.isfinite(base_daily).all():
-            raise ParameterError(
-                f"base_daily_spend: amounts must be finite and >= 0, got {base_daily.to_dict()}"
-            )
-        unknown = [c for c in base_daily.index if c not in known]
-        if unknown:
-            raise ParameterError(
-                f"base_daily_spend: no response curve for {', '.join(map(str, unknown))} "
-                f"(curves: {', '.join(sorted(known))})"
-            )
+    if base_daily_spend is not None:  # what runs under each curve: the one rule of the optimiser
+        from imclab.review.budget import curve_base
+
+        base_daily = curve_base(curves, base_daily_spend, sorted(known))
     sim = BudgetSimulator(
         curves=curves,
         baseline=base,

@@ -501,7 +501,7 @@ if allocation is not None:
         allocation.allocation.set_index("channel")["recommended_spend"],
         n_days=days,
         value_per_conversion=aov,
-        base_daily_spend=budget.curve_base(curves, always_on, always_on.index),
+        base_daily_spend=always_on,
     )
 
 # %% [markdown]

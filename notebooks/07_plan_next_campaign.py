@@ -127,9 +127,9 @@ nc.objectives[["id", "description"]] if nc else None
 # %% [markdown]
 # ## Channel and phase split
 # The optimiser's split of the budget on the posterior curves (the revenue the campaign's own
-# spend causes, beside the always-on spend that keeps running), each channel within `bound_multiples` times its share of this
-# campaign's actual mix scaled to the budget; then each channel's money spread over this
-# plan's phases, scaled to the new dates.
+# spend causes, beside the always-on spend that keeps running), each channel within
+# `bound_multiples` times its share of this campaign's actual mix scaled to the budget; then
+# each channel's money spread over this plan's phases, scaled to the new dates.
 
 # %%
 cols = ["channel", "lower", "upper", "actual_at_budget", "recommended_spend", "change",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,10 +205,24 @@ def test_budget_simulator_counts_conversions_on_top_of_always_on_spend():
     assert t.loc["paid_search", "base_daily_spend"] == 150.0
     assert t.loc["paid_search", "roi"] == pytest.approx(on_top * 50 / 2000 - 1, abs=0.01)
     assert "incremental to always-on" in sim.controls["total"].value
-    with pytest.raises(ParameterError, match="base_daily_spend: no response curve for display"):
+    with pytest.raises(ParameterError, match=r"channel\(s\) display have no response curve"):
         budget_simulator(CURVES, {"tv": 10}, n_days=5, base_daily_spend={"display": 1.0})
     with pytest.raises(ParameterError, match="base_daily_spend: amounts must be"):
         budget_simulator(CURVES, {"tv": 10}, n_days=5, base_daily_spend={"tv": -1.0})
+
+
+def test_budget_simulator_puts_no_base_under_a_campaigns_own_curves():
+    campaign = copy.copy(CURVES)
+    campaign.campaign_ = "spring_launch"  # curves of the campaign's own spend (imclab.mmm)
+    sim = budget_simulator(
+        campaign, {"paid_search": 2000, "social": 3000}, n_days=10,
+        base_daily_spend={"paid_search": 150.0},
+    )  # fmt: skip
+    t = sim.table.set_index("channel")
+    assert t.loc["paid_search", "conversions"] == pytest.approx(
+        _predicted("paid_search", 2000), abs=0.01
+    )
+    assert t.loc["paid_search", "base_daily_spend"] == 0.0
 
 
 def test_budget_simulator_rejects_bad_input():
