@@ -249,7 +249,8 @@ try:
     delivery, note = mmm.fit_delivery(
         tables["touchpoints"], tables["spend"], data.channels, plan.name, random_state=seed
     )
-    print(note) if note else None
+    if note:  # the campaign stream could not be fitted: all streams instead, and why
+        print(note)
     curves = mmm.PosteriorCurves.from_delivery(
         model, delivery, calibration.draws, shares=shares, random_state=seed
     )
