@@ -17,19 +17,19 @@ from IPython.display import Markdown
 
 from imclab.errors import ParameterError
 
-__all__ = ["MISSING", "Gaps", "find_gaps", "skipped"]
+__all__ = ["MISSING", "NEEDS", "Gaps", "find_gaps", "skipped"]
 
 MISSING: dict[str, str] = {
     "survey": (
-        "No brand-tracking survey (survey.csv) in the data folder, so this section is "
+        "No brand-tracking survey (survey.csv) in the data folder, so this {part} is "
         "skipped: add survey.csv (columns in data/README.md) to measure the brand funnel."
     ),
     "ab_tests": (
-        "No A/B tests (ab_tests.csv) in the data folder, so this section is skipped: add "
+        "No A/B tests (ab_tests.csv) in the data folder, so this {part} is skipped: add "
         "ab_tests.csv (columns in data/README.md) to read out the campaign's experiments."
     ),
     "creatives": (
-        "No creatives (creatives.csv) in the data folder, so this section is skipped: add "
+        "No creatives (creatives.csv) in the data folder, so this {part} is skipped: add "
         "creatives.csv (columns in data/README.md) to check the copy against the message house."
     ),
     "holdout_regions": (
@@ -42,30 +42,42 @@ MISSING: dict[str, str] = {
     ),
     "campaign_rows": (
         "The data has no spend or orders of campaign {campaign!r} between {start} and {end}, "
-        "so this section is skipped: add the campaign's rows for those dates to spend.csv and "
+        "so this {part} is skipped: add the campaign's rows for those dates to spend.csv and "
         "touchpoints.csv, with the plan's name in their campaign column."
     ),
     "orders": (
-        "The data has no orders (no row of conversions.csv was kept{detail}), so this section "
+        "The data has no orders (no row of conversions.csv was kept{detail}), so this {part} "
         "is skipped: add the brand's orders to conversions.csv (columns in data/README.md); "
         "notebook 00 lists the rows that were left out and why."
     ),
     "campaign_orders": (
-        "The data has no orders between {start} and {end} (the campaign), so this section is "
+        "The data has no orders between {start} and {end} (the campaign), so this {part} is "
         "skipped: add the campaign period's orders to conversions.csv (the orders in the data "
         "run from {first} to {last})."
     ),
     "channel_spend": (
         "The data has no campaign spend of the planned channel(s) {channels} between {start} "
-        "and {end}, so this section leaves them out: add their rows to spend.csv (campaign = "
+        "and {end}, so this {part} leaves them out: add their rows to spend.csv (campaign = "
         "the plan's name), or take them out of the plan's budget."
     ),
     "campaign_spend": (
         "The data has no campaign spend of {campaign!r} between {start} and {end}, so this "
-        "section is skipped: add the campaign's rows to spend.csv (campaign = the plan's name)."
+        "{part} is skipped: add the campaign's rows to spend.csv (campaign = the plan's name)."
     ),
 }
-"""Why a section is skipped and what to add, by missing input (``{...}`` filled by ``skipped``)."""
+"""Why a section is skipped and what to add, by missing input (``{...}`` filled by ``skipped``;
+``{part}`` is "section", or "notebook" on the page of a notebook the run skips)."""
+
+NEEDS: dict[str, tuple[str, ...]] = {
+    "channel_attribution": ("orders",),
+    "marketing_mix": ("orders", "campaign_orders", "campaign_spend"),
+    "channel_integration": ("orders",),
+    "plan_next_campaign": ("orders", "campaign_orders", "campaign_spend"),
+}
+"""What a notebook's whole analysis needs (by notebook name without its number), most basic
+first: without it every section would fail or show a figure computed from no data, so
+``imclab run`` skips the notebook with one sentence (:meth:`Gaps.notebook_note`) and ``imclab
+validate`` lists it. Notebooks not named here skip their own sections (:meth:`Gaps.first`)."""
 
 
 def skipped(reason: str, **fields: object) -> Markdown:
@@ -85,7 +97,7 @@ def skipped(reason: str, **fields: object) -> Markdown:
     """
     if reason not in MISSING:
         raise ParameterError(f"skipped: unknown reason {reason!r}; reasons: {', '.join(MISSING)}")
-    text = MISSING[reason].format(**fields)
+    text = MISSING[reason].format(**{"part": "section", **fields})
     return Markdown(f"**{'Note' if reason in PARTIAL else 'Skipped'}.** {text}")
 
 
@@ -106,6 +118,9 @@ class Gaps:
     competitors
         The survey is present but has no row for any of the plan's competitors (or the plan
         lists none): every competitor comparison would compare the brand with itself.
+    campaign_spend
+        The campaign (``plan.name``) has no spend in the campaign period: nothing of the
+        campaign to model or to plan from (a name absent from the data, or other dates).
     unspent_channels
         Channels with a planned budget but no campaign spend in the campaign period.
     fields
@@ -115,6 +130,7 @@ class Gaps:
     orders: bool
     campaign_orders: bool
     competitors: bool
+    campaign_spend: bool
     unspent_channels: tuple[str, ...]
     fields: dict[str, Any]
 
@@ -136,8 +152,9 @@ class Gaps:
     def first(self, *reasons: str) -> Markdown | None:
         """Return the note of the first of ``reasons`` this world lacks, or None.
 
-        ``"orders"``, ``"campaign_orders"``, ``"competitors"`` and ``"channel_spend"`` are
-        tested here; a section that needs several inputs lists them, most basic first.
+        ``"orders"``, ``"campaign_orders"``, ``"competitors"``, ``"campaign_spend"`` and
+        ``"channel_spend"`` are tested here; a section that needs several inputs lists them,
+        most basic first.
 
         Parameters
         ----------
@@ -149,18 +166,47 @@ class Gaps:
         IPython.display.Markdown or None
             The note to show instead of the section, None when nothing is missing.
         """
+        reason = self.lacking(*reasons)
+        return None if reason is None else self.note(reason)
+
+    def lacking(self, *reasons: str) -> str | None:
+        """Return the first of ``reasons`` this world lacks, or None (see :meth:`first`)."""
         lacking = {
             "orders": self.orders,
             "campaign_orders": self.campaign_orders,
             "competitors": self.competitors,
+            "campaign_spend": self.campaign_spend,
             "channel_spend": bool(self.unspent_channels),
         }
         for reason in reasons:
             if reason not in lacking:
                 raise ParameterError(f"Gaps.first: {reason!r} is not tested; use: {list(lacking)}")
             if lacking[reason]:
-                return self.note(reason)
+                return reason
         return None
+
+    def notebook_note(self, notebook: str) -> str | None:
+        """Return why a notebook is skipped as a whole (:data:`NEEDS`), or None if it runs.
+
+        Parameters
+        ----------
+        notebook
+            The notebook's stem (``"04_marketing_mix"``) or name without its number.
+
+        Returns
+        -------
+        str or None
+            The one sentence (Markdown) its page shows instead of the analysis.
+        """
+        head, _, tail = notebook.partition("_")
+        name = tail if head.isdigit() and tail else notebook
+        reason = self.lacking(*NEEDS.get(name, ()))
+        return None if reason is None else skipped(reason, **self.fields, part="notebook").data
+
+    def skipped_notebooks(self, notebooks: list[str]) -> dict[str, str]:
+        """Return notebook stem -> the sentence saying why the run skips it, in run order."""
+        notes = {nb: self.notebook_note(nb) for nb in notebooks}
+        return {nb: note for nb, note in notes.items() if note is not None}
 
 
 def find_gaps(world: Any, plan: Any) -> Gaps:
@@ -191,6 +237,7 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
     in_campaign = (spend["campaign"] == plan.name) & (dates >= start) & (dates < end)
     spent = spend.loc[in_campaign].groupby("channel", observed=True)["spend"].sum()
     unspent = tuple(c for c in plan.paid_channels if not spent.get(c, 0) > 0)
+    no_campaign_spend = not (spent > 0).any()
     quarantined = orders.rows_quarantined
     detail = f": all {quarantined:,} rows were quarantined" if quarantined else ""
     fields = {
@@ -202,4 +249,4 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
         "last": "–" if no_orders else f"{last:%Y-%m-%d}",
         "channels": ", ".join(unspent),
     }
-    return Gaps(no_orders, campaign_orders, competitors, unspent, fields)
+    return Gaps(no_orders, campaign_orders, competitors, no_campaign_spend, unspent, fields)
