@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from imclab.errors import ParameterError
 from imclab.plan import load_plan
@@ -18,6 +19,7 @@ from imclab.situation import analysis_window
 from imclab.warehouse import open_world
 
 FIELDS = {"campaign": "c", "start": "s", "end": "e", "detail": "", "first": "f", "last": "l"}
+FIELDS["part"] = "section"  # "notebook" on the page of a notebook the run skips
 
 
 def test_each_reason_is_one_sentence_saying_what_to_add():
@@ -180,3 +182,118 @@ def test_notebook_01_completes_without_orders_or_competitor_rows(small_world, re
     headlines = json.loads((out / "headlines" / "situation.json").read_text(encoding="utf-8"))
     for name in ("revenue_trend_change", "baseline_median_cpa", "biggest_funnel_leak"):
         assert headlines[name] is None, name
+
+
+def _other_campaign(repo_root: Path):
+    """The sample plan renamed: a campaign the data holds no row of."""
+    plan = load_plan(repo_root / "campaigns" / "spring_launch.yaml")
+    return plan.model_copy(update={"name": "summer_sale"})
+
+
+SUITE = [
+    "00_data_audit",
+    "01_situation_analysis",
+    "02_persona_clustering",
+    "03_channel_attribution",
+    "04_marketing_mix",
+    "05_post_campaign_review",
+    "06_channel_integration",
+    "07_plan_next_campaign",
+]
+
+
+def test_needs_names_notebooks_of_the_suite_and_reasons_gaps_tests(repo_root, gaps_of):
+    from imclab.report.sections import NEEDS
+
+    stems = sorted(p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert stems == SUITE
+    names = {stem.partition("_")[2] for stem in stems}
+    assert set(NEEDS) <= names
+    _, gaps = gaps_of["complete"]
+    for reasons in NEEDS.values():
+        assert gaps.lacking(*reasons) is None  # every reason is one Gaps tests (else raises)
+
+
+def test_a_complete_world_skips_no_notebook(gaps_of):
+    _, gaps = gaps_of["complete"]
+    assert not gaps.campaign_spend
+    assert gaps.skipped_notebooks(SUITE) == {}
+
+
+def test_without_orders_the_notebooks_that_analyse_them_are_skipped(gaps_of):
+    _, gaps = gaps_of["no_orders"]
+    skips = gaps.skipped_notebooks(SUITE)
+    assert list(skips) == [
+        "03_channel_attribution",
+        "04_marketing_mix",
+        "06_channel_integration",
+        "07_plan_next_campaign",
+    ]
+    for note in skips.values():
+        assert note.startswith("**Skipped.** The data has no orders (no row of conversions.csv")
+        assert "so this notebook is skipped: add the brand's orders" in note
+    assert gaps.notebook_note("marketing_mix") == skips["04_marketing_mix"]
+
+
+def test_a_campaign_without_spend_skips_the_model_and_the_plan(gaps_of, repo_root):
+    world, _ = gaps_of["complete"]
+    gaps = find_gaps(world, _other_campaign(repo_root))
+    assert gaps.campaign_spend and not gaps.orders and not gaps.campaign_orders
+    skips = gaps.skipped_notebooks(SUITE)
+    assert list(skips) == ["04_marketing_mix", "07_plan_next_campaign"]
+    assert (
+        "no campaign spend of 'summer_sale' between 2025-03-03 and 2025-05-25"
+        in (skips["04_marketing_mix"])
+    )
+    assert "so this notebook is skipped" in skips["04_marketing_mix"]
+    # orders only before the campaign: the model and the plan have nothing to measure
+    _, before = gaps_of["orders_before_campaign"]
+    assert list(before.skipped_notebooks(SUITE)) == ["04_marketing_mix", "07_plan_next_campaign"]
+
+
+def _run_skipped(plan: Path, world: Path, only: list[str], out: Path) -> str:
+    """`imclab run --only ...` whose notebooks are all skipped: the index's text."""
+    from imclab.cli import main
+
+    args = ["run", str(plan), "--data", str(world), "--only", *only, "--out", str(out)]
+    assert main(args) == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_run_skips_the_notebooks_a_world_without_orders_cannot_feed(
+    small_world, repo_root, tmp_path
+):
+    """No notebook is executed: each page is its title and the sentence, the index marks it
+    skipped (before, 03 raised on empty paths and 04 divided by zero)."""
+    world = _variant(small_world, tmp_path / "world", _no_orders)
+    plan = repo_root / "campaigns" / "spring_launch.yaml"
+    only = ["03", "04", "06", "07"]
+    index = _run_skipped(plan, world, only, tmp_path / "report")
+    for stem in SUITE[3:5] + SUITE[6:]:
+        nb = json.loads((tmp_path / "report" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+        assert [c["cell_type"] for c in nb["cells"]] == ["markdown"], stem
+        text = "".join(nb["cells"][0]["source"])
+        assert text.startswith(f"# {stem[:2]} ") and "so this notebook is skipped" in text
+        page = (tmp_path / "report" / f"{stem}.html").read_text(encoding="utf-8")
+        assert "The data has no orders" in html.unescape(page), stem
+        assert f"{stem} The data has no orders" in index, stem
+    assert index.count(" skipped ") >= 4
+    assert "Traceback" not in index
+    assert not (tmp_path / "report" / "headlines" / "marketing_mix.json").exists()
+
+
+def test_run_skips_model_and_plan_of_a_campaign_the_data_does_not_hold(
+    small_world, repo_root, tmp_path
+):
+    """Before, notebook 04 reported a model lift from a campaign with no row in the data."""
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text("utf-8"))
+    plan["name"] = "summer_sale"
+    plan_file = tmp_path / "summer_sale.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    index = _run_skipped(plan_file, small_world, ["04", "07"], tmp_path / "report")
+    assert "04_marketing_mix The data has no campaign spend of 'summer_sale'" in index
+    assert "07_plan_next_campaign The data has no campaign spend of 'summer_sale'" in index
+    assert not (tmp_path / "report" / "headlines").is_dir() or not any(
+        (tmp_path / "report" / "headlines").iterdir()
+    )
