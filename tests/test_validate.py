@@ -341,3 +341,40 @@ def test_validate_with_a_plan_counts_the_rows_the_run_analyses(world, tmp_path, 
     run_world = open_world(world, as_of=run_as_of(load_plan(plan_file)))
     counts = result.tables.set_index("table")["rows_accepted"].dropna().astype(int).to_dict()
     assert counts == {t: len(f) for t, f in run_world.tables.items()}
+
+
+def test_validate_lists_the_notebooks_a_world_without_orders_skips(world, tmp_path, repo_root):
+    """The run's own rule (`find_gaps`): what validate lists is what the index marks skipped."""
+    orders = pd.read_csv(world / "conversions.csv", dtype=str, keep_default_na=False)
+    orders.assign(customer_id="X" + orders["customer_id"]).to_csv(
+        world / "conversions.csv", index=False
+    )
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.exit_code() == EXIT_ERRORS  # every order quarantined is an error too
+    whole = [s for s in result.skipped if "(the whole notebook)" in s]
+    assert [s.split(" ")[0] for s in whole] == [
+        "03_channel_attribution",
+        "04_marketing_mix",
+        "06_channel_integration",
+        "07_plan_next_campaign",
+    ]
+    assert all("The data has no orders" in s and "add the brand's orders" in s for s in whole)
+    text = result.text()
+    assert text.index("Sections the run will skip:") < text.index(
+        "\n  03_channel_attribution (the whole notebook): The data has no orders"
+    )
+
+
+def test_a_campaign_with_touches_but_no_spend_validates_and_lists_its_skips(
+    world, tmp_path, repo_root
+):
+    """Validate passes (the campaign has touches); the run skips the model and the plan, which
+    need the campaign's spend: before, notebook 04 reported a model lift from no spend."""
+    spend = pd.read_csv(world / "spend.csv")
+    spend[spend["campaign"] != "spring_launch"].to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.errors == []
+    whole = [s for s in result.skipped if "(the whole notebook)" in s]
+    assert [s.split(" ")[0] for s in whole] == ["04_marketing_mix", "07_plan_next_campaign"]
+    assert "no campaign spend of 'spring_launch' between 2025-03-03 and 2025-05-25" in whole[0]
+    assert "add the campaign's rows to spend.csv" in whole[0]

@@ -146,44 +146,6 @@ def test_analysis_window_falls_back_to_the_touches_without_orders(gaps_of):
     )
 
 
-def _run_one(notebook: str, world: Path, repo_root: Path, out: Path) -> str:
-    """`imclab run --only notebook` of the sample plan on ``world``: the page's text."""
-    from imclab.cli import main
-
-    plan = repo_root / "campaigns" / "spring_launch.yaml"
-    args = ["run", str(plan), "--data", str(world), "--only", notebook, "--out", str(out)]
-    assert main(args) == 0
-    nb = json.loads((out / f"{notebook}.ipynb").read_text(encoding="utf-8"))
-    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
-    assert not [o for o in outputs if o["output_type"] == "error"]
-    page = (out / f"{notebook}.html").read_text(encoding="utf-8")
-    return html.unescape(re.sub(r"<[^>]+>", " ", page))
-
-
-@pytest.mark.slow
-def test_notebook_05_completes_without_orders(small_world, repo_root, tmp_path):
-    world = _variant(small_world, tmp_path / "world", _no_orders)
-    page = _run_one("05_post_campaign_review", world, repo_root, tmp_path / "report")
-    assert page.count("The data has no orders") >= 4  # holdout, CLV, curves, budget split
-    headlines = json.loads((tmp_path / "report" / "headlines" / "review.json").read_text())
-    assert headlines["incremental_lift"] is None
-
-
-@pytest.mark.slow
-def test_notebook_01_completes_without_orders_or_competitor_rows(small_world, repo_root, tmp_path):
-    """`imclab run` of notebook 01 on a world with no order kept and a survey of our brand
-    only: each section says what is missing; no headline is computed from no data."""
-    world = _variant(small_world, tmp_path / "world", _no_orders)
-    _no_competitors(world)
-    out = tmp_path / "report"
-    page = _run_one("01_situation_analysis", world, repo_root, out)
-    assert page.count("The data has no orders") >= 3  # sales, journey, channel baseline
-    assert page.count("The survey has no rows for the plan's competitors") == 2  # shares, leaks
-    headlines = json.loads((out / "headlines" / "situation.json").read_text(encoding="utf-8"))
-    for name in ("revenue_trend_change", "baseline_median_cpa", "biggest_funnel_leak"):
-        assert headlines[name] is None, name
-
-
 def _other_campaign(repo_root: Path):
     """The sample plan renamed: a campaign the data holds no row of."""
     plan = load_plan(repo_root / "campaigns" / "spring_launch.yaml")
