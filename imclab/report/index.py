@@ -502,7 +502,13 @@ def _results_section(
             review.get("cac"),
         )
     )
-    tiles.append(_lift_tile(review.get("incremental_lift"), why, reviewed))
+    if reviewed and not isinstance(review.get("incremental_lift"), Mapping):
+        why = (
+            "the review compared no holdout regions (its Incrementality section says why)"
+            if getattr(plan, "holdout_regions", None)
+            else "the plan lists no holdout regions to compare with"
+        )
+    tiles.append(_lift_tile(review.get("incremental_lift"), why))
     return (
         '<section id="results">\n<h2>Results at a glance</h2>\n<div class="tiles kpis">\n'
         + "\n".join(tiles)
@@ -542,11 +548,10 @@ def _incremental_tile(roas: Any, roi: Any, why: str, reviewed: bool) -> str:
     )
 
 
-def _lift_tile(lift: Any, why: str, reviewed: bool) -> str:
+def _lift_tile(lift: Any, why: str) -> str:
     label = "Incremental lift (holdout regions)"
     if not isinstance(lift, Mapping):
-        reason = "the data has no holdout regions to compare with" if reviewed else why
-        return _kpi_tile("incremental_lift", label, None, reason)
+        return _kpi_tile("incremental_lift", label, None, why)
     estimate = _number(lift.get("estimate"))
     if estimate is None:
         return _kpi_tile("incremental_lift", label, None, "the holdout estimate is undefined")

@@ -282,7 +282,12 @@ def test_partial_review_headlines_keep_the_other_tiles(plan):
     assert list(tiles) == ["roi"]
     assert tiles["roi"]["css"] == "good"
     assert "Not available: 05_post_campaign_review did not record it" in page  # roas, cac
-    assert "Not available: the data has no holdout regions to compare with." in page
+    # the plan keeps regions dark: the review says why it compared none (e.g. no campaign spend)
+    assert "Not available: the review compared no holdout regions (its Incrementality" in page
+    no_holdout = render_index(
+        plan.model_copy(update={"holdout_regions": []}), SUITE, {"review": review}
+    )
+    assert "Not available: the plan lists no holdout regions to compare with." in no_holdout
     assert (
         "Not available: no holdout estimate, campaign spend or order value to compute it from."
     ) in page
