@@ -210,6 +210,7 @@ def validate_data(
     from imclab.data.load import REFERENCES_CUSTOMERS
     from imclab.data.mapping import mapped_sources
     from imclab.plan import load_plan, plan_path
+    from imclab.report.sections import skipped_sections
     from imclab.warehouse import open_world
 
     folder = Path(data_dir)
@@ -392,43 +393,6 @@ def _rename_files(message: str, names: dict[str, str]) -> str:
         if message.startswith(mapped):
             return original + message[len(mapped) :]
     return message
-
-
-#: Optional inputs and the report sections that need them: ``(table, sections, how to add)``.
-OPTIONAL_SECTIONS: tuple[tuple[str, str, str], ...] = (
-    ("survey", "the brand funnel and share of mind (01 situation analysis) and the brand "
-     "survey lift (05 review)", "add survey.csv (data/README.md: survey)"),
-    ("ab_tests", "the A/B tests (05 review, Experiments)", "add ab_tests.csv"),
-    ("creatives", "brand consistency across channels (05 review)", "add creatives.csv"),
-)  # fmt: skip
-
-
-def skipped_sections(plan: Any, present: set[str]) -> list[str]:
-    """Return one sentence per report section a run of ``plan`` on these tables will skip.
-
-    Parameters
-    ----------
-    plan
-        The campaign plan (``None``: only the data is considered).
-    present
-        The tables the data folder holds (with rows).
-
-    Returns
-    -------
-    list of str
-        "<section>: skipped, <why>; <how to add it>" sentences.
-    """
-    out = [
-        f"{sections}: skipped, no {table} table; {how}"
-        for table, sections, how in OPTIONAL_SECTIONS
-        if table not in present
-    ]
-    if plan is not None and not plan.holdout_regions:
-        out.append(
-            "the geo holdout (05 review, Incrementality): skipped, the plan lists no "
-            "holdout_regions; add the regions kept dark to the plan"
-        )
-    return out
 
 
 def skipped_notebooks(world: Any, plan: Any) -> list[str]:

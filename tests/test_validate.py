@@ -295,9 +295,10 @@ def test_plan_checks_what_the_run_needs_and_lists_skipped_sections(world, tmp_pa
     result = validate_data(world, campaign=_plan_file(tmp_path, repo_root, holdout_regions=[]))
     assert result.errors == []
     skipped = "\n".join(result.skipped)
-    assert "no ab_tests table; add ab_tests.csv" in skipped
-    assert "no creatives table; add creatives.csv" in skipped
-    assert "no holdout_regions" in skipped
+    ab_tests = "Experiments): No A/B tests (ab_tests.csv) in the data folder, so this section"
+    assert ab_tests + " is skipped: add ab_tests.csv" in skipped
+    assert "No creatives (creatives.csv) in the data folder" in skipped
+    assert "(05 review, Incrementality): The plan lists no holdout_regions" in skipped
     assert "survey" not in skipped  # the world has one
     assert "Sections the run will skip:" in result.text()
     (world / "survey.csv").unlink()

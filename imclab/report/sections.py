@@ -17,7 +17,15 @@ from IPython.display import Markdown
 
 from imclab.errors import ParameterError
 
-__all__ = ["MISSING", "NEEDS", "Gaps", "find_gaps", "skipped"]
+__all__ = [
+    "MISSING",
+    "NEEDS",
+    "OPTIONAL_SECTIONS",
+    "Gaps",
+    "find_gaps",
+    "skipped",
+    "skipped_sections",
+]
 
 MISSING: dict[str, str] = {
     "survey": (
@@ -78,6 +86,37 @@ NEEDS: dict[str, tuple[str, ...]] = {
 first: without it every section would fail or show a figure computed from no data, so
 ``imclab run`` skips the notebook with one sentence (:meth:`Gaps.notebook_note`) and ``imclab
 validate`` lists it. Notebooks not named here skip their own sections (:meth:`Gaps.first`)."""
+
+
+OPTIONAL_SECTIONS: dict[str, str] = {
+    "survey": "the brand funnel and share of mind (01 situation analysis) and the brand survey "
+    "lift (05 review)",
+    "ab_tests": "the A/B tests (05 review, Experiments)",
+    "creatives": "brand consistency across channels (05 review)",
+    "holdout_regions": "the geo holdout (05 review, Incrementality)",
+}
+"""Optional input (a table, or the plan's holdout regions) -> the report sections without it."""
+
+
+def skipped_sections(plan: Any, present: set[str]) -> list[str]:
+    """Return one line per report section a run of ``plan`` on these tables will skip.
+
+    Parameters
+    ----------
+    plan
+        The campaign plan (``None``: only the data is considered).
+    present
+        The tables the data folder holds (with rows).
+
+    Returns
+    -------
+    list of str
+        ``"<sections>: <the sentence of MISSING>"``, the sentence those sections show.
+    """
+    lacking = [t for t in ("survey", "ab_tests", "creatives") if t not in present]
+    if plan is not None and not plan.holdout_regions:
+        lacking.append("holdout_regions")
+    return [f"{OPTIONAL_SECTIONS[key]}: {MISSING[key].format(part='section')}" for key in lacking]
 
 
 def skipped(reason: str, **fields: object) -> Markdown:
