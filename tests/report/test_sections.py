@@ -224,7 +224,7 @@ def _run_skipped(plan: Path, world: Path, only: list[str], out: Path) -> str:
 
 
 def test_run_skips_the_notebooks_a_world_without_orders_cannot_feed(
-    small_world, repo_root, tmp_path
+    small_world, repo_root, tmp_path, capsys
 ):
     """No notebook is executed: each page is its title and the sentence, the index marks it
     skipped (before, 03 raised on empty paths and 04 divided by zero)."""
@@ -243,6 +243,8 @@ def test_run_skips_the_notebooks_a_world_without_orders_cannot_feed(
     assert index.count(" skipped ") >= 4
     assert "Traceback" not in index
     assert not (tmp_path / "report" / "headlines" / "marketing_mix.json").exists()
+    said = capsys.readouterr().out
+    assert "(0 notebook(s) run; skipped, the data lacks what they analyse: 03_channel" in said
 
 
 def test_run_skips_model_and_plan_of_a_campaign_the_data_does_not_hold(
