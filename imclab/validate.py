@@ -69,7 +69,7 @@ class ValidationResult:
     skipped
         The report sections a run will skip, each with what is missing and how to add it
         (an absent optional table; with a plan, no holdout regions, and the notebooks the run
-        skips as a whole, :func:`skipped_notebooks`).
+        skips as a whole, :func:`skipped_by_gaps`).
     """
 
     data_dir: Path
@@ -341,7 +341,7 @@ def validate_data(
                 present = {t for t, r in world.report.tables.items() if r.rows_loaded}
                 skipped = skipped_sections(plan, present)
                 if plan is not None and not failed:
-                    skipped += skipped_notebooks(world, plan)
+                    skipped += skipped_by_gaps(world, plan)
     frame = pd.DataFrame([rows[t] for t in TABLES], columns=TABLE_COLUMNS)
     for col in ("rows_read", "rows_accepted", "rows_quarantined"):
         frame[col] = frame[col].astype("Int64")
@@ -395,28 +395,19 @@ def _rename_files(message: str, names: dict[str, str]) -> str:
     return message
 
 
-def skipped_notebooks(world: Any, plan: Any) -> list[str]:
-    """Return one sentence per notebook ``imclab run`` will skip as a whole on this world.
+def skipped_by_gaps(world: Any, plan: Any) -> list[str]:
+    """Return one line per part of the report ``imclab run`` will skip for what the world lacks.
 
     The rule is the run's own (:func:`imclab.report.sections.find_gaps` and
-    :meth:`~imclab.report.sections.Gaps.skipped_notebooks`, on the suite's notebooks), so
-    what validate lists is what the run's index marks skipped.
-
-    Returns
-    -------
-    list of str
-        "<notebook> (the whole notebook): <why; what to add>" sentences, in run order.
+    :meth:`~imclab.report.sections.Gaps.skipped_lines`, on the suite's notebooks), so what
+    validate lists is what the report's sections say and the run's index marks skipped.
     """
     from imclab.config import NOTEBOOKS_DIR
     from imclab.report.notebook_io import discover_notebooks
     from imclab.report.sections import find_gaps
 
     stems = [path.stem for path in discover_notebooks(NOTEBOOKS_DIR)]
-    notes = find_gaps(world, plan).skipped_notebooks(stems)
-    return [
-        f"{stem} (the whole notebook): {note.removeprefix('**Skipped.** ')}"
-        for stem, note in notes.items()
-    ]
+    return find_gaps(world, plan).skipped_lines(stems)
 
 
 def _plan_checks(plan: Any, world: Any) -> tuple[list[str], list[str]]:

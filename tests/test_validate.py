@@ -379,3 +379,25 @@ def test_a_campaign_with_touches_but_no_spend_validates_and_lists_its_skips(
     assert [s.split(" ")[0] for s in whole] == ["04_marketing_mix", "07_plan_next_campaign"]
     assert "no campaign spend of 'spring_launch' between 2025-03-03 and 2025-05-25" in whole[0]
     assert "add the campaign's rows to spend.csv" in whole[0]
+
+
+def test_validate_lists_the_sections_a_survey_without_competitors_and_an_unspent_channel_skip(
+    world, tmp_path, repo_root
+):
+    survey = pd.read_csv(world / "survey.csv")
+    survey[survey["brand"] == "Lumina"].to_csv(world / "survey.csv", index=False)
+    spend = pd.read_csv(world / "spend.csv")
+    spend[spend["channel"] != "tv"].to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.errors == []
+    lines = [s for s in result.skipped if "(01 situation" in s or "(04, 05" in s]
+    assert lines == [
+        "the brand shares and funnel leaks against competitors (01 situation analysis): The "
+        "survey has no rows for the plan's competitors, so the comparison is skipped: add their "
+        "survey rows, or list the brands the survey asks about as the plan's competitors.",
+        "the marketing mix, response curves and budget split (04, 05 and 07): The data has no "
+        "campaign spend of the planned channel(s) tv between 2025-03-03 and 2025-05-25, so this "
+        "section leaves them out: add their rows to spend.csv (campaign = the plan's name), or "
+        "take them out of the plan's budget.",
+    ]
+    assert not [s for s in result.skipped if "(the whole notebook)" in s]

@@ -18,6 +18,7 @@ from IPython.display import Markdown
 from imclab.errors import ParameterError
 
 __all__ = [
+    "GAP_SECTIONS",
     "MISSING",
     "NEEDS",
     "OPTIONAL_SECTIONS",
@@ -96,6 +97,13 @@ OPTIONAL_SECTIONS: dict[str, str] = {
     "holdout_regions": "the geo holdout (05 review, Incrementality)",
 }
 """Optional input (a table, or the plan's holdout regions) -> the report sections without it."""
+
+GAP_SECTIONS: dict[str, str] = {
+    "competitors": "the brand shares and funnel leaks against competitors (01 situation analysis)",
+    "channel_spend": "the marketing mix, response curves and budget split (04, 05 and 07)",
+}
+"""What a world lacks for a plan (a reason :meth:`Gaps.first` tests) -> the sections it
+removes, for the list ``imclab validate`` prints (:meth:`Gaps.skipped_lines`)."""
 
 
 def skipped_sections(plan: Any, present: set[str]) -> list[str]:
@@ -246,6 +254,33 @@ class Gaps:
         """Return notebook stem -> the sentence saying why the run skips it, in run order."""
         notes = {nb: self.notebook_note(nb) for nb in notebooks}
         return {nb: note for nb, note in notes.items() if note is not None}
+
+    def skipped_lines(self, notebooks: list[str]) -> list[str]:
+        """Return one line per part of the report a run on this world skips (for validate).
+
+        The sections whose input a gap removes (:data:`GAP_SECTIONS`), then the notebooks
+        skipped as a whole (:meth:`skipped_notebooks`), each with the sentence the report
+        shows in their place.
+
+        Parameters
+        ----------
+        notebooks
+            The stems of the notebooks the run executes.
+
+        Returns
+        -------
+        list of str
+            ``"<sections>: <sentence>"`` and ``"<notebook> (the whole notebook): <sentence>"``.
+        """
+        lines = [
+            f"{where}: {self.note(reason).data.split('.** ', 1)[1]}"
+            for reason, where in GAP_SECTIONS.items()
+            if self.lacking(reason)
+        ]
+        return lines + [
+            f"{stem} (the whole notebook): {note.split('.** ', 1)[1]}"
+            for stem, note in self.skipped_notebooks(notebooks).items()
+        ]
 
 
 def find_gaps(world: Any, plan: Any) -> Gaps:
