@@ -602,7 +602,7 @@ def _write_skipped(source: Path, note: str, folder: Path, show_code: bool) -> st
     Returns
     -------
     str
-        The HTML page's file name (an ``.ipynb`` of the same two cells is saved beside it).
+        The HTML page's file name (an ``.ipynb`` of that one Markdown cell is saved beside it).
     """
     nb = nbformat.read(source, as_version=4)
     title = next(

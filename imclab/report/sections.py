@@ -4,7 +4,10 @@ A notebook section whose input is missing calls :func:`skipped` instead of faili
 of the report completes. The sentences are written here once, so every notebook words a
 missing survey (or holdout, ...) the same way. :func:`find_gaps` says once, per run, which
 inputs a world lacks for its plan (no orders, no competitor rows, a planned channel without
-spend, ...), so every notebook tests the same facts.
+spend, ...), so every notebook tests the same facts. A notebook whose whole analysis needs
+what is missing (:data:`NEEDS`) is not executed: ``imclab run`` writes its page as the one
+sentence and the index marks it skipped; ``imclab validate --campaign`` lists the same skips
+(:meth:`Gaps.skipped_lines`, :func:`skipped_sections`).
 """
 
 from __future__ import annotations
