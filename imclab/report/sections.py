@@ -72,6 +72,13 @@ MISSING: dict[str, str] = {
         "and {end}, so this {part} leaves them out: add their rows to spend.csv (campaign = "
         "the plan's name), or take them out of the plan's budget."
     ),
+    "campaign_conversions": (
+        "No order between {start} and {end} followed a touch of campaign {campaign!r} within "
+        "the {lookback_days}-day lookback, so this {part} is skipped (a model would credit the "
+        "campaign with orders none of its touches preceded): add the campaign's touches to "
+        "touchpoints.csv with the plan's name in their campaign column, and the orders of the "
+        "customers it reached to conversions.csv."
+    ),
     "campaign_spend": (
         "The data has no campaign spend of {campaign!r} between {start} and {end}, so this "
         "{part} is skipped: add the campaign's rows to spend.csv (campaign = the plan's name)."
@@ -82,9 +89,14 @@ MISSING: dict[str, str] = {
 
 NEEDS: dict[str, tuple[str, ...]] = {
     "channel_attribution": ("orders",),
-    "marketing_mix": ("orders", "campaign_orders", "campaign_spend"),
+    "marketing_mix": ("orders", "campaign_orders", "campaign_spend", "campaign_conversions"),
     "channel_integration": ("orders",),
-    "plan_next_campaign": ("orders", "campaign_orders", "campaign_spend"),
+    "plan_next_campaign": (
+        "orders",
+        "campaign_orders",
+        "campaign_spend",
+        "campaign_conversions",
+    ),
 }
 """What a notebook's whole analysis needs (by notebook name without its number), most basic
 first: without it every section would fail or show a figure computed from no data, so
@@ -171,6 +183,10 @@ class Gaps:
     campaign_spend
         The campaign (``plan.name``) has no spend in the campaign period: nothing of the
         campaign to model or to plan from (a name absent from the data, or other dates).
+    campaign_conversions
+        No order in the campaign period followed a touch of the campaign within the plan's
+        ``lookback_days`` (the campaign reached no customer who then ordered); only tested
+        when the world has orders in the period and campaign spend.
     unspent_channels
         Channels with a planned budget but no campaign spend in the campaign period.
     fields
@@ -181,6 +197,7 @@ class Gaps:
     campaign_orders: bool
     competitors: bool
     campaign_spend: bool
+    campaign_conversions: bool
     unspent_channels: tuple[str, ...]
     fields: dict[str, Any]
 
@@ -202,9 +219,9 @@ class Gaps:
     def first(self, *reasons: str) -> Markdown | None:
         """Return the note of the first of ``reasons`` this world lacks, or None.
 
-        ``"orders"``, ``"campaign_orders"``, ``"competitors"``, ``"campaign_spend"`` and
-        ``"channel_spend"`` are tested here; a section that needs several inputs lists them,
-        most basic first.
+        ``"orders"``, ``"campaign_orders"``, ``"competitors"``, ``"campaign_spend"``,
+        ``"campaign_conversions"`` and ``"channel_spend"`` are tested here; a section that
+        needs several inputs lists them, most basic first.
 
         Parameters
         ----------
@@ -226,6 +243,7 @@ class Gaps:
             "campaign_orders": self.campaign_orders,
             "competitors": self.competitors,
             "campaign_spend": self.campaign_spend,
+            "campaign_conversions": self.campaign_conversions,
             "channel_spend": bool(self.unspent_channels),
         }
         for reason in reasons:
@@ -315,6 +333,12 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
     spent = spend.loc[in_campaign].groupby("channel", observed=True)["spend"].sum()
     unspent = tuple(c for c in plan.paid_channels if not spent.get(c, 0) > 0)
     no_campaign_spend = not (spent > 0).any()
+    lookback_days = plan.resolved_settings().lookback_days
+    unreached = (
+        not (campaign_orders or no_campaign_spend)
+        and "touchpoints" in world.tables
+        and not _campaign_credited(world.tables, plan.name, start, end, lookback_days)
+    )
     quarantined = orders.rows_quarantined
     detail = f": all {quarantined:,} rows were quarantined" if quarantined else ""
     fields = {
@@ -325,5 +349,59 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
         "first": "–" if no_orders else f"{first:%Y-%m-%d}",
         "last": "–" if no_orders else f"{last:%Y-%m-%d}",
         "channels": ", ".join(unspent),
+        "lookback_days": lookback_days,
     }
-    return Gaps(no_orders, campaign_orders, competitors, no_campaign_spend, unspent, fields)
+    return Gaps(
+        no_orders, campaign_orders, competitors, no_campaign_spend, unreached, unspent, fields
+    )
+
+
+def _campaign_credited(
+    tables: dict[str, Any],
+    campaign: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    lookback_days: int,
+) -> bool:
+    """Return whether an order in ``[start, end)`` followed a touch of ``campaign``.
+
+    "Followed" is within ``lookback_days`` after the touch, the crediting window of
+    :func:`imclab.attribution.build_journeys`.
+
+    The event tables are pandas (the file loader) or Ibis tables of their engine; the join
+    runs in DuckDB or in that engine, on the campaign's touches and the period's orders only.
+    """
+    import ibis
+
+    tp, cv = tables["touchpoints"], tables["conversions"]
+    since = start - pd.Timedelta(days=lookback_days)
+    if isinstance(tp, pd.DataFrame):
+        tp = tp.loc[
+            (tp["campaign"].astype(str) == campaign)
+            & (tp["timestamp"] >= since)
+            & (tp["timestamp"] < end),
+            ["customer_id", "timestamp"],
+        ]
+        cv = cv.loc[
+            (cv["timestamp"] >= start) & (cv["timestamp"] < end), ["customer_id", "timestamp"]
+        ]
+        if tp.empty or cv.empty:
+            return False
+        tp, cv = ibis.memtable(tp), ibis.memtable(cv)
+    else:
+        tp = tp.filter(
+            (tp.campaign == campaign) & (tp.timestamp >= since) & (tp.timestamp < end)
+        ).select("customer_id", "timestamp")
+        cv = cv.filter((cv.timestamp >= start) & (cv.timestamp < end)).select(
+            "customer_id", "timestamp"
+        )
+    touch = tp.rename(touch_customer="customer_id", touch_ts="timestamp")
+    credited = cv.join(
+        touch,
+        [
+            cv.customer_id == touch.touch_customer,
+            touch.touch_ts <= cv.timestamp,
+            touch.touch_ts >= cv.timestamp - ibis.interval(days=lookback_days),
+        ],
+    )
+    return bool(credited.limit(1).count().execute())

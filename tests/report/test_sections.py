@@ -20,6 +20,7 @@ from imclab.warehouse import open_world
 
 FIELDS = {"campaign": "c", "start": "s", "end": "e", "detail": "", "first": "f", "last": "l"}
 FIELDS["part"] = "section"  # "notebook" on the page of a notebook the run skips
+FIELDS["lookback_days"] = 30
 
 
 def test_each_reason_is_one_sentence_saying_what_to_add():
@@ -70,23 +71,40 @@ def _no_tv_spend(folder: Path) -> None:
     )
 
 
+def _campaign_reached_no_buyer(folder: Path) -> None:
+    """Drop the orders of every customer a campaign touch reached: its touches and spend stay,
+    no order follows them (only customers it never touched order)."""
+    touches = pd.read_csv(folder / "touchpoints.csv", dtype=str, keep_default_na=False)
+    reached = set(touches.loc[touches["campaign"] == "spring_launch", "customer_id"])
+    _rewrite(folder, "conversions", lambda f: f.loc[~f["customer_id"].isin(reached)])
+
+
 VARIANTS = {
     "complete": lambda folder: None,
     "no_orders": _no_orders,
     "orders_before_campaign": _orders_before_campaign,
     "no_competitors": _no_competitors,
     "no_tv_spend": _no_tv_spend,
+    "campaign_reached_no_buyer": _campaign_reached_no_buyer,
 }
 
 
 @pytest.fixture(scope="module")
-def gaps_of(small_world, tmp_path_factory, repo_root):
+def variants(small_world, tmp_path_factory) -> Path:
+    """A folder holding one copy of the small world per variant (``<folder>/<name>``)."""
+    root = tmp_path_factory.mktemp("gaps")
+    for name, change in VARIANTS.items():
+        _variant(small_world, root / name, change)
+    return root
+
+
+@pytest.fixture(scope="module")
+def gaps_of(variants, repo_root):
     """Variant name -> (its world, the gaps `find_gaps` finds for the sample plan)."""
     plan = load_plan(repo_root / "campaigns" / "spring_launch.yaml")
-    root = tmp_path_factory.mktemp("gaps")
     out = {}
-    for name, change in VARIANTS.items():
-        world = open_world(_variant(small_world, root / name, change), "duckdb")
+    for name in VARIANTS:
+        world = open_world(variants / name, "duckdb")
         out[name] = (world, find_gaps(world, plan))
     return out
 
@@ -211,6 +229,31 @@ def test_a_campaign_without_spend_skips_the_model_and_the_plan(gaps_of, repo_roo
     # orders only before the campaign: the model and the plan have nothing to measure
     _, before = gaps_of["orders_before_campaign"]
     assert list(before.skipped_notebooks(SUITE)) == ["04_marketing_mix", "07_plan_next_campaign"]
+
+
+def test_a_campaign_no_order_followed_skips_the_model_and_the_plan(
+    gaps_of, variants, small_world, repo_root
+):
+    """Its touches and spend are in the data, but no order of the period followed a touch:
+    before, notebook 04 credited the campaign with a lift (e.g. 36 orders, 18-54) that the
+    holdout contradicted."""
+    world, gaps = gaps_of["campaign_reached_no_buyer"]
+    assert not (gaps.orders or gaps.campaign_orders or gaps.campaign_spend)
+    assert gaps.campaign_conversions
+    skips = gaps.skipped_notebooks(SUITE)
+    assert list(skips) == ["04_marketing_mix", "07_plan_next_campaign"]
+    assert skips["04_marketing_mix"].startswith(
+        "**Skipped.** No order between 2025-03-03 and 2025-05-25 followed a touch of campaign "
+        "'spring_launch' within the 30-day lookback, so this notebook is skipped"
+    )
+    # the same answer where the event tables stay in the engine (Ibis tables, as on Spark)
+    plan = load_plan(repo_root / "campaigns" / "spring_launch.yaml")
+    lazy = open_world(variants / "campaign_reached_no_buyer", "duckdb", lazy=True)
+    assert find_gaps(lazy, plan).campaign_conversions
+    complete = open_world(small_world, "duckdb", lazy=True)
+    assert not find_gaps(complete, plan).campaign_conversions
+    _, full = gaps_of["complete"]
+    assert not full.campaign_conversions
 
 
 def _run_skipped(plan: Path, world: Path, only: list[str], out: Path) -> str:
