@@ -44,6 +44,11 @@ MISSING: dict[str, str] = {
         "No creatives (creatives.csv) in the data folder, so this {part} is skipped: add "
         "creatives.csv (columns in data/README.md) to check the copy against the message house."
     ),
+    "survey_waves": (
+        "The survey has no wave between {start} and {end} (the baseline period), so this "
+        "{part} is skipped: add the waves fielded in those dates to survey.csv, or set the "
+        "plan's settings.baseline_start and baseline_end to dates a wave covers."
+    ),
     "holdout_regions": (
         "The plan lists no holdout_regions, so the incrementality test is skipped: keep one or "
         "more regions dark and list them in the plan (holdout_regions: [west]) to measure lift."
