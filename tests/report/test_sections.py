@@ -304,3 +304,25 @@ def test_run_skips_model_and_plan_of_a_campaign_the_data_does_not_hold(
     assert not (tmp_path / "report" / "headlines").is_dir() or not any(
         (tmp_path / "report" / "headlines").iterdir()
     )
+
+
+def _survey_after_launch(folder: Path) -> None:  # brand tracking began with the campaign
+    _rewrite(folder, "survey", lambda f: f.loc[f["period"] == "post"])
+
+
+@pytest.mark.slow
+def test_notebook_01_without_a_survey_wave_in_the_baseline(small_world, repo_root, tmp_path):
+    """Before, the brand funnel of an empty baseline raised IndexError in its plot."""
+    from imclab.cli import main
+
+    world = _variant(small_world, tmp_path / "world", _survey_after_launch)
+    plan, out = repo_root / "campaigns" / "spring_launch.yaml", tmp_path / "report"
+    args = ["run", str(plan), "--data", str(world), "--only", "01", "--out", str(out)]
+    assert main(args) == 0
+    nb = json.loads((out / "01_situation_analysis.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    page = html.unescape((out / "01_situation_analysis.html").read_text(encoding="utf-8"))
+    assert "The survey has no wave between 2025-01-01 and 2025-03-02 (the baseline period)" in (
+        re.sub(r"<[^>]+>", "", page)
+    )
