@@ -95,7 +95,7 @@ MISSING: dict[str, str] = {
 NEEDS: dict[str, tuple[str, ...]] = {
     "channel_attribution": ("orders",),
     "marketing_mix": ("orders", "campaign_orders", "campaign_spend", "campaign_conversions"),
-    "channel_integration": ("orders",),
+    "channel_integration": ("orders", "campaign_orders"),
     "plan_next_campaign": (
         "orders",
         "campaign_orders",
