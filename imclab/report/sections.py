@@ -382,7 +382,7 @@ def _campaign_credited(
     since = start - pd.Timedelta(days=lookback_days)
     if isinstance(tp, pd.DataFrame):
         tp = tp.loc[
-            (tp["campaign"].astype(str) == campaign)
+            (tp["campaign"] == campaign)
             & (tp["timestamp"] >= since)
             & (tp["timestamp"] < end),
             ["customer_id", "timestamp"],
