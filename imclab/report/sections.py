@@ -382,9 +382,7 @@ def _campaign_credited(
     since = start - pd.Timedelta(days=lookback_days)
     if isinstance(tp, pd.DataFrame):
         tp = tp.loc[
-            (tp["campaign"] == campaign)
-            & (tp["timestamp"] >= since)
-            & (tp["timestamp"] < end),
+            (tp["campaign"] == campaign) & (tp["timestamp"] >= since) & (tp["timestamp"] < end),
             ["customer_id", "timestamp"],
         ]
         cv = cv.loc[
