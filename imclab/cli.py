@@ -282,7 +282,9 @@ def _run(args: argparse.Namespace) -> int:
             log=lambda line: print(line, file=sys.stderr),
         )
     ran = sum(entry.status == "ok" for entry in result.notebooks)
-    print(f"report: {result.report_dir / 'index.html'} ({ran} notebook(s) run)")
+    skipped = [entry.name for entry in result.notebooks if entry.status == "skipped"]
+    also = f"; skipped, the data lacks what they analyse: {', '.join(skipped)}" if skipped else ""
+    print(f"report: {result.report_dir / 'index.html'} ({ran} notebook(s) run{also})")
     return EXIT_OK
 
 

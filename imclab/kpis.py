@@ -1303,7 +1303,8 @@ def _kpi_series(
         ],
         columns=columns[:-1],
     )
-    usable = out["value"].where(~out["partial"].astype(bool))
+    # numeric even when no period has a value (None throughout: an object column)
+    usable = pd.to_numeric(out["value"], errors="coerce").where(~out["partial"].astype(bool))
     out["growth"] = usable / usable.shift(1) - 1
     out.loc[~np.isfinite(out["growth"]), "growth"] = np.nan
     return out

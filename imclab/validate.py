@@ -68,7 +68,8 @@ class ValidationResult:
         The loader's quarantine summary, one sentence per file, column and reason.
     skipped
         The report sections a run will skip, each with what is missing and how to add it
-        (an absent optional table; with a plan, no holdout regions).
+        (an absent optional table; with a plan, no holdout regions, and the notebooks the run
+        skips as a whole, :func:`skipped_by_gaps`).
     """
 
     data_dir: Path
@@ -209,6 +210,7 @@ def validate_data(
     from imclab.data.load import REFERENCES_CUSTOMERS
     from imclab.data.mapping import mapped_sources
     from imclab.plan import load_plan, plan_path
+    from imclab.report.sections import skipped_sections
     from imclab.warehouse import open_world
 
     folder = Path(data_dir)
@@ -338,6 +340,8 @@ def validate_data(
                     notes.extend(plan_notes)
                 present = {t for t, r in world.report.tables.items() if r.rows_loaded}
                 skipped = skipped_sections(plan, present)
+                if plan is not None and not failed:
+                    skipped += skipped_by_gaps(world, plan)
     frame = pd.DataFrame([rows[t] for t in TABLES], columns=TABLE_COLUMNS)
     for col in ("rows_read", "rows_accepted", "rows_quarantined"):
         frame[col] = frame[col].astype("Int64")
@@ -391,41 +395,19 @@ def _rename_files(message: str, names: dict[str, str]) -> str:
     return message
 
 
-#: Optional inputs and the report sections that need them: ``(table, sections, how to add)``.
-OPTIONAL_SECTIONS: tuple[tuple[str, str, str], ...] = (
-    ("survey", "the brand funnel and share of mind (01 situation analysis) and the brand "
-     "survey lift (05 review)", "add survey.csv (data/README.md: survey)"),
-    ("ab_tests", "the A/B tests (05 review, Experiments)", "add ab_tests.csv"),
-    ("creatives", "brand consistency across channels (05 review)", "add creatives.csv"),
-)  # fmt: skip
+def skipped_by_gaps(world: Any, plan: Any) -> list[str]:
+    """Return one line per part of the report ``imclab run`` will skip for what the world lacks.
 
-
-def skipped_sections(plan: Any, present: set[str]) -> list[str]:
-    """Return one sentence per report section a run of ``plan`` on these tables will skip.
-
-    Parameters
-    ----------
-    plan
-        The campaign plan (``None``: only the data is considered).
-    present
-        The tables the data folder holds (with rows).
-
-    Returns
-    -------
-    list of str
-        "<section>: skipped, <why>; <how to add it>" sentences.
+    The rule is the run's own (:func:`imclab.report.sections.find_gaps` and
+    :meth:`~imclab.report.sections.Gaps.skipped_lines`, on the suite's notebooks), so what
+    validate lists is what the report's sections say and the run's index marks skipped.
     """
-    out = [
-        f"{sections}: skipped, no {table} table; {how}"
-        for table, sections, how in OPTIONAL_SECTIONS
-        if table not in present
-    ]
-    if plan is not None and not plan.holdout_regions:
-        out.append(
-            "the geo holdout (05 review, Incrementality): skipped, the plan lists no "
-            "holdout_regions; add the regions kept dark to the plan"
-        )
-    return out
+    from imclab.config import NOTEBOOKS_DIR
+    from imclab.report.notebook_io import discover_notebooks
+    from imclab.report.sections import find_gaps
+
+    stems = [path.stem for path in discover_notebooks(NOTEBOOKS_DIR)]
+    return find_gaps(world, plan).skipped_lines(stems)
 
 
 def _plan_checks(plan: Any, world: Any) -> tuple[list[str], list[str]]:

@@ -156,8 +156,12 @@ else:
     funnel = sit.brand_funnel(
         survey, brands, base_start, base_end, pooled=True, min_respondents=min_respondents
     )
-    plots.plot_brand_funnel(funnel)
-    plt.show()
+    if funnel.empty:  # no wave in the baseline period: nothing to compare
+        display(skipped("survey_waves", start=f"{base_start:%Y-%m-%d}", end=f"{base_end:%Y-%m-%d}"))
+        funnel = None
+    else:
+        plots.plot_brand_funnel(funnel)
+        plt.show()
 
 # %%
 columns = ["brand", "stage", "respondents", "reached", "share", "share_low", "share_high"]

@@ -90,7 +90,7 @@ facts(setup)
 # never ordered (imputed with the median inside the pipeline).
 
 # %%
-features.describe().T[["count", "mean", "std", "min", "50%", "max"]].round(3)
+features.describe().T[["count", "mean", "std", "min", "50%", "max"]].round(3).fillna("–")
 
 # %% [markdown]
 # ## 2. How many personas?

@@ -106,8 +106,9 @@ credit = pva.attributed_credit(
     plan.end,
     lookback_days=settings.lookback_days,
 )
-roi = pva.channel_roi(plan, tables["spend"], credit)
-trend = pva.channel_cost_trend(
+# without orders every channel would "return" -100 %: no ROI is computed from no data
+roi = None if gaps.orders else pva.channel_roi(plan, tables["spend"], credit)
+trend = None if gaps.orders else pva.channel_cost_trend(
     plan, tables["spend"], tables["touchpoints"], tables["conversions"], model=attribution_model
 )
 lift = ab = None
@@ -225,18 +226,19 @@ plt.show()
 # ranks channels rather than measuring incrementality (section 4 does that).
 
 # %%
-present(roi, digits=2)
+present(roi, digits=2) if roi is not None else gaps.note("orders")
 
 # %%
-plots.plot_channel_roi(roi, threshold=roi_threshold)
-plt.show()
+if roi is not None:
+    plots.plot_channel_roi(roi, threshold=roi_threshold)
+    plt.show()
 
 # %% [markdown]
 # Cost per attributed conversion phase by phase: a channel whose cost climbs from its first
 # to its last phase (by more than 10 %) is flagged `rising` (saturation or creative wear-out).
 
 # %%
-present(trend, digits=2)
+present(trend, digits=2) if trend is not None else gaps.note("orders")
 
 # %% [markdown]
 # ## 3. Experiments

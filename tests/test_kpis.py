@@ -506,3 +506,13 @@ def test_shared_tables_hands_each_pandas_table_to_the_engine_once(monkeypatch):
         assert kpi_computable("clv", tables)
     assert calls.count("conversions") == 1
     assert first.value == pytest.approx(220.0) and again.value == pytest.approx(170.0)
+
+
+def test_kpi_series_of_a_window_without_data_has_no_value_and_no_growth():
+    """A window after the data (a plan for next year): every period is None, not an error
+    (before: numpy's isfinite raised on the all-None column, failing notebook 01)."""
+    series = kpi_series("aov", _tables(), "W", start="2026-03-02", end="2026-03-29")
+    assert len(series) == 4
+    assert series["value"].isna().all() and series["growth"].isna().all()
+    waves = kpi_series("awareness", _tables(), start="2026-03-02", end="2026-03-29", brand="Lumina")
+    assert waves["value"].isna().all() and waves["growth"].isna().all()

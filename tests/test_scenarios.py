@@ -101,6 +101,23 @@ def bare_world(small_world, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def no_orders_world(small_world, tmp_path_factory) -> Path:
+    """The small world with no order kept: every order names an unknown customer, so all of
+    conversions.csv is quarantined (an export joined on the wrong customer key); its survey
+    asks about our brand only (no row of the plan's competitors)."""
+    out = tmp_path_factory.mktemp("no_orders_world") / "data"
+    shutil.copytree(small_world, out)
+    shutil.rmtree(out / "truth")  # the truth of the orders that are gone
+    orders = pd.read_csv(out / "conversions.csv", dtype=str, keep_default_na=False)
+    orders.assign(customer_id="X" + orders["customer_id"]).to_csv(
+        out / "conversions.csv", index=False
+    )
+    survey = pd.read_csv(out / "survey.csv", dtype=str, keep_default_na=False)
+    survey.loc[survey["brand"] == "Lumina"].to_csv(out / "survey.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="session")
 def big_world(tmp_path_factory) -> Path:
     """15,000 customers of another seed: spend three times the plan's budget."""
     out = tmp_path_factory.mktemp("big_world")
@@ -150,13 +167,15 @@ SCENARIOS = {
     "no_holdout_no_optional_tables": "bare_world",
     "autumn_tenth_budget": "autumn_world",
     "next_campaign": "next_campaign_run",
+    "no_orders": "no_orders_world",
 }
 """Scenario -> the world fixture it runs on. A run of the matrix costs minutes, so two ways a
 new plan or world differs from the sample's share a run where they touch different sections:
 the plan without holdout regions runs on the world without optional tables (the review skips
 both with their sentences), and the autumn plan (other dates and name, on a world simulated
 for them) budgets a tenth of what its world spent. The next campaign is the plan notebook 07
-drafted in the sample run, on a world simulated for it."""
+drafted in the sample run, on a world simulated for it. Without orders, the notebooks whose whole
+analysis needs them are skipped, each with one sentence, and the others skip their sections."""
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
@@ -254,3 +273,45 @@ def test_the_next_campaign_shows_beside_the_sample_campaign(next_campaign_run, s
     section = index[index.rindex("Earlier campaigns") :]  # the section, not the menu link
     assert "No earlier campaign" not in section
     assert titles["spring_launch"] in section and plan["title"] in section
+
+
+SKIPPED_WITHOUT_ORDERS = (
+    "03_channel_attribution",
+    "04_marketing_mix",
+    "06_channel_integration",
+    "07_plan_next_campaign",
+)
+
+
+def test_without_orders_nothing_is_computed_from_no_data(scenario):
+    """The world without orders (nor competitor survey rows): the notebooks that analyse orders
+    are skipped with one sentence (the index marks them), the others skip their sections
+    (shares and leaks need the competitors); no headline, ROI or lift
+    is computed from no order (before: 03 raised on empty paths, 04 divided by zero, 06 raised
+    in CLV, 07 showed NaN orders, 05 showed a -100 % ROI for every channel)."""
+    name, _, report = scenario
+    if name != "no_orders":
+        pytest.skip("the world without orders only")
+    index = _text(report / "index.html")
+    for stem in SKIPPED_WITHOUT_ORDERS:
+        assert f"{stem} The data has no orders" in index, stem
+        assert "so this notebook is skipped" in _text(report / f"{stem}.html"), stem
+    assert f"4 of 8 notebooks ran; {', '.join(SKIPPED_WITHOUT_ORDERS)} skipped" in index
+    review = _text(report / "05_post_campaign_review.html")
+    assert review.count("The data has no orders") >= 6  # holdout, CLV, curves, split, ROI x2
+    assert "returned an ROI" not in review and "returned an ROI" not in index
+    situation = _text(report / "01_situation_analysis.html")
+    assert situation.count("The data has no orders") >= 3  # sales, journey, channel baseline
+    assert situation.count("The survey has no rows for the plan's competitors") == 2
+    headlines = report / "headlines"
+    assert sorted(p.stem for p in headlines.glob("*.json")) == [
+        "data_audit",
+        "personas",
+        "review",
+        "situation",
+    ]
+    review_numbers = json.loads((headlines / "review.json").read_text(encoding="utf-8"))
+    assert review_numbers["incremental_lift"] is None
+    situation_numbers = json.loads((headlines / "situation.json").read_text(encoding="utf-8"))
+    for key in ("revenue_trend_change", "baseline_median_cpa", "biggest_funnel_leak"):
+        assert situation_numbers[key] is None, key

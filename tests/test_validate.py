@@ -295,9 +295,10 @@ def test_plan_checks_what_the_run_needs_and_lists_skipped_sections(world, tmp_pa
     result = validate_data(world, campaign=_plan_file(tmp_path, repo_root, holdout_regions=[]))
     assert result.errors == []
     skipped = "\n".join(result.skipped)
-    assert "no ab_tests table; add ab_tests.csv" in skipped
-    assert "no creatives table; add creatives.csv" in skipped
-    assert "no holdout_regions" in skipped
+    ab_tests = "Experiments): No A/B tests (ab_tests.csv) in the data folder, so this section"
+    assert ab_tests + " is skipped: add ab_tests.csv" in skipped
+    assert "No creatives (creatives.csv) in the data folder" in skipped
+    assert "(05 review, Incrementality): The plan lists no holdout_regions" in skipped
     assert "survey" not in skipped  # the world has one
     assert "Sections the run will skip:" in result.text()
     (world / "survey.csv").unlink()
@@ -341,3 +342,62 @@ def test_validate_with_a_plan_counts_the_rows_the_run_analyses(world, tmp_path, 
     run_world = open_world(world, as_of=run_as_of(load_plan(plan_file)))
     counts = result.tables.set_index("table")["rows_accepted"].dropna().astype(int).to_dict()
     assert counts == {t: len(f) for t, f in run_world.tables.items()}
+
+
+def test_validate_lists_the_notebooks_a_world_without_orders_skips(world, tmp_path, repo_root):
+    """The run's own rule (`find_gaps`): what validate lists is what the index marks skipped."""
+    orders = pd.read_csv(world / "conversions.csv", dtype=str, keep_default_na=False)
+    orders.assign(customer_id="X" + orders["customer_id"]).to_csv(
+        world / "conversions.csv", index=False
+    )
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.exit_code() == EXIT_ERRORS  # every order quarantined is an error too
+    whole = [s for s in result.skipped if "(the whole notebook)" in s]
+    assert [s.split(" ")[0] for s in whole] == [
+        "03_channel_attribution",
+        "04_marketing_mix",
+        "06_channel_integration",
+        "07_plan_next_campaign",
+    ]
+    assert all("The data has no orders" in s and "add the brand's orders" in s for s in whole)
+    text = result.text()
+    assert text.index("Sections the run will skip:") < text.index(
+        "\n  03_channel_attribution (the whole notebook): The data has no orders"
+    )
+
+
+def test_a_campaign_with_touches_but_no_spend_validates_and_lists_its_skips(
+    world, tmp_path, repo_root
+):
+    """Validate passes (the campaign has touches); the run skips the model and the plan, which
+    need the campaign's spend: before, notebook 04 reported a model lift from no spend."""
+    spend = pd.read_csv(world / "spend.csv")
+    spend[spend["campaign"] != "spring_launch"].to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.errors == []
+    whole = [s for s in result.skipped if "(the whole notebook)" in s]
+    assert [s.split(" ")[0] for s in whole] == ["04_marketing_mix", "07_plan_next_campaign"]
+    assert "no campaign spend of 'spring_launch' between 2025-03-03 and 2025-05-25" in whole[0]
+    assert "add the campaign's rows to spend.csv" in whole[0]
+
+
+def test_validate_lists_the_sections_a_survey_without_competitors_and_an_unspent_channel_skip(
+    world, tmp_path, repo_root
+):
+    survey = pd.read_csv(world / "survey.csv")
+    survey[survey["brand"] == "Lumina"].to_csv(world / "survey.csv", index=False)
+    spend = pd.read_csv(world / "spend.csv")
+    spend[spend["channel"] != "tv"].to_csv(world / "spend.csv", index=False)
+    result = validate_data(world, campaign=_plan_file(tmp_path, repo_root))
+    assert result.errors == []
+    lines = [s for s in result.skipped if "(01 situation" in s or "(04, 05" in s]
+    assert lines == [
+        "the brand shares and funnel leaks against competitors (01 situation analysis): The "
+        "survey has no rows for the plan's competitors, so the comparison is skipped: add their "
+        "survey rows, or list the brands the survey asks about as the plan's competitors.",
+        "the marketing mix, response curves and budget split (04, 05 and 07): The data has no "
+        "campaign spend of the planned channel(s) tv between 2025-03-03 and 2025-05-25, so this "
+        "section leaves them out: add their rows to spend.csv (campaign = the plan's name), or "
+        "take them out of the plan's budget.",
+    ]
+    assert not [s for s in result.skipped if "(the whole notebook)" in s]

@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 from imclab.report.headlines import Headline, format_headline, headline, read_headlines
 
-Status = Literal["ok", "failed", "not run"]
-STATUSES: tuple[str, ...] = ("ok", "failed", "not run")
+Status = Literal["ok", "skipped", "failed", "not run"]
+STATUSES: tuple[str, ...] = ("ok", "skipped", "failed", "not run")
 
 REVIEW_SECTION = "review"
 """Headline section whose numbers fill the KPI tiles and the lessons list."""
@@ -87,11 +87,12 @@ class NotebookEntry:
     name
         Notebook stem, e.g. ``"00_data_audit"``.
     status
-        ``"ok"``, ``"failed"`` or ``"not run"``.
+        ``"ok"``, ``"skipped"`` (the data lacks what its analysis needs: ``message`` says
+        what), ``"failed"`` or ``"not run"``.
     html
         File name of its HTML page inside the report folder, or None when there is none.
     message
-        Failure summary shown under a failed notebook.
+        Failure summary shown under a failed notebook; why a skipped one was skipped.
     """
 
     name: str
@@ -138,7 +139,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
           font-size: .85rem; font-weight: 600; color: #fff; }
 span.status-ok { background: var(--ok); }
 span.status-failed { background: var(--failed); }
-span.status-not-run { background: var(--skipped); }
+span.status-not-run, span.status-skipped { background: var(--skipped); }
+p.skip-note { margin: .35rem 0 0; color: var(--muted); font-size: .9rem; }
 tr.status-failed td { background: #fffafa; }
 pre.failure { white-space: pre-wrap; background: #fdecea; padding: .5rem .75rem;
               border-radius: .3rem; font-size: .85rem; margin: .35rem 0 0; }
@@ -306,6 +308,13 @@ def _banner(notebooks: Sequence[NotebookEntry]) -> str:
             '<div class="banner partial">Partial report: '
             f"{len(notebooks) - len(not_run)} of {len(notebooks)} notebooks were run.</div>"
         )
+    skipped = [nb.name for nb in notebooks if nb.status == "skipped"]
+    if skipped:
+        return (
+            f'<div class="banner ok">Complete report: {len(notebooks) - len(skipped)} of '
+            f"{len(notebooks)} notebooks ran; {_text(', '.join(skipped))} skipped (the data "
+            "lacks what they analyse: their lines below say what to add).</div>"
+        )
     return f'<div class="banner ok">Complete report: all {len(notebooks)} notebooks ran.</div>'
 
 
@@ -377,6 +386,8 @@ def _why_missing(section: str, notebooks: Sequence[NotebookEntry]) -> str:
         return f"{entry.name} was not run for this report"
     if entry.status == "failed":
         return f"{entry.name} failed before recording it"
+    if entry.status == "skipped":
+        return f"{entry.name} was skipped (its page says what the data lacks)"
     return f"{entry.name} did not record it"
 
 
@@ -491,7 +502,13 @@ def _results_section(
             review.get("cac"),
         )
     )
-    tiles.append(_lift_tile(review.get("incremental_lift"), why, reviewed))
+    if reviewed and not isinstance(review.get("incremental_lift"), Mapping):
+        why = (
+            "the review compared no holdout regions (its Incrementality section says why)"
+            if getattr(plan, "holdout_regions", None)
+            else "the plan lists no holdout regions to compare with"
+        )
+    tiles.append(_lift_tile(review.get("incremental_lift"), why))
     return (
         '<section id="results">\n<h2>Results at a glance</h2>\n<div class="tiles kpis">\n'
         + "\n".join(tiles)
@@ -531,11 +548,10 @@ def _incremental_tile(roas: Any, roi: Any, why: str, reviewed: bool) -> str:
     )
 
 
-def _lift_tile(lift: Any, why: str, reviewed: bool) -> str:
+def _lift_tile(lift: Any, why: str) -> str:
     label = "Incremental lift (holdout regions)"
     if not isinstance(lift, Mapping):
-        reason = "the data has no holdout regions to compare with" if reviewed else why
-        return _kpi_tile("incremental_lift", label, None, reason)
+        return _kpi_tile("incremental_lift", label, None, why)
     estimate = _number(lift.get("estimate"))
     if estimate is None:
         return _kpi_tile("incremental_lift", label, None, "the holdout estimate is undefined")
@@ -763,6 +779,9 @@ def _notebooks_section(notebooks: Sequence[NotebookEntry]) -> str:
         link = f'<a href="{_attr(quote(nb.html))}">{name}</a>' if nb.html else name
         css = "status-" + nb.status.replace(" ", "-")
         message = f'<pre class="failure">{_text(nb.message)}</pre>' if nb.message else ""
+        if nb.status == "skipped":
+            note = nb.message.removeprefix("**Skipped.** ")
+            message = f'<p class="skip-note">{_text(note)}</p>' if note else ""
         summary = NOTEBOOK_SUMMARIES.get(_short_name(nb.name), "")
         rows.append(
             f'<tr class="{css}"><td>{link}{message}</td>'

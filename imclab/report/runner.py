@@ -118,6 +118,9 @@ class PreparedRun:
         Every notebook of the suite, in run order (for the index).
     jobs
         The selected notebooks with their parameters, in run order.
+    skips
+        Notebook stem -> why the run skips it (:meth:`imclab.report.sections.Gaps.notebook_note`:
+        the world lacks what its whole analysis needs), found when the world is opened.
     """
 
     plan: Any
@@ -128,6 +131,7 @@ class PreparedRun:
     root: Path
     notebooks: list[Path]
     jobs: list[NotebookJob] = field(default_factory=list)
+    skips: dict[str, str] = field(default_factory=dict)
 
     def show(self, path: str | Path) -> str:
         """Display ``path`` relative to the project root (see `display_path`), as saved."""
@@ -394,7 +398,8 @@ def snapshot_world(
     -------
     PreparedRun
         ``run`` with every job's ``data_dir`` set to the snapshot (``run.data_dir`` still
-        names the user's data, for messages and the index).
+        names the user's data, for messages and the index), and ``skips``: the notebooks
+        whose whole analysis the world cannot feed (:func:`imclab.report.sections.find_gaps`).
 
     Raises
     ------
@@ -403,6 +408,7 @@ def snapshot_world(
     """
     from dataclasses import replace
 
+    from imclab.report.sections import find_gaps
     from imclab.warehouse import open_world, run_as_of, write_snapshot
 
     engines = {str(j.parameters.get(ENGINE_PARAMETER, "duckdb")) for j in run.jobs}
@@ -412,12 +418,13 @@ def snapshot_world(
         log(f"[0/{len(run.jobs)}] validating {run.show(run.data_dir)} as of {as_of} ({engine})")
     world = open_world(run.data_dir, engine, as_of=as_of)
     write_snapshot(world, folder)
+    skips = find_gaps(world, run.plan).skipped_notebooks([job.name for job in run.jobs])
     if engine == "spark":  # each notebook reads the snapshot: free this process's JVM
         world.con.disconnect()
     jobs = [
         replace(job, parameters={**job.parameters, "data_dir": str(folder)}) for job in run.jobs
     ]
-    return replace(run, jobs=jobs)
+    return replace(run, jobs=jobs, skips=skips)
 
 
 def map_columns(run: PreparedRun) -> PreparedRun:
@@ -518,8 +525,15 @@ def _execute_run(
     interrupted = False
     for number, job in enumerate(run.jobs, start=1):
         if log:
-            log(f"[{number}/{len(run.jobs)}] {job.name}")
+            log(
+                f"[{number}/{len(run.jobs)}] {job.name}"
+                + (" (skipped)" if job.name in run.skips else "")
+            )
         output = tmp / f"{job.name}.ipynb"
+        if job.name in run.skips:
+            html = _write_skipped(job.path, run.skips[job.name], tmp, show_code)
+            statuses[job.name] = NotebookEntry(job.name, "skipped", html, run.skips[job.name])
+            continue
         params = {**job.parameters, "report_dir": str(tmp)}
         if job.takes_personas and (tmp / PERSONA_FILE).is_file():
             params[PERSONA_PARAMETER] = str(tmp / PERSONA_FILE)
@@ -558,7 +572,7 @@ def _execute_run(
     # A complete run stores its numbers in the run history (reports/history.parquet); a
     # partial one (--only) or a failed one shows the history without changing it.
     reports = report.parent
-    if failure is None and all(entry.status == "ok" for entry in entries):
+    if failure is None and all(entry.status in ("ok", "skipped") for entry in entries):
         history = append_run(reports, run.plan, read_headlines(tmp), run.data_dir)
     else:
         history = read_history(reports)
@@ -580,6 +594,29 @@ def _execute_run(
     if failed_dir.exists():  # the latest run succeeded: an older failure is history
         shutil.rmtree(failed_dir)
     return RunResult(report, entries)
+
+
+def _write_skipped(source: Path, note: str, folder: Path, show_code: bool) -> str:
+    """Write the page of a notebook the run skips: its title and the one sentence why.
+
+    Returns
+    -------
+    str
+        The HTML page's file name (an ``.ipynb`` of that one Markdown cell is saved beside it).
+    """
+    nb = nbformat.read(source, as_version=4)
+    title = next(
+        (
+            c.source.splitlines()[0]
+            for c in nb.cells
+            if c.cell_type == "markdown" and c.source.startswith("# ")
+        ),
+        f"# {source.stem}",
+    )
+    page = nbformat.v4.new_notebook(metadata=nb.metadata)
+    page.cells = [nbformat.v4.new_markdown_cell(f"{title}\n\n{note}")]
+    nbformat.write(page, folder / f"{source.stem}.ipynb")
+    return write_notebook_html(page, folder / f"{source.stem}.html", show_code, "index.html").name
 
 
 def _scrub_text(text: str, replacements: dict[str, str]) -> str:

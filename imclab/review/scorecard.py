@@ -183,6 +183,7 @@ def scorecard(
     """
     review = _day(review_date, "review_date")
     start = pd.Timestamp(plan.start)
+    covered = _coverage(tables)
     rows = []
     for obj in plan.objectives:
         definition = obj.kpi_definition
@@ -194,6 +195,12 @@ def scorecard(
         if end < start:
             value, n = math.nan, 0
             notes.append(f"the review date {review:%Y-%m-%d} is before the campaign start")
+        elif definition.tier != "brand" and covered and (covered[1] < start or covered[0] > end):
+            value, n = math.nan, 0  # a sum over days the data does not hold is not a zero
+            notes.append(
+                f"the data covers {covered[0]:%Y-%m-%d} to {covered[1]:%Y-%m-%d}, no day of "
+                f"{start:%Y-%m-%d}..{end:%Y-%m-%d}"
+            )
         else:
             res = compute_kpi(
                 obj.kpi, tables, start, end, channel=obj.channel, **scope, **persona_kw
@@ -233,6 +240,23 @@ def scorecard(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _coverage(tables: Tables) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Return the first and last day of the event tables and spend together, or None."""
+    spans = [
+        date_range(tables[name], column, name)
+        for name, column in (
+            ("touchpoints", "timestamp"),
+            ("conversions", "timestamp"),
+            ("spend", "date"),
+        )  # fmt: skip
+        if tables.get(name) is not None
+    ]
+    spans = [span for span in spans if span is not None]
+    if not spans:
+        return None
+    return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 @shared_tables()

@@ -67,6 +67,19 @@ def test_statuses_links_and_banner(plan):
     assert "Complete report: all 1 notebooks ran." in render_index(plan, ENTRIES[:1])
 
 
+def test_a_skipped_notebook_says_why_and_the_report_is_complete(plan):
+    why = "**Skipped.** The data has no orders <none>, so this notebook is skipped: add them."
+    entries = [ENTRIES[0], NotebookEntry("04_marketing_mix", "skipped", "04.html", why)]
+    page = render_index(plan, entries)
+    assert '<span class="status status-skipped">skipped</span>' in page
+    assert '<p class="skip-note">The data has no orders &lt;none&gt;, so this notebook' in page
+    assert "Complete report: 1 of 2 notebooks ran; 04_marketing_mix skipped" in page
+    assert 'class="banner ok"' in page and "failure" not in page.split("</style>")[1]
+    # a headline tile of a skipped notebook says so, not that it failed or did not run
+    review = render_index(plan, [NotebookEntry("05_post_campaign_review", "skipped", None, why)])
+    assert "Not available: 05_post_campaign_review was skipped (its page says what the" in review
+
+
 def test_unknown_status_is_refused(plan):
     with pytest.raises(ValueError, match="00_x: unknown status 'done'"):
         render_index(plan, [NotebookEntry("00_x", "done")])  # type: ignore[arg-type]
@@ -269,7 +282,12 @@ def test_partial_review_headlines_keep_the_other_tiles(plan):
     assert list(tiles) == ["roi"]
     assert tiles["roi"]["css"] == "good"
     assert "Not available: 05_post_campaign_review did not record it" in page  # roas, cac
-    assert "Not available: the data has no holdout regions to compare with." in page
+    # the plan keeps regions dark: the review says why it compared none (e.g. no campaign spend)
+    assert "Not available: the review compared no holdout regions (its Incrementality" in page
+    no_holdout = render_index(
+        plan.model_copy(update={"holdout_regions": []}), SUITE, {"review": review}
+    )
+    assert "Not available: the plan lists no holdout regions to compare with." in no_holdout
     assert (
         "Not available: no holdout estimate, campaign spend or order value to compute it from."
     ) in page

@@ -150,6 +150,24 @@ def test_scorecard_missing_table_gives_no_data_with_reason(tiny):
     assert row["status"] == "no data" and "survey" in row["note"]
 
 
+def test_scorecard_of_a_campaign_after_the_data_is_no_data_not_zero(tiny):
+    """Data that ends before the campaign: revenue is not 0 (missed) but unmeasured (before,
+    a plan for a period after the data showed "Revenue reached 0.00" on the index)."""
+    plan = _plan(OBJECTIVES)
+    early = {k: v for k, v in tiny.items() if k != "survey"}
+    early["conversions"] = tiny["conversions"].iloc[:1]  # 2025-02-01 only
+    early["spend"] = tiny["spend"].iloc[:1]
+    row = scorecard(plan, early, "2025-06-30").set_index("id").loc["rev"]
+    assert row["status"] == "no data" and math.isnan(row["actual"])
+    assert (
+        "the data covers 2025-02-01 to 2025-02-01, no day of 2025-03-03..2025-05-25"
+        in (row["note"])
+    )
+    # data inside the window with no order is a measured zero
+    quiet = {**early, "spend": tiny["spend"]}
+    assert scorecard(plan, quiet, "2025-06-30").set_index("id").loc["rev", "actual"] == 0
+
+
 def test_scorecard_persona_without_labels_is_noted(tiny):
     objectives = [{**OBJECTIVES[1], "persona": "busy professionals"}]
     card = scorecard(_plan(objectives), tiny, "2025-06-30")
