@@ -51,6 +51,7 @@ import imclab.attribution as attr
 from imclab.plan import load_plan
 from imclab.plotting import attribution as plots
 from imclab.report.headlines import record_headlines
+from imclab.report.sections import find_gaps
 from imclab.report.tables import facts, present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
@@ -61,6 +62,7 @@ settings = plan.resolved_settings(
 )
 lookback_days = settings.lookback_days
 world = open_world(data_dir, engine, tables=["touchpoints", "conversions", "spend", "customers"])
+find_gaps(world, plan).require("03_channel_attribution")  # stops here on a world without orders
 truth = load_truth(data_dir)
 groups = dict(settings.channel_groups)
 navigational = list(settings.navigational_channels)

@@ -79,6 +79,8 @@ from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
 world = open_world(data_dir, engine)
+gaps = find_gaps(world, plan)
+gaps.require("04_marketing_mix")  # stops here when the world cannot feed the model
 tables = world.tables
 truth = load_truth(data_dir)
 data = mmm.build_input(tables["spend"], tables["conversions"], campaign=plan.name)
@@ -94,7 +96,7 @@ facts(
 )
 
 # %%
-find_gaps(world, plan).first("channel_spend")  # a planned channel without spend is not modelled
+gaps.first("channel_spend")  # a planned channel without spend is not modelled
 
 # %% [markdown]
 # ## Channel split measured at customer level

@@ -108,9 +108,11 @@ credit = pva.attributed_credit(
 )
 # without orders every channel would "return" -100 %: no ROI is computed from no data
 roi = None if gaps.orders else pva.channel_roi(plan, tables["spend"], credit)
-trend = None if gaps.orders else pva.channel_cost_trend(
-    plan, tables["spend"], tables["touchpoints"], tables["conversions"], model=attribution_model
-)
+trend = None
+if not gaps.orders:
+    trend = pva.channel_cost_trend(
+        plan, tables["spend"], tables["touchpoints"], tables["conversions"], model=attribution_model
+    )
 lift = ab = None
 if tables.get("survey") is not None:
     lift = experiments.survey_lift(tables["survey"], brand=plan.brand)

@@ -49,12 +49,14 @@ from imclab.integration import exposure as ex
 from imclab.integration import flow, reach, retention, synergy
 from imclab.plan import load_plan
 from imclab.plotting import integration as plots
+from imclab.report.sections import find_gaps
 from imclab.report.tables import facts, present
 from imclab.simulate import load_truth
 from imclab.warehouse import open_world
 
 plan = load_plan(campaign_file)
-world = open_world(data_dir, engine, tables=["customers", "touchpoints", "conversions"])
+world = open_world(data_dir, engine, tables=["customers", "touchpoints", "conversions", "spend"])
+find_gaps(world, plan).require("06_channel_integration")  # stops here without campaign orders
 truth = load_truth(data_dir) or {}
 personas = pd.read_csv(persona_file) if persona_file else None
 navigational = list(plan.resolved_settings(navigational_channels=navigational_channels)

@@ -67,6 +67,8 @@ from imclab.warehouse import open_world
 pd.set_option("display.max_colwidth", None)
 plan = load_plan(campaign_file)
 world = open_world(data_dir, engine)
+gaps = find_gaps(world, plan)
+gaps.require("07_plan_next_campaign")  # stops here when the world cannot feed the plan
 tables = world.tables
 personas = pd.read_csv(persona_file) if persona_file else None
 start, end = planning.next_dates(plan, next_start, next_end, gap_weeks)
@@ -137,7 +139,7 @@ cols = ["channel", "lower", "upper", "actual_at_budget", "recommended_spend", "c
 present(nc.split.allocation[cols], digits=2) if nc else None
 
 # %%
-find_gaps(world, plan).first("channel_spend")  # a planned channel without spend gets no curve
+gaps.first("channel_spend")  # a planned channel without spend gets no curve
 
 # %%
 present(pd.DataFrame(nc.plan["phases"]), digits=2) if nc else None

@@ -24,6 +24,7 @@ __all__ = [
     "GAP_SECTIONS",
     "MISSING",
     "NEEDS",
+    "NotebookSkipped",
     "OPTIONAL_SECTIONS",
     "Gaps",
     "find_gaps",
@@ -172,6 +173,19 @@ PARTIAL = frozenset({"channel_spend"})
 """Reasons that leave part of a section out (the note reads **Note.**, not **Skipped.**)."""
 
 
+class NotebookSkipped(Exception):
+    """A notebook stopped because the world cannot feed its analysis (:meth:`Gaps.require`).
+
+    In JupyterLab the cell shows the one sentence saying what is missing and how to add it,
+    not a traceback (IPython renders an exception's ``_render_traceback_``), and *Run All*
+    stops there. ``imclab run`` never executes such a notebook: it writes the same sentence
+    as the notebook's page.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
 @dataclass(frozen=True)
 class Gaps:
     """The inputs a world lacks for a plan, found once by :func:`find_gaps`.
@@ -275,6 +289,26 @@ class Gaps:
         name = tail if head.isdigit() and tail else notebook
         reason = self.lacking(*NEEDS.get(name, ()))
         return None if reason is None else skipped(reason, **self.fields, part="notebook").data
+
+    def require(self, notebook: str) -> None:
+        """Stop ``notebook`` when this world cannot feed its whole analysis (:data:`NEEDS`).
+
+        Called by the notebook right after it opens the world, so a notebook opened by hand on
+        such a world stops with the sentence its ``imclab run`` page shows.
+
+        Parameters
+        ----------
+        notebook
+            The notebook's stem (``"04_marketing_mix"``).
+
+        Raises
+        ------
+        NotebookSkipped
+            With :meth:`notebook_note`'s sentence, when the notebook cannot run.
+        """
+        note = self.notebook_note(notebook)
+        if note is not None:
+            raise NotebookSkipped(note)
 
     def skipped_notebooks(self, notebooks: list[str]) -> dict[str, str]:
         """Return notebook stem -> the sentence saying why the run skips it, in run order."""

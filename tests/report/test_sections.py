@@ -14,7 +14,7 @@ import yaml
 
 from imclab.errors import ParameterError
 from imclab.plan import load_plan
-from imclab.report.sections import MISSING, PARTIAL, find_gaps, skipped
+from imclab.report.sections import MISSING, NEEDS, PARTIAL, NotebookSkipped, find_gaps, skipped
 from imclab.situation import analysis_window
 from imclab.warehouse import open_world
 
@@ -213,6 +213,34 @@ def test_without_orders_the_notebooks_that_analyse_them_are_skipped(gaps_of):
         assert note.startswith("**Skipped.** The data has no orders (no row of conversions.csv")
         assert "so this notebook is skipped: add the brand's orders" in note
     assert gaps.notebook_note("marketing_mix") == skips["04_marketing_mix"]
+
+
+def test_a_notebook_opened_by_hand_stops_with_its_sentence_not_a_traceback(gaps_of, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    _, complete = gaps_of["complete"]
+    for stem in SUITE:
+        complete.require(stem)  # a world that feeds every notebook stops none
+    _, gaps = gaps_of["no_orders"]
+    note = gaps.notebook_note("03_channel_attribution")
+    with pytest.raises(NotebookSkipped) as stopped:
+        gaps.require("03_channel_attribution")
+    assert str(stopped.value) == note
+    gaps.require("05_post_campaign_review")  # skips its own sections instead
+    shell = InteractiveShell.instance()
+    shell.user_ns["gaps"] = gaps
+    result = shell.run_cell('gaps.require("03_channel_attribution")\nreached = True')
+    shown = capsys.readouterr().out
+    assert isinstance(result.error_in_exec, NotebookSkipped)  # Run All stops at this cell
+    assert "reached" not in shell.user_ns
+    assert "The data has no orders" in shown and "Traceback" not in shown
+
+
+def test_each_notebook_the_run_can_skip_stops_itself_when_opened_by_hand(repo_root):
+    for stem in SUITE:
+        source = (repo_root / "notebooks" / f"{stem}.py").read_text(encoding="utf-8")
+        calls = source.count(f'.require("{stem}")')
+        assert calls == (1 if stem.partition("_")[2] in NEEDS else 0), stem
 
 
 def test_a_campaign_without_spend_skips_the_model_and_the_plan(gaps_of, repo_root):
