@@ -119,12 +119,10 @@ if tables.get("survey") is not None:
 if tables.get("ab_tests") is not None:
     ab = experiments.ab_readout(tables["ab_tests"])
 did = placebo = message = None
-# without campaign spend in the data a holdout comparison would measure nothing of this campaign
-no_campaign = gaps.first("orders") or skipped(
-    "campaign_rows", campaign=plan.name, start=plan.start, end=plan.end
-)
+# the holdout and the budget measure this campaign: without its orders or spend, nothing
+no_campaign = gaps.first("orders", "campaign_orders", "campaign_spend")
 no_holdout = skipped("holdout_regions") if not plan.holdout_regions else no_campaign
-if plan.holdout_regions and totals["spend"] > 0:
+if no_holdout is None:
     did = experiments.holdout_did(
         tables["customers"], tables["conversions"], plan.holdout_regions, plan.start, plan.end
     )
@@ -421,19 +419,17 @@ print(
 present(curves.params_, digits=3) if curves is not None else None
 
 # %%
-inputs = budget.budget_inputs(
-    tables["spend"],
-    plan,
-    settings,
-    channels=list(curves.params_["channel"]) if curves is not None else None,
-)
-always_on = inputs.base_daily_spend
-present(always_on, digits=2)
+inputs = None  # the campaign's split, days and always-on base: only with its spend and orders
+if curves is not None and no_campaign is None:
+    inputs = budget.budget_inputs(
+        tables["spend"], plan, settings, channels=list(curves.params_["channel"])
+    )
+present(inputs.base_daily_spend, digits=2) if inputs else None
 
 # %%
-days = inputs.n_days
 allocation = None
-if curves is not None and totals["spend"] > 0 and totals["conversions"] > 0:
+if inputs is not None:
+    days, always_on = inputs.n_days, inputs.base_daily_spend
     actual = inputs.actual
     aov = totals["revenue"] / totals["conversions"]
     bounds = {k: tuple(v) for k, v in channel_bounds.items()} or inputs.bounds

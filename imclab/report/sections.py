@@ -58,11 +58,6 @@ MISSING: dict[str, str] = {
         "The survey has no rows for the plan's competitors, so the comparison is skipped: add "
         "their survey rows, or list the brands the survey asks about as the plan's competitors."
     ),
-    "campaign_rows": (
-        "The data has no spend or orders of campaign {campaign!r} between {start} and {end}, "
-        "so this {part} is skipped: add the campaign's rows for those dates to spend.csv and "
-        "touchpoints.csv, with the plan's name in their campaign column."
-    ),
     "orders": (
         "The data has no orders (no row of conversions.csv was kept{detail}), so this {part} "
         "is skipped: add the brand's orders to conversions.csv (columns in data/README.md); "

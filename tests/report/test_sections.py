@@ -32,8 +32,8 @@ def test_each_reason_is_one_sentence_saying_what_to_add():
 
 
 def test_skipped_fills_the_campaign_and_names_unknown_reasons():
-    note = skipped("campaign_rows", campaign="autumn", start="2025-09-01", end="2025-11-23")
-    assert note.data.startswith("**Skipped.** The data has no spend or orders of campaign")
+    note = skipped("campaign_spend", campaign="autumn", start="2025-09-01", end="2025-11-23")
+    assert note.data.startswith("**Skipped.** The data has no campaign spend of")
     assert "'autumn' between 2025-09-01 and 2025-11-23" in note.data
     with pytest.raises(ParameterError, match="unknown reason 'surveys'; reasons: survey"):
         skipped("surveys")
@@ -336,6 +336,26 @@ def test_run_skips_model_and_plan_of_a_campaign_the_data_does_not_hold(
     assert not (tmp_path / "report" / "headlines").is_dir() or not any(
         (tmp_path / "report" / "headlines").iterdir()
     )
+
+
+@pytest.mark.slow
+def test_the_review_of_a_campaign_the_data_does_not_hold_says_so(small_world, repo_root, tmp_path):
+    """Before, notebook 05 raised in its budget inputs ("spend: no rows for campaigns")."""
+    from imclab.cli import main
+
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text("utf-8"))
+    plan["name"] = "summer_sale"
+    plan_file = tmp_path / "summer_sale.yaml"
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["run", str(plan_file), "--data", str(small_world), "--only", "05", "--out", str(out)]
+    assert main(args) == 0
+    nb = json.loads((out / "05_post_campaign_review.ipynb").read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    page = re.sub(r"<[^>]+>", "", html.unescape((out / "05_post_campaign_review.html").read_text()))
+    # the holdout and the budget split each say why, instead of measuring nothing
+    assert page.count("The data has no campaign spend of 'summer_sale'") == 2
 
 
 def _survey_after_launch(folder: Path) -> None:  # brand tracking began with the campaign
