@@ -23,7 +23,11 @@ Rules
     own phase budgets for that channel, or by phase days where it has none);
   - a plan YAML (``imclab validate`` accepts it, e.g. the planning notebook's
     ``next_campaign.yaml``): its phases' ``budget`` by phase name when any phase has one,
-    otherwise ``budget.by_channel`` split as the two-column CSV is.
+    otherwise ``budget.by_channel`` split as the two-column CSV is. A plan whose phases are
+    named otherwise (``awareness``, ``conversion``, ...) keeps its phasing by position: each
+    phase's amounts are spread evenly over its share of the campaign's days and go to the
+    simulator's phases at the same place in the campaign (a plan phase over the first third
+    of its campaign spends in the first third of the simulated one).
 
 - Only the simulator's paid channels can be given (:data:`imclab.simulate.world.PAID_CHANNELS`);
   a channel left out spends nothing in the campaign (its always-on spend is unchanged).
@@ -57,6 +61,27 @@ def _split_by_phase(amounts: Mapping[str, float], cal: W.Calendar) -> SpendPlan:
         for phase, w in zip(cal.phases, weights / weights.sum(), strict=True):
             if w > 0 and amount > 0:
                 out[phase.name][channel] = float(amount) * float(w)
+    return out
+
+
+def _by_position(plan, cal: W.Calendar) -> SpendPlan:
+    """Move a plan's phase budgets onto the calendar's phases by place in the campaign."""
+
+    def spans(phases, start):
+        length = (phases[-1].end - start).days + 1
+        return [
+            ((p.start - start).days / length, ((p.end - start).days + 1) / length) for p in phases
+        ]
+
+    ours = spans(cal.phases, cal.phases[0].start)
+    out: SpendPlan = {p.name: {} for p in cal.phases}
+    for phase, (a, b) in zip(plan.phases, spans(plan.phases, plan.start), strict=True):
+        for target, (s, e) in zip(cal.phases, ours, strict=True):
+            share = max(0.0, min(b, e) - max(a, s)) / (b - a)
+            for channel, amount in phase.budget.items():
+                if share > 0 and amount > 0:
+                    got = out[target.name].get(channel, 0.0)
+                    out[target.name][channel] = got + float(amount) * share
     return out
 
 
@@ -132,7 +157,11 @@ def _read_yaml(path: Path, cal: W.Calendar) -> SpendPlan:
 
     plan = load_plan(path)
     if any(p.budget for p in plan.phases):
-        return check_spend_plan({p.name: dict(p.budget) for p in plan.phases}, cal, str(path))
+        if {p.name for p in plan.phases} <= {p.name for p in cal.phases}:
+            phased = {p.name: dict(p.budget) for p in plan.phases}
+        else:
+            phased = _by_position(plan, cal)
+        return check_spend_plan(phased, cal, str(path))
     amounts = dict(plan.budget.by_channel)
     check_spend_plan({cal.phases[0].name: amounts}, cal, str(path))
     return check_spend_plan(_split_by_phase(amounts, cal), cal, str(path))

@@ -99,6 +99,46 @@ def test_plan_yaml_gives_its_phase_budgets_unscaled(repo_root):
     assert plan == {p.name: dict(p.budget) for p in load_plan(path).phases}
 
 
+def test_plan_yaml_with_its_own_phase_names_keeps_its_phasing_by_position(repo_root, tmp_path):
+    """Before, a plan phased 'awareness' / 'conversion' was refused as an unknown phase."""
+    import yaml
+
+    plan = yaml.safe_load((repo_root / "campaigns" / "spring_launch.yaml").read_text("utf-8"))
+    start, end = pd.Timestamp(plan["start"]), pd.Timestamp(plan["end"])
+    days = (end - start).days + 1  # two phases: the first and the second half of the campaign
+    half = start + pd.Timedelta(days=days // 2 - 1)
+    plan["phases"] = [
+        {"name": "awareness", "start": f"{start:%Y-%m-%d}", "end": f"{half:%Y-%m-%d}",
+         "channels": ["tv", "social"], "budget": {"tv": 8000.0, "social": 2000.0}},
+        {"name": "conversion", "start": f"{half + pd.Timedelta(days=1):%Y-%m-%d}",
+         "end": f"{end:%Y-%m-%d}", "channels": ["paid_search"], "budget": {"paid_search": 6000.0}},
+    ]  # fmt: skip
+    plan["budget"] = {
+        "total": 16000,
+        "by_channel": {"tv": 8000, "social": 2000, "paid_search": 6000},
+    }
+    plan["objectives"] = [o for o in plan["objectives"] if o.get("channel") != "edm"]
+    path = tmp_path / "own_phases.yaml"
+    path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    got = read_spend_plan(path)
+    cal = W.Calendar()
+    assert list(got) == [p.name for p in cal.phases]
+    totals = pd.DataFrame(got).fillna(0.0).sum(axis=1)
+    assert totals.to_dict() == pytest.approx(
+        {"tv": 8000.0, "social": 2000.0, "paid_search": 6000.0}
+    )
+    # by day: the simulated campaign's first half spends the awareness money, the second half
+    # the conversion money, each evenly over its days
+    cal_days = (cal.phases[-1].end - cal.phases[0].start).days + 1
+    for p in cal.phases:
+        offset = (p.start - cal.phases[0].start).days
+        length = (p.end - p.start).days + 1
+        first = max(0.0, min(offset + length, cal_days / 2) - offset) / (cal_days / 2)
+        second = max(0.0, offset + length - max(offset, cal_days / 2)) / (cal_days / 2)
+        assert got[p.name].get("tv", 0.0) == pytest.approx(8000.0 * first, rel=0.1, abs=1)
+        assert got[p.name].get("paid_search", 0.0) == pytest.approx(6000.0 * second, rel=0.1, abs=1)
+
+
 @pytest.mark.parametrize(
     ("text", "error", "message"),
     [
