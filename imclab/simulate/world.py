@@ -515,7 +515,12 @@ def calendar(
         for i, (p, s) in enumerate(zip(PLAN_PHASES, starts, strict=True))
     )  # fmt: skip
     ab_start = min(move(AB_TEST["start_date"]), end - timedelta(days=6))
-    ab_test = dict(AB_TEST, start_date=ab_start, end_date=ab_start + timedelta(days=6))
+    ab_test = dict(
+        AB_TEST,
+        test_id=f"edm_subject_{ab_start:%Y_%m}",  # named after the month it runs in
+        start_date=ab_start,
+        end_date=ab_start + timedelta(days=6),
+    )
     return Calendar(
         campaign=campaign,
         period_start=move(PERIOD_START),

@@ -197,6 +197,7 @@ def test_calendar_default_is_the_sample_and_moves_with_a_plan():
     assert [p.budget for p in cal.phases] == [p.budget for p in W.PLAN_PHASES]
     ab = cal.ab_test
     assert cal.campaign_start <= ab["start_date"] <= ab["end_date"] <= cal.campaign_end
+    assert ab["test_id"] == "edm_subject_2025_09"  # named after its month, not the sample's
     assert [kind for _, _, kind in cal.survey_waves] == ["pre", "pre", "post"]
     assert all(d < cal.campaign_start for _, d, k in cal.survey_waves if k == "pre")
     assert all(d > cal.campaign_end for _, d, k in cal.survey_waves if k == "post")
