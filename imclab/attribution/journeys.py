@@ -672,6 +672,7 @@ def _finish_paths(paths, keys: list[str], decay: bool = True) -> pd.DataFrame:
     for i in empty:  # the (no touch) paths: one per segment
         channels[i] = ()
     lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    _remember_coding(channels, paths.column("path").combine_chunks())
     out = {k: paths.column(k).to_pandas() for k in keys[:-1]}
     out.update(
         {
@@ -746,6 +747,7 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
             "without touches"
         )
     empty = [i for i, x in enumerate(strings) if x == NO_TOUCH]  # few
+    original = strings
     # "a > b" as build_journeys writes it: split in C, then check the (few) distinct channels
     channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
     names = set(chain.from_iterable(channels))
@@ -757,6 +759,8 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
         channels[i] = ()
         strings[i] = NO_TOUCH
         lengths[i] = 0
+    if strings is original:  # spelled "a > b": the models get the coding columnar
+        _remember_coding(channels, strings)
     safe = np.where(lengths > 0, lengths, 1)
 
     def column(values) -> np.ndarray:  # an object array as is (no type inference)
@@ -780,7 +784,6 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
 def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
     """:func:`paths_from_strings` with Arrow columns (split by Arrow, no Python per path)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(paths, pd.Series) and isinstance(paths.dtype, pd.ArrowDtype):
         paths = paths.array.__arrow_array__()
@@ -793,10 +796,41 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
             f"paths: no path string in rows {rows[:10].tolist()}; write '{NO_TOUCH}' for a "
             "journey without touches"
         )
+    arr, channels, lengths, offsets = _split_paths(arr)
+    safe = np.where(lengths > 0, lengths, 1)
+    # copy=False: one block per column, not stacked into 2-D blocks (a copy of every number
+    # column); the frame owns its number columns all the same (the caller's arrays are copied)
+    return pd.DataFrame(
+        {
+            "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
+            "channels": pd.Series(channels, dtype=pd.ArrowDtype(channels.type)),
+            "length": lengths.astype(int),
+            "conversions": np.array(conv, dtype=float),
+            "nulls": np.array(nul, dtype=float),
+            "value": np.array(val, dtype=float),
+            "decay": _arrow_list(offsets, np.repeat(conv / safe, lengths)),
+            "decay_value": _arrow_list(offsets, np.repeat(val / safe, lengths)),
+        },
+        copy=False,
+    )
+
+
+def _split_paths(arr, *, canonical_only: bool = False):
+    """Split an Arrow string array of paths into channels (Arrow only, no Python per path).
+
+    Returns the path strings (respelled ``a > b`` when they were spelled otherwise), the
+    channels as an Arrow list array (``(no touch)`` an empty list), the lengths (int64) and
+    the list offsets; None with ``canonical_only`` when the strings are not spelled ``a > b``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     lists = pc.split_pattern(arr, SEP)
     flat = lists.flatten()
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     odd = not _spelled_canonically(arr, flat, int(lengths.sum()) - len(arr))
+    if odd and canonical_only:
+        return None
     if odd:  # not spelled "a > b": split at every ">" and trim the channels
         lists = pc.split_pattern(arr, ">")
         flat = pc.utf8_trim_whitespace(lists.flatten())
@@ -815,19 +849,26 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
     channels = pa.ListArray.from_arrays(offsets, flat)
     if odd:
         arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
-    safe = np.where(lengths > 0, lengths, 1)
-    return pd.DataFrame(
-        {
-            "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
-            "channels": pd.Series(channels, dtype=pd.ArrowDtype(channels.type)),
-            "length": lengths.astype(int),
-            "conversions": conv,
-            "nulls": nul,
-            "value": val,
-            "decay": _arrow_list(offsets, np.repeat(conv / safe, lengths)),
-            "decay_value": _arrow_list(offsets, np.repeat(val / safe, lengths)),
-        }
-    )
+    return arr, channels, lengths, offsets
+
+
+def _remember_coding(channels: list, strings) -> None:
+    """Code the tuples ``channels`` (split from ``strings``, spelled ``a > b``) columnar, once.
+
+    The coding is kept for the models (:func:`imclab.attribution._common.remember_tuples`),
+    which would otherwise hash every channel string of every path again.
+    """
+    import pyarrow as pa
+
+    from imclab.attribution._common import arrow_structure, remember_tuples
+
+    if not isinstance(strings, pa.Array):
+        strings = pa.array(strings, pa.string())
+    split = _split_paths(strings, canonical_only=True)
+    if split is None:  # spelled otherwise: the models code the tuples themselves
+        return
+    names, codes, lengths = arrow_structure(split[1])
+    remember_tuples(channels, names, codes, lengths)
 
 
 def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
@@ -836,6 +877,13 @@ def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     offsets = offsets[arr.offset : arr.offset + len(arr) + 1]
     data = arr.buffers()[2]
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
+
+
+def _count_byte(data: np.ndarray, byte: int, chunk: int = 1 << 20) -> int:
+    """How many times ``byte`` occurs in ``data`` (in cache-sized chunks: no large temporary)."""
+    return sum(
+        int(np.count_nonzero(data[i : i + chunk] == byte)) for i in range(0, len(data), chunk)
+    )
 
 
 def _spelled_canonically(arr, flat, n_separators: int) -> bool:
@@ -848,14 +896,17 @@ def _spelled_canonically(arr, flat, n_separators: int) -> bool:
     import pyarrow.compute as pc
 
     offsets, data = _utf8_bytes(arr)
-    if np.count_nonzero(data[offsets[0] : offsets[-1]] == ord(">")) != n_separators:
+    if _count_byte(data[offsets[0] : offsets[-1]], ord(">")) != n_separators:
         return False
     offsets, data = _utf8_bytes(flat)
     if len(data) == 0:
         return True
-    # first and last byte of every channel (an empty channel reads its neighbours': harmless)
-    first = np.take(data, offsets[:-1], mode="clip")
-    last = np.take(data, offsets[1:] - 1, mode="clip")
+    # first and last byte of every channel (an empty channel reads its neighbours': harmless);
+    # indexed by the int32 offsets themselves (np.take would first copy them to int64)
+    starts, ends = offsets[:-1], offsets[1:] - np.int32(1)
+    if len(starts) and starts[-1] >= len(data):  # empty channels at the very end
+        starts = np.minimum(starts, np.int32(len(data) - 1))
+    first, last = data[starts], data[ends]
     # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
     edge = (first - np.uint8(0x21) >= 0x5E) | (last - np.uint8(0x21) >= 0x5E)
     if not edge.any():  # plain ASCII edges: nothing to trim

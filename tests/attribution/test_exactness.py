@@ -269,3 +269,47 @@ def test_arrow_paths_recoded_after_an_edit_and_missing_values_named():
         attr.markov(bad)
     with pytest.raises(DataError, match=r"no path string in rows \[1\]"):
         paths_from_strings(["A", None], [1, 1], as_arrow=True)
+
+
+def _kept_equals_own_coding(frame: pd.DataFrame) -> None:
+    """The coding a producer kept for ``frame`` is the one the models compute themselves."""
+    from imclab.attribution import _common
+
+    values = frame["channels"].tolist()
+    kept = _common._recall(values)
+    assert kept is not None  # the producer did keep it (else the models pay the coding)
+    _common._SLOTS.clear()
+    own = code_paths(frame)
+    assert kept[0] == own.names
+    np.testing.assert_array_equal(kept[1], own.codes)
+    np.testing.assert_array_equal(kept[2], own.lengths)
+    assert kept[1].dtype == own.codes.dtype and kept[2].dtype == own.lengths.dtype
+
+
+@pytest.mark.parametrize("world", ["sample", "seed7"])
+def test_producers_keep_the_coding_the_models_compute(world, sample_dir, small_world):
+    # build_journeys, paths_from_strings and drop_navigational code their tuples columnar
+    # (Arrow, or from the input's codes) so that no model hashes every channel string again
+    folder = small_world if world == "seed7" else sample_dir
+    w = load_world(folder, tables=["touchpoints", "conversions"])
+    tp, cv = w.tables["touchpoints"], w.tables["conversions"]
+    for kw in (
+        {},
+        {"collapse_repeats": True, "channel_groups": {"paid_search": "search", "seo": "search"}},
+    ):
+        j = build_journeys(None, tp, cv, **kw)
+        _kept_equals_own_coding(j.paths)
+        for nav in (["direct"], ["direct", "search", "edm"], []):
+            out = attr.drop_navigational(j.paths, nav, collapse_repeats=bool(kw)).paths
+            _kept_equals_own_coding(out)
+            ref = attr.drop_navigational(j.paths.copy(), nav, collapse_repeats=bool(kw)).paths
+            pd.testing.assert_frame_equal(out, ref)
+        strings = paths_from_strings(j.paths["path"].tolist(), j.paths["conversions"])
+        _kept_equals_own_coding(strings)
+    ids = tp[["customer_id"]].drop_duplicates()
+    segments = ids.assign(segment=np.where(np.arange(len(ids)) % 3 == 0, "a", "b"))
+    by_segment = build_journeys(None, tp, cv, segments=segments).paths
+    _kept_equals_own_coding(by_segment)
+    _kept_equals_own_coding(
+        attr.drop_navigational(by_segment, ["direct"], collapse_repeats=False).paths
+    )
