@@ -825,25 +825,29 @@ def _split_paths(arr, *, canonical_only: bool = False):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = pc.split_pattern(arr, SEP)
+    empty = pc.equal(arr, NO_TOUCH)
+    # the "(no touch)" paths (few) are masked as missing: split yields no channel for them
+    # (a copy of every channel to cut them out afterwards is avoided)
+    if empty.true_count and arr.offset == 0:
+        valid = pc.invert(empty).buffers()[1]
+        target = pa.StringArray.from_buffers(len(arr), arr.buffers()[1], arr.buffers()[2], valid)
+    else:
+        target = arr
+    lists = pc.split_pattern(target, SEP)
     flat = lists.flatten()
-    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    odd = not _spelled_canonically(arr, flat, int(lengths.sum()) - len(arr))
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+    lengths = lengths.astype(np.int64)
+    odd = not _spelled_canonically(flat)
     if odd and canonical_only:
         return None
     if odd:  # not spelled "a > b": split at every ">" and trim the channels
-        lists = pc.split_pattern(arr, ">")
+        lists = pc.split_pattern(target, ">")
         flat = pc.utf8_trim_whitespace(lists.flatten())
-        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    empty = pc.equal(arr, NO_TOUCH)
+        lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+        lengths = lengths.astype(np.int64)
     is_empty = empty.to_numpy(zero_copy_only=False)
-    if is_empty.any():  # drop the "(no touch)" channel of those paths (few: cut around them)
-        at = (np.cumsum(lengths) - lengths)[is_empty]
-        if len(at) <= 100:
-            bounds = zip(np.r_[0, at + 1].tolist(), np.r_[at, len(flat)].tolist(), strict=True)
-            flat = pa.concat_arrays([flat.slice(a, b - a) for a, b in bounds])
-        else:
-            flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
+    if target is arr and is_empty.any():  # (a sliced array) cut the "(no touch)" channels out
+        flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
         lengths = np.where(is_empty, 0, lengths)
     offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
     channels = pa.ListArray.from_arrays(offsets, flat)
@@ -879,32 +883,28 @@ def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
 
 
-def _count_byte(data: np.ndarray, byte: int, chunk: int = 1 << 20) -> int:
-    """How many times ``byte`` occurs in ``data`` (in cache-sized chunks: no large temporary)."""
-    return sum(
-        int(np.count_nonzero(data[i : i + chunk] == byte)) for i in range(0, len(data), chunk)
-    )
+def _spelled_canonically(flat) -> bool:
+    """Whether channels split at ``" > "`` (``flat``) are those of the split at ``">"``, trimmed.
 
-
-def _spelled_canonically(arr, flat, n_separators: int) -> bool:
-    """Whether splitting ``arr`` at ``" > "`` (into ``flat``) is the split at ``">"`` trimmed.
-
-    True when every ``>`` is inside a separator and no channel starts or ends with
-    whitespace (byte scans; Arrow judges only channels with a non-ASCII or blank edge).
+    True when no channel holds a ``>`` (so every ``>`` was inside a separator) and none starts
+    or ends with whitespace (byte scans; Arrow judges only channels with a non-ASCII or blank
+    edge).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    offsets, data = _utf8_bytes(arr)
-    if _count_byte(data[offsets[0] : offsets[-1]], ord(">")) != n_separators:
-        return False
     offsets, data = _utf8_bytes(flat)
+    data = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
     if len(data) == 0:
         return True
+    if data.tobytes().find(b">") >= 0:  # memchr over a copy: faster than a byte comparison
+        return False
     # first and last byte of every channel (an empty channel reads its neighbours': harmless);
     # indexed by the int32 offsets themselves (np.take would first copy them to int64)
-    starts, ends = offsets[:-1], offsets[1:] - np.int32(1)
-    if len(starts) and starts[-1] >= len(data):  # empty channels at the very end
+    base = int(offsets[0])
+    starts = offsets[:-1] if base == 0 else offsets[:-1] - np.int32(base)
+    ends = offsets[1:] - np.int32(base + 1)
+    if starts[-1] >= len(data):  # empty channels at the very end
         starts = np.minimum(starts, np.int32(len(data) - 1))
     first, last = data[starts], data[ends]
     # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison

@@ -313,3 +313,21 @@ def test_producers_keep_the_coding_the_models_compute(world, sample_dir, small_w
     _kept_equals_own_coding(
         attr.drop_navigational(by_segment, ["direct"], collapse_repeats=False).paths
     )
+
+
+def test_arrow_paths_from_a_sliced_array_equal_those_from_a_list():
+    # an Arrow input that starts inside its buffers (a slice) takes the other way of cutting
+    # the "(no touch)" channels out; both give the same table
+    import pyarrow as pa
+
+    strings = ["a > b", NO_TOUCH, "c", "a>b", NO_TOUCH, "b > c > a", "d"]
+    for sub in (strings, [s for s in strings if s != "a>b"]):
+        conv = list(range(1, len(sub) + 1))
+        want = paths_from_strings(sub, conv, as_arrow=True)
+        sliced = pa.array(["z > z", *sub], pa.string()).slice(1)
+        assert sliced.offset == 1
+        got = paths_from_strings(sliced, conv, as_arrow=True)
+        pd.testing.assert_frame_equal(got, want)
+        assert [tuple(x) for x in got["channels"]] == [
+            () if s == NO_TOUCH else tuple(x.strip() for x in s.split(">")) for s in sub
+        ]
