@@ -866,9 +866,8 @@ def _remember_coding(channels: list, strings) -> None:
 
     from imclab.attribution._common import arrow_structure, remember_tuples
 
-    if not isinstance(strings, pa.Array):
-        strings = pa.array(strings, pa.string())
-    split = _split_paths(strings, canonical_only=True)
+    strings = strings if isinstance(strings, pa.Array) else pa.array(strings, pa.string())
+    split = _split_paths(strings.cast(pa.string()), canonical_only=True)
     if split is None:  # spelled otherwise: the models code the tuples themselves
         return
     names, codes, lengths = arrow_structure(split[1])
