@@ -759,7 +759,7 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
         channels[i] = ()
         strings[i] = NO_TOUCH
         lengths[i] = 0
-    if strings is original:  # spelled "a > b": the models get the coding columnar
+    if strings is original:  # split at SEP (spelled "a > b"): the models get the coding
         _remember_coding(channels, strings)
     safe = np.where(lengths > 0, lengths, 1)
 
@@ -815,12 +815,12 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
     )
 
 
-def _split_paths(arr, *, canonical_only: bool = False):
+def _split_paths(arr, *, respell: bool = True):
     """Split an Arrow string array of paths into channels (Arrow only, no Python per path).
 
     Returns the path strings (respelled ``a > b`` when they were spelled otherwise), the
     channels as an Arrow list array (``(no touch)`` an empty list), the lengths (int64) and
-    the list offsets; None with ``canonical_only`` when the strings are not spelled ``a > b``.
+    the list offsets. ``respell=False``: split at ``" > "`` only, as ``str.split(SEP)``.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -837,9 +837,7 @@ def _split_paths(arr, *, canonical_only: bool = False):
     flat = lists.flatten()
     lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
     lengths = lengths.astype(np.int64)
-    odd = not _spelled_canonically(flat)
-    if odd and canonical_only:
-        return None
+    odd = respell and not _spelled_canonically(flat)
     if odd:  # not spelled "a > b": split at every ">" and trim the channels
         lists = pc.split_pattern(target, ">")
         flat = pc.utf8_trim_whitespace(lists.flatten())
@@ -857,7 +855,7 @@ def _split_paths(arr, *, canonical_only: bool = False):
 
 
 def _remember_coding(channels: list, strings) -> None:
-    """Code the tuples ``channels`` (split from ``strings``, spelled ``a > b``) columnar, once.
+    """Code the tuples ``channels`` (``str.split(SEP)`` of ``strings``) columnar, once.
 
     The coding is kept for the models (:func:`imclab.attribution._common.remember_tuples`),
     which would otherwise hash every channel string of every path again.
@@ -867,9 +865,7 @@ def _remember_coding(channels: list, strings) -> None:
     from imclab.attribution._common import arrow_structure, remember_tuples
 
     strings = strings if isinstance(strings, pa.Array) else pa.array(strings, pa.string())
-    split = _split_paths(strings.cast(pa.string()), canonical_only=True)
-    if split is None:  # spelled otherwise: the models code the tuples themselves
-        return
+    split = _split_paths(strings.cast(pa.string()), respell=False)
     names, codes, lengths = arrow_structure(split[1])
     remember_tuples(channels, names, codes, lengths)
 

@@ -331,3 +331,25 @@ def test_arrow_paths_from_a_sliced_array_equal_those_from_a_list():
         assert [tuple(x) for x in got["channels"]] == [
             () if s == NO_TOUCH else tuple(x.strip() for x in s.split(">")) for s in sub
         ]
+
+
+def test_kept_coding_of_any_spelling_equals_the_models_own():
+    # build_journeys keeps the coding of str.split(" > ") of its path strings, whatever they
+    # hold (Arrow's split at " > " must cut exactly where Python's does)
+    from imclab.attribution import _common
+    from imclab.attribution.journeys import _remember_coding
+
+    cases = ["a > b", NO_TOUCH, "a>b", "a  > b", "a >  b", " a > b", "a > b ", "a > > b", "",
+             "a > ", " > ", "a >  > b", "a > > > b", "\u00e9 > \u00fc > a", "a\t > b",
+             "x > x > x"]  # fmt: skip
+    channels = [() if s == NO_TOUCH else tuple(s.split(" > ")) for s in cases]
+    frame = pd.DataFrame({"channels": pd.Series(channels, dtype=object)})
+    _common._SLOTS.clear()
+    _remember_coding(channels, cases)
+    kept = _common._recall(frame["channels"].tolist())
+    assert kept is not None
+    _common._SLOTS.clear()
+    names, codes, lengths = _common._structure_from_tuples(frame["channels"])
+    assert kept[0] == names
+    np.testing.assert_array_equal(kept[1], codes)
+    np.testing.assert_array_equal(kept[2], lengths)
