@@ -13,9 +13,13 @@ with clicks, opens and visits only (fewer unique paths), cached as Parquet under
 ``benchmarks/data``.
 
 Run: ``nice .venv/bin/python benchmarks/bench_speed.py [N_CUSTOMERS] [--rows markov,heuristics,
-strings,journeys] [--repeats 3] [--replicate N_TOUCHPOINTS]`` (default 500,000 customers:
-10.86M touchpoints; ``--replicate 10000000``: the journeys rows on 10.4M touchpoints stacked
-from 24 copies of the 20,000-customer world, as ``bench_integration.py --replicate`` builds).
+strings,journeys] [--repeats 3] [--arrow | --uncoded] [--replicate N_TOUCHPOINTS]`` (default
+500,000 customers: 10.86M touchpoints; ``--replicate 10000000``: the journeys rows on 10.4M
+touchpoints stacked from 24 copies of the 20,000-customer world, as
+``bench_integration.py --replicate`` builds). The models' inputs: tuple paths as
+``paths_from_strings`` makes them (with the coding it keeps for the models, as
+``build_journeys`` and ``drop_navigational`` do), ``--arrow`` Arrow list columns,
+``--uncoded`` tuples whose kept coding is forgotten (the model codes them itself).
 """
 
 from __future__ import annotations
@@ -59,17 +63,20 @@ def _path_file(n_customers: int, which: str) -> Path:
 # -- the timed steps (run in a child process) -----------------------------------------------------
 
 
-def _load_paths(file: str, touched_only: bool, as_arrow: bool = False):
+def _load_paths(file: str, touched_only: bool, as_arrow: bool = False, uncoded: bool = False):
     import pandas as pd
 
-    from imclab.attribution import paths_from_strings
+    from imclab.attribution import _common, paths_from_strings
 
     raw = pd.read_parquet(file)
     if touched_only:  # ChannelAttribution has no "(no touch)" path
         raw = raw[raw["path"] != "(no touch)"].reset_index(drop=True)
-    return raw, paths_from_strings(
+    paths = paths_from_strings(
         raw["path"], raw["conversions"], raw["nulls"], raw["value"], as_arrow=as_arrow
     )
+    if uncoded:  # forget the coding the producer kept: the model codes the tuples itself
+        _common._SLOTS.clear()
+    return raw, paths
 
 
 _CPU_AT_START = [0.0]
@@ -83,10 +90,13 @@ def _start() -> float:
 
 def _task(name: str, arg: str) -> float:
     """Run one step; return its wall-clock seconds (inputs loaded before the clock starts)."""
-    if name.removesuffix("_arrow") in ("markov1", "markov4", "heuristics"):
-        # "_arrow": the paths' channels as an Arrow list column instead of tuples
-        raw, paths = _load_paths(arg, touched_only=True, as_arrow=name.endswith("_arrow"))
-        name = name.removesuffix("_arrow")
+    base = name.removesuffix("_arrow").removesuffix("_uncoded")
+    if base in ("markov1", "markov4", "heuristics"):
+        # "_arrow": the paths' channels as an Arrow list column instead of tuples;
+        # "_uncoded": tuples whose coding the producer kept is forgotten (coded by the model)
+        arrow, uncoded = name.endswith("_arrow"), name.endswith("_uncoded")
+        raw, paths = _load_paths(arg, touched_only=True, as_arrow=arrow, uncoded=uncoded)
+        name = base
         import imclab.attribution as attr
 
         t0 = _start()
@@ -183,6 +193,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--arrow", action="store_true", help="model inputs as Arrow list columns")
     ap.add_argument(
+        "--uncoded", action="store_true",
+        help="tuple inputs without the coding paths_from_strings keeps (the model codes them)",
+    )  # fmt: skip
+    ap.add_argument(
         "--replicate", type=int, default=None,
         help="journeys rows on about N touchpoints stacked from copies of the 20,000-customer "
         "world (bench_integration's replicated world) instead of world(N_CUSTOMERS)",
@@ -205,7 +219,7 @@ def main() -> None:
         res["unique_paths"] = {
             w: int((pd.read_parquet(f)["path"] != "(no touch)").sum()) for w, f in files.items()
         }
-    sfx = "_arrow" if a.arrow else ""
+    sfx = "_arrow" if a.arrow else "_uncoded" if a.uncoded else ""
     for w, f in files.items():
         if "markov" in rows:
             for k in ("markov1", "markov4"):

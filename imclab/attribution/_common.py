@@ -105,29 +105,69 @@ def check_paths(paths: pd.DataFrame) -> pd.DataFrame:
     return paths
 
 
-# One slot: the channel structure of the last channel column coded, keyed on its content
-# (a column of tuples) or on the identity of its immutable Arrow array (an Arrow column).
-_LAST: dict = {"channels": None, "structure": None}
+# A few slots: the channel structure of the last channel columns coded (most recent first),
+# keyed on their content (a list of tuples) or on the identity of an immutable Arrow array.
+# A producer of tuple paths (build_journeys, paths_from_strings, drop_navigational) fills a
+# slot with the structure it computed columnar, so no model pays a hash per channel string.
+_SLOTS: list[tuple[object, tuple]] = []
+_SLOT_COUNT = 4
+
+
+def _recall(values: object) -> tuple | None:
+    """Return the structure kept for ``values`` (a list of tuples: equal content; else: itself)."""
+    for key, structure in _SLOTS:
+        if key is values:
+            return structure
+        if isinstance(values, list) and isinstance(key, list):
+            # list equality compares the tuples item by item (identical objects at once)
+            if len(key) == len(values) and key == values:
+                return structure
+    return None
+
+
+def _keep(key: object, structure: tuple) -> None:
+    others = [slot for slot in _SLOTS if slot[0] is not key]
+    _SLOTS[:] = [(key, structure), *others[: _SLOT_COUNT - 1]]
+
+
+def _tuples_of_strings(values: list, names) -> bool:
+    """Whether a channel column is tuples of strings (immutable: its content can key a slot)."""
+    return set(map(type, values)) <= {tuple} and set(map(type, names)) <= {str}
+
+
+def remember_tuples(values: list, names: tuple, codes: np.ndarray, lengths: np.ndarray) -> None:
+    """Keep the coding of a channel column a producer just made (no model codes it again).
+
+    ``values`` is the column's list of channel tuples; ``names`` (sorted), ``codes`` and
+    ``lengths`` must be what :func:`code_paths` computes for it (tested for every producer).
+    Nothing is kept for a column that is not tuples of strings or whose lengths disagree.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if len(lengths) != len(values) or not _tuples_of_strings(values, names):
+        return
+    if not np.array_equal(np.fromiter(map(len, values), np.int64, len(values)), lengths):
+        return
+    _keep(values, (tuple(names), np.asarray(codes, dtype=np.int64), lengths))
 
 
 def _structure_from_tuples(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Names, codes and lengths of a column of channel tuples (C-level iteration only).
 
-    The result is reused when the next column has equal content (list equality compares
+    The result is reused when a later column has equal content (list equality compares
     the tuples item by item; identical objects compare at once), so the models run one
     after the other on the same paths code them once; any edit of a path is seen.
     """
     values = col.tolist()
-    last = _LAST["channels"]
-    if isinstance(last, list) and len(last) == len(values) and last == values:
-        return _LAST["structure"]
+    kept = _recall(values)
+    if kept is not None:
+        return kept
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     flat = np.fromiter(chain.from_iterable(values), dtype=object, count=int(lengths.sum()))
     codes, names = pd.factorize(flat, sort=True)
     structure = (tuple(names.tolist()), codes.astype(np.int64), lengths)
-    # Only tuples of strings are immutable, so only their content can key the slot.
-    if set(map(type, values)) <= {tuple} and set(map(type, names.tolist())) <= {str}:
-        _LAST.update(channels=values, structure=structure)
+    # Only tuples of strings are immutable, so only their content can key a slot.
+    if _tuples_of_strings(values, structure[0]):
+        _keep(values, structure)
     return structure
 
 
@@ -139,20 +179,16 @@ def _arrow(col: pd.Series):
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
-def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """Names, codes and lengths of an Arrow list column (no Python loop at all).
+def arrow_structure(arr) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names (sorted), codes and lengths of an Arrow list array of channel names.
 
     The channels are dictionary-encoded in one hash pass and the (few) names sorted, so a
-    code is a channel's rank. Arrow arrays are immutable and an edit of the column replaces
-    its array, so the result is reused while the column holds the very same array.
+    code is a channel's rank. A missing list counts as empty; a missing channel is a
+    :class:`~imclab.errors.DataError` naming the rows.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    held = col.array.__arrow_array__()
-    if _LAST["channels"] is held:
-        return _LAST["structure"]
-    arr = held.combine_chunks() if isinstance(held, pa.ChunkedArray) else held
     lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(arr)
     if pa.types.is_dictionary(flat.type):
@@ -170,8 +206,24 @@ def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, 
     rank = np.empty(len(found), dtype=np.int64)
     rank[sorted(range(len(found)), key=found.__getitem__)] = np.arange(len(found))
     codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
-    structure = (tuple(sorted(found)), codes, lengths.astype(np.int64))
-    _LAST.update(channels=held, structure=structure)
+    return tuple(sorted(found)), codes, lengths.astype(np.int64)
+
+
+def _structure_from_arrow(col: pd.Series) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Names, codes and lengths of an Arrow list column (no Python loop at all).
+
+    Arrow arrays are immutable and an edit of the column replaces its array, so the result
+    is reused while the column holds the very same array.
+    """
+    import pyarrow as pa
+
+    held = col.array.__arrow_array__()
+    kept = _recall(held)
+    if kept is not None:
+        return kept
+    arr = held.combine_chunks() if isinstance(held, pa.ChunkedArray) else held
+    structure = arrow_structure(arr)
+    _keep(held, structure)
     return structure
 
 

@@ -672,6 +672,7 @@ def _finish_paths(paths, keys: list[str], decay: bool = True) -> pd.DataFrame:
     for i in empty:  # the (no touch) paths: one per segment
         channels[i] = ()
     lengths = np.fromiter(map(len, channels), dtype=np.int64, count=n)
+    _remember_coding(channels, paths.column("path").combine_chunks())
     out = {k: paths.column(k).to_pandas() for k in keys[:-1]}
     out.update(
         {
@@ -746,6 +747,7 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
             "without touches"
         )
     empty = [i for i, x in enumerate(strings) if x == NO_TOUCH]  # few
+    original = strings
     # "a > b" as build_journeys writes it: split in C, then check the (few) distinct channels
     channels = list(map(tuple, map(str.split, strings, repeat(SEP, n))))
     names = set(chain.from_iterable(channels))
@@ -757,6 +759,8 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
         channels[i] = ()
         strings[i] = NO_TOUCH
         lengths[i] = 0
+    if strings is original:  # split at SEP (spelled "a > b"): the models get the coding
+        _remember_coding(channels, strings)
     safe = np.where(lengths > 0, lengths, 1)
 
     def column(values) -> np.ndarray:  # an object array as is (no type inference)
@@ -780,7 +784,6 @@ def _tuple_paths(strings: list, conv, nul, val) -> pd.DataFrame:
 def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
     """:func:`paths_from_strings` with Arrow columns (split by Arrow, no Python per path)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(paths, pd.Series) and isinstance(paths.dtype, pd.ArrowDtype):
         paths = paths.array.__arrow_array__()
@@ -793,41 +796,78 @@ def _arrow_paths(paths, conv, nul, val) -> pd.DataFrame:
             f"paths: no path string in rows {rows[:10].tolist()}; write '{NO_TOUCH}' for a "
             "journey without touches"
         )
-    lists = pc.split_pattern(arr, SEP)
-    flat = lists.flatten()
-    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    odd = not _spelled_canonically(arr, flat, int(lengths.sum()) - len(arr))
-    if odd:  # not spelled "a > b": split at every ">" and trim the channels
-        lists = pc.split_pattern(arr, ">")
-        flat = pc.utf8_trim_whitespace(lists.flatten())
-        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    empty = pc.equal(arr, NO_TOUCH)
-    is_empty = empty.to_numpy(zero_copy_only=False)
-    if is_empty.any():  # drop the "(no touch)" channel of those paths (few: cut around them)
-        at = (np.cumsum(lengths) - lengths)[is_empty]
-        if len(at) <= 100:
-            bounds = zip(np.r_[0, at + 1].tolist(), np.r_[at, len(flat)].tolist(), strict=True)
-            flat = pa.concat_arrays([flat.slice(a, b - a) for a, b in bounds])
-        else:
-            flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
-        lengths = np.where(is_empty, 0, lengths)
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
-    channels = pa.ListArray.from_arrays(offsets, flat)
-    if odd:
-        arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
+    arr, channels, lengths, offsets = _split_paths(arr)
     safe = np.where(lengths > 0, lengths, 1)
+    # copy=False: one block per column, not stacked into 2-D blocks (a copy of every number
+    # column); the frame owns its number columns all the same (the caller's arrays are copied)
     return pd.DataFrame(
         {
             "path": pd.Series(arr, dtype=pd.ArrowDtype(pa.string())),
             "channels": pd.Series(channels, dtype=pd.ArrowDtype(channels.type)),
             "length": lengths.astype(int),
-            "conversions": conv,
-            "nulls": nul,
-            "value": val,
+            "conversions": np.array(conv, dtype=float),
+            "nulls": np.array(nul, dtype=float),
+            "value": np.array(val, dtype=float),
             "decay": _arrow_list(offsets, np.repeat(conv / safe, lengths)),
             "decay_value": _arrow_list(offsets, np.repeat(val / safe, lengths)),
-        }
+        },
+        copy=False,
     )
+
+
+def _split_paths(arr, *, respell: bool = True):
+    """Split an Arrow string array of paths into channels (Arrow only, no Python per path).
+
+    Returns the path strings (respelled ``a > b`` when they were spelled otherwise), the
+    channels as an Arrow list array (``(no touch)`` an empty list), the lengths (int64) and
+    the list offsets. ``respell=False``: split at ``" > "`` only, as ``str.split(SEP)``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    empty = pc.equal(arr, NO_TOUCH)
+    # the "(no touch)" paths (few) are masked as missing: split yields no channel for them
+    # (a copy of every channel to cut them out afterwards is avoided)
+    if empty.true_count and arr.offset == 0:
+        valid = pc.invert(empty).buffers()[1]
+        target = pa.StringArray.from_buffers(len(arr), arr.buffers()[1], arr.buffers()[2], valid)
+    else:
+        target = arr
+    lists = pc.split_pattern(target, SEP)
+    flat = lists.flatten()
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+    lengths = lengths.astype(np.int64)
+    odd = respell and not _spelled_canonically(flat)
+    if odd:  # not spelled "a > b": split at every ">" and trim the channels
+        lists = pc.split_pattern(target, ">")
+        flat = pc.utf8_trim_whitespace(lists.flatten())
+        lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+        lengths = lengths.astype(np.int64)
+    is_empty = empty.to_numpy(zero_copy_only=False)
+    if target is arr and is_empty.any():  # (a sliced array) cut the "(no touch)" channels out
+        flat = flat.filter(pa.array(np.repeat(~is_empty, lengths)))
+        lengths = np.where(is_empty, 0, lengths)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+    channels = pa.ListArray.from_arrays(offsets, flat)
+    if odd:
+        arr = pc.if_else(empty, NO_TOUCH, pc.binary_join(channels, SEP))
+    return arr, channels, lengths, offsets
+
+
+def _remember_coding(channels: list, strings) -> None:
+    """Code the tuples ``channels`` (``str.split(SEP)`` of ``strings``) columnar, once.
+
+    The coding is kept for the models (:func:`imclab.attribution._common.remember_tuples`),
+    which would otherwise hash every channel string of every path again.
+    """
+    import pyarrow as pa
+
+    from imclab.attribution._common import arrow_structure, remember_tuples
+
+    strings = strings if isinstance(strings, pa.Array) else pa.array(strings, pa.string())
+    split = _split_paths(strings.cast(pa.string()), respell=False)
+    names, codes, lengths = arrow_structure(split[1])
+    remember_tuples(channels, names, codes, lengths)
 
 
 def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
@@ -838,24 +878,30 @@ def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
 
 
-def _spelled_canonically(arr, flat, n_separators: int) -> bool:
-    """Whether splitting ``arr`` at ``" > "`` (into ``flat``) is the split at ``">"`` trimmed.
+def _spelled_canonically(flat) -> bool:
+    """Whether channels split at ``" > "`` (``flat``) are those of the split at ``">"``, trimmed.
 
-    True when every ``>`` is inside a separator and no channel starts or ends with
-    whitespace (byte scans; Arrow judges only channels with a non-ASCII or blank edge).
+    True when no channel holds a ``>`` (so every ``>`` was inside a separator) and none starts
+    or ends with whitespace (byte scans; Arrow judges only channels with a non-ASCII or blank
+    edge).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    offsets, data = _utf8_bytes(arr)
-    if np.count_nonzero(data[offsets[0] : offsets[-1]] == ord(">")) != n_separators:
-        return False
     offsets, data = _utf8_bytes(flat)
+    data = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
     if len(data) == 0:
         return True
-    # first and last byte of every channel (an empty channel reads its neighbours': harmless)
-    first = np.take(data, offsets[:-1], mode="clip")
-    last = np.take(data, offsets[1:] - 1, mode="clip")
+    if data.tobytes().find(b">") >= 0:  # memchr over a copy: faster than a byte comparison
+        return False
+    # first and last byte of every channel (an empty channel reads its neighbours': harmless);
+    # indexed by the int32 offsets themselves (np.take would first copy them to int64)
+    base = int(offsets[0])
+    starts = offsets[:-1] if base == 0 else offsets[:-1] - np.int32(base)
+    ends = offsets[1:] - np.int32(base + 1)
+    if starts[-1] >= len(data):  # empty channels at the very end
+        starts = np.minimum(starts, np.int32(len(data) - 1))
+    first, last = data[starts], data[ends]
     # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
     edge = (first - np.uint8(0x21) >= 0x5E) | (last - np.uint8(0x21) >= 0x5E)
     if not edge.any():  # plain ASCII edges: nothing to trim

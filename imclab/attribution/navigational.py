@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from imclab.attribution._common import check_paths
+from imclab.attribution._common import check_paths, code_paths, remember_tuples
 from imclab.attribution.journeys import NO_TOUCH, SEP
 from imclab.errors import ParameterError
 
@@ -91,10 +91,11 @@ def drop_navigational(
     keys = ["segment"] if "segment" in paths.columns else []
     has_decay = "decay" in paths.columns
     rows = []
+    src = []  # the input row of every output row
     removed = 0
     orphan_conv = 0.0
     orphan_nulls = 0.0
-    for rec in paths.to_dict("records"):
+    for i, rec in enumerate(paths.to_dict("records")):
         ch = tuple(rec["channels"])
         keep = [i for i, c in enumerate(ch) if c not in navset]
         removed += (len(ch) - len(keep)) * (rec["conversions"] + rec["nulls"])
@@ -128,7 +129,9 @@ def drop_navigational(
             rec["decay"] = tuple(d) if d is not None and new else ()
             rec["decay_value"] = tuple(dv) if dv is not None and new else ()
         rows.append(rec)
+        src.append(i)
     out = pd.DataFrame(rows, columns=paths.columns)
+    out["_src"] = np.asarray(src, dtype=np.int64)
     out["path"] = [SEP.join(c) if c else NO_TOUCH for c in out["channels"]]
     out["length"] = out["channels"].map(len).astype(int)
     agg = {"channels": "first", "length": "first"}
@@ -138,12 +141,15 @@ def drop_navigational(
     extra = [c for c in paths.columns if c not in agg and c not in ("path", *keys)]
     for c in extra:
         agg[c] = "first"
+    agg["_src"] = "first"
     merged = out.groupby([*keys, "path"], sort=False, as_index=False).agg(agg)
     order = [*keys, "conversions", "nulls", "path"]
     asc = [True] * len(keys) + [False, False, True]
     merged = merged.sort_values(order, ascending=asc, kind="mergesort").reset_index(drop=True)
     for col in ("conversions", "nulls", "value"):
         merged[col] = merged[col].astype(paths[col].dtype)
+    result = merged[list(paths.columns)]
+    _remember_coding(paths, result, merged["_src"].to_numpy(), navset, collapse_repeats)
     report = pd.DataFrame(
         {
             "item": [
@@ -164,7 +170,40 @@ def drop_navigational(
             ],
         }
     )
-    return NavigationalResult(paths=merged[list(paths.columns)], report=report)
+    return NavigationalResult(paths=result, report=report)
+
+
+def _remember_coding(
+    paths: pd.DataFrame, result: pd.DataFrame, src: np.ndarray, navset: set, collapse: bool
+) -> None:
+    """Code the result's channels from the input's coding (columnar), for the models.
+
+    Output row ``r`` holds the channels of input row ``src[r]`` without the navigational
+    touches (and with repeats collapsed); so the models need not hash every channel string
+    again (:func:`imclab.attribution._common.remember_tuples`).
+    """
+    if isinstance(result["channels"].dtype, pd.ArrowDtype) or not len(result):
+        return
+    cp = code_paths(paths)
+    n = len(cp.lengths)
+    nav = [k for k, name in enumerate(cp.names) if name in navset]
+    keep = ~np.isin(cp.codes, nav)
+    kc, kp = cp.codes[keep], cp.path_of_touch[keep]
+    if collapse:  # a touch equal to the previous one kept on the same path merges into it
+        dup = np.zeros(len(kc), dtype=bool)
+        dup[1:] = (kc[1:] == kc[:-1]) & (kp[1:] == kp[:-1])
+        kc, kp = kc[~dup], kp[~dup]
+    new_len = np.bincount(kp, minlength=n).astype(np.int64)
+    new_start = np.cumsum(new_len) - new_len
+    out_len = new_len[src]
+    out_start = np.cumsum(out_len) - out_len
+    at = np.arange(int(out_len.sum())) + np.repeat(new_start[src] - out_start, out_len)
+    codes = kc[at]
+    used = np.flatnonzero(np.bincount(codes, minlength=len(cp.names)))
+    rank = np.zeros(len(cp.names), dtype=np.int64)
+    rank[used] = np.arange(len(used))
+    names = tuple(cp.names[k] for k in used)
+    remember_tuples(result["channels"].tolist(), names, rank[codes], out_len)
 
 
 def _sum_tuples(values: pd.Series) -> tuple:

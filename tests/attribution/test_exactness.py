@@ -269,3 +269,87 @@ def test_arrow_paths_recoded_after_an_edit_and_missing_values_named():
         attr.markov(bad)
     with pytest.raises(DataError, match=r"no path string in rows \[1\]"):
         paths_from_strings(["A", None], [1, 1], as_arrow=True)
+
+
+def _kept_equals_own_coding(frame: pd.DataFrame) -> None:
+    """The coding a producer kept for ``frame`` is the one the models compute themselves."""
+    from imclab.attribution import _common
+
+    values = frame["channels"].tolist()
+    kept = _common._recall(values)
+    assert kept is not None  # the producer did keep it (else the models pay the coding)
+    _common._SLOTS.clear()
+    own = code_paths(frame)
+    assert kept[0] == own.names
+    np.testing.assert_array_equal(kept[1], own.codes)
+    np.testing.assert_array_equal(kept[2], own.lengths)
+    assert kept[1].dtype == own.codes.dtype and kept[2].dtype == own.lengths.dtype
+
+
+@pytest.mark.parametrize("world", ["sample", "seed7"])
+def test_producers_keep_the_coding_the_models_compute(world, sample_dir, small_world):
+    # build_journeys, paths_from_strings and drop_navigational code their tuples columnar
+    # (Arrow, or from the input's codes) so that no model hashes every channel string again
+    folder = small_world if world == "seed7" else sample_dir
+    w = load_world(folder, tables=["touchpoints", "conversions"])
+    tp, cv = w.tables["touchpoints"], w.tables["conversions"]
+    for kw in (
+        {},
+        {"collapse_repeats": True, "channel_groups": {"paid_search": "search", "seo": "search"}},
+    ):
+        j = build_journeys(None, tp, cv, **kw)
+        _kept_equals_own_coding(j.paths)
+        for nav in (["direct"], ["direct", "search", "edm"], []):
+            out = attr.drop_navigational(j.paths, nav, collapse_repeats=bool(kw)).paths
+            _kept_equals_own_coding(out)
+            ref = attr.drop_navigational(j.paths.copy(), nav, collapse_repeats=bool(kw)).paths
+            pd.testing.assert_frame_equal(out, ref)
+        strings = paths_from_strings(j.paths["path"].tolist(), j.paths["conversions"])
+        _kept_equals_own_coding(strings)
+    ids = tp[["customer_id"]].drop_duplicates()
+    segments = ids.assign(segment=np.where(np.arange(len(ids)) % 3 == 0, "a", "b"))
+    by_segment = build_journeys(None, tp, cv, segments=segments).paths
+    _kept_equals_own_coding(by_segment)
+    _kept_equals_own_coding(
+        attr.drop_navigational(by_segment, ["direct"], collapse_repeats=False).paths
+    )
+
+
+def test_arrow_paths_from_a_sliced_array_equal_those_from_a_list():
+    # an Arrow input that starts inside its buffers (a slice) takes the other way of cutting
+    # the "(no touch)" channels out; both give the same table
+    import pyarrow as pa
+
+    strings = ["a > b", NO_TOUCH, "c", "a>b", NO_TOUCH, "b > c > a", "d"]
+    for sub in (strings, [s for s in strings if s != "a>b"]):
+        conv = list(range(1, len(sub) + 1))
+        want = paths_from_strings(sub, conv, as_arrow=True)
+        sliced = pa.array(["z > z", *sub], pa.string()).slice(1)
+        assert sliced.offset == 1
+        got = paths_from_strings(sliced, conv, as_arrow=True)
+        pd.testing.assert_frame_equal(got, want)
+        assert [tuple(x) for x in got["channels"]] == [
+            () if s == NO_TOUCH else tuple(x.strip() for x in s.split(">")) for s in sub
+        ]
+
+
+def test_kept_coding_of_any_spelling_equals_the_models_own():
+    # build_journeys keeps the coding of str.split(" > ") of its path strings, whatever they
+    # hold (Arrow's split at " > " must cut exactly where Python's does)
+    from imclab.attribution import _common
+    from imclab.attribution.journeys import _remember_coding
+
+    cases = ["a > b", NO_TOUCH, "a>b", "a  > b", "a >  b", " a > b", "a > b ", "a > > b", "",
+             "a > ", " > ", "a >  > b", "a > > > b", "\u00e9 > \u00fc > a", "a\t > b",
+             "x > x > x"]  # fmt: skip
+    channels = [() if s == NO_TOUCH else tuple(s.split(" > ")) for s in cases]
+    frame = pd.DataFrame({"channels": pd.Series(channels, dtype=object)})
+    _common._SLOTS.clear()
+    _remember_coding(channels, cases)
+    kept = _common._recall(frame["channels"].tolist())
+    assert kept is not None
+    _common._SLOTS.clear()
+    names, codes, lengths = _common._structure_from_tuples(frame["channels"])
+    assert kept[0] == names
+    np.testing.assert_array_equal(kept[1], codes)
+    np.testing.assert_array_equal(kept[2], lengths)
