@@ -127,6 +127,7 @@ HEADLINES: dict[str, dict[str, Headline]] = {
         "roi": Headline("ROI", "ratio"),
         "roas": Headline("ROAS", "ratio"),
         "cac": Headline("Cost per new customer", "currency"),
+        "conversions": Headline("Orders in the campaign period", "count"),
         "incremental_lift": Headline("Incremental lift (holdout)", "number"),
         "incremental_roi": Headline("Incremental ROI (holdout)", "ratio"),
         "incremental_roas": Headline("Incremental ROAS (holdout)", "ratio"),

@@ -60,7 +60,7 @@ COLUMNS = [
     "campaign", "title", "start", "end", "currency", "budget", "fingerprint",
     "kind", "name", "kpi", "value", "target", "status",
 ]  # fmt: skip
-KPI_HEADLINES = {"review": ("roi", "roas", "cac"), "attribution": ("conversions",)}
+KPI_HEADLINES = {"review": ("roi", "roas", "cac", "conversions")}
 """Headlines stored as campaign KPIs (the same definitions in every run)."""
 
 

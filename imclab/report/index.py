@@ -344,7 +344,7 @@ def _history_section(plan: Any, history: Any) -> str:
              "conversions": "count"}  # fmt: skip
     labels = {"budget": "Budget", "objectives met": "Objectives met", "roi": "ROI",
               "roas": "ROAS", "cac": "Cost per new customer",
-              "conversions": "Orders attributed"}  # fmt: skip
+              "conversions": "Orders in the campaign period"}  # fmt: skip
     header = "".join(f'<th class="num">{_text(labels.get(c, c))}</th>' for c in shown)
     rows = []
     for record in table.to_dict("records"):

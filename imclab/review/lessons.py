@@ -467,10 +467,11 @@ def review_headlines(
     Returns
     -------
     dict
-        ``objectives_met, objectives_total, roi, roas, cac, incremental_lift,
+        ``objectives_met, objectives_total, roi, roas, cac, conversions, incremental_lift,
         incremental_roi, incremental_roas, lessons, objectives``. ``roi`` and ``roas`` are
         the catalogue KPIs: ALL revenue in the window (organic orders included) over the
-        campaign's media spend. ``incremental_lift`` is
+        campaign's media spend; ``conversions`` the orders in the campaign period (the
+        catalogue KPI; the run history compares campaigns by it). ``incremental_lift`` is
         ``{estimate, ci_low, ci_high, unit, relative, level}`` per treated customer in the
         campaign window; ``incremental_roas`` and ``incremental_roi``
         (:func:`incremental_return`: holdout incremental conversions x AOV over campaign
@@ -516,12 +517,14 @@ def review_headlines(
                     roas_inc = packed
                 else:
                     roi_inc = packed
+    orders = _clean(totals.get("conversions", math.nan))  # a count: shown and stored whole
     return {
         "objectives_met": int((scorecard["status"] == "met").sum()),
         "objectives_total": len(scorecard),
         "roi": _clean(totals.get("roi", math.nan)),
         "roas": _clean(totals.get("roas", math.nan)),
         "cac": _clean(totals.get("cac", math.nan)),
+        "conversions": None if orders is None else int(round(orders)),
         "incremental_lift": lift,
         "incremental_roi": roi_inc,
         "incremental_roas": roas_inc,

@@ -32,6 +32,7 @@ def _headlines(roas, met):
             "roi": roas - 1,
             "roas": roas,
             "cac": 12.5,
+            "conversions": 40.0 * roas,
             "lessons": ["[high] text is not stored"],
             "objectives": [
                 {
@@ -62,7 +63,8 @@ def test_runs_are_stored_replaced_and_compared_in_start_order(tmp_path):
     assert table.set_index("campaign").loc["autumn", "roas"] == pytest.approx(2.5)
     assert list(table["objectives met"]) == ["0 of 2", "1 of 2"]
     kinds = again.groupby("kind")["name"].apply(set).to_dict()
-    assert kinds["kpi"] == {"roi", "roas", "cac"}
+    assert kinds["kpi"] == {"roi", "roas", "cac", "conversions"}
+    assert table.set_index("campaign").loc["autumn", "conversions"] == pytest.approx(100.0)
     assert "data_audit.rows_read" in kinds["headline"]
     assert len(set(again["fingerprint"])) == 1
     (data / "a.csv").write_text("x\n2\n")
@@ -77,7 +79,7 @@ def test_lookup_reads_an_objective_then_a_kpi_and_names_what_is_missing(tmp_path
     assert lookup(tmp_path, "spring", "cac") == pytest.approx(12.5)
     with pytest.raises(PlanError, match="no run of campaign 'autumn'.*campaigns there: spring"):
         lookup(tmp_path, "autumn", "roas")
-    with pytest.raises(PlanError, match="has no measured 'awareness'; it has: cac, revenue"):
+    with pytest.raises(PlanError, match="has no measured 'awareness'; it has: cac, conversions, revenue"):
         lookup(tmp_path, "spring", "awareness")
 
 

@@ -147,6 +147,7 @@ def test_headlines_round_trip(tmp_path):
     )  # fmt: skip
     assert values["objectives_met"] == 1 and values["objectives_total"] == 4
     assert values["roi"] == 1.2346 and values["cac"] is None
+    assert values["conversions"] is None  # the totals carry no order count here: never a NaN
     lift = values["incremental_lift"]
     assert lift["estimate"] == pytest.approx(0.24) and lift["ci_low"] == pytest.approx(0.12)
     assert values["lessons"][0].startswith("[high] Objective rev missed")
@@ -182,6 +183,7 @@ def test_incremental_roi_counts_only_the_revenue_the_holdout_says_the_campaign_c
               "conversions": 100.0}  # fmt: skip
     values = review_headlines(SCORECARD, totals, did, lessons_learned())
     assert values["roas"] == 12.5  # all revenue / campaign media, organic orders included
+    assert values["conversions"] == 100.0  # the campaign period's orders, for the run history
     inc = values["incremental_roas"]
     assert (inc["estimate"], inc["ci_low"], inc["ci_high"]) == pytest.approx((3.0, 1.5, 4.5))
     assert inc["level"] == 0.95 and "AOV 50.00" in inc["unit"] and "400.00" in inc["unit"]
