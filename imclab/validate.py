@@ -228,6 +228,12 @@ def validate_data(
     columns = plan.columns if plan is not None else None
     mapped = columns.tables if columns is not None else {}
     empty = pd.DataFrame([_row(t, status="not checked") for t in TABLES], columns=TABLE_COLUMNS)
+    if folder.is_file() and folder.suffix.lower() in (".yaml", ".yml"):
+        errors.append(
+            f"{folder}: a campaign plan, not a data folder; give the data folder first: "
+            f"imclab validate DATA_FOLDER --campaign {folder}"
+        )
+        return ValidationResult(folder, plan_file, empty, errors, notes)
     if not folder.is_dir():
         errors.append(f"{folder}: data folder not found (run imclab init NAME --data {folder})")
         return ValidationResult(folder, plan_file, empty, errors, notes)

@@ -107,6 +107,14 @@ def test_missing_folder(tmp_path):
     result = validate_data(tmp_path / "nope")
     assert result.exit_code() == EXIT_ERRORS
     assert "data folder not found" in result.errors[0]
+    plan = tmp_path / "autumn.yaml"  # the plan given where the data folder goes
+    plan.write_text("name: autumn\n", encoding="utf-8")
+    result = validate_data(plan)
+    assert result.exit_code() == EXIT_ERRORS
+    assert result.errors == [
+        f"{plan}: a campaign plan, not a data folder; give the data folder first: "
+        f"imclab validate DATA_FOLDER --campaign {plan}"
+    ]
 
 
 def test_header_only_optional_template_is_a_note_not_an_error(world):
