@@ -27,7 +27,8 @@ Rules
     named otherwise (``awareness``, ``conversion``, ...) keeps its phasing by position: each
     phase's amounts are spread evenly over its share of the campaign's days and go to the
     simulator's phases at the same place in the campaign (a plan phase over the first third
-    of its campaign spends in the first third of the simulated one).
+    of its campaign spends in the first third of the simulated one, to the resolution of the
+    simulator's three phases: within one the money is spread as its own budget is).
 
 - Only the simulator's paid channels can be given (:data:`imclab.simulate.world.PAID_CHANNELS`);
   a channel left out spends nothing in the campaign (its always-on spend is unchanged).
