@@ -1175,9 +1175,10 @@ def load_world(
 
     faults_frame = pd.concat(all_faults, ignore_index=True) if all_faults else empty_faults()
     faults_frame = faults_frame.reindex(columns=list(empty_faults().columns))
+    names = {f.name: t for t, f in files.items() if f}
     if strict and len(faults_frame):
-        raise DataError(faults_message(faults_frame, folder))
-    report.messages = format_faults(faults_frame)
+        raise DataError(faults_message(faults_frame, folder, tables=names))
+    report.messages = format_faults(faults_frame, names)
     return World(
         tables=frames, report=report, quarantine=as_quarantine(faults_frame), source=folder
     )
