@@ -49,6 +49,7 @@ from imclab.data.quarantine import (
     QUARANTINE_COLUMNS,
     SUMMARY_COLUMNS,
     VALUES_SHOWN,
+    excluded_rows,
     report_messages,
 )
 from imclab.data.schemas import (
@@ -570,27 +571,6 @@ def write_snapshot(world: World | EngineWorld, folder: str | Path) -> Path:
     return folder
 
 
-def _excluded_from_quarantine(quarantine: pd.DataFrame, files: dict[str, str]) -> pd.DataFrame:
-    """Every quarantined row once, by its first fault (the loader lists faults in that order)."""
-    table_of = {f: t for t, f in files.items()}
-    first = quarantine.drop_duplicates(["file", "row"], keep="first")
-    counts = (
-        first.assign(table=first["file"].map(table_of))
-        .groupby(["table", "column", "reason"], sort=False, dropna=False)
-        .size()
-        .rename("rows")
-        .reset_index()
-    )
-    # the engine world's order: tables as in the data dictionary, columns in contract order
-    position = {
-        (t, c): (i, j) for i, t in enumerate(SCHEMAS) for j, c in enumerate(SCHEMAS[t].columns)
-    }
-    counts["_pos"] = [position.get((t, c), (len(SCHEMAS), 0))
-                      for t, c in zip(counts["table"], counts["column"], strict=True)]  # fmt: skip
-    counts = counts.sort_values(["_pos", "reason"], kind="mergesort").reset_index(drop=True)
-    return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
-
-
 @quiet
 def _open_snapshot(
     folder: Path,
@@ -650,7 +630,7 @@ def _open_snapshot(
         excluded = pd.read_parquet(folder / "excluded.parquet")
         excluded = excluded[excluded["table"].isin(present)].reset_index(drop=True)
     else:
-        excluded = _excluded_from_quarantine(quarantine, files)
+        excluded = excluded_rows(quarantine, files)
     tables = {
         t: frame(t) if t in SMALL_TABLES else con.read_parquet(str(folder / f"{t}.parquet"))
         for t in present

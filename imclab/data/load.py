@@ -1145,12 +1145,9 @@ def load_world(
                 if any(len(f) for f in faults)
                 else empty_faults()
             )
-            order = {c: i for i, c in enumerate(SCHEMAS[table].columns)}
-            table_faults = (
-                table_faults.assign(_c=table_faults["column"].map(order).fillna(len(order)))
-                .sort_values(["row", "_c", "reason"], kind="stable")
-                .drop(columns="_c")
-            )
+            # by row; a row's lines in the order of the checks (contracts.row_checks: cells
+            # in contract order, then the pairs), so its first line is its first fault
+            table_faults = table_faults.sort_values("row", kind="stable")
             all_faults.append(table_faults)
             n_quarantined = int(table_faults["row"].nunique())
             date_min, date_max = _date_range(frames[table], table)

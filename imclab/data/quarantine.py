@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from imclab.data.schemas import SCHEMAS
+
 if TYPE_CHECKING:  # pragma: no cover
     from imclab.data.load import World
 
@@ -121,8 +123,6 @@ def fault_summary(faults: pd.DataFrame) -> pd.DataFrame:
 
 
 def _position(file: str, column: str, tables: dict[str, str]) -> tuple[int, int]:
-    from imclab.data.schemas import SCHEMAS
-
     files = list(tables)
     table = tables.get(file)
     columns = list(SCHEMAS[table].columns) if table in SCHEMAS else []
@@ -225,6 +225,49 @@ def faults_message(
     if rest > 0:
         lines.append(f"  ... and {rest:,} more fault message{'s' if rest > 1 else ''}")
     return "\n".join(lines)
+
+
+def excluded_rows(quarantine: pd.DataFrame, files: dict[str, str] | None = None) -> pd.DataFrame:
+    """Count every quarantined row once, by its first fault (rule 4 of ``data/README.md``).
+
+    The loader lists a row's faults in the order of the checks (cells in contract order, then
+    the ``left <= right`` pairs), so its first line is the fault an engine counts it by
+    (:func:`imclab.data.contracts.first_fault`): this is an engine world's ``excluded`` for
+    a file's quarantine.
+
+    Parameters
+    ----------
+    quarantine
+        Fault lines of numbered rows (a file's quarantine), in the loader's order.
+    files
+        ``{table: file}``; default: the table is the file name's stem.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, column, reason, rows``: tables in data-dictionary order, columns in contract
+        order, then reason.
+    """
+    if files is None:
+        files = {Path(str(f)).stem: f for f in dict.fromkeys(quarantine["file"])}
+    table_of = {f: t for t, f in files.items()}
+    first = quarantine.drop_duplicates(["file", "row"], keep="first")
+    counts = (
+        first.assign(table=first["file"].map(table_of), column=first["column"].fillna(""))
+        .groupby(["table", "column", "reason"], sort=False, dropna=False)
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
+    tables = list(SCHEMAS)
+    counts["_pos"] = [
+        _position(files.get(t, ""), c, {files[n]: n for n in tables if n in files})
+        if t in SCHEMAS
+        else (len(tables), 0)
+        for t, c in zip(counts["table"], counts["column"], strict=True)
+    ]
+    counts = counts.sort_values(["_pos", "reason"], kind="mergesort").reset_index(drop=True)
+    return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
 
 
 def write_quarantine(world_or_frame: World | pd.DataFrame, path: str | Path) -> Path:

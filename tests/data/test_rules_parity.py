@@ -7,10 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from imclab.data import load_world
+from imclab.data import audit, load_world
 from imclab.warehouse import open_world
 
-from .conftest import CUSTOMERS_HEADER
+from .conftest import CUSTOMERS_HEADER, SURVEY_HEADER
 
 AS_OF = "2025-07-01"
 CUSTOMERS = CUSTOMERS_HEADER + (
@@ -159,6 +159,34 @@ def test_messages_count_every_fault_not_the_examples(tmp_path):
         "customers.csv: column 'age' rows 3, 6 (2 rows): value '12', '140' out of range "
         "(expected 16..100)" in loaded.report.messages
     )
+
+
+def test_a_row_with_two_faults_counts_once_by_its_first_on_both_paths(tmp_path):
+    """Rule 4: the quarantine names every fault of a row, the counts count the row once, by
+    its first fault in the order of the checks (cells in contract order, then the pairs)."""
+    folder = write_hostile(tmp_path)
+    (folder / "survey.csv").write_text(
+        SURVEY_HEADER + "\nR1,W1,2025-01-20,pre,Lumina,0,1,0,0,11,C1"  # consider > aware; nps
+        "\nR2,W1,2025-01-20,pre,Lumina,1,1,0,0,5,C2\n",
+        encoding="utf-8",
+    )
+    loaded = load_world(folder, as_of=AS_OF)
+    engine = open_world(folder, lazy=True, as_of=AS_OF)
+    survey = loaded.quarantine[loaded.quarantine["file"] == "survey.csv"]
+    assert survey["column"].tolist() == ["nps", "consider"]  # one row, two lines, checks' order
+    reasons = audit.quarantine_reasons(loaded)
+    pd.testing.assert_frame_equal(reasons, audit.quarantine_reasons(engine))
+    pd.testing.assert_frame_equal(audit.quarantine_reasons(loaded.quarantine), reasons)
+    by_table = reasons.groupby("table")["rows"].sum().to_dict()
+    assert by_table == {t: r.rows_quarantined for t, r in loaded.report.tables.items()
+                        if r.rows_quarantined}  # fmt: skip
+    picked = reasons[reasons["table"].isin(["customers", "survey"])]
+    assert picked[["column", "reason", "rows"]].values.tolist() == [
+        ["age", "out of range (expected 16..100)", 1],
+        ["gender", "unknown gender (expected one of: female, male, other)", 1],
+        ["nps", "out of range (expected 0..10)", 1],
+    ]
+    pd.testing.assert_frame_equal(audit.missing_values(loaded), audit.missing_values(engine))
 
 
 def test_the_decided_rules_hold_on_both_paths(both):
