@@ -212,6 +212,25 @@ def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of)
     return column, label, label + " (values {values})"
 
 
+def _cell_values(rows: ir.Table, checks: list) -> ir.Table:
+    """Every faulty cell of the rows a cell check refused as ``column, label, value``.
+
+    One pass over ``rows`` (an array of the checks unnested), as
+    :func:`imclab.data.contracts.fault_lines` words them: the cell's text, ``left > right``
+    for a pair; ``label`` is NULL for a check the row passed.
+    """
+    cells = []
+    for c in checks:
+        value = rows[c.column].cast("string").fill_null("")
+        if c.right is not None:
+            value = value + " > " + rows[c.right].cast("string").fill_null("")
+        cells.append(
+            ibis.struct({"column": ibis.literal(c.column), "label": rows[c.key], "value": value})
+        )
+    flat = rows.select(_c=ibis.array(cells).unnest())
+    return flat.select(column=flat._c["column"], label=flat._c["label"], value=flat._c["value"])
+
+
 def _fault_values(rows: ir.Table, column: str, label: Any, value: ir.Value) -> ir.Table:
     """One line per faulty cell as ``column, label, value`` (the text shown), for the summary."""
     text = value.cast("string") if not value.type().is_string() else value
@@ -332,7 +351,6 @@ def _engine_world(
         highs = [pd.Timestamp(v) for v in highs if pd.notna(v)]
         n_cells = n_read - passed
         faulty: list[ir.Table] = []  # every faulty cell, for the messages
-        n_lines = 0  # quarantine lines: every faulty cell, then one per row refused later
         for what, rows, *more in excluded:
             if what == "cells":  # the rows with a cell fault, counted by their first one
                 if not n_cells:
@@ -343,15 +361,7 @@ def _engine_world(
                     column, reason = split_fault(fault)
                     counts.append({"table": name, "column": column, "reason": reason,
                                    "rows": int(n)})  # fmt: skip
-                for c in checks:
-                    value = rows[c.column].cast("string")
-                    if c.right is not None:
-                        value = (
-                            value.fill_null("") + " > " + rows[c.right].cast("string").fill_null("")
-                        )
-                    faulty.append(_fault_values(rows, c.column, rows[c.key], value))
-                cells = rows.agg(**{c.key: rows[c.key].notnull().sum() for c in checks})
-                n_lines += int(cells.execute().iloc[0].sum())
+                faulty.append(_cell_values(rows, checks))
                 if examples:
                     lines.append(_examples(origin, rows, examples, checks=checks))
                 continue
@@ -365,14 +375,15 @@ def _engine_world(
                 n = int(part.count().execute())
                 if not n:
                     continue
-                n_lines += n
                 counts.append({"table": name, "column": column, "reason": reason, "rows": n})
                 shown = part["_key"] if "_key" in part.columns else part[column]
                 faulty.append(_fault_values(part, column, ibis.literal(reason), shown))
                 if examples:
                     lines.append(_examples(origin, part, examples, column=column, reason=reason))
+        n_lines = 0  # quarantine lines: every faulty cell, then one per row refused later
         if faulty:
             summaries.append(_engine_summary(name, origin, faulty, stamp, file_of))
+            n_lines = int(summaries[-1]["rows"].sum())
         for stale in stored[:-1]:  # the copies a later step replaced
             _drop(con, stale)
         identity: dict[str, int] = {}
