@@ -126,7 +126,8 @@ class ValidationReport:
     tables
         ``{table: TableReport}`` in load order (absent optional tables included).
     messages
-        One sentence per file, column and reason of the quarantined faults.
+        One sentence per file, column and reason of the quarantined faults
+        (:func:`imclab.data.quarantine.report_messages`, the same words on every path).
     """
 
     source: Path
