@@ -243,7 +243,7 @@ def _engine_summary(
     """Return a table's fault summary (``quarantine.fault_summary``), counted in the engine.
 
     Exact counts per column and reason and the values a message shows (most frequent first,
-    then by text, as :func:`~imclab.data.quarantine.top_values`), from every faulty cell, not
+    then by text, as ``quarantine._top_values``), from every faulty cell, not
     the examples; no row numbers (a warehouse table has none).
     """
     cells = lines[0] if len(lines) == 1 else ibis.union(*lines)

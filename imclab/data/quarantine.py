@@ -4,6 +4,11 @@ A quarantine frame has the columns ``file, row, column, value, reason``. ``row``
 number in the file: 1 is the first record after the header (so data row n is line n + 1 of a
 CSV, blank lines included), or the 1-based row position in a Parquet file. A row with two
 faults has two lines; nothing the loader refuses is dropped without a line here.
+
+The report is built here once for every path: :func:`report_messages` words a fault summary
+(:data:`SUMMARY_COLUMNS`), which the loader takes from its lines (:func:`fault_summary`) and an
+engine counts where the table lives; :func:`excluded_rows` counts each refused row once, by
+its first fault.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ SUMMARY_COLUMNS: list[str] = [
 ]  # fmt: skip
 
 
-def top_values(values: pd.Series) -> tuple[list[str], int]:
+def _top_values(values: pd.Series) -> tuple[list[str], int]:
     """Return the values a message shows (most frequent first, then by text) and how many more.
 
     The order both paths compute (an engine in its own SQL, ``warehouse._engine_summary``);
@@ -113,7 +118,7 @@ def fault_summary(faults: pd.DataFrame) -> pd.DataFrame:
         ["file", "column", "reason"], sort=False, dropna=False
     ):
         rows = sorted(set(group["row"].astype(int)))
-        shown, other = top_values(group["value"])
+        shown, other = _top_values(group["value"])
         out.append(
             {"file": file, "column": column, "reason": reason,
              "template": group["template"].iloc[0], "rows": len(rows), "values": shown,
