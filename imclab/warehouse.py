@@ -45,7 +45,13 @@ from imclab.data.load import (
     arrow_to_frame,
     load_world,
 )
-from imclab.data.quarantine import QUARANTINE_COLUMNS
+from imclab.data.quarantine import (
+    QUARANTINE_COLUMNS,
+    SUMMARY_COLUMNS,
+    VALUES_SHOWN,
+    excluded_rows,
+    report_messages,
+)
 from imclab.data.schemas import (
     OPTIONAL_TABLES,
     REQUIRED_TABLES,
@@ -188,7 +194,7 @@ _REFUSED_IN = "refused in "
 
 
 def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of) -> tuple:
-    """Return ``(column, reason)`` worded as the loader words it (one vocabulary for both).
+    """Return ``(column, reason, template)`` worded as the loader words them (one vocabulary).
 
     ``label`` is the engine's rule name (:data:`imclab.data.contracts.FAULTS`, ``not in ...``
     for an unknown id, ``refused in ...`` for an id whose referenced row was refused,
@@ -196,15 +202,77 @@ def _describe(table: str, column: str, label: str, stamp: pd.Timestamp, file_of)
     """
     rules = {r.name: r for r in column_rules(SCHEMAS[table])}
     if column in rules and (label in FAULTS or label.startswith("greater than ")):
-        return column, describe(rules[column], label, stamp)[0]
+        return column, *describe(rules[column], label, stamp)
     for prefix, quarantined in (("not in ", False), (_REFUSED_IN, True)):
         if label.startswith(prefix):
             ref_table = label.removeprefix(prefix).split(".")[0]
-            return column, describe_reference(rules[column], file_of(ref_table), quarantined)[0]
+            return column, *describe_reference(rules[column], file_of(ref_table), quarantined)
     if label == "duplicate key":
-        keys, reason, _ = describe_duplicate(key_columns(SCHEMAS[table]))
-        return keys, reason
-    return column, label
+        return describe_duplicate(key_columns(SCHEMAS[table]))
+    return column, label, label + " (values {values})"
+
+
+def _cell_values(rows: ir.Table, checks: list) -> ir.Table:
+    """Every faulty cell of the rows a cell check refused as ``column, label, value``.
+
+    One pass over ``rows`` (an array of the checks unnested), as
+    :func:`imclab.data.contracts.fault_lines` words them: the cell's text, ``left > right``
+    for a pair; ``label`` is NULL for a check the row passed.
+    """
+    cells = []
+    for c in checks:
+        value = rows[c.column].cast("string").fill_null("")
+        if c.right is not None:
+            value = value + " > " + rows[c.right].cast("string").fill_null("")
+        cells.append(
+            ibis.struct({"column": ibis.literal(c.column), "label": rows[c.key], "value": value})
+        )
+    flat = rows.select(_c=ibis.array(cells).unnest())
+    return flat.select(column=flat._c["column"], label=flat._c["label"], value=flat._c["value"])
+
+
+def _fault_values(rows: ir.Table, column: str, label: Any, value: ir.Value) -> ir.Table:
+    """One line per faulty cell as ``column, label, value`` (the text shown), for the summary."""
+    text = value.cast("string") if not value.type().is_string() else value
+    return rows.select(column=ibis.literal(column), label=label, value=text.fill_null(""))
+
+
+def _engine_summary(
+    table: str, origin: str, lines: list[ir.Table], stamp: pd.Timestamp, file_of
+) -> pd.DataFrame:
+    """Return a table's fault summary (``quarantine.fault_summary``), counted in the engine.
+
+    Exact counts per column and reason and the values a message shows (most frequent first,
+    then by text, as ``quarantine._top_values``), from every faulty cell, not
+    the examples; no row numbers (a warehouse table has none).
+    """
+    cells = lines[0] if len(lines) == 1 else ibis.union(*lines)
+    cells = cells.filter(cells.label.notnull())
+    g = cells.group_by(["column", "label", "value"]).agg(n=ibis._.count())
+    whole = ibis.window(group_by=[g.column, g.label])
+    ranked = g.mutate(
+        _r=ibis.row_number().over(group_by=[g.column, g.label], order_by=[ibis.desc(g.n), g.value]),
+        _k=g.n.count().over(whole),
+        _rows=g.n.sum().over(whole),
+    )
+    top = ranked.filter(ranked._r < VALUES_SHOWN).execute()
+    out = []
+    words = {
+        k: _describe(table, *k, stamp, file_of)
+        for k in set(zip(top["column"], top["label"], strict=True))
+    }
+    top["_words"] = [words[k] for k in zip(top["column"], top["label"], strict=True)]
+    for (column, reason, template), group in top.groupby("_words", sort=False):
+        # two rules can share words (below / above a range); their values never overlap
+        group = group.sort_values(["n", "value"], ascending=[False, True], kind="mergesort")
+        first = group.drop_duplicates(["column", "label"])
+        shown = group["value"].head(VALUES_SHOWN).tolist()
+        out.append(
+            {"file": origin, "column": column, "reason": reason, "template": template,
+             "rows": int(first["_rows"].sum()), "values": shown,
+             "other_values": int(first["_k"].sum()) - len(shown), "row_numbers": []}
+        )  # fmt: skip
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
 def _small_frame(table: str, expr: ir.Table) -> pd.DataFrame:
@@ -242,6 +310,11 @@ def _engine_world(
     tables: dict[str, Any] = {}
     counts: list[dict[str, Any]] = []
     lines: list[pd.DataFrame] = []
+    summaries: list[pd.DataFrame] = []
+
+    def file_of(table: str) -> str:
+        return _origin(source, table, overrides)
+
     # referenced tables first: ids are checked against the rows that passed there
     for name in sorted(raw, key=lambda n: (n != "customers", wanted.index(n))):
         origin = _origin(source, name, overrides)
@@ -277,7 +350,7 @@ def _engine_world(
         lows = [pd.Timestamp(v) for v in lows if pd.notna(v)]
         highs = [pd.Timestamp(v) for v in highs if pd.notna(v)]
         n_cells = n_read - passed
-        n_lines = 0  # quarantine lines: every faulty cell, then one per row refused later
+        faulty: list[ir.Table] = []  # every faulty cell, for the messages
         for what, rows, *more in excluded:
             if what == "cells":  # the rows with a cell fault, counted by their first one
                 if not n_cells:
@@ -288,8 +361,7 @@ def _engine_world(
                     column, reason = split_fault(fault)
                     counts.append({"table": name, "column": column, "reason": reason,
                                    "rows": int(n)})  # fmt: skip
-                cells = rows.agg(**{c.key: rows[c.key].notnull().sum() for c in checks})
-                n_lines += int(cells.execute().iloc[0].sum())
+                faulty.append(_cell_values(rows, checks))
                 if examples:
                     lines.append(_examples(origin, rows, examples, checks=checks))
                 continue
@@ -303,10 +375,15 @@ def _engine_world(
                 n = int(part.count().execute())
                 if not n:
                     continue
-                n_lines += n
                 counts.append({"table": name, "column": column, "reason": reason, "rows": n})
+                shown = part["_key"] if "_key" in part.columns else part[column]
+                faulty.append(_fault_values(part, column, ibis.literal(reason), shown))
                 if examples:
                     lines.append(_examples(origin, part, examples, column=column, reason=reason))
+        n_lines = 0  # quarantine lines: every faulty cell, then one per row refused later
+        if faulty:
+            summaries.append(_engine_summary(name, origin, faulty, stamp, file_of))
+            n_lines = int(summaries[-1]["rows"].sum())
         for stale in stored[:-1]:  # the copies a later step replaced
             _drop(con, stale)
         identity: dict[str, int] = {}
@@ -342,12 +419,10 @@ def _engine_world(
     for name in wanted:  # absent optional tables, in data-dictionary order
         report.tables.setdefault(name, TableReport(table=name))
     report.tables = {name: report.tables[name] for name in wanted}
-
-    def file_of(table: str) -> str:
-        return _origin(source, table, overrides)
-
     for c in counts:  # the loader's words for every reason
-        c["column"], c["reason"] = _describe(c["table"], c["column"], c["reason"], stamp, file_of)
+        c["column"], c["reason"], _ = _describe(
+            c["table"], c["column"], c["reason"], stamp, file_of
+        )
     excluded_frame = pd.DataFrame(counts, columns=["table", "column", "reason", "rows"])
     # a stable order on every engine: tables as asked, columns in contract order, then reason
     position = {
@@ -363,10 +438,9 @@ def _engine_world(
         .reset_index(drop=True)
         .astype({"rows": "int64"})
     )
-    for row in excluded_frame.itertuples(index=False):
-        report.messages.append(
-            f"{_origin(source, row.table, overrides)}: column '{row.column}' "
-            f"({row.rows:,} row{'s' if row.rows != 1 else ''}): {row.reason}"
+    if summaries:  # the one report builder of the loader, on the engine's exact counts
+        report.messages = report_messages(
+            pd.concat(summaries, ignore_index=True), {file_of(t): t for t in wanted}
         )
     tables_of = {_origin(source, t, overrides): t for t in wanted}
     for frame in lines:
@@ -375,8 +449,8 @@ def _engine_world(
                 _describe(tables_of[f], c, r, stamp, file_of)
                 for f, c, r in zip(frame["file"], frame["column"], frame["reason"], strict=True)
             ]
-            frame["column"] = [c for c, _ in described]
-            frame["reason"] = [r for _, r in described]
+            frame["column"] = [c for c, _, _ in described]
+            frame["reason"] = [r for _, r, _ in described]
     quarantine = (
         pd.concat(lines, ignore_index=True) if lines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )
@@ -508,27 +582,6 @@ def write_snapshot(world: World | EngineWorld, folder: str | Path) -> Path:
     return folder
 
 
-def _excluded_from_quarantine(quarantine: pd.DataFrame, files: dict[str, str]) -> pd.DataFrame:
-    """Every quarantined row once, by its first fault (the loader lists faults in that order)."""
-    table_of = {f: t for t, f in files.items()}
-    first = quarantine.drop_duplicates(["file", "row"], keep="first")
-    counts = (
-        first.assign(table=first["file"].map(table_of))
-        .groupby(["table", "column", "reason"], sort=False, dropna=False)
-        .size()
-        .rename("rows")
-        .reset_index()
-    )
-    # the engine world's order: tables as in the data dictionary, columns in contract order
-    position = {
-        (t, c): (i, j) for i, t in enumerate(SCHEMAS) for j, c in enumerate(SCHEMAS[t].columns)
-    }
-    counts["_pos"] = [position.get((t, c), (len(SCHEMAS), 0))
-                      for t, c in zip(counts["table"], counts["column"], strict=True)]  # fmt: skip
-    counts = counts.sort_values(["_pos", "reason"], kind="mergesort").reset_index(drop=True)
-    return counts[["table", "column", "reason", "rows"]].astype({"rows": "int64"})
-
-
 @quiet
 def _open_snapshot(
     folder: Path,
@@ -588,7 +641,7 @@ def _open_snapshot(
         excluded = pd.read_parquet(folder / "excluded.parquet")
         excluded = excluded[excluded["table"].isin(present)].reset_index(drop=True)
     else:
-        excluded = _excluded_from_quarantine(quarantine, files)
+        excluded = excluded_rows(quarantine, files)
     tables = {
         t: frame(t) if t in SMALL_TABLES else con.read_parquet(str(folder / f"{t}.parquet"))
         for t in present

@@ -60,7 +60,9 @@ def test_engine_excludes_exactly_the_documented_faults(worlds, sample_dir):
     assert (cost["file"], cost["value"], cost["reason"]) == (
         "touchpoints.csv", "-0.75", "negative value (expected >= 0)"
     )  # fmt: skip
-    assert any("'cost' (1 row): negative value (expected >= 0)" in m for m in lazy.report.messages)
+    assert "touchpoints.csv: column 'cost' (1 row): negative value '-0.75' (expected >= 0)" in (
+        lazy.report.messages
+    )
 
 
 def test_event_tables_stay_in_the_engine_small_tables_are_pandas(worlds):

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from imclab.data.load import World
+from imclab.data.quarantine import excluded_rows
 from imclab.data.schemas import SCHEMAS, column_rules, date_columns, key_columns
 from imclab.engine import to_ibis
 
@@ -50,21 +50,25 @@ def _table(world: AnyWorld, table: str) -> ir.Table:
     return to_ibis(world.tables[table], table)
 
 
-def _excluded_rows(world: AnyWorld, reason: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
-    """Excluded rows per table and column for the reasons ``reason`` selects.
+def _excluded(world: AnyWorld) -> pd.DataFrame:
+    """Every excluded row once, by its first fault: ``table, column, reason, rows``.
 
-    The loader's quarantine has one line per fault (distinct rows are counted); an engine
-    world counts every excluded row once, by its first fault (``world.excluded``).
+    An engine world counted them in the engine (``world.excluded``); a loaded world's
+    quarantine has one line per fault, its first line per row is that fault
+    (:func:`imclab.data.quarantine.excluded_rows`), so both count alike.
     """
     excluded = getattr(world, "excluded", None)
     if excluded is not None:
-        picked = excluded[reason(excluded["reason"])]
-        return picked.groupby(["table", "column"], as_index=False)["rows"].sum()
-    quarantine = world.quarantine[reason(world.quarantine["reason"])]
-    files = {r.file: t for t, r in world.report.tables.items() if r.file}
-    frame = quarantine.groupby(["file", "column"], as_index=False)["row"].nunique()
-    frame.insert(0, "table", frame["file"].map(files))
-    return frame.rename(columns={"row": "rows"})[["table", "column", "rows"]]
+        return excluded
+    files = {t: r.file for t, r in world.report.tables.items() if r.file}
+    return excluded_rows(world.quarantine, files)
+
+
+def _excluded_rows(world: AnyWorld, reason: Callable[[pd.Series], pd.Series]) -> pd.DataFrame:
+    """Excluded rows per table and column for the reasons ``reason`` selects (by first fault)."""
+    excluded = _excluded(world)
+    picked = excluded[reason(excluded["reason"])]
+    return picked.groupby(["table", "column"], as_index=False)["rows"].sum()
 
 
 def rows_per_table(world: World) -> pd.DataFrame:
@@ -225,36 +229,24 @@ def quarantine_reasons(world_or_quarantine: World | pd.DataFrame) -> pd.DataFram
     Returns
     -------
     pandas.DataFrame
-        ``table, file, column, reason, rows`` (distinct rows), largest first; empty with these
-        columns when nothing was quarantined.
+        ``table, file, column, reason, rows``, largest first; empty with these columns when
+        nothing was quarantined. Every excluded row is counted once, by its first fault
+        (rule 4 of ``data/README.md``), on every path: a row with two bad cells counts under
+        the first one's reason.
     """
     columns = ["table", "file", "column", "reason", "rows"]
-    excluded = getattr(world_or_quarantine, "excluded", None)
-    if excluded is not None:  # an engine world: exact counts, the quarantine holds examples
+    if isinstance(world_or_quarantine, pd.DataFrame):
+        excluded = excluded_rows(world_or_quarantine)
+        files = {Path(str(f)).stem: f for f in dict.fromkeys(world_or_quarantine["file"])}
+    else:
+        excluded = _excluded(world_or_quarantine)
         files = {t: r.file for t, r in world_or_quarantine.report.tables.items()}
-        summary = excluded.assign(file=excluded["table"].map(files))[columns]
-        summary = summary.astype({"rows": "int64"}).sort_values(
-            ["rows", "file", "column", "reason"], ascending=[False, True, True, True],
-            kind="mergesort",
-        )  # fmt: skip
-        return summary.reset_index(drop=True)
-    frame = (
-        world_or_quarantine
-        if isinstance(world_or_quarantine, pd.DataFrame)
-        else world_or_quarantine.quarantine
-    )
-    if frame.empty:
-        return pd.DataFrame(columns=columns).astype({"rows": "int64"})
-    con = duckdb.connect()
-    con.register("quarantine", frame)
-    summary = con.sql(
-        'SELECT file, coalesce("column", \'\') AS "column", reason, '
-        'count(DISTINCT "row") AS rows FROM quarantine GROUP BY ALL '
-        'ORDER BY rows DESC, file, "column", reason'
-    ).df()
-    summary.insert(0, "table", summary["file"].map(lambda f: Path(f).stem))
-    summary["rows"] = summary["rows"].astype("int64")
-    return summary[columns]
+    summary = excluded.assign(file=excluded["table"].map(files))[columns]
+    summary = summary.astype({"rows": "int64"}).sort_values(
+        ["rows", "file", "column", "reason"], ascending=[False, True, True, True],
+        kind="mergesort",
+    )  # fmt: skip
+    return summary.reset_index(drop=True)
 
 
 def identity_match(world: World) -> pd.DataFrame:

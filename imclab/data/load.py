@@ -126,7 +126,8 @@ class ValidationReport:
     tables
         ``{table: TableReport}`` in load order (absent optional tables included).
     messages
-        One sentence per file, column and reason of the quarantined faults.
+        One sentence per file, column and reason of the quarantined faults
+        (:func:`imclab.data.quarantine.report_messages`, the same words on every path).
     """
 
     source: Path
@@ -1145,12 +1146,9 @@ def load_world(
                 if any(len(f) for f in faults)
                 else empty_faults()
             )
-            order = {c: i for i, c in enumerate(SCHEMAS[table].columns)}
-            table_faults = (
-                table_faults.assign(_c=table_faults["column"].map(order).fillna(len(order)))
-                .sort_values(["row", "_c", "reason"], kind="stable")
-                .drop(columns="_c")
-            )
+            # by row; a row's lines in the order of the checks (contracts.row_checks: cells
+            # in contract order, then the pairs), so its first line is its first fault
+            table_faults = table_faults.sort_values("row", kind="stable")
             all_faults.append(table_faults)
             n_quarantined = int(table_faults["row"].nunique())
             date_min, date_max = _date_range(frames[table], table)
@@ -1175,9 +1173,10 @@ def load_world(
 
     faults_frame = pd.concat(all_faults, ignore_index=True) if all_faults else empty_faults()
     faults_frame = faults_frame.reindex(columns=list(empty_faults().columns))
+    names = {f.name: t for t, f in files.items() if f}
     if strict and len(faults_frame):
-        raise DataError(faults_message(faults_frame, folder))
-    report.messages = format_faults(faults_frame)
+        raise DataError(faults_message(faults_frame, folder, tables=names))
+    report.messages = format_faults(faults_frame, names)
     return World(
         tables=frames, report=report, quarantine=as_quarantine(faults_frame), source=folder
     )

@@ -24,28 +24,36 @@ def test_message_for_one_row_and_for_many_rows():
     assert format_faults(one) == [
         "touchpoints.csv: column 'timestamp' row 17: cannot parse 'v' as a timestamp"
     ]
-    many = faults(list(range(1, 13)), values=[f"x{i}" for i in range(12)])
+    # values: the most frequent first, then by text (the order an engine computes too)
+    values = ["x9", "x3", "x9", "x7", "x3", "x9", "x1", "x2", "x4", "x5", "x6", "x8"]
+    many = faults(list(range(12, 0, -1)), values=values)
     many["template"] = "bad {values}"
     assert format_faults(many) == [
         "touchpoints.csv: column 'timestamp' rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (12 rows): "
-        "bad 'x0', 'x1', 'x2' and 9 other values"
+        "bad 'x9', 'x3', 'x1' and 6 other values"
     ]
 
 
-def test_messages_group_by_file_column_reason_in_order_of_first_row():
+def test_messages_group_by_file_column_reason_in_table_then_column_order():
+    """Files in report order, columns in data-dictionary order, then reasons: an order a
+    warehouse table (without row numbers) gives as well."""
     frame = pd.concat(
         [
             faults([5], column="cost", reason="negative"),
             faults([2, 9], column="channel", reason="unknown"),
+            faults([1], column="cost", reason="cannot parse"),
             faults([3], column="", reason="malformed", file="spend.csv"),
         ]
     )
     messages = format_faults(frame)  # no template: values follow the reason
     assert messages == [
-        "touchpoints.csv: column 'cost' row 5: negative (values 'v')",
         "touchpoints.csv: column 'channel' rows 2, 9 (2 rows): unknown (values 'v')",
+        "touchpoints.csv: column 'cost' row 1: cannot parse (values 'v')",
+        "touchpoints.csv: column 'cost' row 5: negative (values 'v')",
         "spend.csv: row 3: malformed (values 'v')",
     ]
+    tables = {"spend.csv": "spend", "touchpoints.csv": "touchpoints"}
+    assert format_faults(frame, tables)[0].startswith("spend.csv: row 3")
 
 
 def test_long_values_and_newlines_are_shortened():

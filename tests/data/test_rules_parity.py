@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
-from imclab.data import load_world
+from imclab.data import audit, load_world
 from imclab.warehouse import open_world
 
-from .conftest import CUSTOMERS_HEADER
+from .conftest import CUSTOMERS_HEADER, SURVEY_HEADER
 
 AS_OF = "2025-07-01"
 CUSTOMERS = CUSTOMERS_HEADER + (
@@ -99,6 +101,92 @@ def test_both_paths_write_the_same_quarantine_lines(both):
         assert (other.rows_read, other.rows_loaded, other.rows_quarantined, other.faults) == (
             rep.rows_read, rep.rows_loaded, rep.rows_quarantined, rep.faults,
         ), name  # fmt: skip
+
+
+def without_row_numbers(message: str) -> str:
+    """The message as a table without row numbers words it: the count alone."""
+    return re.sub(
+        r" (?:row \d+|rows [\d, .]+ (\([\d,]+ rows\))): ",
+        lambda m: f" {m.group(1) or '(1 row)'}: ",
+        message,
+        count=1,
+    )
+
+
+def test_both_paths_word_the_same_report_messages(both):
+    """One report builder: the same sentence, count and values per file, column and reason,
+    in the same order; only a file can name its rows."""
+    loaded, engine = both
+    assert len(loaded.report.messages) == 22
+    assert engine.report.messages == [without_row_numbers(m) for m in loaded.report.messages]
+    assert "touchpoints.csv: column 'channel' rows 5, 9 (2 rows): unknown channel ' email ', " in (
+        "\n".join(loaded.report.messages)
+    )
+    assert "spend.csv: column 'clicks' (1 row): clicks greater than impressions ('600 > 500'; " in (
+        "\n".join(engine.report.messages)
+    )
+
+
+def test_messages_count_every_fault_not_the_examples(tmp_path):
+    """The engine keeps a few example lines, its messages still count every faulty cell and
+    quote the most frequent values; two rules with one wording (below and above a range) give
+    one message on both paths."""
+    folder = write_hostile(tmp_path)
+    (folder / "customers.csv").write_text(
+        CUSTOMERS + "C6,2025-02-03,12,female,north,tier2,desktop,middle,true,false,1.0,2.0,0.1\n",
+        encoding="utf-8",
+    )
+    costs = ["x", "x", "y", "inf", "x", "nan", "y", "z", "w"]
+    (folder / "touchpoints.csv").write_text(
+        "event_id,customer_id,timestamp,channel,campaign,interaction,cost\n"
+        + "".join(
+            f"E{i},C1,2025-03-01T10:00:00,social,spring_launch,click,{cost}\n"
+            for i, cost in enumerate(costs)
+        ),
+        encoding="utf-8",
+    )
+    loaded = load_world(folder, as_of=AS_OF, tables=["customers", "touchpoints"])
+    engine = open_world(
+        folder, lazy=True, as_of=AS_OF, tables=["customers", "touchpoints"], examples=1
+    )
+    assert len(engine.quarantine[engine.quarantine["file"] == "touchpoints.csv"]) == 1
+    assert engine.report.messages == [without_row_numbers(m) for m in loaded.report.messages]
+    assert (
+        "touchpoints.csv: column 'cost' (9 rows): cannot parse 'x', 'y', 'inf' and 3 other "
+        "values as a number;" in "\n".join(engine.report.messages)
+    )
+    assert (
+        "customers.csv: column 'age' rows 3, 6 (2 rows): value '12', '140' out of range "
+        "(expected 16..100)" in loaded.report.messages
+    )
+
+
+def test_a_row_with_two_faults_counts_once_by_its_first_on_both_paths(tmp_path):
+    """Rule 4: the quarantine names every fault of a row, the counts count the row once, by
+    its first fault in the order of the checks (cells in contract order, then the pairs)."""
+    folder = write_hostile(tmp_path)
+    (folder / "survey.csv").write_text(
+        SURVEY_HEADER + "\nR1,W1,2025-01-20,pre,Lumina,0,1,0,0,11,C1"  # consider > aware; nps
+        "\nR2,W1,2025-01-20,pre,Lumina,1,1,0,0,5,C2\n",
+        encoding="utf-8",
+    )
+    loaded = load_world(folder, as_of=AS_OF)
+    engine = open_world(folder, lazy=True, as_of=AS_OF)
+    survey = loaded.quarantine[loaded.quarantine["file"] == "survey.csv"]
+    assert survey["column"].tolist() == ["nps", "consider"]  # one row, two lines, checks' order
+    reasons = audit.quarantine_reasons(loaded)
+    pd.testing.assert_frame_equal(reasons, audit.quarantine_reasons(engine))
+    pd.testing.assert_frame_equal(audit.quarantine_reasons(loaded.quarantine), reasons)
+    by_table = reasons.groupby("table")["rows"].sum().to_dict()
+    assert by_table == {t: r.rows_quarantined for t, r in loaded.report.tables.items()
+                        if r.rows_quarantined}  # fmt: skip
+    picked = reasons[reasons["table"].isin(["customers", "survey"])]
+    assert picked[["column", "reason", "rows"]].values.tolist() == [
+        ["age", "out of range (expected 16..100)", 1],
+        ["gender", "unknown gender (expected one of: female, male, other)", 1],
+        ["nps", "out of range (expected 0..10)", 1],
+    ]
+    pd.testing.assert_frame_equal(audit.missing_values(loaded), audit.missing_values(engine))
 
 
 def test_the_decided_rules_hold_on_both_paths(both):

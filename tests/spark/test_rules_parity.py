@@ -7,7 +7,13 @@ import pytest
 
 from imclab.data import load_world
 from imclab.warehouse import open_world
-from tests.data.test_rules_parity import AS_OF, lines_of, rows_of, write_hostile
+from tests.data.test_rules_parity import (
+    AS_OF,
+    lines_of,
+    rows_of,
+    without_row_numbers,
+    write_hostile,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -24,3 +30,5 @@ def test_spark_refuses_and_keeps_what_the_loader_does(engines, tmp_path):
     for name, rep in loaded.report.tables.items():
         other = spark.report.tables[name]
         assert (other.rows_quarantined, other.faults) == (rep.rows_quarantined, rep.faults), name
+    # one report builder: the loader's messages, counted in Spark (a table has no row numbers)
+    assert spark.report.messages == [without_row_numbers(m) for m in loaded.report.messages]
