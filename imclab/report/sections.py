@@ -12,7 +12,9 @@ sentence and the index marks it skipped; ``imclab validate --campaign`` lists th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -211,9 +213,18 @@ class Gaps:
     campaign_orders: bool
     competitors: bool
     campaign_spend: bool
-    campaign_conversions: bool
     unspent_channels: tuple[str, ...]
     fields: dict[str, Any]
+    _unreached: Callable[[], bool] = field(repr=False, compare=False)
+
+    @cached_property
+    def campaign_conversions(self) -> bool:
+        """Whether no order in the period followed a campaign touch (see the class text).
+
+        A join of the campaign's touches and the period's orders, run the first time a check
+        asks for it: a notebook that needs only orders never pays for it.
+        """
+        return bool(self._unreached())
 
     def note(self, reason: str) -> Markdown:
         """Return :func:`skipped`'s sentence for ``reason`` with this world's details.
@@ -252,18 +263,15 @@ class Gaps:
 
     def lacking(self, *reasons: str) -> str | None:
         """Return the first of ``reasons`` this world lacks, or None (see :meth:`first`)."""
-        lacking = {
-            "orders": self.orders,
-            "campaign_orders": self.campaign_orders,
-            "competitors": self.competitors,
-            "campaign_spend": self.campaign_spend,
-            "campaign_conversions": self.campaign_conversions,
-            "channel_spend": bool(self.unspent_channels),
-        }
+        tested = (
+            "orders", "campaign_orders", "competitors", "campaign_spend", "campaign_conversions",
+            "channel_spend",
+        )  # fmt: skip
         for reason in reasons:
-            if reason not in lacking:
-                raise ParameterError(f"Gaps.first: {reason!r} is not tested; use: {list(lacking)}")
-            if lacking[reason]:
+            if reason not in tested:
+                raise ParameterError(f"Gaps.first: {reason!r} is not tested; use: {list(tested)}")
+            # read in order: a later check (the campaign join) runs only if it is reached
+            if reason == "channel_spend" and self.unspent_channels or getattr(self, reason, False):
                 return reason
         return None
 
@@ -368,11 +376,14 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
     unspent = tuple(c for c in plan.paid_channels if not spent.get(c, 0) > 0)
     no_campaign_spend = not (spent > 0).any()
     lookback_days = plan.resolved_settings().lookback_days
-    unreached = (
-        not (campaign_orders or no_campaign_spend)
-        and "touchpoints" in world.tables
-        and not _campaign_credited(world.tables, plan.name, start, end, lookback_days)
-    )
+
+    def unreached() -> bool:  # only when a check needs it: see Gaps.campaign_conversions
+        return (
+            not (campaign_orders or no_campaign_spend)
+            and "touchpoints" in world.tables
+            and not _campaign_credited(world.tables, plan.name, start, end, lookback_days)
+        )
+
     quarantined = orders.rows_quarantined
     detail = f": all {quarantined:,} rows were quarantined" if quarantined else ""
     fields = {
@@ -386,7 +397,7 @@ def find_gaps(world: Any, plan: Any) -> Gaps:
         "lookback_days": lookback_days,
     }
     return Gaps(
-        no_orders, campaign_orders, competitors, no_campaign_spend, unreached, unspent, fields
+        no_orders, campaign_orders, competitors, no_campaign_spend, unspent, fields, unreached
     )
 
 

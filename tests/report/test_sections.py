@@ -194,6 +194,15 @@ def test_needs_names_notebooks_of_the_suite_and_reasons_gaps_tests(repo_root, ga
         assert gaps.lacking(*reasons) is None  # every reason is one Gaps tests (else raises)
 
 
+def test_the_campaign_join_runs_only_when_a_check_asks_for_it(variants, repo_root):
+    plan = load_plan(repo_root / "campaigns" / "spring_launch.yaml")
+    gaps = find_gaps(open_world(variants / "complete", "duckdb"), plan)
+    gaps.require("03_channel_attribution")  # needs orders only
+    assert "campaign_conversions" not in vars(gaps)  # the join has not run
+    gaps.require("04_marketing_mix")
+    assert vars(gaps)["campaign_conversions"] is False  # run once, kept
+
+
 def test_a_complete_world_skips_no_notebook(gaps_of):
     _, gaps = gaps_of["complete"]
     assert not gaps.campaign_spend
