@@ -878,6 +878,25 @@ def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
 
 
+def _odd_bytes(data: np.ndarray, step: int = 1 << 16) -> bool:
+    """Whether ``data`` (uint8) holds a ``>``, a blank or control byte or a non-ASCII byte.
+
+    Scanned in cache-sized blocks into two reused buffers: no temporary the size of the data
+    (whose first touch in a fresh process costs more than the scan itself).
+    """
+    shifted, flags = np.empty(step, np.uint8), np.empty(step, bool)
+    for i in range(0, len(data), step):
+        block = data[i : i + step]
+        n = len(block)
+        # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
+        np.subtract(block, np.uint8(0x21), out=shifted[:n])
+        if np.greater_equal(shifted[:n], 0x5E, out=flags[:n]).any():
+            return True
+        if np.equal(block, ord(">"), out=flags[:n]).any():
+            return True
+    return False
+
+
 def _spelled_canonically(flat) -> bool:
     """Whether channels split at ``" > "`` (``flat``) are those of the split at ``">"``, trimmed.
 
@@ -890,7 +909,7 @@ def _spelled_canonically(flat) -> bool:
 
     offsets, data = _utf8_bytes(flat)
     data = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
-    if len(data) == 0:
+    if len(data) == 0 or not _odd_bytes(data):  # plain ASCII channels without ">"
         return True
     if data.tobytes().find(b">") >= 0:  # memchr over a copy: faster than a byte comparison
         return False

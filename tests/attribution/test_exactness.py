@@ -253,6 +253,19 @@ def test_paths_from_strings_splits_every_spelling_as_defined():
             assert got["path"].tolist() == [" > ".join(w) if w else NO_TOUCH for w in want]
 
 
+def test_odd_bytes_found_in_any_block():
+    # the scan reads blocks of `step` bytes: an odd byte in any block, at any offset, is found
+    from imclab.attribution.journeys import _odd_bytes
+
+    plain = np.frombuffer(b"paid_search" * 7, dtype=np.uint8)  # 77 bytes, 10 blocks of 8
+    assert not _odd_bytes(plain, step=8)
+    for odd in (b">", b" ", b"\x00", b"\x7f", b"\xc3"):
+        for at in (0, 7, 8, 40, 76):
+            data = plain.copy()
+            data[at] = odd[0]
+            assert _odd_bytes(data, step=8), (odd, at)
+
+
 def test_arrow_paths_recoded_after_an_edit_and_missing_values_named():
     import pyarrow as pa
 
