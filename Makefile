@@ -2,8 +2,8 @@
 # Python 3.12 or newer (found by `make python`), from the locks in requirements/.
 #   make report     build the HTML report of the sample campaign into reports/spring_launch/
 #                   (installs requirements/core.lock only)
-#   make test       ruff + pytest (unit tests and nbval on notebooks/*.ipynb; installs all four
-#                   locks and chromium)
+#   make test       ruff + pytest (unit tests and nbval on notebooks/*.ipynb, on WORKERS=2
+#                   pytest-xdist workers; installs all four locks and chromium)
 #   make chromium   install Debian's chromium (+ CJK/emoji fonts) for the browser tests
 #   make lab        JupyterLab on notebooks/
 #   make notebooks  re-run the notebooks on data/sample to refresh their committed outputs
@@ -26,6 +26,14 @@ STAMP_CORE := $(VENV)/.installed-core
 STAMP_ALL := $(VENV)/.installed-all
 CAMPAIGN ?= campaigns/spring_launch.yaml
 PYTEST_ARGS ?=
+# The suite on two pytest-xdist workers; tests/conftest.py says which tests share a worker
+# (those sharing an expensive session fixture, a notebook's cells) and sends the heavy groups
+# first. WORKERS=0 runs it in one process.
+# Each worker's native libraries (OpenMP, BLAS) get one thread: two workers already fill the
+# two cores, and idle OpenMP threads spinning beside another worker cost more than they save.
+WORKERS ?= 2
+XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadgroup --no-loadscope-reorder)
+ONE_THREAD = $(if $(filter 0,$(WORKERS)),,OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)
 
 # Deterministic, headless runs. The matplotlib backend is the Agg-based inline backend rather
 # than plain "Agg": the Jupyter kernels that nbval and papermill start inherit this variable,
@@ -139,7 +147,7 @@ lint: $(STAMP_ALL)
 	$(BIN)/ruff format --check .
 
 test: lint chromium
-	$(DETERMINISTIC) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(DETERMINISTIC) $(ONE_THREAD) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 chromium:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null \

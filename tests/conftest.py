@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled sample world and a small simulated world."""
+"""Shared fixtures (the bundled sample world, small simulated worlds, the sample's run) and
+how the suite is shared between pytest-xdist workers (`make test` runs two)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,63 @@ import pytest
 matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# -- parallel runs (`pytest -n 2 --dist loadgroup`, as `make test` runs the suite) --------------
+# A worker runs whole groups. A group keeps together the tests that share an expensive
+# session fixture (built once per worker that needs it) or a notebook's cells (nbval runs
+# them in order): a test folder (its conftest fixtures), a top-level test file, a notebook,
+# and the named groups below. Groups go out heaviest first (the order below), so that no long
+# group is left alone at the end; the others follow in collection order.
+# (The groups are read from the test ids by the scheduler below, not from `xdist_group`
+# marks: pytest 9.2 builds a node id from its parts, so pytest-xdist 3.8 can no longer append
+# a mark's group to it.)
+SAMPLE_RUN = "sample run"  # `sample_report`: the sample's `imclab run` (about 100 s)
+HEAVY_FIRST = (
+    SAMPLE_RUN,
+    "scenario autumn_big_world_tenth_budget",
+    "tests/spark",  # one JVM and Spark session for all Spark tests
+    "scenario no_holdout_no_optional_tables",
+    "tests/report",
+    "scenario no_orders",
+    "tests/personas",
+    "tests/mmm",
+    "tests/review",
+)
+
+
+def worker_group(nodeid: str) -> str:
+    """The worker group of a test, from its id (see above)."""
+    path, _, name = nodeid.partition("::")
+    if path == "tests/test_end_to_end.py":
+        return SAMPLE_RUN
+    if path == "tests/test_scenarios.py":  # one group per scenario run; the sample's own run
+        scenario = name.partition("[")[2].removesuffix("]")  # and its next campaign together
+        alone = scenario not in ("", "sample", "next_campaign")
+        return f"scenario {scenario}" if alone else SAMPLE_RUN
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0] == "tests" and len(parts) > 2 else path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the heavy groups first (a stable sort, after pytest has ordered the tests by their
+    parametrized fixtures: each group keeps its order)."""
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(worker_group(item.nodeid), len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown when xdist is not loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadgroup``: whole groups of :func:`worker_group` to a worker, in order."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -132,3 +132,16 @@ def test_every_notebook_read_the_runs_snapshot_shown_as_the_users_data(report):
         text = nb.read_text(encoding="utf-8")
         assert 'data_dir = \\"data/sample\\"' in text, nb.name
         assert ".snapshot" not in text, nb.name
+
+
+def test_the_committed_curves_are_what_the_run_of_notebook_04_writes(report):
+    """``data/sample_derived/mmm_curves.csv``, which the committed run of notebook 07 reads, is
+    notebook 04's output on the sample today: the sample's run writes the same curves (after a
+    change, ``python -m imclab.report.regenerate --derived`` rewrites the committed file)."""
+    import pandas as pd
+
+    from imclab.config import SAMPLE_DERIVED_DIR
+    from imclab.report.runner import MMM_FILE
+
+    committed = pd.read_csv(SAMPLE_DERIVED_DIR / MMM_FILE)
+    pd.testing.assert_frame_equal(pd.read_csv(report / MMM_FILE), committed, rtol=1e-6)

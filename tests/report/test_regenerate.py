@@ -169,15 +169,23 @@ def test_committed_planning_run_uses_the_sample_s_curves(repo_root):
     assert "No response curves" not in text
 
 
-@pytest.mark.slow
-def test_committed_curves_are_what_notebook_04_writes(tmp_path, repo_root):
-    """``data/sample_derived/mmm_curves.csv`` is notebook 04's output on the sample today
-    (`python -m imclab.report.regenerate --derived` rewrites it)."""
-    import pandas as pd
+def test_derived_files_are_run_from_the_script_and_copied(monkeypatch, tmp_path):
+    """``regenerate --derived`` runs each deriving script with a temporary ``report_dir`` and
+    copies the file it wrote; a script that writes none fails naming it. (That the committed
+    curves are notebook 04's output today is checked on the sample's run:
+    ``tests/test_end_to_end.py``.)"""
+    from imclab.report import regenerate as regen
 
-    from imclab.config import SAMPLE_DERIVED_DIR
-    from imclab.report.regenerate import derive_sample_files
-
-    (made,) = derive_sample_files(repo_root / "notebooks", tmp_path, progress_bar=False)
-    committed = pd.read_csv(SAMPLE_DERIVED_DIR / made.name)
-    pd.testing.assert_frame_equal(pd.read_csv(made), committed, rtol=1e-6)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    writes = 'Path(report_dir, "made.csv").write_text(f"x\\n{6 * 7}\\n")'
+    (notebooks / "98_writes.py").write_text(SCRIPT + f"\n# %%\n{writes}\n", encoding="utf-8")
+    (notebooks / "99_forgets.py").write_text(SCRIPT, encoding="utf-8")
+    out = tmp_path / "derived"
+    monkeypatch.setattr(regen, "DERIVED_BY", {"made.csv": "98_writes"})
+    (made,) = regen.derive_sample_files(notebooks, out, progress_bar=False)
+    assert made == out / "made.csv" and made.read_text() == "x\n42\n"
+    assert not (notebooks / "98_writes.ipynb").exists()  # the committed notebook is untouched
+    monkeypatch.setattr(regen, "DERIVED_BY", {"lost.csv": "99_forgets"})
+    with pytest.raises(ImclabError, match="99_forgets did not write lost.csv"):
+        regen.derive_sample_files(notebooks, out, progress_bar=False)
