@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -45,15 +45,35 @@ def test_only_the_grouped_files_use_the_sample_run():
     assert users == ["tests/test_end_to_end.py", "tests/test_scenarios.py"]
 
 
-def test_heavy_groups_are_groups_of_this_suite_and_go_first(conftest):
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist"],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    ids = [line for line in collected.splitlines() if "::" in line]
-    first_seen = list(dict.fromkeys(conftest.worker_group(i) for i in ids))
-    assert first_seen[: len(conftest.HEAVY_FIRST)] == list(conftest.HEAVY_FIRST)
-    assert len(first_seen) > len(conftest.HEAVY_FIRST) + 20  # folders, files and notebooks
+def test_every_heavy_group_is_a_group_of_this_suite(conftest):
+    # a renamed folder or scenario would silently lose its place at the front
+    spec = importlib.util.spec_from_file_location("scenarios", REPO / "tests/test_scenarios.py")
+    scenarios = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scenarios)
+    ids = [f"tests/test_scenarios.py::test_x[{name}]" for name in scenarios.SCENARIOS]
+    ids += [f"{p.relative_to(REPO).as_posix()}::test_x" for p in REPO.glob("tests/**/test_*.py")]
+    groups = {conftest.worker_group(i) for i in ids}
+    assert set(conftest.HEAVY_FIRST) <= groups, set(conftest.HEAVY_FIRST) - groups
+
+
+def test_heavy_groups_go_first_and_each_group_keeps_its_order(conftest):
+    class Item:
+        def __init__(self, nodeid):
+            self.nodeid = nodeid
+
+    ids = ["tests/attribution/test_a.py::t1", "tests/test_cli.py::t", "tests/spark/test_b.py::t",
+           "tests/attribution/test_a.py::t2", "tests/test_end_to_end.py::t",
+           "notebooks/01_x.ipynb::Cell 0", "tests/spark/test_a.py::t",
+           "tests/test_scenarios.py::t[sample]", "notebooks/01_x.ipynb::Cell 1"]  # fmt: skip
+    items = [Item(i) for i in ids]
+    conftest.pytest_collection_modifyitems(None, items)
+    assert [i.nodeid for i in items] == [
+        "tests/test_end_to_end.py::t", "tests/test_scenarios.py::t[sample]",  # the sample run
+        "tests/spark/test_b.py::t", "tests/spark/test_a.py::t",  # Spark, in its own order
+        "tests/attribution/test_a.py::t1", "tests/test_cli.py::t",  # the rest as collected
+        "tests/attribution/test_a.py::t2", "notebooks/01_x.ipynb::Cell 0",
+        "notebooks/01_x.ipynb::Cell 1",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("workers", ["2", "0"])
