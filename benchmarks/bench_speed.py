@@ -13,8 +13,8 @@ with clicks, opens and visits only (fewer unique paths), cached as Parquet under
 ``benchmarks/data``.
 
 Run: ``nice .venv/bin/python benchmarks/bench_speed.py [N_CUSTOMERS] [--rows markov,heuristics,
-strings,journeys] [--repeats 3] [--arrow | --uncoded] [--replicate N_TOUCHPOINTS]`` (default
-500,000 customers: 10.86M touchpoints; ``--replicate 10000000``: the journeys rows on 10.4M
+strings,journeys] [--repeats 3] [--arrow | --uncoded] [--replicate N_TOUCHPOINTS] [--paths N]``
+(default 500,000 customers: 10.86M touchpoints; ``--replicate 10000000``: the journeys rows on 10.4M
 touchpoints stacked from 24 copies of the 20,000-customer world, as
 ``bench_integration.py --replicate`` builds). The models' inputs: tuple paths as
 ``paths_from_strings`` makes them (with the coding it keeps for the models, as
@@ -58,6 +58,16 @@ def _path_file(n_customers: int, which: str) -> Path:
         paths[["path", "conversions", "nulls", "value"]].to_parquet(tmp)
         tmp.rename(f)
     return f
+
+
+def _cut_paths(file: str, n: int) -> str:
+    """The first ``n`` paths of a path set (its order: ``build_journeys``'), cached beside it."""
+    import pandas as pd
+
+    cut = Path(file).with_name(f"{Path(file).stem}_first{n}.parquet")
+    if not cut.exists():
+        pd.read_parquet(file).head(n).to_parquet(cut)
+    return str(cut)
 
 
 # -- the timed steps (run in a child process) -----------------------------------------------------
@@ -193,6 +203,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--arrow", action="store_true", help="model inputs as Arrow list columns")
     ap.add_argument(
+        "--paths", type=int, default=None,
+        help="strings rows: also on the first N paths of each path set (the issue's goal "
+        "names 76k and 178k paths)",
+    )  # fmt: skip
+    ap.add_argument(
         "--uncoded", action="store_true",
         help="tuple inputs without the coding paths_from_strings keeps (the model codes them)",
     )  # fmt: skip
@@ -230,6 +245,11 @@ def main() -> None:
             )
         if "strings" in rows:
             res["rows"][f"strings_{w}"] = _pair("strings", "strings_arrow", f, a.repeats)
+            if a.paths and a.paths < res["unique_paths"][w]:  # cut to the size the goal names
+                cut = _cut_paths(f, a.paths)
+                res["rows"][f"strings_{w}_{a.paths}"] = _pair(
+                    "strings", "strings_arrow", cut, a.repeats
+                )
         print(json.dumps(res, indent=1), file=sys.stderr)
     if "journeys" in rows:
         if a.replicate:
