@@ -166,9 +166,9 @@ new plan or world differs from the sample's share a run where they touch differe
 the plan without holdout regions runs on the world without optional tables (the review skips
 both with their sentences), and the autumn plan (other dates and name, on a world of 15,000
 customers and another seed simulated for them) budgets a tenth of what its world spent. The
-next campaign is the plan notebook 07
-drafted in the sample run, on a world simulated for it. Without orders, the notebooks whose whole
-analysis needs them are skipped, each with one sentence, and the others skip their sections."""
+next campaign is the plan notebook 07 drafted in the sample run, on a world simulated for it.
+Without orders, the notebooks whose whole analysis needs them are skipped, each with one
+sentence, and the others skip their sections."""
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))

@@ -878,6 +878,14 @@ def _utf8_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     return offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, "u1")
 
 
+def _blank_or_non_ascii(values: np.ndarray, shifted=None, out=None) -> np.ndarray:
+    """Where a byte (uint8) is blank or control (<= 0x20) or non-ASCII (>= 0x7F).
+
+    One comparison after a wrapping shift; ``shifted`` and ``out`` are optional buffers.
+    """
+    return np.greater_equal(np.subtract(values, np.uint8(0x21), out=shifted), 0x5E, out=out)
+
+
 def _odd_bytes(data: np.ndarray, step: int = 1 << 16) -> bool:
     """Whether ``data`` (uint8) holds a ``>``, a blank or control byte or a non-ASCII byte.
 
@@ -888,9 +896,7 @@ def _odd_bytes(data: np.ndarray, step: int = 1 << 16) -> bool:
     for i in range(0, len(data), step):
         block = data[i : i + step]
         n = len(block)
-        # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
-        np.subtract(block, np.uint8(0x21), out=shifted[:n])
-        if np.greater_equal(shifted[:n], 0x5E, out=flags[:n]).any():
+        if _blank_or_non_ascii(block, shifted[:n], flags[:n]).any():
             return True
         if np.equal(block, ord(">"), out=flags[:n]).any():
             return True
@@ -920,9 +926,7 @@ def _spelled_canonically(flat) -> bool:
     ends = offsets[1:] - np.int32(base + 1)
     if starts[-1] >= len(data):  # empty channels at the very end
         starts = np.minimum(starts, np.int32(len(data) - 1))
-    first, last = data[starts], data[ends]
-    # a blank or control byte (<= 0x20) or a non-ASCII one (>= 0x7F), in one comparison
-    edge = (first - np.uint8(0x21) >= 0x5E) | (last - np.uint8(0x21) >= 0x5E)
+    edge = _blank_or_non_ascii(data[starts]) | _blank_or_non_ascii(data[ends])
     if not edge.any():  # plain ASCII edges: nothing to trim
         return True
     sub = flat.filter(pa.array(edge))

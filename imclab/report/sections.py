@@ -271,7 +271,11 @@ class Gaps:
             if reason not in tested:
                 raise ParameterError(f"Gaps.first: {reason!r} is not tested; use: {list(tested)}")
             # read in order: a later check (the campaign join) runs only if it is reached
-            if reason == "channel_spend" and self.unspent_channels or getattr(self, reason, False):
+            if reason == "channel_spend":
+                found = bool(self.unspent_channels)
+            else:
+                found = getattr(self, reason)
+            if found:
                 return reason
         return None
 
